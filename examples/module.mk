@@ -1,0 +1,12 @@
+# Every examples/NAME/ folder is one program, $(BUILD)/bin/NAME, made of the
+# .c files in it.
+EXAMPLES := $(sort $(patsubst examples/%/,%,$(dir $(wildcard examples/*/*.c))))
+BINS += $(foreach e,$(EXAMPLES),$(BUILD)/bin/$(e))
+
+define pf_example
+$(BUILD)/bin/$(1): $(call obj,$(wildcard examples/$(1)/*.c)) $(PROTOLIB) $(LIB)
+	$$(call say,LD,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $(PROTOLIB) $(LIB) $$(LDLIBS_$(1))
+endef
+$(foreach e,$(EXAMPLES),$(eval $(call pf_example,$(e))))

@@ -1,0 +1,56 @@
+/* What a protocol's .rl file compiles into, as the runtime sees it.
+ *
+ * A protocol is a parser (bytes -> packets) plus a generated session machine
+ * (packets -> handlers).  The runtime owns the bytes; the parser only keeps
+ * offsets, so the input buffer may move between calls. */
+#ifndef PROTOFSM_PROTOCOL_H
+#define PROTOFSM_PROTOCOL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "protofsm/fsm.h"
+#include "protofsm/packet.h"
+
+typedef struct pf_protocol {
+    const char *name;
+    const pf_fsm *fsm;
+
+    size_t parser_size;  /* bytes of per-connection parser state */
+    size_t fields_size;  /* bytes of the fields struct one packet fills */
+
+    /* Prepare parser state.  `conf` is the protocol's own limits struct
+     * (documented in its header) or NULL for its defaults; it must outlive
+     * the parser. */
+    void (*parser_init)(void *parser, const void *conf);
+
+    /* Parse one packet from the start of the unconsumed input.
+     *
+     * `buf`/`len` is every unconsumed byte, beginning with the first byte of
+     * the packet in progress.  Across calls for one packet the bytes already
+     * passed are unchanged (though `buf` may have moved) and `len` only
+     * grows; the parser resumes where it stopped instead of rescanning.
+     *
+     * Returns n > 0 when a packet of n bytes is complete: out->event,
+     * out->raw and the struct at out->fields (caller storage of fields_size
+     * bytes) are filled, slices pointing into `buf`, and the parser is ready
+     * for the next packet, which starts at buf + n.
+     * Returns -EAGAIN when it needs more input (all `len` bytes were used).
+     * Returns -EBADMSG for malformed input, -EMSGSIZE when a limit is
+     * exceeded, or another negative protocol-specific code.  Errors are
+     * sticky: the runtime sends error_reply() and closes. */
+    ssize_t (*parse)(void *parser, const char *buf, size_t len,
+                     pf_packet *out);
+
+    /* The bytes to send before closing after parse() failed with `err`
+     * (empty slice: close silently).  Static storage. */
+    pf_slice (*error_reply)(const void *parser, int err);
+
+    /* Optional canned replies (ptr NULL: none).  busy: the request queue is
+     * full and the protocol prefers refusing to waiting.  full: the
+     * connection limit is reached; sent to the newcomer before closing it. */
+    pf_slice busy_reply;
+    pf_slice full_reply;
+} pf_protocol;
+
+#endif

@@ -1,0 +1,61 @@
+/* Sessions: one per connection, what a handler acts on.
+ *
+ * The handler-facing calls (pf_reply, pf_close, pf_session_data ...) are the
+ * same whether the session is hosted by the server (server.h) or driven by
+ * hand with pf_session_feed, which runs a protocol over a byte string without
+ * any socket: the tests, fuzzers and embedders use it.
+ *
+ * A session is handled by one thread at a time; none of these calls may be
+ * made on a session from another thread. */
+#ifndef PROTOFSM_SESSION_H
+#define PROTOFSM_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protofsm/buf.h"
+#include "protofsm/fsm.h"
+#include "protofsm/protocol.h"
+
+/* Queue bytes to send, after everything queued before.  0, or -EMSGSIZE
+ * when the session's output limit would be exceeded (nothing is queued and
+ * the session is marked for close: a reply cannot be half sent). */
+int pf_reply(pf_session *s, const void *data, size_t len);
+int pf_reply_str(pf_session *s, const char *str);
+/* Close once queued replies are flushed; later packets are not handled. */
+void pf_close(pf_session *s);
+int pf_session_closing(const pf_session *s);
+
+void *pf_session_data(const pf_session *s);
+void pf_session_set_data(pf_session *s, void *data);
+uint16_t pf_session_state(const pf_session *s);
+const pf_protocol *pf_session_protocol(const pf_session *s);
+
+/* ---- Driving a session by hand ------------------------------------------ */
+
+typedef struct pf_session_conf {
+    const void *proto_conf;   /* passed to parser_init; NULL: defaults */
+    size_t max_input;         /* bytes buffered awaiting a full packet; 0: 1 MiB */
+    size_t max_output;        /* bytes of queued replies; 0: 1 MiB */
+    void *data;               /* initial pf_session_data */
+    pf_fsm_stats *stats;      /* NULL: none */
+} pf_session_conf;
+
+/* Allocate a session for `proto` and deliver PF_EV_OPEN.  NULL on -ENOMEM
+ * (errno set). */
+pf_session *pf_session_new(const pf_protocol *proto, const pf_session_conf *conf);
+/* Deliver PF_EV_CLOSE (unless already delivered) and free. */
+void pf_session_free(pf_session *s);
+
+/* Append input and handle every complete packet in order.  Returns the
+ * number of packets handled (>= 0), or a negative error once the session is
+ * closing because of it: the protocol's parse error (its error reply is
+ * queued), -EMSGSIZE for input over max_input, or a handler's error.  After
+ * pf_close or a final state, further input is ignored and 0 returned. */
+int pf_session_feed(pf_session *s, const void *data, size_t len);
+/* Deliver a built-in event (PF_EV_TIMEOUT, PF_EV_DRAIN ...) now. */
+int pf_session_event(pf_session *s, uint16_t event);
+/* Queued output; the caller may consume from it. */
+pf_buf *pf_session_output(pf_session *s);
+
+#endif

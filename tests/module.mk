@@ -1,0 +1,48 @@
+# Every tests/unit/test_*.c and tests/integ/test_*.c is one cmocka program,
+# linked against the protocols and the runtime.  Integration tests find the
+# example binaries through $PF_BUILD.
+UNIT_TEST_SRC := $(wildcard tests/unit/test_*.c)
+INTEG_TEST_SRC := $(wildcard tests/integ/test_*.c)
+TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TEST_SRC))
+TESTS += $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_TEST_SRC))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(PROTOLIB) $(LIB)
+	$(call say,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(PROTOLIB) $(LIB) -lcmocka
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/integ/%.o $(PROTOLIB) $(LIB)
+	$(call say,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(PROTOLIB) $(LIB) -lcmocka
+
+# Benchmarks: tests/bench/bench_*.c; BENCH_LIBS_<name> adds peer libraries.
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCHES += $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(PROTOLIB) $(LIB)
+	$(call say,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(PROTOLIB) $(LIB) $(BENCH_LIBS_$*)
+
+bench-run: all $(BENCHES)
+	$(Q)PF_BUILD=$(BUILD) sh tests/bench/run.sh $(BENCHES)
+
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME.
+# Built with clang into their own folder, whatever CC says.
+FUZZ_BUILD := build/fuzz
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all -Iruntime/include -Iprotocols -I$(BUILD)/gen
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS += $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_LIB_SRC = $(LIB_SRC) $(PROTO_SRC) $(GEN_C)
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(GEN_H)
+	$(call say,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) -pthread
+
+FUZZ_SECONDS ?= 60
+fuzz-run: $(FUZZERS)
+	$(Q)for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  echo "== $$f for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
