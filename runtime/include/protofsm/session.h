@@ -22,6 +22,8 @@
  * the session is marked for close: a reply cannot be half sent). */
 int pf_reply(pf_session *s, const void *data, size_t len);
 int pf_reply_str(pf_session *s, const char *str);
+/* Several pieces queued as one reply: all of them or none. */
+int pf_replyv(pf_session *s, const pf_slice *parts, size_t n);
 /* Close once queued replies are flushed; later packets are not handled. */
 void pf_close(pf_session *s);
 int pf_session_closing(const pf_session *s);

@@ -1,0 +1,97 @@
+/* The line protocol's handlers: what each row of line.rl's table does.
+ *
+ * Replies are queued whole with pf_replyv so that a reply over the output
+ * limit is refused as one piece, never sent in part. */
+#include <errno.h>
+#include <time.h>
+
+#include "line.h"
+#include "line_fsm.h"
+#include "protofsm/session.h"
+
+#define LIT(s) { s, sizeof(s) - 1 }
+
+static const pf_line_fields *fields(const pf_packet *pkt)
+{
+    return pkt->fields;
+}
+
+static int reply_lit(pf_session *s, const pf_slice *lit)
+{
+    int rc = pf_replyv(s, lit, 1);
+    return rc < 0 ? rc : PF_NEXT;
+}
+
+int line_on_hello(pf_session *s, const pf_packet *pkt)
+{
+    static const pf_slice usage = LIT("-ERR usage: HELLO <name>\r\n");
+    const pf_line_fields *f = fields(pkt);
+    if (f->arg.len == 0) {
+        int rc = reply_lit(s, &usage);
+        return rc < 0 ? rc : PF_STAY; /* still not greeted */
+    }
+    pf_slice parts[] = { LIT("+OK hello "), f->arg, LIT("\r\n") };
+    int rc = pf_replyv(s, parts, 3);
+    return rc < 0 ? rc : PF_NEXT;
+}
+
+int line_on_echo(pf_session *s, const pf_packet *pkt)
+{
+    const pf_line_fields *f = fields(pkt);
+    pf_slice parts[] = { f->arg, LIT("\r\n") };
+    int rc = pf_replyv(s, parts, 2);
+    return rc < 0 ? rc : PF_NEXT;
+}
+
+/* Digits only, no sign, no spaces: "SLEEP 10 " is a usage error, not 10. */
+static int parse_ms(pf_slice a, unsigned *ms)
+{
+    unsigned v = 0;
+    if (a.len == 0 || a.len > 5)
+        return -EINVAL;
+    for (size_t i = 0; i < a.len; i++) {
+        if (a.ptr[i] < '0' || a.ptr[i] > '9')
+            return -EINVAL;
+        v = v * 10 + (unsigned)(a.ptr[i] - '0');
+    }
+    if (v > PF_LINE_SLEEP_MAX)
+        return -ERANGE;
+    *ms = v;
+    return 0;
+}
+
+int line_on_sleep(pf_session *s, const pf_packet *pkt)
+{
+    static const pf_slice usage = LIT("-ERR usage: SLEEP <ms>, 0 to 10000\r\n");
+    static const pf_slice ok = LIT("+OK\r\n");
+    unsigned ms;
+    if (parse_ms(fields(pkt)->arg, &ms) < 0)
+        return reply_lit(s, &usage);
+    /* This is the point of SLEEP: a handler that blocks its thread, as a
+     * disk or database call would. */
+    struct timespec left = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&left, &left) < 0 && errno == EINTR)
+        ;
+    return reply_lit(s, &ok);
+}
+
+int line_on_quit(pf_session *s, const pf_packet *pkt)
+{
+    static const pf_slice bye = LIT("+OK bye\r\n");
+    (void)pkt;
+    return reply_lit(s, &bye); /* DONE is final: the server closes after it */
+}
+
+int line_on_need_hello(pf_session *s, const pf_packet *pkt)
+{
+    static const pf_slice need = LIT("-ERR say HELLO first\r\n");
+    (void)pkt;
+    return reply_lit(s, &need);
+}
+
+int line_on_unknown(pf_session *s, const pf_packet *pkt)
+{
+    static const pf_slice unknown = LIT("-ERR unknown command\r\n");
+    (void)pkt;
+    return reply_lit(s, &unknown);
+}

@@ -1,0 +1,212 @@
+/* Sessions: the calls handlers make, and a driver that runs a protocol over
+ * bytes handed in by the caller (no sockets, no threads).
+ *
+ * The driver is the reference for what the server does per connection:
+ * buffer input under a limit, parse every complete packet, dispatch it, keep
+ * the packet's bytes in place until its handler returns, stop at the first
+ * error with the protocol's own error reply. */
+#include <errno.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session_impl.h"
+
+#define PF_SESSION_DEFAULT_LIMIT (1u << 20)
+
+int pf_replyv(pf_session *s, const pf_slice *parts, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].len > SIZE_MAX / 2 - total)
+            return -EMSGSIZE;
+        total += parts[i].len;
+    }
+    int rc = pf_buf_reserve(s->out, total);
+    if (rc < 0) {
+        /* A reply that cannot be queued whole must not be queued in part,
+         * and the session cannot go on as if it had been answered. */
+        s->closing = 1;
+        if (!s->err)
+            s->err = rc;
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        pf_buf_append(s->out, parts[i].ptr, parts[i].len);
+    return 0;
+}
+
+int pf_reply(pf_session *s, const void *data, size_t len)
+{
+    pf_slice one = { data, len };
+    return pf_replyv(s, &one, 1);
+}
+
+int pf_reply_str(pf_session *s, const char *str)
+{
+    return pf_reply(s, str, strlen(str));
+}
+
+void pf_close(pf_session *s) { s->closing = 1; }
+int pf_session_closing(const pf_session *s) { return s->closing; }
+void *pf_session_data(const pf_session *s) { return s->data; }
+void pf_session_set_data(pf_session *s, void *data) { s->data = data; }
+uint16_t pf_session_state(const pf_session *s) { return s->state; }
+const pf_protocol *pf_session_protocol(const pf_session *s) { return s->proto; }
+
+void pf__session_init(pf_session *s, const pf_protocol *proto,
+                      const void *proto_conf, void *parser, void *fields,
+                      pf_buf *out, pf_fsm_stats *stats)
+{
+    memset(s, 0, sizeof(*s));
+    s->proto = proto;
+    s->stats = stats;
+    s->parser = parser;
+    s->fields = fields;
+    s->out = out;
+    s->state = proto->fsm->start;
+    proto->parser_init(parser, proto_conf);
+}
+
+static void fail(pf_session *s, int err)
+{
+    s->closing = 1;
+    if (!s->err)
+        s->err = err;
+}
+
+int pf__session_dispatch(pf_session *s, const pf_packet *pkt)
+{
+    if (s->closed)
+        return PF_ECLOSED;
+    pf_fsm_step step;
+    int rc = pf_fsm_run(s->proto->fsm, &s->state, pkt->event, s, pkt,
+                        s->stats, &step);
+    if (pkt->event == PF_EV_CLOSE)
+        s->closed = 1;
+    if (rc == PF_ENOROW && pkt->event < PF_EV__BUILTIN)
+        return 0;
+    if (rc < 0) {
+        fail(s, rc);
+        return rc;
+    }
+    if (step.closing)
+        s->closing = 1;
+    return 0;
+}
+
+void pf__session_parse_error(pf_session *s, int err)
+{
+    pf_slice r = { NULL, 0 };
+    if (s->proto->error_reply)
+        r = s->proto->error_reply(s->parser, err);
+    if (r.len)
+        pf_reply(s, r.ptr, r.len);
+    fail(s, err);
+}
+
+/* ---- the by-hand driver ------------------------------------------------- */
+
+struct pf_session_block {
+    pf_session s;
+    size_t max_input;
+    alignas(max_align_t) unsigned char mem[];
+};
+
+static size_t round_up(size_t n)
+{
+    return (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+}
+
+pf_session *pf_session_new(const pf_protocol *proto, const pf_session_conf *conf)
+{
+    static const pf_session_conf none;
+    if (!conf)
+        conf = &none;
+    size_t psz = round_up(proto->parser_size), fsz = round_up(proto->fields_size);
+    struct pf_session_block *b = calloc(1, sizeof(*b) + psz + fsz);
+    if (!b)
+        return NULL;
+    pf_session *s = &b->s;
+    pf__session_init(s, proto, conf->proto_conf, b->mem, b->mem + psz,
+                     &s->own_out, conf->stats);
+    /* pf__session_init cleared the struct, buffers included. */
+    pf_buf_init(&s->own_out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT);
+    pf_buf_init(&s->in, 0);
+    b->max_input = conf->max_input ? conf->max_input : PF_SESSION_DEFAULT_LIMIT;
+    s->data = conf->data;
+    pf_session_event(s, PF_EV_OPEN);
+    return s;
+}
+
+void pf_session_free(pf_session *s)
+{
+    if (!s)
+        return;
+    if (!s->closed)
+        pf_session_event(s, PF_EV_CLOSE);
+    pf_buf_free(&s->in);
+    pf_buf_free(&s->own_out);
+    free((struct pf_session_block *)s);
+}
+
+int pf_session_event(pf_session *s, uint16_t event)
+{
+    pf_packet pkt = { .event = event };
+    return pf__session_dispatch(s, &pkt);
+}
+
+pf_buf *pf_session_output(pf_session *s) { return &s->own_out; }
+
+/* Parse and handle every complete packet in s->in. */
+static int drain_input(pf_session *s, int *handled)
+{
+    while (s->in.len && !s->closing) {
+        pf_packet pkt = { .fields = s->fields };
+        ssize_t n = s->proto->parse(s->parser, pf_buf_head(&s->in), s->in.len, &pkt);
+        if (n == -EAGAIN)
+            return 0;
+        if (n <= 0) {
+            pf__session_parse_error(s, n < 0 ? (int)n : -EBADMSG);
+            return s->err;
+        }
+        int rc = pf__session_dispatch(s, &pkt);
+        pf_buf_consume(&s->in, (size_t)n);
+        if (rc < 0)
+            return rc;
+        (*handled)++;
+    }
+    return 0;
+}
+
+int pf_session_feed(pf_session *s, const void *data, size_t len)
+{
+    struct pf_session_block *b = (struct pf_session_block *)s;
+    const char *p = data;
+    int handled = 0;
+    if (s->closing)
+        return 0;
+    while (len) {
+        /* Take no more than the input limit leaves room for, so one large
+         * write is handled packet by packet instead of refused whole. */
+        size_t room = b->max_input - s->in.len;
+        if (room == 0) {
+            pf__session_parse_error(s, -EMSGSIZE);
+            return s->err;
+        }
+        size_t take = len < room ? len : room;
+        int rc = pf_buf_append(&s->in, p, take);
+        if (rc < 0) {
+            fail(s, rc);
+            return rc;
+        }
+        p += take;
+        len -= take;
+        rc = drain_input(s, &handled);
+        if (rc < 0)
+            return rc;
+        if (s->closing)
+            return handled;
+    }
+    return handled;
+}

@@ -1,0 +1,40 @@
+/* Private: the session struct, shared by session.c (the by-hand driver and
+ * the handler-facing calls) and the server, which embeds sessions in its
+ * connections. */
+#ifndef PF__SESSION_IMPL_H
+#define PF__SESSION_IMPL_H
+
+#include "protofsm/session.h"
+
+struct pf_session {
+    const pf_protocol *proto;
+    pf_fsm_stats *stats;
+    void *data;          /* pf_session_data */
+    void *parser;        /* proto->parser_size bytes */
+    void *fields;        /* proto->fields_size bytes, one packet's fields */
+    pf_buf *out;         /* where pf_reply appends */
+    uint16_t state;
+    uint8_t closing;     /* pf_close, PF_CLOSE, a final state or an error */
+    uint8_t closed;      /* PF_EV_CLOSE delivered: nothing more is handled */
+    int err;             /* first error that closed the session, sticky */
+    /* The by-hand driver's own buffers (the server uses its own). */
+    pf_buf in;
+    pf_buf own_out;
+};
+
+/* Initialise `s` over caller memory for parser and fields; `out` receives
+ * replies.  Does not deliver PF_EV_OPEN. */
+void pf__session_init(pf_session *s, const pf_protocol *proto,
+                      const void *proto_conf, void *parser, void *fields,
+                      pf_buf *out, pf_fsm_stats *stats);
+
+/* Run one event through the machine and fold the outcome into the session:
+ * closing on PF_CLOSE, a final state, a handler error, or a packet event the
+ * table does not answer.  Built-in events without a row are ignored.
+ * Returns 0 or the negative error that closed the session. */
+int pf__session_dispatch(pf_session *s, const pf_packet *pkt);
+
+/* Queue the protocol's reply for parse error `err` and mark closing. */
+void pf__session_parse_error(pf_session *s, int err);
+
+#endif

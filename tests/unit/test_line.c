@@ -1,0 +1,302 @@
+/* The line protocol, end to end through the session driver: every vector in
+ * tests/vectors/line (NAME.in -> exactly NAME.out; NAME.closed present when
+ * the session must end up closing) fed whole, byte by byte, and split in two
+ * at every position; the parser alone on input that ends at a PROT_NONE
+ * guard page; and the length limit at its edges. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "line.h"
+#include "line_fsm.h"
+#include "protofsm/session.h"
+
+#define VEC_DIR "tests/vectors/line"
+
+struct vec {
+    char name[128];
+    char *in, *out;
+    size_t in_len, out_len;
+    int closes;
+};
+static struct vec vecs[64];
+static size_t nvecs;
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    size_t r;
+    while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap)
+            b = realloc(b, cap *= 2);
+    }
+    fclose(f);
+    *len = n;
+    return b;
+}
+
+static int load_vectors(void **st)
+{
+    (void)st;
+    DIR *d = opendir(VEC_DIR);
+    if (!d) {
+        fprintf(stderr, "cannot open %s (run from the repository root)\n", VEC_DIR);
+        return -1;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || strcmp(e->d_name + l - 3, ".in") || l - 3 >= sizeof(vecs[0].name))
+            continue;
+        if (nvecs == sizeof(vecs) / sizeof(vecs[0]))
+            return -1;
+        struct vec *v = &vecs[nvecs++];
+        memcpy(v->name, e->d_name, l - 3);
+        v->name[l - 3] = 0;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.in", VEC_DIR, v->name);
+        v->in = slurp(path, &v->in_len);
+        snprintf(path, sizeof path, "%s/%s.out", VEC_DIR, v->name);
+        v->out = slurp(path, &v->out_len);
+        snprintf(path, sizeof path, "%s/%s.closed", VEC_DIR, v->name);
+        v->closes = access(path, F_OK) == 0;
+        if (!v->in || !v->out)
+            return -1;
+    }
+    closedir(d);
+    return nvecs >= 8 ? 0 : -1;
+}
+
+static int free_vectors(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < nvecs; i++) {
+        free(vecs[i].in);
+        free(vecs[i].out);
+    }
+    return 0;
+}
+
+/* Feed `v` in pieces cut at cuts[0..ncuts) and check output and closing. */
+static void run_cut(const struct vec *v, const size_t *cuts, size_t ncuts, const char *how)
+{
+    pf_session *s = pf_session_new(&pf_line_protocol, NULL);
+    assert_non_null(s);
+    size_t at = 0;
+    for (size_t i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : v->in_len;
+        int rc = pf_session_feed(s, v->in + at, end - at);
+        assert_true(rc >= 0);
+        at = end;
+    }
+    pf_buf *out = pf_session_output(s);
+    if (out->len != v->out_len || memcmp(pf_buf_head(out), v->out, v->out_len)) {
+        fprintf(stderr, "vector %s fed %s: output differs (%zu bytes, want %zu)\n",
+                v->name, how, out->len, v->out_len);
+        fail();
+    }
+    if (pf_session_closing(s) != v->closes) {
+        fprintf(stderr, "vector %s fed %s: closing=%d, want %d\n", v->name, how,
+                pf_session_closing(s), v->closes);
+        fail();
+    }
+    pf_session_free(s);
+}
+
+static void test_vectors_whole(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < nvecs; i++)
+        run_cut(&vecs[i], NULL, 0, "whole");
+}
+
+static void test_vectors_byte_by_byte(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < nvecs; i++) {
+        const struct vec *v = &vecs[i];
+        size_t *cuts = malloc(v->in_len * sizeof(size_t) + 1);
+        for (size_t k = 1; k < v->in_len; k++)
+            cuts[k - 1] = k;
+        run_cut(v, cuts, v->in_len ? v->in_len - 1 : 0, "byte by byte");
+        free(cuts);
+    }
+}
+
+static void test_vectors_every_split(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < nvecs; i++)
+        for (size_t k = 0; k <= vecs[i].in_len; k++) {
+            char how[64];
+            snprintf(how, sizeof how, "split at %zu", k);
+            run_cut(&vecs[i], &k, 1, how);
+        }
+}
+
+/* The parser must never read past `len`: put the input's last byte just
+ * before an inaccessible page and parse every packet straight from there. */
+static void test_guard_page(void **st)
+{
+    (void)st;
+    long pg = sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < nvecs; i++) {
+        const struct vec *v = &vecs[i];
+        size_t pages = (v->in_len + (size_t)pg - 1) / (size_t)pg + 1;
+        char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        assert_true(m != MAP_FAILED);
+        char *guard = m + (pages - 1) * (size_t)pg;
+        assert_int_equal(mprotect(guard, (size_t)pg, PROT_NONE), 0);
+        char *in = guard - v->in_len;
+        memcpy(in, v->in, v->in_len);
+        _Alignas(max_align_t) char parser[256];
+        assert_true(pf_line_protocol.parser_size <= sizeof parser);
+        pf_line_protocol.parser_init(parser, NULL);
+        size_t at = 0;
+        for (;;) {
+            pf_line_fields f;
+            pf_packet pkt = { .fields = &f };
+            ssize_t n = pf_line_protocol.parse(parser, in + at, v->in_len - at, &pkt);
+            if (n == -EAGAIN)
+                break;
+            assert_true(n > 0);
+            assert_true(pkt.raw.ptr == in + at && pkt.raw.len == (size_t)n);
+            at += (size_t)n;
+        }
+        munmap(m, pages * (size_t)pg);
+    }
+}
+
+static void feed_line_of(pf_session *s, size_t n, const char *term)
+{
+    char *b = malloc(n + 8);
+    memcpy(b, "ECHO ", 5);
+    memset(b + 5, 'x', n - 5);
+    memcpy(b + n, term, strlen(term));
+    pf_session_feed(s, b, n + strlen(term));
+    free(b);
+}
+
+static void test_line_limit(void **st)
+{
+    (void)st;
+    static const char too_long[] = "-ERR line too long\r\n";
+    const char *terms[] = { "\n", "\r\n" };
+    for (int t = 0; t < 2; t++) {
+        /* exactly the limit: answered */
+        pf_session *s = pf_session_new(&pf_line_protocol, NULL);
+        pf_session_feed(s, "HELLO a\n", 8);
+        feed_line_of(s, PF_LINE_MAX_DEFAULT, terms[t]);
+        pf_buf *o = pf_session_output(s);
+        assert_int_equal(o->len, 13 + PF_LINE_MAX_DEFAULT - 5 + 2);
+        assert_false(pf_session_closing(s));
+        pf_session_free(s);
+
+        /* one over: the error and a close, and nothing after is handled */
+        s = pf_session_new(&pf_line_protocol, NULL);
+        pf_session_feed(s, "HELLO a\n", 8);
+        feed_line_of(s, PF_LINE_MAX_DEFAULT + 1, terms[t]);
+        assert_int_equal(pf_session_feed(s, "ECHO y\n", 7), 0);
+        o = pf_session_output(s);
+        assert_int_equal(o->len, 13 + sizeof too_long - 1);
+        assert_memory_equal(pf_buf_head(o) + 13, too_long, sizeof too_long - 1);
+        assert_true(pf_session_closing(s));
+        pf_session_free(s);
+    }
+}
+
+/* A line that never ends is refused once it is too long, not buffered. */
+static void test_endless_line_refused_early(void **st)
+{
+    (void)st;
+    pf_line_conf conf = { .max_line = 16 };
+    pf_session_conf sc = { .proto_conf = &conf };
+    pf_session *s = pf_session_new(&pf_line_protocol, &sc);
+    int rc = 0;
+    size_t fed = 0;
+    while (fed < 1000 && rc >= 0) {
+        rc = pf_session_feed(s, "x", 1);
+        fed++;
+    }
+    assert_int_equal(rc, -EMSGSIZE);
+    assert_int_equal(fed, 18); /* 16 of text + a possible CR, then one more */
+    assert_true(pf_session_closing(s));
+    pf_session_free(s);
+}
+
+static void test_sleep_blocks(void **st)
+{
+    (void)st;
+    struct timespec a, b;
+    pf_session *s = pf_session_new(&pf_line_protocol, NULL);
+    pf_session_feed(s, "HELLO a\n", 8);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(pf_session_feed(s, "SLEEP 30\n", 9), 1);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    assert_true(ms >= 30);
+    pf_session_free(s);
+}
+
+static void test_output_limit_closes(void **st)
+{
+    (void)st;
+    pf_session_conf sc = { .max_output = 64 };
+    pf_session *s = pf_session_new(&pf_line_protocol, &sc);
+    pf_session_feed(s, "HELLO a\n", 8);
+    int rc = 0;
+    for (int i = 0; i < 20 && rc >= 0; i++)
+        rc = pf_session_feed(s, "ECHO 0123456789\n", 16);
+    assert_int_equal(rc, -EMSGSIZE);
+    assert_true(pf_session_closing(s));
+    /* only whole replies were queued */
+    assert_int_equal(pf_session_output(s)->len, 13 + 4 * 12);
+    pf_session_free(s);
+}
+
+static void test_states(void **st)
+{
+    (void)st;
+    pf_session *s = pf_session_new(&pf_line_protocol, NULL);
+    assert_int_equal(pf_session_state(s), LINE_ST_START);
+    pf_session_feed(s, "ECHO x\n", 7);
+    assert_int_equal(pf_session_state(s), LINE_ST_START);
+    pf_session_feed(s, "HELLO x\n", 8);
+    assert_int_equal(pf_session_state(s), LINE_ST_READY);
+    pf_session_feed(s, "QUIT\n", 5);
+    assert_int_equal(pf_session_state(s), LINE_ST_DONE);
+    pf_session_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vectors_whole),
+        cmocka_unit_test(test_vectors_byte_by_byte),
+        cmocka_unit_test(test_vectors_every_split),
+        cmocka_unit_test(test_guard_page),
+        cmocka_unit_test(test_line_limit),
+        cmocka_unit_test(test_endless_line_refused_early),
+        cmocka_unit_test(test_sleep_blocks),
+        cmocka_unit_test(test_output_limit_closes),
+        cmocka_unit_test(test_states),
+    };
+    return cmocka_run_group_tests(tests, load_vectors, free_vectors);
+}
