@@ -1,0 +1,516 @@
+/* The table block parser: .rl text in, pfg_machine out.
+ *
+ * It finds the one `/ * @fsm ... @end * /` block (the rest of the file is the
+ * Ragel grammar and is ignored), splits it into lines of tokens, and reads
+ * them in three passes so that directives may come in any order: `kind`
+ * first (it decides what a row looks like), then the other directives (so
+ * rows may name states declared further down), then the rows.  Name
+ * resolution problems are reported here; graph-level checks are check.c's. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pfgen.h"
+
+typedef struct tok {
+    const char *s;
+    size_t len;
+} tok;
+
+typedef struct bline {
+    int line;
+    size_t ntok;
+    tok *t;
+} bline;
+
+typedef struct block {
+    bline *l;
+    size_t n, cap;
+} block;
+
+static const char *const builtin[PFG_NBUILTIN] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN" };
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int tok_is(const tok *t, const char *s)
+{
+    return t->len == strlen(s) && memcmp(t->s, s, t->len) == 0;
+}
+
+/* `p`..`e` starts, after blanks, with "/ *" blanks "@fsm" and a word end. */
+static int is_block_start(const char *p, const char *e, const char **rest)
+{
+    while (p < e && is_blank(*p))
+        p++;
+    if (e - p < 2 || p[0] != '/' || p[1] != '*')
+        return 0;
+    p += 2;
+    while (p < e && is_blank(*p))
+        p++;
+    if (e - p < 4 || memcmp(p, "@fsm", 4) != 0)
+        return 0;
+    p += 4;
+    if (p < e && !is_blank(*p))
+        return 0;
+    *rest = p;
+    return 1;
+}
+
+/* Where "@end" blanks "* /" starts on the line, or NULL. */
+static const char *find_block_end(const char *p, const char *e)
+{
+    for (; e - p >= 4; p++) {
+        if (memcmp(p, "@end", 4) != 0)
+            continue;
+        const char *q = p + 4;
+        while (q < e && is_blank(*q))
+            q++;
+        if (e - q >= 2 && q[0] == '*' && q[1] == '/')
+            return p;
+    }
+    return NULL;
+}
+
+static int add_line(block *b, int line, const char *p, const char *e)
+{
+    const char *hash = memchr(p, '#', (size_t)(e - p));
+    if (hash != NULL)
+        e = hash;
+    size_t ntok = 0, cap = 0;
+    tok *t = NULL;
+    while (p < e) {
+        while (p < e && is_blank(*p))
+            p++;
+        if (p == e)
+            break;
+        const char *s = p;
+        while (p < e && !is_blank(*p))
+            p++;
+        if (ntok == cap) {
+            cap = cap ? cap * 2 : 8;
+            tok *nt = realloc(t, cap * sizeof *nt);
+            if (nt == NULL) {
+                free(t);
+                return -1;
+            }
+            t = nt;
+        }
+        t[ntok].s = s;
+        t[ntok].len = (size_t)(p - s);
+        ntok++;
+    }
+    if (ntok == 0)
+        return 0;
+    if (b->n == b->cap) {
+        size_t bcap = b->cap ? b->cap * 2 : 64;
+        bline *nl = realloc(b->l, bcap * sizeof *nl);
+        if (nl == NULL) {
+            free(t);
+            return -1;
+        }
+        b->l = nl;
+        b->cap = bcap;
+    }
+    b->l[b->n].line = line;
+    b->l[b->n].ntok = ntok;
+    b->l[b->n].t = t;
+    b->n++;
+    return 0;
+}
+
+static void free_block(block *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->l[i].t);
+    free(b->l);
+}
+
+/* Find the block and tokenize it.  Returns 1 when one well-formed block was
+ * found, 0 when a structural error was reported, -1 when out of memory. */
+static int read_block(pfg_machine *m, const char *text, size_t len, block *b)
+{
+    const char *p = text, *end = text + len;
+    int line = 0, inside = 0, start = 0, found = 0, ok = 1;
+    while (p < end) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (e == NULL)
+            e = end;
+        line++;
+        const char *rest;
+        if (is_block_start(p, e, &rest)) {
+            if (inside) {
+                pfg_error(m, line, "'/* @fsm' inside the block that starts at line %d "
+                                   "(missing '@end */'?)", start);
+                ok = 0;
+            } else if (found) {
+                pfg_error(m, line, "second '@fsm' block (the first starts at line %d); "
+                                   "a file has exactly one", start);
+                ok = 0;
+            } else {
+                inside = found = 1;
+                start = line;
+                m->block_line = line;
+                const char *stop = find_block_end(rest, e);
+                if (stop != NULL) {
+                    inside = 0;
+                    if (add_line(b, line, rest, stop) != 0)
+                        return -1;
+                } else if (add_line(b, line, rest, e) != 0) {
+                    return -1;
+                }
+            }
+        } else if (inside) {
+            const char *stop = find_block_end(p, e);
+            if (add_line(b, line, p, stop ? stop : e) != 0)
+                return -1;
+            if (stop != NULL)
+                inside = 0;
+        }
+        p = e < end ? e + 1 : end;
+    }
+    if (!found) {
+        pfg_error(m, 1, "no '/* @fsm' table block found (it starts at a line "
+                        "'/* @fsm' and ends at a line containing '@end */')");
+        return 0;
+    }
+    if (inside) {
+        pfg_error(m, start, "unterminated '@fsm' block: no line containing '@end */'");
+        return 0;
+    }
+    return ok;
+}
+
+/* Declare one state or event name. */
+static int declare(pfg_machine *m, pfg_names *ns, const char *what, const tok *t,
+                   int line)
+{
+    const char *why = pfg_ident_problem(t->s, t->len, 0);
+    if (*why) {
+        pfg_error(m, line, "invalid %s name '%.*s': %s", what, (int)t->len, t->s, why);
+        return 0;
+    }
+    if (tok_is(t, "default")) {
+        pfg_error(m, line, "invalid %s name 'default': reserved for the default row",
+                  what);
+        return 0;
+    }
+    long i = pfg_names_find(ns, t->s, t->len);
+    if (i >= 0) {
+        if (ns == &m->events && i < PFG_NBUILTIN)
+            pfg_error(m, line, "event '%.*s' is built in (OPEN CLOSE TIMEOUT DRAIN "
+                               "always exist); do not declare it", (int)t->len, t->s);
+        else
+            pfg_error(m, line, "duplicate %s '%.*s' (first declared at line %d)", what,
+                      (int)t->len, t->s, ns->line[i]);
+        return 0;
+    }
+    return pfg_names_add(ns, t->s, t->len, line) < 0 ? -1 : 0;
+}
+
+typedef struct pending {
+    pfg_names finals;  /* `final` names, resolved once every state is known */
+    int start_seen;
+    tok start_tok;
+    int over_states, over_events;
+} pending;
+
+static int one_arg(pfg_machine *m, const bline *l, const char *what)
+{
+    if (l->ntok != 2) {
+        pfg_error(m, l->line, "'%.*s' expects exactly one %s", (int)l->t[0].len,
+                  l->t[0].s, what);
+        return 0;
+    }
+    return 1;
+}
+
+static int has_arrow(const bline *l)
+{
+    for (size_t i = 0; i < l->ntok; i++)
+        if (tok_is(&l->t[i], "->"))
+            return 1;
+    return 0;
+}
+
+static void pass_kind(pfg_machine *m, const block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const bline *l = &b->l[i];
+        if (has_arrow(l) || !tok_is(&l->t[0], "kind"))
+            continue;
+        if (m->kind_line != 0) {
+            pfg_error(m, l->line, "duplicate 'kind' directive (first at line %d)",
+                      m->kind_line);
+            continue;
+        }
+        m->kind_line = l->line;
+        if (!one_arg(m, l, "of dispatch or transition"))
+            continue;
+        if (tok_is(&l->t[1], "dispatch"))
+            m->kind = PFG_DISPATCH;
+        else if (tok_is(&l->t[1], "transition"))
+            m->kind = PFG_TRANSITION;
+        else
+            pfg_error(m, l->line, "unknown kind '%.*s' (expected dispatch or transition)",
+                      (int)l->t[1].len, l->t[1].s);
+    }
+}
+
+static int directive(pfg_machine *m, const bline *l, pending *pd)
+{
+    const tok *t0 = &l->t[0];
+    int list = tok_is(t0, "states") || tok_is(t0, "events") || tok_is(t0, "final");
+    if (tok_is(t0, "kind"))
+        return 0;  /* pass_kind */
+    if (m->kind == PFG_DISPATCH &&
+        (tok_is(t0, "states") || tok_is(t0, "start") || tok_is(t0, "final"))) {
+        pfg_error(m, l->line, "'%.*s' is not allowed in a dispatch machine (it has one "
+                              "implicit state, ANY)", (int)t0->len, t0->s);
+        return 0;
+    }
+    if (list && l->ntok < 2) {
+        pfg_error(m, l->line, "'%.*s' expects at least one name", (int)t0->len, t0->s);
+        return 0;
+    }
+    if (tok_is(t0, "machine")) {
+        if (m->name_line != 0) {
+            pfg_error(m, l->line, "duplicate 'machine' directive (first at line %d)",
+                      m->name_line);
+            return 0;
+        }
+        m->name_line = l->line;
+        if (!one_arg(m, l, "name"))
+            return 0;
+        const char *why = pfg_ident_problem(l->t[1].s, l->t[1].len, 1);
+        if (*why) {
+            pfg_error(m, l->line, "invalid machine name '%.*s': %s", (int)l->t[1].len,
+                      l->t[1].s, why);
+            return 0;
+        }
+        m->name = strndup(l->t[1].s, l->t[1].len);
+        return m->name == NULL ? -1 : 0;
+    }
+    if (tok_is(t0, "states") || tok_is(t0, "events")) {
+        int st = t0->s[0] == 's';
+        for (size_t i = 1; i < l->ntok; i++) {
+            int *over = st ? &pd->over_states : &pd->over_events;
+            pfg_names *ns = st ? &m->states : &m->events;
+            if (ns->n >= PFG_MAX_NAMES && pfg_names_find(ns, l->t[i].s, l->t[i].len) < 0) {
+                if (!*over)
+                    pfg_error(m, l->line, "too many %s: more than %u (at '%.*s')",
+                              st ? "states" : "events", PFG_MAX_NAMES,
+                              (int)l->t[i].len, l->t[i].s);
+                *over = 1;
+                continue;
+            }
+            if (declare(m, ns, st ? "state" : "event", &l->t[i], l->line) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (tok_is(t0, "start")) {
+        if (pd->start_seen) {
+            pfg_error(m, l->line, "duplicate 'start' directive (first at line %d)",
+                      m->start_line);
+            return 0;
+        }
+        pd->start_seen = 1;
+        m->start_line = l->line;
+        if (one_arg(m, l, "state"))
+            pd->start_tok = l->t[1];
+        return 0;
+    }
+    if (tok_is(t0, "final")) {
+        for (size_t i = 1; i < l->ntok; i++) {
+            long j = pfg_names_find(&pd->finals, l->t[i].s, l->t[i].len);
+            if (j >= 0) {
+                pfg_error(m, l->line, "duplicate final state '%.*s' (first at line %d)",
+                          (int)l->t[i].len, l->t[i].s, pd->finals.line[j]);
+                continue;
+            }
+            if (pfg_names_add(&pd->finals, l->t[i].s, l->t[i].len, l->line) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, kind, states, "
+                          "events, start or final; a row needs '->')", (int)t0->len, t0->s);
+    return 0;
+}
+
+static long find_state(pfg_machine *m, const tok *t, int line, const char *what)
+{
+    long i = pfg_names_find(&m->states, t->s, t->len);
+    if (i < 0) {
+        pfg_error(m, line, "unknown %s '%.*s'", what, (int)t->len, t->s);
+        return PFG_UNKNOWN;
+    }
+    return i;
+}
+
+static long find_event(pfg_machine *m, const tok *t, int line)
+{
+    if (tok_is(t, "*"))
+        return PFG_ANY;
+    long i = pfg_names_find(&m->events, t->s, t->len);
+    if (i < 0) {
+        pfg_error(m, line, "unknown event '%.*s'", (int)t->len, t->s);
+        return PFG_UNKNOWN;
+    }
+    return i;
+}
+
+/* Returns 0 and sets *h (0 = none, i+1 = handler i), or -1 when out of memory.
+ * An invalid name is reported and leaves *h 0. */
+static int find_handler(pfg_machine *m, const tok *t, int line, size_t *h)
+{
+    *h = 0;
+    if (tok_is(t, "-"))
+        return 0;
+    const char *why = pfg_ident_problem(t->s, t->len, 1);
+    if (*why) {
+        pfg_error(m, line, "invalid handler name '%.*s': %s", (int)t->len, t->s, why);
+        return 0;
+    }
+    long i = pfg_names_find(&m->handlers, t->s, t->len);
+    if (i < 0) {
+        if (m->handlers.n >= PFG_MAX_HANDLERS) {
+            if (m->handlers.n == PFG_MAX_HANDLERS)
+                pfg_error(m, line, "too many handlers: more than %u (at '%.*s')",
+                          PFG_MAX_HANDLERS, (int)t->len, t->s);
+            /* Remember it anyway so the limit is reported once. */
+        }
+        i = pfg_names_add(&m->handlers, t->s, t->len, line);
+        if (i < 0)
+            return -1;
+    }
+    *h = (size_t)i + 1;
+    return 0;
+}
+
+static int row(pfg_machine *m, const bline *l)
+{
+    pfg_row r = { .line = l->line, .state = 0, .event = PFG_ANY, .next = PFG_STAY };
+    const tok *t = l->t;
+    const tok *h;
+    if (m->kind == PFG_DISPATCH) {
+        if (l->ntok != 3 || !tok_is(&t[1], "->")) {
+            pfg_error(m, l->line, "malformed row: expected 'EVENT -> HANDLER' or "
+                                  "'default -> HANDLER' in a dispatch machine");
+            return 0;
+        }
+        if (tok_is(&t[0], "default") || tok_is(&t[0], "*"))
+            r.is_default = 1;
+        else
+            r.event = find_event(m, &t[0], l->line);
+        h = &t[2];
+    } else {
+        if (l->ntok == 4 && tok_is(&t[0], "default") && tok_is(&t[1], "->")) {
+            r.is_default = 1;
+            r.state = PFG_ANY;
+            t += 2;  /* now NEXT HANDLER at t[0], t[1] */
+        } else if (l->ntok == 5 && tok_is(&t[2], "->")) {
+            r.state = tok_is(&t[0], "*") ? PFG_ANY : find_state(m, &t[0], l->line, "state");
+            r.event = find_event(m, &t[1], l->line);
+            r.is_default = r.state == PFG_ANY && r.event == PFG_ANY;
+            t += 3;
+        } else {
+            pfg_error(m, l->line, "malformed row: expected 'STATE EVENT -> NEXT HANDLER' "
+                                  "or 'default -> NEXT HANDLER'");
+            return 0;
+        }
+        if (tok_is(&t[0], "*"))
+            pfg_error(m, l->line, "next state cannot be '*' (use '.' to stay)");
+        else if (!tok_is(&t[0], "."))
+            r.next = find_state(m, &t[0], l->line, "next state");
+        if (tok_is(&t[0], "*"))
+            r.next = PFG_UNKNOWN;
+        h = &t[1];
+    }
+    if (find_handler(m, h, l->line, &r.handler) != 0)
+        return -1;
+    if (m->nrows == m->caprows) {
+        size_t cap = m->caprows ? m->caprows * 2 : 64;
+        pfg_row *nr = realloc(m->rows, cap * sizeof *nr);
+        if (nr == NULL)
+            return -1;
+        m->rows = nr;
+        m->caprows = cap;
+    }
+    m->rows[m->nrows++] = r;
+    return 0;
+}
+
+static int resolve_start_final(pfg_machine *m, pending *pd)
+{
+    if (m->kind == PFG_DISPATCH) {
+        m->start = 0;
+        if (pfg_names_add(&m->states, "ANY", 3, m->block_line) < 0)
+            return -1;
+    } else if (pd->start_seen && pd->start_tok.s != NULL) {
+        m->start = pfg_names_find(&m->states, pd->start_tok.s, pd->start_tok.len);
+        if (m->start < 0)
+            pfg_error(m, m->start_line, "start state '%.*s' is not a declared state",
+                      (int)pd->start_tok.len, pd->start_tok.s);
+    } else if (!pd->start_seen && m->kind == PFG_TRANSITION) {
+        pfg_error(m, m->block_line, "missing 'start' directive (the initial state)");
+    }
+    m->final = calloc(m->states.n ? m->states.n : 1, 1);
+    if (m->final == NULL)
+        return -1;
+    for (size_t i = 0; i < pd->finals.n; i++) {
+        const char *f = pd->finals.name[i];
+        long s = pfg_names_find(&m->states, f, strlen(f));
+        if (s < 0) {
+            pfg_error(m, pd->finals.line[i], "final state '%s' is not a declared state", f);
+            continue;
+        }
+        m->final[s] = 1;
+        m->nfinal++;
+    }
+    return 0;
+}
+
+int pfg_parse(pfg_machine *m, const char *text, size_t len)
+{
+    block b = { 0 };
+    pending pd = { 0 };
+    int rc = -1;
+    m->kind = PFG_KIND_UNSET;
+    m->start = -1;
+    for (int i = 0; i < PFG_NBUILTIN; i++)
+        if (pfg_names_add(&m->events, builtin[i], strlen(builtin[i]), 0) < 0)
+            goto out;
+
+    int found = read_block(m, text, len, &b);
+    if (found <= 0) {
+        rc = found;
+        goto out;
+    }
+    pass_kind(m, &b);
+    for (size_t i = 0; i < b.n; i++)
+        if (!has_arrow(&b.l[i]) && directive(m, &b.l[i], &pd) != 0)
+            goto out;
+    if (m->name_line == 0)
+        pfg_error(m, m->block_line, "missing 'machine' directive (the name that prefixes "
+                                    "generated symbols)");
+    if (m->kind_line == 0)
+        pfg_error(m, m->block_line, "missing 'kind' directive (dispatch or transition)");
+    if (resolve_start_final(m, &pd) != 0)
+        goto out;
+    if (m->kind != PFG_KIND_UNSET) {
+        for (size_t i = 0; i < b.n; i++)
+            if (has_arrow(&b.l[i]) && row(m, &b.l[i]) != 0)
+                goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0 && errno == 0)
+        errno = ENOMEM;
+    pfg_names_free(&pd.finals);
+    free_block(&b);
+    return rc;
+}

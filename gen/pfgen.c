@@ -1,0 +1,253 @@
+/* pfgen: compile the table block of a protocol's .rl file into C tables.
+ *
+ *   pfgen [-o DIR] [--check] FILE.rl
+ *
+ * Reads FILE.rl, parses and checks its `@fsm` block, and writes
+ * DIR/BASE_fsm.h, DIR/BASE_fsm.c and DIR/BASE.dot.  Each output goes to a
+ * temporary file in DIR first and is renamed only when all three were
+ * written, so a failed run never leaves a partial or stale-looking file.
+ * Exit status: 0 ok, 1 the table has errors, 2 usage, 3 I/O. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pfgen.h"
+
+enum { EXIT_OK = 0, EXIT_TABLE = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
+
+static const char usage_text[] =
+    "usage: pfgen [-o DIR] [--check] FILE.rl\n"
+    "\n"
+    "Reads the table block of FILE.rl and writes DIR/BASE_fsm.h, DIR/BASE_fsm.c\n"
+    "and DIR/BASE.dot (BASE: FILE's name without .rl).\n"
+    "\n"
+    "  -o DIR     output directory (default: .)\n"
+    "  --check    validate only; write nothing\n"
+    "  -h, --help this text\n"
+    "  --version  print the version\n"
+    "\n"
+    "Table block (inside a C comment, so ragel passes it through):\n"
+    "  /* @fsm                      starts the block (one per file)\n"
+    "  machine NAME                 C identifier, prefix of generated symbols\n"
+    "  kind    dispatch|transition\n"
+    "  states  A B ...              transition only; may repeat\n"
+    "  events  X Y ...              packet events; may repeat; OPEN CLOSE\n"
+    "                               TIMEOUT DRAIN are built in (0..3)\n"
+    "  start   A                    transition only\n"
+    "  final   A ...                transition only\n"
+    "  STATE EVENT -> NEXT HANDLER  transition row; STATE may be *, EVENT *,\n"
+    "                               NEXT . (stay), HANDLER - (none)\n"
+    "  default -> NEXT HANDLER      transition default row (= * * -> ...)\n"
+    "  EVENT -> HANDLER             dispatch row; * or default: the default\n"
+    "  # comment\n"
+    "  @end */                      ends the block\n"
+    "Precedence: STATE EVENT > * EVENT > STATE * > default.  Wildcards and\n"
+    "the default never cover the built-in events.\n"
+    "\n"
+    "Exit status: 0 ok, 1 the table has errors (listed as FILE:LINE: message),\n"
+    "2 usage error, 3 I/O error.\n";
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pfgen: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\ntry 'pfgen --help'\n", stderr);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            int e = errno ? errno : EIO;
+            free(buf);
+            fclose(f);
+            errno = e;
+            return NULL;
+        }
+        if (n < cap)
+            break;
+        char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+        if (nb == NULL) {
+            free(buf);
+            buf = NULL;
+            errno = ENOMEM;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+enum { OUT_H, OUT_C, OUT_DOT, NOUT };
+
+typedef struct output {
+    char *path;
+    char *tmp;
+} output;
+
+static char *join(const char *dir, const char *base, const char *suffix, const char *pre)
+{
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] != '/';
+    size_t n = dl + 1 + strlen(pre) + strlen(base) + strlen(suffix) + 1;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s%s%s%s%s", dir, slash ? "/" : "", pre, base, suffix);
+    return p;
+}
+
+static int write_one(const pfg_machine *m, const char *base, int which, output *o)
+{
+    int fd = mkstemp(o->tmp);
+    if (fd < 0)
+        return -1;
+    mode_t mask = umask(0);
+    umask(mask);
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL || fchmod(fd, 0666 & ~mask) != 0) {
+        int e = errno;
+        if (f != NULL)
+            fclose(f);
+        else
+            close(fd);
+        errno = e;
+        return -1;
+    }
+    int rc = which == OUT_H ? pfg_emit_h(m, base, f)
+             : which == OUT_C ? pfg_emit_c(m, base, f) : pfg_emit_dot(m, f);
+    int e = errno;
+    if (fclose(f) != 0 && rc == 0) {
+        rc = -1;
+        e = errno;
+    }
+    errno = e;
+    return rc;
+}
+
+static int write_outputs(const pfg_machine *m, const char *dir, const char *base)
+{
+    static const char *const suffix[NOUT] = { "_fsm.h", "_fsm.c", ".dot" };
+    output out[NOUT] = { { 0 } };
+    int rc = EXIT_IO, made = 0;
+    const char *failed = NULL;
+    for (int i = 0; i < NOUT; i++) {
+        char tsuf[32];
+        snprintf(tsuf, sizeof tsuf, "%s.XXXXXX", suffix[i]);
+        out[i].path = join(dir, base, suffix[i], "");
+        out[i].tmp = join(dir, base, tsuf, ".");
+        if (out[i].path == NULL || out[i].tmp == NULL) {
+            fprintf(stderr, "pfgen: out of memory\n");
+            goto done;
+        }
+    }
+    for (made = 0; made < NOUT; made++) {
+        if (write_one(m, base, made, &out[made]) != 0) {
+            failed = out[made].path;
+            made++;  /* its temp may exist */
+            goto fail;
+        }
+    }
+    for (int i = 0; i < NOUT; i++) {
+        if (rename(out[i].tmp, out[i].path) != 0) {
+            failed = out[i].path;
+            goto fail;
+        }
+        out[i].tmp[0] = '\0';
+    }
+    rc = EXIT_OK;
+    goto done;
+fail:
+    fprintf(stderr, "pfgen: cannot write '%s': %s\n", failed, strerror(errno));
+done:
+    for (int i = 0; i < NOUT; i++) {
+        if (i < made && out[i].tmp != NULL && out[i].tmp[0] != '\0')
+            unlink(out[i].tmp);
+        free(out[i].path);
+        free(out[i].tmp);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = ".", *input = NULL;
+    int check_only = 0, nopts = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (nopts && strcmp(a, "--") == 0) {
+            nopts = 0;
+        } else if (nopts && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
+            fputs(usage_text, stdout);
+            return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_IO;
+        } else if (nopts && strcmp(a, "--version") == 0) {
+            puts("pfgen " PFG_VERSION);
+            return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_IO;
+        } else if (nopts && strcmp(a, "--check") == 0) {
+            check_only = 1;
+        } else if (nopts && strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option '-o' needs a directory");
+            dir = argv[++i];
+        } else if (nopts && strncmp(a, "-o", 2) == 0) {
+            dir = a + 2;
+        } else if (nopts && a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option '%s'", a);
+        } else if (input != NULL) {
+            return usage_error("too many input files (at '%s'); give one FILE.rl", a);
+        } else {
+            input = a;
+        }
+    }
+    if (input == NULL)
+        return usage_error("no input file");
+    const char *slash = strrchr(input, '/');
+    const char *bname = slash ? slash + 1 : input;
+    size_t bl = strlen(bname);
+    if (bl <= 3 || strcmp(bname + bl - 3, ".rl") != 0)
+        return usage_error("input '%s' is not a NAME.rl file", input);
+    if (*dir == '\0')
+        return usage_error("option '-o' needs a directory");
+
+    size_t len;
+    char *text = read_all(input, &len);
+    if (text == NULL) {
+        fprintf(stderr, "pfgen: cannot read '%s': %s\n", input, strerror(errno));
+        return EXIT_IO;
+    }
+    char *base = strndup(bname, bl - 3);
+    pfg_machine m = { .path = input };
+    int rc = 0;
+    if (base == NULL || pfg_parse(&m, text, len) != 0 || (rc = pfg_check(&m)) < 0) {
+        fprintf(stderr, "pfgen: out of memory\n");
+        rc = EXIT_IO;
+    } else if (rc > 0) {
+        pfg_print_diags(&m, stderr);
+        rc = EXIT_TABLE;
+    } else {
+        rc = check_only ? EXIT_OK : write_outputs(&m, dir, base);
+    }
+    pfg_machine_free(&m);
+    free(base);
+    free(text);
+    return rc;
+}

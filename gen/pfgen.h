@@ -1,0 +1,130 @@
+/* pfgen's private IR: one machine as read from the table block of a .rl file.
+ *
+ * parse.c fills it from the text (names, directives, rows, with the line of
+ * each), check.c validates it and resolves the dense cell table, and the
+ * emitters (emit_h.c, emit_c.c, emit_dot.c) only read it.  Every problem is
+ * recorded through pfg_error() and printed, sorted by line, at the end. */
+#ifndef PFGEN_H
+#define PFGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PFG_VERSION "0.1.0"
+
+#define PFG_NBUILTIN 4    /* OPEN CLOSE TIMEOUT DRAIN: event indices 0..3 */
+#define PFG_MAX_NAMES 65534u   /* states or events: 0xffff is PF_FSM_NOROW */
+#define PFG_MAX_HANDLERS 65534u /* + handlers[0] must fit pf_fsm.nhandlers */
+
+/* Row fields that are not an index. */
+#define PFG_ANY (-1)      /* `*` as STATE or EVENT */
+#define PFG_STAY (-2)     /* `.` as NEXT */
+#define PFG_UNKNOWN (-3)  /* a name that did not resolve (already reported) */
+
+enum pfg_kind { PFG_KIND_UNSET = -1, PFG_DISPATCH = 0, PFG_TRANSITION = 1 };
+
+/* A growable array of names with the line that declared each, plus an
+ * open-addressing hash index for lookups (tables may be large). */
+typedef struct pfg_names {
+    char **name;
+    int *line;
+    size_t n, cap;
+    size_t *slot;     /* hash slots holding index + 1; 0 = empty */
+    size_t nslot;
+} pfg_names;
+
+typedef struct pfg_row {
+    int line;
+    int is_default;   /* `default -> ...`, `* * -> ...` or dispatch `* -> ...` */
+    long state;       /* index, PFG_ANY or PFG_UNKNOWN (dispatch: 0) */
+    long event;       /* index, PFG_ANY or PFG_UNKNOWN */
+    long next;        /* index, PFG_STAY or PFG_UNKNOWN (dispatch: PFG_STAY) */
+    size_t handler;   /* 0 = none, else index into machine.handlers + 1 */
+} pfg_row;
+
+typedef struct pfg_cell {
+    uint16_t next;    /* 0xffff = PF_FSM_NOROW */
+    uint16_t handler;
+    uint16_t flags;   /* PFG_CELL_* as in fsm.h */
+} pfg_cell;
+
+#define PFG_NOROW 0xffffu
+#define PFG_CELL_DEFAULT 0x1u
+#define PFG_CELL_WILD 0x2u
+
+typedef struct pfg_diag {
+    int line;
+    size_t seq;       /* report order, to keep the sort stable */
+    char *msg;
+} pfg_diag;
+
+typedef struct pfg_machine {
+    const char *path;     /* the input, as given on the command line */
+    int block_line;       /* line of `/ * @fsm` (0: none found) */
+
+    char *name;           /* `machine` */
+    int name_line;
+    int kind;             /* enum pfg_kind */
+    int kind_line;
+
+    pfg_names states;     /* dispatch: the implicit ANY */
+    pfg_names events;     /* built-ins first (line 0) */
+    pfg_names handlers;   /* order of first appearance; index i is handler i+1 */
+
+    long start;           /* state index, or -1 */
+    int start_line;
+    uint8_t *final;       /* [states.n] after check */
+    int nfinal;
+
+    pfg_row *rows;
+    size_t nrows, caprows;
+
+    pfg_cell *cells;      /* [states.n * events.n], filled by pfg_check */
+
+    pfg_diag *diags;
+    size_t ndiags, capdiags;
+    int oom;              /* an allocation failed: give up with exit 3 */
+} pfg_machine;
+
+/* names.c */
+void pfg_names_free(pfg_names *ns);
+/* Append; returns the new index or -1 on ENOMEM. */
+long pfg_names_add(pfg_names *ns, const char *name, size_t len, int line);
+/* Index of `name` (len bytes), or -1. */
+long pfg_names_find(const pfg_names *ns, const char *name, size_t len);
+
+/* diag.c */
+void pfg_error(pfg_machine *m, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Print every diagnostic as `PATH:LINE: msg`, sorted by line. */
+void pfg_print_diags(pfg_machine *m, FILE *f);
+void pfg_machine_free(pfg_machine *m);
+
+/* ident.c: why `s` (len bytes) is not an acceptable C identifier for a
+ * handler ("" when it is).  `strict` adds keywords and reserved names. */
+const char *pfg_ident_problem(const char *s, size_t len, int strict);
+
+/* parse.c: fill `m` from the whole file text.  Problems go to pfg_error;
+ * returns -1 only when out of memory. */
+int pfg_parse(pfg_machine *m, const char *text, size_t len);
+
+/* check.c: every semantic check, then the cell table.  Returns the number of
+ * diagnostics (0: the machine may be emitted), -1 when out of memory. */
+int pfg_check(pfg_machine *m);
+
+/* Emitters: write one output to `f`.  0, or -1 with errno set. */
+int pfg_emit_h(const pfg_machine *m, const char *base, FILE *f);
+int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f);
+int pfg_emit_dot(const pfg_machine *m, FILE *f);
+
+/* emit_util.c: shared text helpers for the emitters. */
+void pfg_put_banner(FILE *f, const char *path);  /* one C/dot comment line */
+void pfg_put_cstring(FILE *f, const char *s);    /* "..." with escapes */
+void pfg_put_upper(FILE *f, const char *s);
+int pfg_finish(FILE *f);                         /* ferror -> -1/errno */
+
+#endif
