@@ -336,9 +336,33 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
         }
         return 0;
     }
-    pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, kind, states, "
-                          "events, start or final; a row needs '->')", (int)t0->len, t0->s);
+    return 0;  /* not a directive: not_directive() reports it later */
+}
+
+static int is_directive(const tok *t)
+{
+    static const char *const kw[] = { "machine", "kind", "states", "events", "start",
+                                      "final" };
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+        if (tok_is(t, kw[i]))
+            return 1;
     return 0;
+}
+
+/* A line with no '->' that is no directive: a row missing its arrow when it
+ * starts like one, otherwise an unknown directive. */
+static void not_directive(pfg_machine *m, const bline *l)
+{
+    const tok *t0 = &l->t[0];
+    if (tok_is(t0, "*") || tok_is(t0, "default") ||
+        pfg_names_find(&m->states, t0->s, t0->len) >= 0 ||
+        pfg_names_find(&m->events, t0->s, t0->len) >= 0)
+        pfg_error(m, l->line, "malformed row: missing '->' (expected %s)",
+                  m->kind == PFG_DISPATCH ? "'EVENT -> HANDLER'"
+                                          : "'STATE EVENT -> NEXT HANDLER'");
+    else
+        pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, kind, states, "
+                              "events, start or final)", (int)t0->len, t0->s);
 }
 
 static long find_state(pfg_machine *m, const tok *t, int line, const char *what)
@@ -492,8 +516,12 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
     }
     pass_kind(m, &b);
     for (size_t i = 0; i < b.n; i++)
-        if (!has_arrow(&b.l[i]) && directive(m, &b.l[i], &pd) != 0)
+        if (!has_arrow(&b.l[i]) && is_directive(&b.l[i].t[0]) &&
+            directive(m, &b.l[i], &pd) != 0)
             goto out;
+    for (size_t i = 0; i < b.n; i++)
+        if (!has_arrow(&b.l[i]) && !is_directive(&b.l[i].t[0]))
+            not_directive(m, &b.l[i]);
     if (m->name_line == 0)
         pfg_error(m, m->block_line, "missing 'machine' directive (the name that prefixes "
                                     "generated symbols)");

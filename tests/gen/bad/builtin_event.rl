@@ -1,0 +1,7 @@
+/* @fsm
+machine t
+kind dispatch
+events GO TIMEOUT
+GO -> h
+TIMEOUT -> g
+@end */

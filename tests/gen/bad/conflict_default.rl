@@ -1,0 +1,11 @@
+/* @fsm
+machine t
+kind transition
+states A B
+start A
+final B
+events GO
+A GO -> B h
+default -> . err
+* * -> B err2
+@end */

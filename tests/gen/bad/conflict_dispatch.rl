@@ -1,0 +1,9 @@
+/* @fsm
+machine t
+kind dispatch
+events GO
+GO -> h
+GO -> g
+default -> e
+* -> e
+@end */

@@ -1,0 +1,8 @@
+/* @fsm
+machine t
+kind dispatch
+events GO STOP
+events GO
+GO -> h
+STOP -> g
+@end */

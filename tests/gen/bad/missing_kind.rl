@@ -1,0 +1,4 @@
+/* @fsm
+machine t
+events GO
+@end */

@@ -1,0 +1,5 @@
+/* @fsm
+kind dispatch
+events GO
+GO -> h
+@end */

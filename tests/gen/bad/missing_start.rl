@@ -1,0 +1,6 @@
+/* @fsm
+machine t
+kind transition
+states A
+final A
+@end */

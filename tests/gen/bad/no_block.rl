@@ -1,0 +1,5 @@
+/* Just a grammar, no table block. */
+%%{
+    machine x;
+    main := 'a'*;
+}%%

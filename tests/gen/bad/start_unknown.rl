@@ -1,0 +1,7 @@
+/* @fsm
+machine t
+kind transition
+states A
+start B
+final A
+@end */

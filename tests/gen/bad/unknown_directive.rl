@@ -1,0 +1,8 @@
+/* @fsm
+machine t
+kind transition
+states A
+start A
+final A
+stats B
+@end */

@@ -1,0 +1,7 @@
+/* grammar */
+/* @fsm
+machine t
+kind dispatch
+events GO
+GO -> h
+*/

@@ -1,0 +1,7 @@
+/* @fsm
+machine m
+kind transition
+states S
+start S
+final S
+@end */
