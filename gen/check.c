@@ -291,7 +291,7 @@ int pfg_check(pfg_machine *m)
         return -1;
     if (m->block_line == 0 || m->kind == PFG_KIND_UNSET)
         return (int)m->ndiags;  /* nothing sensible to check further */
-    if (m->kind == PFG_TRANSITION && m->nfinal == 0)
+    if (m->kind == PFG_TRANSITION && m->final_line == 0)
         pfg_error(m, m->block_line, "transition machine has no final state "
                                     "(declare one with 'final')");
     if (check_conflicts(m) != 0 || check_unused_events(m) != 0)

@@ -324,6 +324,8 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
         return 0;
     }
     if (tok_is(t0, "final")) {
+        if (m->final_line == 0)
+            m->final_line = l->line;
         for (size_t i = 1; i < l->ntok; i++) {
             long j = pfg_names_find(&pd->finals, l->t[i].s, l->t[i].len);
             if (j >= 0) {

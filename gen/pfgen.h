@@ -76,6 +76,7 @@ typedef struct pfg_machine {
     int start_line;
     uint8_t *final;       /* [states.n] after check */
     int nfinal;
+    int final_line;       /* first `final` directive (0: none) */
 
     pfg_row *rows;
     size_t nrows, caprows;

@@ -1,0 +1,741 @@
+/* pfgen, tested from the outside: it runs $PF_BUILD/bin/pfgen (from the repo
+ * root) on the cases under tests/gen and checks exit codes, exact stderr,
+ * exact outputs, and that the outputs compile, render and mean the right
+ * table.
+ *
+ *   tests/gen/good/NAME.rl  + NAME_fsm.h.expected NAME_fsm.c.expected
+ *                             NAME.dot.expected: byte-exact, deterministic
+ *   tests/gen/bad/NAME.rl   + NAME.err: exit 1, that exact stderr, no output
+ *
+ * One cmocka test per case, so a failure names the case. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GOOD_DIR "tests/gen/good"
+#define BAD_DIR "tests/gen/bad"
+
+static char pfgen[4096];
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    for (;;) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        cap *= 2;
+        buf = realloc(buf, cap + 1);
+        assert_non_null(buf);
+    }
+    assert_false(ferror(f));
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static char *xprintf(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static char *xprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0);
+    char *s = malloc((size_t)n + 1);
+    assert_non_null(s);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static char *make_tmpdir(void)
+{
+    char *d = strdup("/tmp/pf_test_gen.XXXXXX");
+    assert_non_null(d);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+/* Number of entries in a directory (. and .. excluded). */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Remove a temp dir and what the tests put in it (files, one level of dirs). */
+static void rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *p = xprintf("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_tree(p);
+        else
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+typedef struct result {
+    int status;  /* exit code, or 128 + signal */
+    char *out, *err;
+} result;
+
+static void result_free(result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Run argv (argv[0] is looked up on PATH) with stdout and stderr captured. */
+static result run(const char *const argv[])
+{
+    char *dir = make_tmpdir();
+    char *outp = xprintf("%s/out", dir), *errp = xprintf("%s/err", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(126);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    result r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+                 slurp(outp, NULL), slurp(errp, NULL) };
+    assert_non_null(r.out);
+    assert_non_null(r.err);
+    free(outp);
+    free(errp);
+    rm_tree(dir);
+    free(dir);
+    return r;
+}
+
+static int have_program(const char *name)
+{
+    char *cmd = xprintf("command -v %s >/dev/null 2>&1", name);
+    int rc = system(cmd);
+    free(cmd);
+    return rc == 0;
+}
+
+static void assert_same_file(const char *got_path, const char *want_path)
+{
+    size_t gl, wl;
+    char *got = slurp(got_path, &gl), *want = slurp(want_path, &wl);
+    if (got == NULL || want == NULL)
+        fail_msg("cannot read %s or %s", got_path, want_path);
+    if (gl != wl || memcmp(got, want, gl) != 0) {
+        print_error("%s differs from %s\n--- got:\n%s\n--- want:\n%s\n", got_path,
+                    want_path, got, want);
+        fail();
+    }
+    free(got);
+    free(want);
+}
+
+static const char *const out_suffix[] = { "_fsm.h", "_fsm.c", ".dot" };
+
+/* pfgen -o DIR GOOD_DIR/NAME.rl must succeed silently. */
+static void generate(const char *name, const char *dir)
+{
+    char *in = xprintf(GOOD_DIR "/%s.rl", name);
+    const char *argv[] = { pfgen, "-o", dir, in, NULL };
+    result r = run(argv);
+    if (r.status != 0 || r.err[0] != '\0')
+        fail_msg("pfgen %s: exit %d, stderr:\n%s", in, r.status, r.err);
+    assert_string_equal(r.out, "");
+    result_free(&r);
+    free(in);
+}
+
+/* ---- golden cases ------------------------------------------------------- */
+
+static void test_good(void **state)
+{
+    const char *name = *state;
+    char *d1 = make_tmpdir(), *d2 = make_tmpdir();
+    generate(name, d1);
+    generate(name, d2);
+    assert_int_equal(count_entries(d1), 3);  /* no temp file left behind */
+    for (int i = 0; i < 3; i++) {
+        char *got = xprintf("%s/%s%s", d1, name, out_suffix[i]);
+        char *again = xprintf("%s/%s%s", d2, name, out_suffix[i]);
+        char *want = xprintf(GOOD_DIR "/%s%s.expected", name, out_suffix[i]);
+        assert_same_file(got, want);
+        assert_same_file(again, got);  /* deterministic */
+        free(got);
+        free(again);
+        free(want);
+    }
+    /* Regenerating over existing outputs replaces them cleanly. */
+    generate(name, d1);
+    assert_int_equal(count_entries(d1), 3);
+    rm_tree(d1);
+    rm_tree(d2);
+    free(d1);
+    free(d2);
+}
+
+static const char *cc(void)
+{
+    const char *c = getenv("CC");
+    return c && *c ? c : "cc";
+}
+
+/* The generated C compiles warning-free on its own. */
+static void test_good_compiles(void **state)
+{
+    const char *name = *state;
+    char *d = make_tmpdir();
+    generate(name, d);
+    char *inc = xprintf("-I%s", d), *src = xprintf("%s/%s_fsm.c", d, name);
+    const char *argv[] = { cc(), "-std=c11", "-fsyntax-only", "-Iruntime/include", inc,
+                           "-Werror", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
+                           "-Wmissing-prototypes", "-Wformat=2", "-pedantic", src, NULL };
+    result r = run(argv);
+    if (r.status != 0)
+        fail_msg("%s does not compile:\n%s", src, r.err);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    free(inc);
+    free(src);
+    rm_tree(d);
+    free(d);
+}
+
+static void test_good_renders(void **state)
+{
+    const char *name = *state;
+    if (!have_program("dot")) {
+        print_message("dot (graphviz) is not installed: skipping the render check\n");
+        skip();
+    }
+    char *d = make_tmpdir();
+    generate(name, d);
+    char *in = xprintf("%s/%s.dot", d, name), *out = xprintf("%s/%s.svg", d, name);
+    const char *argv[] = { "dot", "-Tsvg", "-o", out, in, NULL };
+    result r = run(argv);
+    if (r.status != 0 || r.err[0] != '\0')
+        fail_msg("dot -Tsvg %s: exit %d\n%s", in, r.status, r.err);
+    size_t len;
+    char *svg = slurp(out, &len);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    free(svg);
+    result_free(&r);
+    free(in);
+    free(out);
+    rm_tree(d);
+    free(d);
+}
+
+/* ---- error cases -------------------------------------------------------- */
+
+static void test_bad(void **state)
+{
+    const char *name = *state;
+    char *in = xprintf(BAD_DIR "/%s.rl", name), *errf = xprintf(BAD_DIR "/%s.err", name);
+    char *want = slurp(errf, NULL);
+    if (want == NULL)
+        fail_msg("missing %s", errf);
+    assert_true(want[0] != '\0');
+    char *d = make_tmpdir();
+    const char *argv[] = { pfgen, "-o", d, in, NULL };
+    result r = run(argv);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+    assert_int_equal(count_entries(d), 0);  /* nothing written */
+    result_free(&r);
+    const char *cargv[] = { pfgen, "--check", in, NULL };
+    r = run(cargv);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_free(&r);
+    rm_tree(d);
+    free(d);
+    free(want);
+    free(in);
+    free(errf);
+}
+
+/* Write `text` to DIR/NAME and run pfgen --check on it. */
+static result check_text(const char *dir, const char *name, const char *text)
+{
+    char *p = xprintf("%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    const char *argv[] = { pfgen, "--check", p, NULL };
+    result r = run(argv);
+    free(p);
+    return r;
+}
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    while (b->n + (size_t)n + 1 > b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1 << 16;
+        b->s = realloc(b->s, b->cap);
+        assert_non_null(b->s);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)n;
+}
+
+/* A chain S0 -> S1 -> ... of `n` states: fine up to 65534. */
+static char *chain(unsigned n)
+{
+    sbuf b = { 0 };
+    sb_printf(&b, "/* @fsm\nmachine big\nkind transition\nstart S0\nfinal S%u\nevents E\n",
+              n - 1);
+    sb_printf(&b, "states");
+    for (unsigned i = 0; i < n; i++)
+        sb_printf(&b, " S%u", i);
+    sb_printf(&b, "\n");
+    for (unsigned i = 0; i + 1 < n; i++)
+        sb_printf(&b, "S%u E -> S%u -\n", i, i + 1);
+    sb_printf(&b, "@end */\n");
+    return b.s;
+}
+
+/* A dispatch machine with `n` packet events, each with its own row. */
+static char *wide(unsigned n)
+{
+    sbuf b = { 0 };
+    sb_printf(&b, "/* @fsm\nmachine wide\nkind dispatch\nevents");
+    for (unsigned i = 0; i < n; i++)
+        sb_printf(&b, " E%u", i);
+    sb_printf(&b, "\n");
+    for (unsigned i = 0; i < n; i++)
+        sb_printf(&b, "E%u -> h\n", i);
+    sb_printf(&b, "@end */\n");
+    return b.s;
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    char *d = make_tmpdir(), *t, *want;
+    result r;
+
+    t = chain(65534);
+    r = check_text(d, "ok_states.rl", t);
+    assert_string_equal(r.err, "");
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    free(t);
+
+    t = chain(65535);
+    r = check_text(d, "states.rl", t);
+    want = xprintf("%s/states.rl:5: final state 'S65534' is not a declared state\n"
+                   "%s/states.rl:7: too many states: more than 65534 (at 'S65534')\n"
+                   "%s/states.rl:65541: unknown next state 'S65534'\n", d, d, d);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_free(&r);
+    free(want);
+    free(t);
+
+    t = wide(65534 - 4);  /* with the 4 built-ins: exactly the limit */
+    r = check_text(d, "ok_events.rl", t);
+    assert_string_equal(r.err, "");
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    free(t);
+
+    t = wide(65535 - 4);
+    r = check_text(d, "events.rl", t);
+    want = xprintf("%s/events.rl:4: too many events: more than 65534 (at 'E65530')\n"
+                   "%s/events.rl:65535: unknown event 'E65530'\n", d, d);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_free(&r);
+    free(want);
+    free(t);
+
+    /* 256 x 256 rows, each with its own handler: 65536 handlers. */
+    sbuf b = { 0 };
+    sb_printf(&b, "/* @fsm\nmachine many\nkind transition\nstart S0\nstates");
+    for (unsigned i = 0; i < 256; i++)
+        sb_printf(&b, " S%u", i);
+    sb_printf(&b, "\nfinal");
+    for (unsigned i = 0; i < 256; i++)
+        sb_printf(&b, " S%u", i);
+    sb_printf(&b, "\nevents");
+    for (unsigned i = 0; i < 256; i++)
+        sb_printf(&b, " E%u", i);
+    sb_printf(&b, "\n");
+    for (unsigned i = 0; i < 256; i++)
+        for (unsigned j = 0; j < 256; j++)
+            sb_printf(&b, "S%u E%u -> S%u h_%u_%u\n", i, j, (i + 1) % 256, i, j);
+    sb_printf(&b, "@end */\n");
+    r = check_text(d, "handlers.rl", b.s);
+    /* Handler 65535 is row 65535 (0-based 65534: S255 E254), at line 8 + 65534. */
+    want = xprintf("%s/handlers.rl:65542: too many handlers: more than 65534 "
+                   "(at 'h_255_254')\n", d);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_free(&r);
+    free(want);
+    free(b.s);
+
+    /* A very long line and long names are not truncated. */
+    b = (sbuf){ 0 };
+    sb_printf(&b, "/* @fsm\nmachine m\nkind dispatch\nevents");
+    for (int i = 0; i < 2000; i++)
+        sb_printf(&b, " %s%04d", "EVENT_WITH_A_RATHER_LONG_NAME_", i);
+    sb_printf(&b, " X");
+    for (int i = 0; i < 5000; i++)
+        sb_printf(&b, "Y");
+    sb_printf(&b, "\n");
+    for (int i = 0; i < 2000; i++)
+        sb_printf(&b, "EVENT_WITH_A_RATHER_LONG_NAME_%04d -> h\n", i);
+    sb_printf(&b, "@end */\n");
+    r = check_text(d, "long.rl", b.s);
+    assert_int_equal(r.status, 1);  /* X...Y has no row: named in full */
+    assert_non_null(strstr(r.err, "YYYY' is declared but no row handles it\n"));
+    assert_int_equal((int)(strstr(r.err, "' is declared") - strstr(r.err, "'XY")), 5002);
+    result_free(&r);
+    free(b.s);
+
+    rm_tree(d);
+    free(d);
+}
+
+/* ---- usage and I/O errors ----------------------------------------------- */
+
+static void expect(const char *const argv[], int status, const char *err)
+{
+    result r = run(argv);
+    assert_int_equal(r.status, status);
+    assert_string_equal(r.err, err);
+    result_free(&r);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    const char *rl = GOOD_DIR "/min.rl";
+    const char *a0[] = { pfgen, NULL };
+    expect(a0, 2, "pfgen: no input file\ntry 'pfgen --help'\n");
+    const char *a1[] = { pfgen, "-x", rl, NULL };
+    expect(a1, 2, "pfgen: unknown option '-x'\ntry 'pfgen --help'\n");
+    const char *a2[] = { pfgen, "--check", rl, rl, NULL };
+    expect(a2, 2, "pfgen: too many input files (at '" GOOD_DIR "/min.rl'); give one "
+                  "FILE.rl\ntry 'pfgen --help'\n");
+    const char *a3[] = { pfgen, rl, "-o", NULL };
+    expect(a3, 2, "pfgen: option '-o' needs a directory\ntry 'pfgen --help'\n");
+    const char *a4[] = { pfgen, "--check", "tests/gen/good/min.txt", NULL };
+    expect(a4, 2, "pfgen: input 'tests/gen/good/min.txt' is not a NAME.rl file\n"
+                  "try 'pfgen --help'\n");
+    const char *a5[] = { pfgen, "--bogus", NULL };
+    expect(a5, 2, "pfgen: unknown option '--bogus'\ntry 'pfgen --help'\n");
+
+    const char *h[] = { pfgen, "--help", NULL };
+    result r = run(h);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    assert_non_null(strstr(r.out, "usage: pfgen [-o DIR] [--check] FILE.rl\n"));
+    assert_non_null(strstr(r.out, "STATE EVENT -> NEXT HANDLER"));
+    assert_non_null(strstr(r.out, "Exit status: 0 ok, 1"));
+    result_free(&r);
+    const char *hs[] = { pfgen, "-h", NULL };
+    r = run(hs);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "usage: pfgen"));
+    result_free(&r);
+    const char *v[] = { pfgen, "--version", NULL };
+    r = run(v);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "pfgen 0.1.0\n");
+    result_free(&r);
+
+    /* --check writes nothing, even on success. */
+    char *d = make_tmpdir();
+    const char *c[] = { pfgen, "--check", "-o", d, rl, NULL };
+    expect(c, 0, "");
+    assert_int_equal(count_entries(d), 0);
+    rm_tree(d);
+    free(d);
+}
+
+static void test_io_errors(void **state)
+{
+    (void)state;
+    const char *a[] = { pfgen, "tests/gen/no-such-file.rl", NULL };
+    expect(a, 3, "pfgen: cannot read 'tests/gen/no-such-file.rl': No such file or "
+                 "directory\n");
+
+    char *d = make_tmpdir();
+    char *dir_rl = xprintf("%s/dir.rl", d);
+    assert_int_equal(mkdir(dir_rl, 0700), 0);
+    char *want = xprintf("pfgen: cannot read '%s': Is a directory\n", dir_rl);
+    const char *b[] = { pfgen, dir_rl, NULL };
+    expect(b, 3, want);
+    free(want);
+
+    char *missing = xprintf("%s/missing", d);
+    want = xprintf("pfgen: cannot write '%s/min_fsm.h': No such file or directory\n",
+                   missing);
+    const char *c[] = { pfgen, "-o", missing, GOOD_DIR "/min.rl", NULL };
+    expect(c, 3, want);
+    free(want);
+
+    /* An output directory we may not write to (not testable as root). */
+    if (geteuid() != 0) {
+        char *ro = xprintf("%s/ro", d);
+        assert_int_equal(mkdir(ro, 0500), 0);
+        want = xprintf("pfgen: cannot write '%s/min_fsm.h': Permission denied\n", ro);
+        const char *e[] = { pfgen, "-o", ro, GOOD_DIR "/min.rl", NULL };
+        expect(e, 3, want);
+        assert_int_equal(count_entries(ro), 0);
+        free(want);
+        free(ro);
+    }
+    free(missing);
+    free(dir_rl);
+    rm_tree(d);
+    free(d);
+}
+
+/* ---- the meaning of the table ------------------------------------------- */
+
+/* Compile prec's generated table with a driver that prints every cell by
+ * name, run it, and compare with the table worked out by hand from the
+ * precedence rules: exact > `* E` > `S *` > default, stay = the state's own
+ * index, and no wildcard or default in the built-in columns. */
+static const char driver[] =
+    "#include <stdio.h>\n"
+    "#include \"prec_fsm.h\"\n"
+    "#define H(n) int n(pf_session *s, const pf_packet *pkt) { (void)s; (void)pkt; return 0; }\n"
+    "H(p_exact) H(p_any_ev) H(p_st_any) H(p_default) H(p_stay)\n"
+    "int main(void) {\n"
+    "    const pf_fsm *m = &prec_fsm;\n"
+    "    printf(\"%s %u %u %u %u\\n\", m->state_names[m->start], m->nstates, m->nevents,\n"
+    "           m->nhandlers, (unsigned)m->kind);\n"
+    "    for (unsigned s = 0; s < m->nstates; s++)\n"
+    "        for (unsigned e = 0; e < m->nevents; e++) {\n"
+    "            const pf_fsm_cell *c = &m->table[s * m->nevents + e];\n"
+    "            printf(\"%s %s -> %s %u%s%s\\n\", m->state_names[s], m->event_names[e],\n"
+    "                   c->next == PF_FSM_NOROW ? \"NOROW\" : m->state_names[c->next],\n"
+    "                   c->handler,\n"
+    "                   c->flags & PF_FSM_CELL_WILD ? \" wild\" : \"\",\n"
+    "                   c->flags & PF_FSM_CELL_DEFAULT ? \" default\" : \"\");\n"
+    "            if (c->handler && m->handlers[c->handler] == NULL) return 1;\n"
+    "        }\n"
+    "    return m->handlers[0] != NULL || m->handlers[1] != p_exact ||\n"
+    "           m->handlers[5] != p_stay || !m->final[2] || m->final[0];\n"
+    "}\n";
+
+static const char prec_table[] =
+    "A 3 7 6 1\n"
+    "A OPEN -> NOROW 0\n"
+    "A CLOSE -> NOROW 0\n"
+    "A TIMEOUT -> NOROW 0\n"
+    "A DRAIN -> NOROW 0\n"
+    "A E1 -> B 1\n"            /* exact beats * E1, A *, default */
+    "A E2 -> A 3 wild\n"       /* A * (stay) beats default */
+    "A E3 -> A 5 wild\n"       /* * E3 beats A *; stay resolves to A */
+    "B OPEN -> NOROW 0\n"
+    "B CLOSE -> NOROW 0\n"
+    "B TIMEOUT -> NOROW 0\n"
+    "B DRAIN -> NOROW 0\n"
+    "B E1 -> Z 2 wild\n"       /* * E1 beats default */
+    "B E2 -> Z 0\n"            /* exact, no handler */
+    "B E3 -> B 5 wild\n"       /* stay resolves to B */
+    "Z OPEN -> NOROW 0\n"
+    "Z CLOSE -> NOROW 0\n"
+    "Z TIMEOUT -> NOROW 0\n"
+    "Z DRAIN -> NOROW 0\n"
+    "Z E1 -> Z 2 wild\n"
+    "Z E2 -> Z 4 default\n"    /* only the default covers it */
+    "Z E3 -> Z 5 wild\n";
+
+static void test_semantics(void **state)
+{
+    (void)state;
+    char *d = make_tmpdir();
+    generate("prec", d);
+    char *drv = xprintf("%s/driver.c", d), *exe = xprintf("%s/driver", d);
+    char *inc = xprintf("-I%s", d), *gen = xprintf("%s/prec_fsm.c", d);
+    FILE *f = fopen(drv, "w");
+    assert_non_null(f);
+    fputs(driver, f);
+    assert_int_equal(fclose(f), 0);
+    const char *argv[] = { cc(), "-std=c11", "-Werror", "-Wall", "-Wextra",
+                           "-Iruntime/include", inc, "-o", exe, drv, gen, NULL };
+    result r = run(argv);
+    if (r.status != 0)
+        fail_msg("driver does not build:\n%s", r.err);
+    result_free(&r);
+    const char *rv[] = { exe, NULL };
+    r = run(rv);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, prec_table);
+    result_free(&r);
+    free(drv);
+    free(exe);
+    free(inc);
+    free(gen);
+    rm_tree(d);
+    free(d);
+}
+
+/* ---- main: one test per case file --------------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted basenames (without .rl) of DIR/NAME.rl. */
+static size_t list_cases(const char *dir, char ***out)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "test_gen: cannot open %s (run from the repo root): %s\n", dir,
+                strerror(errno));
+        exit(1);
+    }
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l <= 3 || strcmp(e->d_name + l - 3, ".rl") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            v = realloc(v, cap * sizeof *v);
+        }
+        v[n++] = strndup(e->d_name, l - 3);
+    }
+    closedir(d);
+    qsort(v, n, sizeof *v, by_name);
+    *out = v;
+    return n;
+}
+
+static void add(struct CMUnitTest *t, char **names, size_t *n, char *name,
+                CMUnitTestFunction f, void *state)
+{
+    names[*n] = name;
+    t[*n] = (struct CMUnitTest){ name, f, NULL, NULL, state };
+    (*n)++;
+}
+
+int main(void)
+{
+    const char *build = getenv("PF_BUILD");
+    if (build == NULL || *build == '\0') {
+        fprintf(stderr, "test_gen: set PF_BUILD (e.g. build/default) so that "
+                        "$PF_BUILD/bin/pfgen is the generator under test\n");
+        return 1;
+    }
+    snprintf(pfgen, sizeof pfgen, "%s/bin/pfgen", build);
+    if (access(pfgen, X_OK) != 0) {
+        fprintf(stderr, "test_gen: %s is missing or not executable: %s (run make first)\n",
+                pfgen, strerror(errno));
+        return 1;
+    }
+    char **good, **bad;
+    size_t ng = list_cases(GOOD_DIR, &good), nb = list_cases(BAD_DIR, &bad);
+    if (ng < 3 || nb < 20) {
+        fprintf(stderr, "test_gen: too few cases under tests/gen (%zu good, %zu bad)\n",
+                ng, nb);
+        return 1;
+    }
+    size_t n = 0, max = 3 * ng + nb + 4;
+    struct CMUnitTest *t = calloc(max, sizeof *t);
+    char **names = calloc(max, sizeof *names);
+    for (size_t i = 0; i < ng; i++) {
+        add(t, names, &n, xprintf("good %s", good[i]), test_good, good[i]);
+        add(t, names, &n, xprintf("compiles %s", good[i]), test_good_compiles, good[i]);
+        add(t, names, &n, xprintf("renders %s", good[i]), test_good_renders, good[i]);
+    }
+    for (size_t i = 0; i < nb; i++)
+        add(t, names, &n, xprintf("bad %s", bad[i]), test_bad, bad[i]);
+    t[n++] = (struct CMUnitTest){ "semantics", test_semantics, NULL, NULL, NULL };
+    t[n++] = (struct CMUnitTest){ "usage", test_usage, NULL, NULL, NULL };
+    t[n++] = (struct CMUnitTest){ "io_errors", test_io_errors, NULL, NULL, NULL };
+    t[n++] = (struct CMUnitTest){ "limits", test_limits, NULL, NULL, NULL };
+    int rc = _cmocka_run_group_tests("gen", t, n, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(t);
+    for (size_t i = 0; i < ng; i++)
+        free(good[i]);
+    for (size_t i = 0; i < nb; i++)
+        free(bad[i]);
+    free(good);
+    free(bad);
+    return rc;
+}
