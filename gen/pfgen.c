@@ -3,7 +3,7 @@
  *   pfgen [-o DIR] [--check] FILE.rl
  *
  * Reads FILE.rl, parses and checks its `@fsm` block, and writes
- * DIR/BASE_fsm.h, DIR/BASE_fsm.c and DIR/BASE.dot.  Each output goes to a
+ * DIR/BASE_fsm.h, DIR/BASE_fsm.c and DIR/BASE.dot (creating DIR if needed).  Each output goes to a
  * temporary file in DIR first and is renamed only when all three were
  * written, so a failed run never leaves a partial or stale-looking file.
  * Exit status: 0 ok, 1 the table has errors, 2 usage, 3 I/O. */
@@ -25,7 +25,7 @@ static const char usage_text[] =
     "Reads the table block of FILE.rl and writes DIR/BASE_fsm.h, DIR/BASE_fsm.c\n"
     "and DIR/BASE.dot (BASE: FILE's name without .rl).\n"
     "\n"
-    "  -o DIR     output directory (default: .)\n"
+    "  -o DIR     output directory, created if missing (default: .)\n"
     "  --check    validate only; write nothing\n"
     "  -h, --help this text\n"
     "  --version  print the version\n"
@@ -114,6 +114,39 @@ static char *join(const char *dir, const char *base, const char *suffix, const c
     if (p != NULL)
         snprintf(p, n, "%s%s%s%s%s", dir, slash ? "/" : "", pre, base, suffix);
     return p;
+}
+
+/* mkdir -p, since build systems point -o at a fresh build/ tree.  0, or -1
+ * after printing which directory could not be made. */
+static int make_dirs(const char *dir)
+{
+    char *p = strdup(dir);
+    if (p == NULL)
+        return -1;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int e = errno;
+            fprintf(stderr, "pfgen: cannot create directory '%s': %s\n", p, strerror(e));
+            free(p);
+            errno = e;
+            return -1;
+        }
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    free(p);
+    struct stat st;
+    int e = stat(dir, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+    if (e != 0) {
+        fprintf(stderr, "pfgen: cannot create directory '%s': %s\n", dir, strerror(e));
+        return -1;
+    }
+    return 0;
 }
 
 static int write_one(const pfg_machine *m, const char *base, int which, output *o)
@@ -244,7 +277,8 @@ int main(int argc, char **argv)
         pfg_print_diags(&m, stderr);
         rc = EXIT_TABLE;
     } else {
-        rc = check_only ? EXIT_OK : write_outputs(&m, dir, base);
+        rc = check_only ? EXIT_OK
+             : make_dirs(dir) != 0 ? EXIT_IO : write_outputs(&m, dir, base);
     }
     pfg_machine_free(&m);
     free(base);
