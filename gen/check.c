@@ -294,6 +294,9 @@ int pfg_check(pfg_machine *m)
     if (m->kind == PFG_TRANSITION && m->final_line == 0)
         pfg_error(m, m->block_line, "transition machine has no final state "
                                     "(declare one with 'final')");
+    if ((uint64_t)m->states.n * m->events.n > PFG_MAX_CELLS)
+        pfg_error(m, m->block_line, "table too large: %zu states x %zu events is more "
+                  "than %u cells", m->states.n, m->events.n, PFG_MAX_CELLS);
     if (check_conflicts(m) != 0 || check_unused_events(m) != 0)
         return -1;
     check_handler_names(m);

@@ -16,6 +16,7 @@
 #define PFG_NBUILTIN 4    /* OPEN CLOSE TIMEOUT DRAIN: event indices 0..3 */
 #define PFG_MAX_NAMES 65534u   /* states or events: 0xffff is PF_FSM_NOROW */
 #define PFG_MAX_HANDLERS 65534u /* + handlers[0] must fit pf_fsm.nhandlers */
+#define PFG_MAX_CELLS (1u << 24) /* states x events: ~1 GB of generated C */
 
 /* Row fields that are not an index. */
 #define PFG_ANY (-1)      /* `*` as STATE or EVENT */

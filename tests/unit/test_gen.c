@@ -446,6 +446,27 @@ static void test_limits(void **state)
     free(want);
     free(b.s);
 
+    /* 4097 x 4096 cells is over the 2^24 cell limit. */
+    b = (sbuf){ 0 };
+    sb_printf(&b, "/* @fsm\nmachine huge\nkind transition\nstart S0\nfinal S4096\nstates");
+    for (unsigned i = 0; i < 4097; i++)
+        sb_printf(&b, " S%u", i);
+    sb_printf(&b, "\nevents");
+    for (unsigned i = 0; i < 4092; i++)
+        sb_printf(&b, " E%u", i);
+    sb_printf(&b, "\nS0 * -> . -\n");
+    for (unsigned i = 0; i < 4096; i++)
+        sb_printf(&b, "S%u E0 -> S%u -\n", i, i + 1);
+    sb_printf(&b, "@end */\n");
+    r = check_text(d, "huge.rl", b.s);
+    want = xprintf("%s/huge.rl:1: table too large: 4097 states x 4096 events is more "
+                   "than 16777216 cells\n", d);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_free(&r);
+    free(want);
+    free(b.s);
+
     /* A very long line and long names are not truncated. */
     b = (sbuf){ 0 };
     sb_printf(&b, "/* @fsm\nmachine m\nkind dispatch\nevents");
