@@ -163,3 +163,4 @@ install: $(LIB) $(PFGEN)
 	install -m 644 runtime/include/protofsm/*.h $(DESTDIR)$(PREFIX)/include/protofsm/
 	install -m 644 gen/protofsm.mk $(DESTDIR)$(PREFIX)/share/protofsm/protofsm.mk
 	sed -e 's|@PREFIX@|$(PREFIX)|g' gen/protofsm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/protofsm.pc
+.SECONDARY:
