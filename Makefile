@@ -62,6 +62,11 @@ RAGEL_WARN := -Wno-implicit-fallthrough -Wno-unused-const-variable
 LIB := $(BUILD)/lib/libprotofsm.a
 PROTOLIB := $(BUILD)/lib/libpfproto.a
 
+# Rebuild everything when the flags change (Redis's .make-settings idea).
+FLAGS_FILE := $(BUILD)/flags
+FLAGS_NOW := $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL)
+$(shell mkdir -p $(BUILD) && { [ -f $(FLAGS_FILE) ] && [ "$$(cat $(FLAGS_FILE))" = '$(FLAGS_NOW)' ] || printf '%s' '$(FLAGS_NOW)' > $(FLAGS_FILE); })
+
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 include gen/module.mk
@@ -75,11 +80,6 @@ GEN_H := $(foreach p,$(PROTO_NAMES),$(BUILD)/gen/$(p)_fsm.h)
 GEN_DOT := $(foreach p,$(PROTO_NAMES),$(BUILD)/gen/$(p).dot)
 LIB_OBJ := $(call obj,$(LIB_SRC))
 PROTO_OBJ := $(call obj,$(PROTO_SRC)) $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/generated/%.o,$(GEN_C))
-
-# Rebuild everything when the flags change (Redis's .make-settings idea).
-FLAGS_FILE := $(BUILD)/flags
-FLAGS_NOW := $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL)
-$(shell mkdir -p $(BUILD) && { [ -f $(FLAGS_FILE) ] && [ "$$(cat $(FLAGS_FILE))" = '$(FLAGS_NOW)' ] || printf '%s' '$(FLAGS_NOW)' > $(FLAGS_FILE); })
 
 .PHONY: all gen diagrams test run bench fuzz install clean deps deps-test deps-run
 all: $(LIB) $(PROTOLIB) $(BINS)
