@@ -13,3 +13,6 @@ $(PFGEN): $(PFGEN_OBJ)
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+# The pfgen fuzzer (tests/fuzz/fuzz_pfgen.c) includes the generator's sources.
+build/fuzz/fuzz_pfgen: $(filter-out gen/pfgen.c,$(PFGEN_SRC)) gen/pfgen.h

@@ -41,7 +41,8 @@ long pfg_names_find(const pfg_names *ns, const char *name, size_t len)
     size_t h = hash(name, len) & (ns->nslot - 1);
     while (ns->slot[h] != 0) {
         const char *c = ns->name[ns->slot[h] - 1];
-        if (strncmp(c, name, len) == 0 && c[len] == '\0')
+        /* Names may hold NUL bytes (bad input): never read past c's end. */
+        if (strnlen(c, len + 1) == len && memcmp(c, name, len) == 0)
             return (long)(ns->slot[h] - 1);
         h = (h + 1) & (ns->nslot - 1);
     }

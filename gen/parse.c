@@ -74,11 +74,15 @@ static const char *find_block_end(const char *p, const char *e)
     return NULL;
 }
 
-static int add_line(block *b, int line, const char *p, const char *e)
+static int add_line(pfg_machine *m, block *b, int line, const char *p, const char *e)
 {
     const char *hash = memchr(p, '#', (size_t)(e - p));
     if (hash != NULL)
         e = hash;
+    if (memchr(p, '\0', (size_t)(e - p)) != NULL) {
+        pfg_error(m, line, "line contains a NUL byte");
+        return 0;
+    }
     size_t ntok = 0, cap = 0;
     tok *t = NULL;
     while (p < e) {
@@ -156,15 +160,15 @@ static int read_block(pfg_machine *m, const char *text, size_t len, block *b)
                 const char *stop = find_block_end(rest, e);
                 if (stop != NULL) {
                     inside = 0;
-                    if (add_line(b, line, rest, stop) != 0)
+                    if (add_line(m, b, line, rest, stop) != 0)
                         return -1;
-                } else if (add_line(b, line, rest, e) != 0) {
+                } else if (add_line(m, b, line, rest, e) != 0) {
                     return -1;
                 }
             }
         } else if (inside) {
             const char *stop = find_block_end(p, e);
-            if (add_line(b, line, p, stop ? stop : e) != 0)
+            if (add_line(m, b, line, p, stop ? stop : e) != 0)
                 return -1;
             if (stop != NULL)
                 inside = 0;

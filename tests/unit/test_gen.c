@@ -490,6 +490,29 @@ static void test_limits(void **state)
     free(d);
 }
 
+static void expect(const char *const argv[], int status, const char *err);
+
+/* Binary junk is reported, never trusted: a NUL byte inside a name. */
+static void test_nul_byte(void **state)
+{
+    (void)state;
+    static const char text[] = "/* @fsm\nmachine t\nkind transition\nstates A\n"
+                               "start A\nfinal A\0B\n@end */\n";
+    char *d = make_tmpdir(), *p = xprintf("%s/nul.rl", d);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+    assert_int_equal(fclose(f), 0);
+    char *want = xprintf("%s:1: transition machine has no final state (declare one with "
+                         "'final')\n%s:6: line contains a NUL byte\n", p, p);
+    const char *argv[] = { pfgen, "--check", p, NULL };
+    expect(argv, 1, want);
+    free(want);
+    free(p);
+    rm_tree(d);
+    free(d);
+}
+
 /* ---- usage and I/O errors ----------------------------------------------- */
 
 static void expect(const char *const argv[], int status, const char *err)
@@ -736,7 +759,7 @@ int main(void)
                 ng, nb);
         return 1;
     }
-    size_t n = 0, max = 3 * ng + nb + 4;
+    size_t n = 0, max = 3 * ng + nb + 5;
     struct CMUnitTest *t = calloc(max, sizeof *t);
     char **names = calloc(max, sizeof *names);
     for (size_t i = 0; i < ng; i++) {
@@ -750,6 +773,7 @@ int main(void)
     t[n++] = (struct CMUnitTest){ "usage", test_usage, NULL, NULL, NULL };
     t[n++] = (struct CMUnitTest){ "io_errors", test_io_errors, NULL, NULL, NULL };
     t[n++] = (struct CMUnitTest){ "limits", test_limits, NULL, NULL, NULL };
+    t[n++] = (struct CMUnitTest){ "nul_byte", test_nul_byte, NULL, NULL, NULL };
     int rc = _cmocka_run_group_tests("gen", t, n, NULL, NULL);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
