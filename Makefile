@@ -138,18 +138,13 @@ clean:
 
 # Targets that need packages first: install (or name) what is missing, then
 # do the real work in a second make so nothing races the install.
-test:
-	@sh gen/deps.sh test
-	@$(MAKE) --no-print-directory test-run
-run:
-	@sh gen/deps.sh run
-	@$(MAKE) --no-print-directory run-showcase
-bench:
-	@sh gen/deps.sh bench
-	@$(MAKE) --no-print-directory bench-run
-fuzz:
-	@sh gen/deps.sh fuzz
-	@$(MAKE) --no-print-directory fuzz-run
+STEP_test := test-run
+STEP_run := run-showcase
+STEP_bench := bench-run
+STEP_fuzz := fuzz-run
+test run bench fuzz:
+	@sh gen/deps.sh $@
+	@$(MAKE) --no-print-directory $(STEP_$@)
 
 .PHONY: test-run run-showcase bench-run fuzz-run
 test-run: all $(TESTS)

@@ -98,7 +98,7 @@ static ssize_t line_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     if (!nl) {
         lp->scanned = len;
         /* max_line of text plus a CR may still be followed by its LF. */
-        if (len > lp->max_line + 1)
+        if (len > lp->max_line && len - lp->max_line > 1)
             return lp->err = -EMSGSIZE;
         return -EAGAIN;
     }
@@ -113,12 +113,10 @@ static ssize_t line_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     return (ssize_t)(end + 1);
 }
 
-#define LIT(s) { s, sizeof(s) - 1 }
-
 static pf_slice line_error_reply(const void *pp, int err)
 {
-    static const pf_slice too_long = LIT("-ERR line too long\r\n");
-    static const pf_slice bad = LIT("-ERR protocol error\r\n");
+    static const pf_slice too_long = PF_SLICE_LIT("-ERR line too long\r\n");
+    static const pf_slice bad = PF_SLICE_LIT("-ERR protocol error\r\n");
     (void)pp;
     return err == -EMSGSIZE ? too_long : bad;
 }
@@ -132,5 +130,5 @@ const pf_protocol pf_line_protocol = {
     .parse = line_parse,
     .error_reply = line_error_reply,
     .busy_reply = { NULL, 0 },
-    .full_reply = LIT("-ERR too many connections\r\n"),
+    .full_reply = PF_SLICE_LIT("-ERR too many connections\r\n"),
 };

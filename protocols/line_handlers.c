@@ -9,8 +9,6 @@
 #include "line_fsm.h"
 #include "protofsm/session.h"
 
-#define LIT(s) { s, sizeof(s) - 1 }
-
 static const pf_line_fields *fields(const pf_packet *pkt)
 {
     return pkt->fields;
@@ -24,13 +22,13 @@ static int reply_lit(pf_session *s, const pf_slice *lit)
 
 int line_on_hello(pf_session *s, const pf_packet *pkt)
 {
-    static const pf_slice usage = LIT("-ERR usage: HELLO <name>\r\n");
+    static const pf_slice usage = PF_SLICE_LIT("-ERR usage: HELLO <name>\r\n");
     const pf_line_fields *f = fields(pkt);
     if (f->arg.len == 0) {
         int rc = reply_lit(s, &usage);
         return rc < 0 ? rc : PF_STAY; /* still not greeted */
     }
-    pf_slice parts[] = { LIT("+OK hello "), f->arg, LIT("\r\n") };
+    pf_slice parts[] = { PF_SLICE_LIT("+OK hello "), f->arg, PF_SLICE_LIT("\r\n") };
     int rc = pf_replyv(s, parts, 3);
     return rc < 0 ? rc : PF_NEXT;
 }
@@ -38,7 +36,7 @@ int line_on_hello(pf_session *s, const pf_packet *pkt)
 int line_on_echo(pf_session *s, const pf_packet *pkt)
 {
     const pf_line_fields *f = fields(pkt);
-    pf_slice parts[] = { f->arg, LIT("\r\n") };
+    pf_slice parts[] = { f->arg, PF_SLICE_LIT("\r\n") };
     int rc = pf_replyv(s, parts, 2);
     return rc < 0 ? rc : PF_NEXT;
 }
@@ -62,8 +60,8 @@ static int parse_ms(pf_slice a, unsigned *ms)
 
 int line_on_sleep(pf_session *s, const pf_packet *pkt)
 {
-    static const pf_slice usage = LIT("-ERR usage: SLEEP <ms>, 0 to 10000\r\n");
-    static const pf_slice ok = LIT("+OK\r\n");
+    static const pf_slice usage = PF_SLICE_LIT("-ERR usage: SLEEP <ms>, 0 to 10000\r\n");
+    static const pf_slice ok = PF_SLICE_LIT("+OK\r\n");
     unsigned ms;
     if (parse_ms(fields(pkt)->arg, &ms) < 0)
         return reply_lit(s, &usage);
@@ -77,21 +75,21 @@ int line_on_sleep(pf_session *s, const pf_packet *pkt)
 
 int line_on_quit(pf_session *s, const pf_packet *pkt)
 {
-    static const pf_slice bye = LIT("+OK bye\r\n");
+    static const pf_slice bye = PF_SLICE_LIT("+OK bye\r\n");
     (void)pkt;
     return reply_lit(s, &bye); /* DONE is final: the server closes after it */
 }
 
 int line_on_need_hello(pf_session *s, const pf_packet *pkt)
 {
-    static const pf_slice need = LIT("-ERR say HELLO first\r\n");
+    static const pf_slice need = PF_SLICE_LIT("-ERR say HELLO first\r\n");
     (void)pkt;
     return reply_lit(s, &need);
 }
 
 int line_on_unknown(pf_session *s, const pf_packet *pkt)
 {
-    static const pf_slice unknown = LIT("-ERR unknown command\r\n");
+    static const pf_slice unknown = PF_SLICE_LIT("-ERR unknown command\r\n");
     (void)pkt;
     return reply_lit(s, &unknown);
 }

@@ -11,9 +11,12 @@
 
 #include "protofsm/fsm.h"
 
-struct pf_fsm_stats {
-    _Atomic uint64_t hits[1]; /* [nstates * nevents] */
-};
+/* pf_fsm_stats is opaque: the caller's block is an array of
+ * nstates * nevents counters. */
+static _Atomic uint64_t *hits(const pf_fsm_stats *st)
+{
+    return (_Atomic uint64_t *)(void *)st;
+}
 
 size_t pf_fsm_stats_size(const pf_fsm *m)
 {
@@ -23,11 +26,11 @@ size_t pf_fsm_stats_size(const pf_fsm *m)
 
 pf_fsm_stats *pf_fsm_stats_init(const pf_fsm *m, void *mem)
 {
-    pf_fsm_stats *st = mem;
+    _Atomic uint64_t *h = mem;
     size_t cells = (size_t)m->nstates * m->nevents;
     for (size_t i = 0; i < cells; i++)
-        atomic_init(&st->hits[i], 0);
-    return st;
+        atomic_init(&h[i], 0);
+    return mem;
 }
 
 uint64_t pf_fsm_stats_get(const pf_fsm_stats *st, const pf_fsm *m,
@@ -35,7 +38,7 @@ uint64_t pf_fsm_stats_get(const pf_fsm_stats *st, const pf_fsm *m,
 {
     if (!st || state >= m->nstates || event >= m->nevents)
         return 0;
-    return atomic_load_explicit(&st->hits[(size_t)state * m->nevents + event],
+    return atomic_load_explicit(&hits(st)[(size_t)state * m->nevents + event],
                                 memory_order_relaxed);
 }
 
@@ -50,7 +53,7 @@ int pf_fsm_run(const pf_fsm *m, uint16_t *state, uint16_t event,
     size_t idx = (size_t)from * m->nevents + event;
     const pf_fsm_cell *c = &m->table[idx];
     if (stats)
-        atomic_fetch_add_explicit(&stats->hits[idx], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&hits(stats)[idx], 1, memory_order_relaxed);
     if (out) {
         out->from = out->to = from;
         out->closing = 0;

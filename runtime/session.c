@@ -14,21 +14,27 @@
 
 #define PF_SESSION_DEFAULT_LIMIT (1u << 20)
 
+static void fail(pf_session *s, int err)
+{
+    s->closing = 1;
+    if (!s->err)
+        s->err = err;
+}
+
 int pf_replyv(pf_session *s, const pf_slice *parts, size_t n)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (parts[i].len > SIZE_MAX / 2 - total)
-            return -EMSGSIZE;
-        total += parts[i].len;
+            total = SIZE_MAX / 2; /* reserve refuses it below */
+        else
+            total += parts[i].len;
     }
     int rc = pf_buf_reserve(s->out, total);
     if (rc < 0) {
         /* A reply that cannot be queued whole must not be queued in part,
          * and the session cannot go on as if it had been answered. */
-        s->closing = 1;
-        if (!s->err)
-            s->err = rc;
+        fail(s, rc);
         return rc;
     }
     for (size_t i = 0; i < n; i++)
@@ -66,13 +72,6 @@ void pf__session_init(pf_session *s, const pf_protocol *proto,
     s->out = out;
     s->state = proto->fsm->start;
     proto->parser_init(parser, proto_conf);
-}
-
-static void fail(pf_session *s, int err)
-{
-    s->closing = 1;
-    if (!s->err)
-        s->err = err;
 }
 
 int pf__session_dispatch(pf_session *s, const pf_packet *pkt)
@@ -152,6 +151,10 @@ void pf_session_free(pf_session *s)
 
 int pf_session_event(pf_session *s, uint16_t event)
 {
+    /* Packet events carry fields their handlers read; only the parser can
+     * make them. */
+    if (event >= PF_EV__BUILTIN)
+        return -EINVAL;
     pf_packet pkt = { .event = event };
     return pf__session_dispatch(s, &pkt);
 }
@@ -185,7 +188,7 @@ int pf_session_feed(pf_session *s, const void *data, size_t len)
     const char *p = data;
     int handled = 0;
     if (s->closing)
-        return 0;
+        return s->err; /* sticky: 0 after a clean close */
     while (len) {
         /* Take no more than the input limit leaves room for, so one large
          * write is handled packet by packet instead of refused whole. */

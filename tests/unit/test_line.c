@@ -213,7 +213,7 @@ static void test_line_limit(void **st)
         s = pf_session_new(&pf_line_protocol, NULL);
         pf_session_feed(s, "HELLO a\n", 8);
         feed_line_of(s, PF_LINE_MAX_DEFAULT + 1, terms[t]);
-        assert_int_equal(pf_session_feed(s, "ECHO y\n", 7), 0);
+        assert_int_equal(pf_session_feed(s, "ECHO y\n", 7), -EMSGSIZE); /* sticky */
         o = pf_session_output(s);
         assert_int_equal(o->len, 13 + sizeof too_long - 1);
         assert_memory_equal(pf_buf_head(o) + 13, too_long, sizeof too_long - 1);
@@ -238,6 +238,20 @@ static void test_endless_line_refused_early(void **st)
     assert_int_equal(rc, -EMSGSIZE);
     assert_int_equal(fed, 18); /* 16 of text + a possible CR, then one more */
     assert_true(pf_session_closing(s));
+    pf_session_free(s);
+}
+
+/* The limit check must not wrap when the limit is as large as it can be. */
+static void test_huge_limit(void **st)
+{
+    (void)st;
+    pf_line_conf conf = { .max_line = SIZE_MAX };
+    pf_session_conf sc = { .proto_conf = &conf };
+    pf_session *s = pf_session_new(&pf_line_protocol, &sc);
+    assert_int_equal(pf_session_feed(s, "HEL", 3), 0);
+    assert_false(pf_session_closing(s));
+    assert_int_equal(pf_session_feed(s, "LO a\n", 5), 1);
+    assert_int_equal(pf_session_output(s)->len, 13);
     pf_session_free(s);
 }
 
@@ -294,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_guard_page),
         cmocka_unit_test(test_line_limit),
         cmocka_unit_test(test_endless_line_refused_early),
+        cmocka_unit_test(test_huge_limit),
         cmocka_unit_test(test_sleep_blocks),
         cmocka_unit_test(test_output_limit_closes),
         cmocka_unit_test(test_states),

@@ -84,7 +84,7 @@ uint64_t pf_fsm_stats_get(const pf_fsm_stats *st, const pf_fsm *m,
 /* Outcome of one step, in addition to the return code. */
 typedef struct pf_fsm_step {
     uint16_t from, to;   /* state before and after */
-    uint8_t closing;     /* handler returned PF_CLOSE or `to` is final */
+    uint8_t closing;     /* PF_CLOSE, a final `to`, or a handler error */
     uint8_t defaulted;   /* the default row answered */
 } pf_fsm_step;
 

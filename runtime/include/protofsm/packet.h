@@ -14,6 +14,9 @@ typedef struct pf_slice {
     size_t len;
 } pf_slice;
 
+/* A slice of a string literal, for static replies: PF_SLICE_LIT("+OK\r\n"). */
+#define PF_SLICE_LIT(s) { "" s, sizeof(s) - 1 }
+
 typedef struct pf_packet {
     uint16_t event;     /* generated enum value: NAME_EV_... (or PF_EV_...) */
     pf_slice raw;       /* every byte of the packet, terminators included */

@@ -52,10 +52,13 @@ void pf_session_free(pf_session *s);
 /* Append input and handle every complete packet in order.  Returns the
  * number of packets handled (>= 0), or a negative error once the session is
  * closing because of it: the protocol's parse error (its error reply is
- * queued), -EMSGSIZE for input over max_input, or a handler's error.  After
- * pf_close or a final state, further input is ignored and 0 returned. */
+ * queued), -EMSGSIZE for input over max_input, or a handler's error.  Once
+ * the session is closing, further input is ignored: the call returns that
+ * same error again, or 0 after a clean close (pf_close, a final state). */
 int pf_session_feed(pf_session *s, const void *data, size_t len);
-/* Deliver a built-in event (PF_EV_TIMEOUT, PF_EV_DRAIN ...) now. */
+/* Deliver a built-in event (PF_EV_TIMEOUT, PF_EV_DRAIN ...) now.  0 or the
+ * error that closed the session; -EINVAL for a packet event (those come
+ * from the parser, with fields). */
 int pf_session_event(pf_session *s, uint16_t event);
 /* Queued output; the caller may consume from it. */
 pf_buf *pf_session_output(pf_session *s);
