@@ -21,6 +21,7 @@
 #include "line.h"
 #include "line_fsm.h"
 #include "protofsm/session.h"
+#include "testutil.h"
 
 #define VEC_DIR "tests/vectors/line"
 
@@ -32,24 +33,6 @@ struct vec {
 };
 static struct vec vecs[64];
 static size_t nvecs;
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    size_t r;
-    while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap)
-            b = realloc(b, cap *= 2);
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
 
 static int load_vectors(void **st)
 {
@@ -71,9 +54,9 @@ static int load_vectors(void **st)
         v->name[l - 3] = 0;
         char path[512];
         snprintf(path, sizeof path, "%s/%s.in", VEC_DIR, v->name);
-        v->in = slurp(path, &v->in_len);
+        v->in = pf_test_slurp(path, &v->in_len);
         snprintf(path, sizeof path, "%s/%s.out", VEC_DIR, v->name);
-        v->out = slurp(path, &v->out_len);
+        v->out = pf_test_slurp(path, &v->out_len);
         snprintf(path, sizeof path, "%s/%s.closed", VEC_DIR, v->name);
         v->closes = access(path, F_OK) == 0;
         if (!v->in || !v->out)
