@@ -1,0 +1,705 @@
+/* HTTP/1.1 requests: the parser and the session table (policy in http1.h).
+ *
+ * The grammar (http1_grammar.rl) is walked by a ragel -G2 machine; the long
+ * runs in a request (the target, field values, chunk data) are skipped
+ * inside actions, a vector of bytes at a time, and `fexec` puts the machine
+ * past them in the same state it would have reached byte by byte.  That is
+ * where the speed is: the per-byte machine only sees method, field names and
+ * delimiters.
+ *
+ * Between calls the parser keeps offsets from the packet's first byte and
+ * the machine state, never a pointer: the runtime may move the buffer.  A
+ * call resumes at the byte after the last one scanned.  The machine is run
+ * with its end clipped to the current limit (request line, header section,
+ * chunk framing), so an oversized request is refused without scanning past
+ * what the limit allows.
+ *
+ * The session machine is state-independent: one handler per method. */
+
+/* @fsm
+machine http1
+kind    dispatch
+events  GET HEAD POST PUT DELETE OPTIONS CONNECT PATCH TRACE OTHER
+
+# event   -> handler     (defined by the service, e.g. examples/httpd)
+GET       -> http1_on_get
+HEAD      -> http1_on_head
+POST      -> http1_on_post
+PUT       -> http1_on_put
+DELETE    -> http1_on_delete
+OPTIONS   -> http1_on_options
+CONNECT   -> http1_on_connect
+PATCH     -> http1_on_patch
+TRACE     -> http1_on_trace
+OTHER     -> http1_on_other
+@end */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "http1.h"
+#include "http1_fsm.h"
+
+enum { PH_HEAD, PH_BODY, PH_CHUNKED, PH_TRAILERS, PH_DONE };
+enum { K_OTHER, K_CL, K_TE, K_CONN, K_EXPECT, K_UPGRADE, K_HOST };
+#define NONE UINT32_MAX
+
+/* Connection options seen. */
+#define C_CLOSE 1u
+#define C_KEEP_ALIVE 2u
+#define C_UPGRADE 4u
+
+typedef struct hdr_off {
+    uint32_t name, name_len, value, value_len;
+} hdr_off;
+
+/* Per-request state, cleared between requests.  Offsets are from the first
+ * byte of the packet (the `buf` of every parse call). */
+struct msg {
+    int cs;
+    uint8_t phase, kind, ev, minor, major, rl_done;
+    uint8_t form, conn, hosts, has_upgrade;
+    uint8_t te_chunked, te_last_chunked, te_other, te_seen;
+    uint16_t flags, nhdr, ntrl;
+    uint32_t off;          /* bytes the machine has consumed */
+    uint32_t method_off, method_len, target_off, target_len;
+    uint32_t path_off, path_len, query_off, query_len, auth_off, auth_len;
+    uint32_t vstart;       /* current field's value, NONE when empty */
+    uint32_t head_end, body_start, body_end;
+    uint64_t cl;           /* Content-Length, or decoded chunked length */
+    uint64_t chunk;        /* size being read, then bytes of it left */
+};
+
+typedef struct http1_parser {
+    int err;               /* sticky */
+    uint32_t max_request_line, max_head_bytes, max_headers, max_body,
+             max_chunk_framing;
+    struct msg m;
+    hdr_off hdr[PF_HTTP1_MAX_HEADERS];
+} http1_parser;
+
+/* ---- byte classes and scanners ------------------------------------------ */
+
+/* SP, VCHAR and obs-text: what a field value may hold besides HTAB (HTAB
+ * is left to the machine: it is rare). */
+static inline int value_ok(unsigned char c)
+{
+    return c >= 0x20 && c != 0x7f;
+}
+
+/* First byte at or after p that is not SP, VCHAR or obs-text (or pe). */
+static inline const char *skip_value(const char *p, const char *pe)
+{
+#if defined(__SSE2__)
+    const __m128i ctl = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+    while (pe - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v),
+                                   _mm_cmpeq_epi8(v, del));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < pe && value_ok((unsigned char)*p))
+        p++;
+    return p;
+}
+
+/* First byte at or after p outside 0x21..0x7e (or pe). */
+static inline const char *skip_target(const char *p, const char *pe)
+{
+#if defined(__SSE2__)
+    const __m128i lo = _mm_set1_epi8(0x20), hi = _mm_set1_epi8(0x7e);
+    while (pe - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* bad: v <= 0x20 or v > 0x7e, unsigned */
+        __m128i le = _mm_cmpeq_epi8(_mm_min_epu8(v, lo), v);
+        __m128i gt = _mm_xor_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, hi), hi),
+                                   _mm_set1_epi8(-1));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(le, gt));
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < pe && (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
+        p++;
+    return p;
+}
+
+static inline int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Case-insensitive compare of s[0..n) with a lowercase literal. */
+static int ieq(const char *s, size_t n, const char *lit, size_t litn)
+{
+    if (n != litn)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)s[i]) != lit[i])
+            return 0;
+    return 1;
+}
+#define IEQ(s, n, lit) ieq(s, n, lit, sizeof(lit) - 1)
+
+/* ---- semantic checks run from the actions -------------------------------- */
+
+/* Content-Length = 1*DIGIT (RFC 9110 §8.6); values past 2^64 saturate and
+ * are then refused as too large. */
+static int field_cl(http1_parser *hp, const char *v, size_t n)
+{
+    uint64_t x = 0;
+    if (n == 0)
+        return -EBADMSG;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)v[i] - '0';
+        if (d > 9)
+            return -EBADMSG;
+        x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
+    }
+    if ((hp->m.flags & PF_HTTP1_F_CONTENT_LENGTH) && x != hp->m.cl)
+        return -EBADMSG;
+    hp->m.flags |= PF_HTTP1_F_CONTENT_LENGTH;
+    hp->m.cl = x;
+    return 0;
+}
+
+/* Call fn on every element of a comma list (RFC 9110 §5.6.1), trimmed;
+ * empty elements are skipped. */
+static void each_element(http1_parser *hp, const char *v, size_t n,
+                         void (*fn)(http1_parser *, const char *, size_t))
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *c = memchr(v + i, ',', n - i);
+        size_t e = c ? (size_t)(c - v) : n, s = i, t = e;
+        while (s < t && (v[s] == ' ' || v[s] == '\t'))
+            s++;
+        while (t > s && (v[t - 1] == ' ' || v[t - 1] == '\t'))
+            t--;
+        if (t > s)
+            fn(hp, v + s, t - s);
+        i = e + 1;
+    }
+}
+
+/* Transfer-Encoding: any element other than exactly "chunked" (parameters
+ * included) is a coding we do not implement. */
+static void te_element(http1_parser *hp, const char *s, size_t n)
+{
+    hp->m.te_seen = 1;
+    if (IEQ(s, n, "chunked")) {
+        hp->m.te_chunked++;
+        hp->m.te_last_chunked = 1;
+    } else {
+        hp->m.te_other = 1;
+        hp->m.te_last_chunked = 0;
+    }
+}
+
+static void conn_element(http1_parser *hp, const char *s, size_t n)
+{
+    if (IEQ(s, n, "close"))
+        hp->m.conn |= C_CLOSE;
+    else if (IEQ(s, n, "keep-alive"))
+        hp->m.conn |= C_KEEP_ALIVE;
+    else if (IEQ(s, n, "upgrade"))
+        hp->m.conn |= C_UPGRADE;
+}
+
+/* A field line ends at p (its CR): record it, and act on the fields that
+ * frame the message.  Returns 0 or a parse error. */
+static int field_end(http1_parser *hp, const char *buf, const char *p)
+{
+    struct msg *m = &hp->m;
+    hdr_off *h = &hp->hdr[m->nhdr + m->ntrl];
+    uint32_t end = (uint32_t)(p - buf), vs = m->vstart == NONE ? end : m->vstart;
+    while (end > vs && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+        end--;
+    h->value = vs;
+    h->value_len = end - vs;
+    if (m->phase == PH_TRAILERS) {
+        m->ntrl++;         /* trailers never frame the message */
+        return 0;
+    }
+    m->nhdr++;
+    const char *v = buf + vs;
+    size_t n = end - vs;
+    switch (m->kind) {
+    case K_CL:
+        return field_cl(hp, v, n);
+    case K_TE:
+        each_element(hp, v, n, te_element);
+        if (n == 0)
+            m->te_seen = 1, m->te_other = 1;
+        return 0;
+    case K_CONN:
+        each_element(hp, v, n, conn_element);
+        return 0;
+    case K_EXPECT:
+        m->flags |= IEQ(v, n, "100-continue") ? PF_HTTP1_F_EXPECT_CONTINUE
+                                               : PF_HTTP1_F_OTHER_EXPECT;
+        return 0;
+    case K_UPGRADE:
+        m->has_upgrade = 1;
+        return 0;
+    case K_HOST:
+        return ++m->hosts > 1 ? -EBADMSG : 0; /* RFC 9112 §3.2 */
+    default:
+        return 0;
+    }
+}
+
+static int is_alpha(int c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+/* The request line is whole: check the version and the target's form
+ * against the method (RFC 9112 §3.2), and split the target. */
+static int request_line_end(http1_parser *hp, const char *buf)
+{
+    struct msg *m = &hp->m;
+    if (m->major != 1)
+        return PF_HTTP1_E505;
+    const char *t = buf + m->target_off;
+    uint32_t n = m->target_len, o = m->target_off;
+    if (memchr(t, '#', n))
+        return -EBADMSG;   /* a fragment is not part of any request-target */
+    int connect = m->ev == HTTP1_EV_CONNECT;
+    m->query_off = NONE;
+    if (t[0] == '/') {
+        if (connect)
+            return -EBADMSG;
+        m->form = PF_HTTP1_FORM_ORIGIN;
+        m->path_off = o;
+    } else if (n == 1 && t[0] == '*') {
+        if (m->ev != HTTP1_EV_OPTIONS)
+            return -EBADMSG;
+        m->form = PF_HTTP1_FORM_ASTERISK;
+        m->path_off = o;
+        m->path_len = 1;
+        return 0;
+    } else if (connect) {
+        /* authority-form = uri-host ":" port */
+        const char *c = memrchr(t, ':', n);
+        if (!c || c == t || c + 1 == t + n)
+            return -EBADMSG;
+        for (const char *d = c + 1; d < t + n; d++)
+            if (*d < '0' || *d > '9')
+                return -EBADMSG;
+        for (const char *d = t; d < c; d++)
+            if (*d == '/' || *d == '?' || *d == '@')
+                return -EBADMSG;
+        m->form = PF_HTTP1_FORM_AUTHORITY;
+        m->auth_off = o;
+        m->auth_len = n;
+        m->path_off = o;
+        return 0;
+    } else {
+        /* absolute-form: scheme "://" authority [path] ["?" query] */
+        uint32_t i = 0;
+        if (!is_alpha((unsigned char)t[0]))
+            return -EBADMSG;
+        while (i < n && (is_alpha((unsigned char)t[i]) || (t[i] >= '0' && t[i] <= '9')
+                         || t[i] == '+' || t[i] == '-' || t[i] == '.'))
+            i++;
+        if (n - i < 3 || memcmp(t + i, "://", 3))
+            return -EBADMSG;
+        i += 3;
+        uint32_t a = i;
+        while (i < n && t[i] != '/' && t[i] != '?')
+            i++;
+        if (i == a)
+            return -EBADMSG;   /* RFC 9110 §4.2.1: empty host */
+        m->form = PF_HTTP1_FORM_ABSOLUTE;
+        m->auth_off = o + a;
+        m->auth_len = i - a;
+        m->path_off = o + i;
+        t += i;
+        n -= i;
+        o += i;
+    }
+    const char *q = memchr(t, '?', n);
+    m->path_len = q ? (uint32_t)(q - t) : n;
+    if (q) {
+        m->query_off = o + m->path_len + 1;
+        m->query_len = n - m->path_len - 1;
+    }
+    return 0;
+}
+
+/* The header section is whole: decide the framing (RFC 9112 §6.3). */
+static int head_end(http1_parser *hp)
+{
+    struct msg *m = &hp->m;
+    if (m->minor >= 1 && m->hosts == 0)
+        return -EBADMSG;                       /* RFC 9112 §3.2 */
+    if (m->te_seen) {
+        if (m->minor == 0)
+            return -EBADMSG;                   /* §6.1: TE in HTTP/1.0 */
+        if (m->flags & PF_HTTP1_F_CONTENT_LENGTH)
+            return -EBADMSG;                   /* §6.1, §11.2 */
+        if (!m->te_last_chunked || m->te_chunked > 1)
+            return -EBADMSG;                   /* §6.3, §7 */
+        if (m->te_other)
+            return PF_HTTP1_E501;              /* §6.1 */
+        m->flags |= PF_HTTP1_F_CHUNKED;
+    } else if (m->cl > hp->max_body) {
+        return PF_HTTP1_E413;
+    }
+    if (m->minor >= 1 ? !(m->conn & C_CLOSE)
+                      : (m->conn & (C_CLOSE | C_KEEP_ALIVE)) == C_KEEP_ALIVE)
+        m->flags |= PF_HTTP1_F_KEEP_ALIVE;
+    if (m->has_upgrade && (m->conn & C_UPGRADE))
+        m->flags |= PF_HTTP1_F_UPGRADE;
+    return 0;
+}
+
+static inline unsigned hexval(int c)
+{
+    return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+/* ---- the machine ---------------------------------------------------------- */
+
+%%{
+    machine http1;
+
+    action m_start   { m->method_off = (uint32_t)(p - buf); }
+    action m_end     { m->method_len = (uint32_t)(p - buf) - m->method_off; }
+    action m_get     { m->ev = HTTP1_EV_GET; }
+    action m_head    { m->ev = HTTP1_EV_HEAD; }
+    action m_post    { m->ev = HTTP1_EV_POST; }
+    action m_put     { m->ev = HTTP1_EV_PUT; }
+    action m_delete  { m->ev = HTTP1_EV_DELETE; }
+    action m_options { m->ev = HTTP1_EV_OPTIONS; }
+    action m_connect { m->ev = HTTP1_EV_CONNECT; }
+    action m_patch   { m->ev = HTTP1_EV_PATCH; }
+    action m_trace   { m->ev = HTTP1_EV_TRACE; }
+    action m_other   { m->ev = HTTP1_EV_OTHER; }
+
+    action t_start   { m->target_off = (uint32_t)(p - buf); }
+    action t_scan    { fexec skip_target(p + 1, pe); }
+    action t_end     { m->target_len = (uint32_t)(p - buf) - m->target_off; }
+    action v_major   { m->major = (uint8_t)(*p - '0'); }
+    action v_minor   { m->minor = (uint8_t)(*p - '0'); }
+    action rl_end {
+        m->rl_done = 1;
+        if ((uint32_t)(p + 1 - buf) > hp->max_request_line) {
+            hp->err = PF_HTTP1_E414;
+            fbreak;
+        }
+        if ((e = request_line_end(hp, buf)) != 0) {
+            hp->err = e;
+            fbreak;
+        }
+    }
+
+    action n_start {
+        if (m->nhdr + m->ntrl >= hp->max_headers) {
+            hp->err = PF_HTTP1_E431;
+            fbreak;
+        }
+        hp->hdr[m->nhdr + m->ntrl].name = (uint32_t)(p - buf);
+        m->vstart = NONE;
+    }
+    action n_end {
+        hdr_off *h = &hp->hdr[m->nhdr + m->ntrl];
+        h->name_len = (uint32_t)(p - buf) - h->name;
+    }
+    action h_cl      { m->kind = K_CL; }
+    action h_te      { m->kind = K_TE; }
+    action h_conn    { m->kind = K_CONN; }
+    action h_expect  { m->kind = K_EXPECT; }
+    action h_upgrade { m->kind = K_UPGRADE; }
+    action h_host    { m->kind = K_HOST; }
+    action h_other   { m->kind = K_OTHER; }
+    action v_start   { m->vstart = (uint32_t)(p - buf); }
+    action v_scan    { fexec skip_value(p + 1, pe); }
+    action f_end {
+        if ((e = field_end(hp, buf, p)) != 0) {
+            hp->err = e;
+            fbreak;
+        }
+    }
+
+    action head_end {
+        m->head_end = (uint32_t)(p + 1 - buf);
+        if ((e = head_end(hp)) != 0) {
+            hp->err = e;
+            fbreak;
+        }
+        if (m->flags & PF_HTTP1_F_CHUNKED) {
+            m->phase = PH_CHUNKED;
+            m->body_start = m->head_end;
+            m->cl = 0;
+            fnext chunk;
+        } else {
+            m->phase = m->cl ? PH_BODY : PH_DONE;
+        }
+        fbreak;
+    }
+
+    action c_start { m->chunk = 0; }
+    action c_digit {
+        if (m->chunk >> 56) {
+            hp->err = -EBADMSG;     /* over 60 bits */
+            fbreak;
+        }
+        m->chunk = m->chunk << 4 | hexval(*p);
+    }
+    action c_line_end {
+        if ((uint32_t)(p + 1 - buf) - m->body_start - m->cl > hp->max_chunk_framing) {
+            hp->err = PF_HTTP1_E413;
+            fbreak;
+        }
+        if (m->chunk == 0) {
+            m->body_end = (uint32_t)(p + 1 - buf);
+            m->phase = PH_TRAILERS;
+            fnext trailers;
+        } else {
+            if (m->chunk > hp->max_body - m->cl) {
+                hp->err = PF_HTTP1_E413;
+                fbreak;
+            }
+            m->cl += m->chunk;
+            fnext chunk_data;
+        }
+    }
+    action c_data {
+        size_t n = (size_t)(pe - p);
+        if (n > m->chunk)
+            n = (size_t)m->chunk;
+        m->chunk -= n;
+        if (m->chunk == 0)
+            fnext chunk_crlf;
+        else
+            fnext chunk_data;
+        fexec p + n;
+    }
+    action c_data_end { fnext chunk; }
+    action msg_end {
+        m->phase = PH_DONE;
+        fbreak;
+    }
+
+    include http1_grammar "http1_grammar.rl";
+}%%
+
+%% write data nofinal noentry;
+
+/* Run the machine over buf[m->off .. lim).  Returns 0, or the sticky error. */
+static int run(http1_parser *hp, const char *buf, size_t lim)
+{
+    struct msg *m = &hp->m;
+    const char *p = buf + m->off, *pe = buf + lim;
+    int cs = m->cs, e;
+    %% write exec;
+    m->cs = cs;
+    m->off = (uint32_t)(p - buf);
+    if (hp->err)
+        return hp->err;
+    if (cs == http1_error)
+        return hp->err = -EBADMSG;
+    return 0;
+}
+
+static void msg_reset(http1_parser *hp)
+{
+    memset(&hp->m, 0, sizeof hp->m);
+    hp->m.cs = http1_start;
+}
+
+static void http1_parser_init(void *pp, const void *conf)
+{
+    http1_parser *hp = pp;
+    const pf_http1_conf *c = conf;
+    hp->err = 0;
+#define LIM(f, def, ceil) hp->f = c && c->f ? (c->f < (ceil) ? c->f : (ceil)) : (def)
+    LIM(max_request_line, PF_HTTP1_MAX_REQUEST_LINE_DEFAULT, PF_HTTP1_MAX_HEAD_CEILING);
+    LIM(max_head_bytes, PF_HTTP1_MAX_HEAD_BYTES_DEFAULT, PF_HTTP1_MAX_HEAD_CEILING);
+    LIM(max_headers, PF_HTTP1_MAX_HEADERS, PF_HTTP1_MAX_HEADERS);
+    LIM(max_body, PF_HTTP1_MAX_BODY_DEFAULT, PF_HTTP1_MAX_BODY_CEILING);
+    LIM(max_chunk_framing, PF_HTTP1_MAX_CHUNK_FRAMING_DEFAULT, PF_HTTP1_MAX_BODY_CEILING);
+#undef LIM
+    msg_reset(hp);
+}
+
+/* The request is whole and `n` bytes long: fill the fields. */
+static ssize_t complete(http1_parser *hp, const char *buf, size_t n, pf_packet *out)
+{
+    struct msg *m = &hp->m;
+    pf_http1_fields *f = out->fields;
+    out->event = m->ev;
+    out->raw.ptr = buf;
+    out->raw.len = n;
+    f->method.ptr = buf + m->method_off;
+    f->method.len = m->method_len;
+    f->target.ptr = buf + m->target_off;
+    f->target.len = m->target_len;
+    f->path.ptr = buf + m->path_off;
+    f->path.len = m->path_len;
+    f->query.ptr = m->query_off == NONE ? NULL : buf + m->query_off;
+    f->query.len = m->query_len;
+    f->authority.ptr = buf + m->auth_off;
+    f->authority.len = m->auth_len;
+    f->form = m->form;
+    f->version_minor = m->minor;
+    f->flags = m->flags;
+    f->nheaders = m->nhdr;
+    f->ntrailers = m->ntrl;
+    f->content_length = m->cl;
+    if (m->flags & PF_HTTP1_F_CHUNKED) {
+        f->body.ptr = buf + m->body_start;
+        f->body.len = m->body_end - m->body_start;
+    } else {
+        f->body.ptr = buf + m->head_end;
+        f->body.len = (size_t)m->cl;
+    }
+    for (unsigned i = 0, k = m->nhdr + m->ntrl; i < k; i++) {
+        const hdr_off *h = &hp->hdr[i];
+        f->headers[i].name.ptr = buf + h->name;
+        f->headers[i].name.len = h->name_len;
+        f->headers[i].value.ptr = buf + h->value;
+        f->headers[i].value.len = h->value_len;
+    }
+    msg_reset(hp);
+    return (ssize_t)n;
+}
+
+static ssize_t http1_parse(void *pp, const char *buf, size_t len, pf_packet *out)
+{
+    http1_parser *hp = pp;
+    struct msg *m = &hp->m;
+    if (hp->err)
+        return hp->err;
+    for (;;) {
+        size_t lim;
+        int limit_err;
+        switch (m->phase) {
+        case PH_DONE:
+            return complete(hp, buf, m->off, out);
+        case PH_BODY:
+            if (len - m->head_end < m->cl)
+                return -EAGAIN;
+            return complete(hp, buf, m->head_end + (size_t)m->cl, out);
+        case PH_HEAD:
+            lim = hp->max_head_bytes;
+            limit_err = PF_HTTP1_E431;
+            if (!m->rl_done && hp->max_request_line < lim) {
+                lim = hp->max_request_line;
+                limit_err = PF_HTTP1_E414;
+            }
+            break;
+        case PH_TRAILERS:
+            lim = (size_t)m->body_end + hp->max_head_bytes;
+            limit_err = PF_HTTP1_E431;
+            break;
+        default: /* PH_CHUNKED: every byte is data or framing */
+            lim = (size_t)m->body_start + m->cl + hp->max_chunk_framing;
+            limit_err = PF_HTTP1_E413;
+            break;
+        }
+        if (lim >= len)
+            lim = len;
+        else if (m->off >= lim)
+            return hp->err = limit_err;
+        if (m->off >= lim)
+            return -EAGAIN;
+        int rc = run(hp, buf, lim);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int pf_http1_chunk_next(const pf_http1_fields *f, size_t *pos, pf_slice *data)
+{
+    const char *b = f->body.ptr;
+    size_t i = *pos, n = f->body.len;
+    if (!(f->flags & PF_HTTP1_F_CHUNKED)) {
+        if (i || !n)
+            return 0;
+        *pos = n;
+        *data = f->body;
+        return 1;
+    }
+    /* Validated framing: size [ext] CRLF data CRLF ... "0" [ext] CRLF. */
+    uint64_t size = 0;
+    while (i < n && ((b[i] >= '0' && b[i] <= '9') || ((b[i] | 0x20) >= 'a' && (b[i] | 0x20) <= 'f')))
+        size = size << 4 | hexval(b[i++]);
+    if (size == 0)
+        return *pos = n, 0;
+    const char *lf = memchr(b + i, '\n', n - i);
+    i = (size_t)(lf - b) + 1;
+    data->ptr = b + i;
+    data->len = (size_t)size;
+    *pos = i + (size_t)size + 2;
+    return 1;
+}
+
+int pf_http1_wants_continue(const void *parser)
+{
+    const http1_parser *hp = parser;
+    return !hp->err && (hp->m.flags & PF_HTTP1_F_EXPECT_CONTINUE) &&
+           (hp->m.phase == PH_BODY || hp->m.phase == PH_CHUNKED);
+}
+
+int pf_http1_status(int err)
+{
+    switch (err) {
+    case PF_HTTP1_E413: return 413;
+    case PF_HTTP1_E414: return 414;
+    case PF_HTTP1_E431: return 431;
+    case PF_HTTP1_E501: return 501;
+    case PF_HTTP1_E505: return 505;
+    default: return 400;
+    }
+}
+
+#define LIT(s) { s, sizeof(s) - 1 }
+#define ERR_REPLY(status, reason, bodylen)                                   \
+    LIT("HTTP/1.1 " status " " reason "\r\nContent-Type: text/plain\r\n"     \
+        "Content-Length: " bodylen "\r\nConnection: close\r\n\r\n"            \
+        status " " reason "\n")
+
+static pf_slice http1_error_reply(const void *pp, int err)
+{
+    static const pf_slice r400 = ERR_REPLY("400", "Bad Request", "16");
+    static const pf_slice r413 = ERR_REPLY("413", "Content Too Large", "22");
+    static const pf_slice r414 = ERR_REPLY("414", "URI Too Long", "17");
+    static const pf_slice r431 = ERR_REPLY("431", "Request Header Fields Too Large", "36");
+    static const pf_slice r501 = ERR_REPLY("501", "Not Implemented", "20");
+    static const pf_slice r505 = ERR_REPLY("505", "HTTP Version Not Supported", "31");
+    const http1_parser *hp = pp;
+    if (hp && hp->err)
+        err = hp->err;
+    switch (pf_http1_status(err)) {
+    case 413: return r413;
+    case 414: return r414;
+    case 431: return r431;
+    case 501: return r501;
+    case 505: return r505;
+    default: return r400;
+    }
+}
+
+const pf_protocol pf_http1_protocol = {
+    .name = "http1",
+    .fsm = &http1_fsm,
+    .parser_size = sizeof(http1_parser),
+    .fields_size = sizeof(pf_http1_fields),
+    .parser_init = http1_parser_init,
+    .parse = http1_parse,
+    .error_reply = http1_error_reply,
+    .busy_reply = ERR_REPLY("503", "Service Unavailable", "24"),
+    .full_reply = ERR_REPLY("503", "Service Unavailable", "24"),
+};
