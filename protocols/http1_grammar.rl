@@ -30,8 +30,11 @@
     # §2.3: HTTP-version is case-sensitive, one digit each side.
     version = 'HTTP/' digit @v_major '.' digit @v_minor;
 
-    # §3; leading empty lines are ignored (§2.2).
-    request_line = CRLF* method ' ' target ' ' version '\r' '\n' @rl_end;
+    # §3; leading empty lines are ignored (§2.2).  The request line is
+    # split in two entry points so that host code can start after a method
+    # it recognised at once, and rl_end jumps to `headers`.
+    rl_method = CRLF* method ' ' @rl_method;
+    rl_rest = target ' ' version '\r' '\n' @rl_end;
 
     # §5: field-line = field-name ":" OWS field-value OWS.  No whitespace
     # before the colon (§5.1), no obs-fold (§5.2): a line starting with
@@ -48,7 +51,9 @@
     field_value = ( vchar ( vchar | [ \t] )* ) >v_start $v_scan;
     field_line = field_name ':' OWS field_value? '\r' @f_end '\n';
 
-    main := request_line field_line* '\r' '\n' @head_end;
+    main := rl_method;
+    request_rest := rl_rest;
+    headers := field_line* '\r' '\n' @head_end;
 
     # §7.1: chunked body.  chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS
     # ( token / quoted-string ) ] ); quoted-string per RFC 9110 §5.6.4.
