@@ -526,6 +526,7 @@ static inline unsigned hexval(int c)
             m->body_end = (uint32_t)(p + 1 - buf);
             m->phase = PH_TRAILERS;
             fnext trailers;
+            fbreak;    /* the trailer section has its own limit */
         } else {
             if (m->chunk > hp->max_body - m->cl) {
                 hp->err = PF_HTTP1_E413;
