@@ -44,7 +44,7 @@ static int answer(pf_session *s, const pf_packet *pkt, const char *who)
 
 #define HANDLER(name)                                      \
     int name(pf_session *s, const pf_packet *pkt);         \
-    int name(pf_session *s, const pf_packet *pkt) { return answer(s, pkt, #name + 9); }
+    int name(pf_session *s, const pf_packet *pkt) { return answer(s, pkt, &#name[9]); }
 HANDLER(http1_on_get)
 HANDLER(http1_on_head)
 HANDLER(http1_on_post)
