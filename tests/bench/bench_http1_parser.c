@@ -116,10 +116,12 @@ static unsigned long run_http_parser(const char *in, size_t n, double secs, doub
     http_parser p;
     struct hp_out o;
     unsigned long iters = 0;
+    /* Initialised once, like ours: after a message it is ready for the
+     * next one on the same connection. */
+    http_parser_init(&p, HTTP_REQUEST);
     double t0 = now(), t;
     do {
         for (int k = 0; k < 1024; k++) {
-            http_parser_init(&p, HTTP_REQUEST);
             o.url = o.body = (pf_slice){ NULL, 0 };
             o.n = 0;
             o.in_value = o.done = 0;
