@@ -210,11 +210,6 @@ static inline size_t find2(const char *t, size_t n, char c1, char c2)
     return n;
 }
 
-static inline int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /* Case-insensitive compare of s[0..n) with a lowercase literal.  Folding
  * with |0x20 is exact here: the literals hold letters, digits and '-', and
  * the only other bytes that fold onto a digit or '-' are control
