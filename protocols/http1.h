@@ -44,6 +44,15 @@
  * before the request line are skipped (§2.2) and count as part of the
  * packet and of the request line for the 414 limit.
  *
+ * Not checked here, left to the service: the syntax of the Host value and
+ * of percent-encoding in the target (both are only sliced), and which fields
+ * a trailer section may carry (RFC 9110 §6.5.1): trailers are reported in
+ * headers[] after the header fields and never change the framing, whatever
+ * their names.  The request-target may hold any visible ASCII except '#'
+ * (a fragment is never part of a request-target); RFC 3986 forbids a few
+ * more ('{', '|', '"' ...), but clients send them and nothing in the
+ * framing depends on them.
+ *
  * Methods are case-sensitive tokens (RFC 9110 §9.1): the nine standard ones
  * have their own event, any other token (including "get") is
  * HTTP1_EV_OTHER.  Field names are matched case-insensitively.
@@ -111,9 +120,11 @@ enum pf_http1_form {
                                         "keep-alive" and without "close" */
 #define PF_HTTP1_F_CHUNKED 0x02u     /* Transfer-Encoding: chunked */
 #define PF_HTTP1_F_CONTENT_LENGTH 0x04u /* a Content-Length was sent */
-#define PF_HTTP1_F_EXPECT_CONTINUE 0x08u /* Expect: 100-continue */
+#define PF_HTTP1_F_EXPECT_CONTINUE 0x08u /* Expect: 100-continue (not set
+                                        for HTTP/1.0, RFC 9110 §10.1.1) */
 #define PF_HTTP1_F_UPGRADE 0x10u     /* Upgrade present and named in
-                                        Connection (RFC 9110 §7.8) */
+                                        Connection, HTTP/1.1 only (RFC 9110
+                                        §7.8) */
 #define PF_HTTP1_F_OTHER_EXPECT 0x20u /* an Expect other than 100-continue
                                         (a server may answer 417) */
 

@@ -471,8 +471,14 @@ HOT int head_end(http1_parser *hp)
     if (m->minor >= 1 ? !(m->conn & C_CLOSE)
                       : (m->conn & (C_CLOSE | C_KEEP_ALIVE)) == C_KEEP_ALIVE)
         m->flags |= PF_HTTP1_F_KEEP_ALIVE;
-    if (m->has_upgrade && (m->conn & C_UPGRADE))
-        m->flags |= PF_HTTP1_F_UPGRADE;
+    if (m->minor >= 1) {
+        if (m->has_upgrade && (m->conn & C_UPGRADE))
+            m->flags |= PF_HTTP1_F_UPGRADE;
+    } else {
+        /* RFC 9110 §7.8 and §10.1.1: ignore Upgrade and 100-continue
+         * from an HTTP/1.0 client. */
+        m->flags &= ~(uint32_t)PF_HTTP1_F_EXPECT_CONTINUE;
+    }
     return 0;
 }
 
