@@ -104,8 +104,10 @@ enum {
     PF_HTTP1_E505 = -5505  /* HTTP version not supported */
 };
 
-/* The HTTP status that answers a parse() error code (400 for -EBADMSG and
- * anything unknown). */
+/* The HTTP status that answers a parse() error code: 400 for -EBADMSG and
+ * anything unknown; 413 also for -EMSGSIZE, which the runtime reports when
+ * a request outgrows the connection's input limit (the header limits here
+ * are far below it, so that is a body). */
 int pf_http1_status(int err);
 
 enum pf_http1_form {

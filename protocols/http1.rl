@@ -844,7 +844,8 @@ int pf_http1_wants_continue(const void *parser)
 int pf_http1_status(int err)
 {
     switch (err) {
-    case PF_HTTP1_E413: return 413;
+    case PF_HTTP1_E413:
+    case -EMSGSIZE:     return 413; /* the runtime's input limit: a big body */
     case PF_HTTP1_E414: return 414;
     case PF_HTTP1_E431: return 431;
     case PF_HTTP1_E501: return 501;

@@ -559,7 +559,7 @@ static void test_error_replies(void **st)
     static const struct { int err, status; } cases[] = {
         { -EBADMSG, 400 }, { PF_HTTP1_E413, 413 }, { PF_HTTP1_E414, 414 },
         { PF_HTTP1_E431, 431 }, { PF_HTTP1_E501, 501 }, { PF_HTTP1_E505, 505 },
-        { -EMSGSIZE, 400 }, { -EINVAL, 400 },
+        { -EMSGSIZE, 413 }, { -EINVAL, 400 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(pf_http1_status(cases[i].err), cases[i].status);
@@ -725,6 +725,25 @@ static void test_session_error_reply(void **st)
     }
 }
 
+/* A body larger than the session's input buffer: the session's own limit
+ * trips first and the reply is still 413. */
+static void test_session_input_limit_is_413(void **st)
+{
+    (void)st;
+    pf_session_conf sc = { .max_input = 256 };
+    pf_session *s = pf_session_new(&pf_http1_protocol, &sc);
+    const char *head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+    assert_int_equal(pf_session_feed(s, head, strlen(head)), 0);
+    char body[1000];
+    memset(body, 'b', sizeof body);
+    assert_true(pf_session_feed(s, body, sizeof body) < 0);
+    assert_true(pf_session_closing(s));
+    pf_buf *out = pf_session_output(s);
+    assert_true(out->len > 13);
+    assert_memory_equal(pf_buf_head(out), "HTTP/1.1 413 ", 13);
+    pf_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_fields_size),
         cmocka_unit_test(test_session_dispatch),
         cmocka_unit_test(test_session_error_reply),
+        cmocka_unit_test(test_session_input_limit_is_413),
     };
     return cmocka_run_group_tests(tests, load_vectors, free_vectors);
 }
