@@ -119,6 +119,14 @@ HOT unsigned target_bad(__m128i v)
            (unsigned)_mm_movemask_epi8(le);
 }
 
+/* Bit i set: byte i of v is outside 0x21..0x7e, or '?' or '#'. */
+HOT unsigned path_bad(__m128i v)
+{
+    return target_bad(v) |
+           (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))));
+}
+
 #define SCAN(bad)                                                             \
     while (pe - p >= 16) {                                                    \
         unsigned mk = bad(_mm_loadu_si128((const __m128i *)(const void *)p)); \
@@ -140,6 +148,16 @@ HOT const char *skip_value(const char *p, const char *pe, const char *lo)
 {
     SCAN(value_bad)
     while (p < pe && value_ok((unsigned char)*p))
+        p++;
+    return p;
+}
+
+/* First byte at or after p outside 0x21..0x7e, or '?' or '#' (or pe). */
+HOT const char *skip_path(const char *p, const char *pe, const char *lo)
+{
+    SCAN(path_bad)
+    while (p < pe && (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f && *p != '?' &&
+           *p != '#')
         p++;
     return p;
 }
@@ -734,22 +752,40 @@ HOT int fast_request_line(http1_parser *hp, const char *buf, size_t lim)
     else
         return 0;
 #undef W
-    const char *t = buf + ml + 1, *pe = buf + lim;
-    if ((unsigned char)*t <= 0x20 || (unsigned char)*t >= 0x7f)
+    /* origin-form only: path, then maybe '?' query; '#' or anything else
+     * sends the line to the machine (which refuses a '#'). */
+    const char *t = buf + ml + 1, *pe = buf + lim, *q = NULL;
+    if (*t != '/')
         return 0;
-    const char *e = skip_target(t + 1, pe, buf);
+    const char *e = skip_path(t + 1, pe, buf);
+    if (e < pe && *e == '?') {
+        q = e;
+        do
+            e = skip_path(e + 1, pe, buf);
+        while (e < pe && *e == '?');
+    }
     if (pe - e < 11 || *e != ' ' || memcmp(e + 1, "HTTP/1.", 7) != 0 ||
         (e[8] != '0' && e[8] != '1') || e[9] != '\r' || e[10] != '\n')
         return 0;
+    /* what request_line_end would decide for this line */
+    m->rl_done = 1;
+    if ((size_t)(e + 11 - buf) > hp->max_request_line)
+        return hp->err = PF_HTTP1_E414;
     m->ev = ev;
     m->method_len = ml;
-    m->target_off = ml + 1;
+    m->target_off = m->path_off = ml + 1;
     m->target_len = (uint32_t)(e - t);
     m->major = 1;
     m->minor = (uint8_t)(e[8] - '0');
-    int err = request_line_end(hp, buf, e + 11, ml + 1, (uint32_t)(e - t));
-    if (err)
-        return hp->err = err;
+    m->form = PF_HTTP1_FORM_ORIGIN;
+    if (q) {
+        m->path_len = (uint32_t)(q - t);
+        m->query_off = (uint32_t)(q + 1 - buf);
+        m->query_len = (uint32_t)(e - q - 1);
+    } else {
+        m->path_len = m->target_len;
+        m->query_off = NONE;
+    }
     m->off = (uint32_t)(e + 11 - buf);
     m->cs = http1_en_headers;
     return 0;
