@@ -232,7 +232,7 @@ static inline size_t find2(const char *t, size_t n, char c1, char c2)
  * with |0x20 is exact here: the literals hold letters, digits and '-', and
  * the only other bytes that fold onto a digit or '-' are control
  * characters, which the grammar has already refused in names and values. */
-static inline int ieq(const char *s, size_t n, const char *lit, size_t litn)
+HOT int ieq(const char *s, size_t n, const char *lit, size_t litn)
 {
     if (n != litn)
         return 0;
