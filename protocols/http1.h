@@ -23,7 +23,8 @@
  *        is not 1*HEXDIG or does not fit in 60 bits, a malformed chunk
  *        extension, chunk data not followed by CRLF (§7.1); asterisk-form
  *        other than with OPTIONS, authority-form other than with CONNECT
- *        and CONNECT with any other form (§3.2.3, §3.2.4); a malformed
+ *        and CONNECT with any other form (§3.2.3, §3.2.4); userinfo in an
+ *        absolute-form target (RFC 9110 §4.2.4); a malformed
  *        HTTP-version (case-sensitive "HTTP/" DIGIT "." DIGIT).
  *   501  a transfer coding other than chunked before a final chunked
  *        (§6.1: we decode no other coding).

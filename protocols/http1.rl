@@ -450,6 +450,8 @@ HOT int request_line_end(http1_parser *hp, const char *buf, const char *end,
             i++;
         if (i == a)
             return -EBADMSG;   /* RFC 9110 §4.2.1: empty host */
+        if (memchr(t + a, '@', i - a))
+            return -EBADMSG;   /* RFC 9110 §4.2.4: userinfo is an error */
         m->form = PF_HTTP1_FORM_ABSOLUTE;
         m->auth_off = o + a;
         m->auth_len = i - a;

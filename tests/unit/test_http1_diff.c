@@ -101,6 +101,8 @@ static const struct { const char *name; const char *why; } disagree[] = {
                             "only" },
     { "bad_connect_no_port", "RFC 9112 §3.2.3: authority-form = uri-host \":\" port" },
     { "bad_connect_userinfo", "RFC 9112 §3.2.3: authority-form has no userinfo" },
+    { "bad_absolute_userinfo", "RFC 9110 §4.2.4: userinfo in an http URI SHOULD be treated "
+                               "as an error" },
     { "bad_absolute_empty_host", "RFC 9110 §4.2.1: an http URI with an empty host MUST be "
                                  "rejected as invalid" },
     { "x_method_lowercase_post", "RFC 9110 §9.1: methods are case-sensitive; \"post\" is an "
