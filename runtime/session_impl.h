@@ -17,6 +17,7 @@ struct pf_session {
     uint8_t closing;     /* pf_close, PF_CLOSE, a final state or an error */
     uint8_t closed;      /* PF_EV_CLOSE delivered: nothing more is handled */
     int err;             /* first error that closed the session, sticky */
+    void *host;          /* the server's connection; NULL when driven by hand */
     /* The by-hand driver's own buffers (the server uses its own). */
     pf_buf in;
     pf_buf own_out;
