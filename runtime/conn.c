@@ -306,13 +306,13 @@ void pf__conn_io(pf__conn *c)
         if (c->out.len) {
             int rc = pf__conn_flush(c);
             if (rc < 0) {
-                c->hard = 1;
+                c->jerr = 1;
                 break;
             }
             if (rc == 1 && c->out.len >= hwm)
                 break; /* back-pressure: wait for EPOLLOUT */
         }
-        if (c->s.closing || c->hard || c->perr)
+        if (c->s.closing || c->jerr || c->perr)
             break;
         handle_buffered(c, hwm);
         if (c->s.closing || c->perr || c->out.len >= hwm)
@@ -330,11 +330,11 @@ void pf__conn_io(pf__conn *c)
         }
         if (n == 0 || n == -ENOBUFS)
             continue; /* handle what is left, flush, then stop */
-        c->hard = 1;
+        c->jerr = 1;
         break;
     }
-    if (c->out.len && !c->hard && pf__conn_flush(c) < 0)
-        c->hard = 1;
+    if (c->out.len && !c->jerr && pf__conn_flush(c) < 0)
+        c->jerr = 1;
     c->partial = c->in.len > 0;
     pf_buf_shrink(&c->in);
 }

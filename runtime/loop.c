@@ -420,6 +420,10 @@ static void progress(pf_server *srv, pf__conn *c)
 void pf__loop_complete(pf_server *srv, pf__conn *c)
 {
     c->in_flight = 0;
+    if (c->jerr) {
+        c->hard = 1;
+        c->jerr = 0;
+    }
     if (c->dead)
         return;
     if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE)) {
@@ -527,9 +531,11 @@ static void begin_drain(pf_server *srv)
         if (c->lingering)
             continue;
         c->pending |= PF__EV_DRAIN;
-        /* One more read for what the client sent before the signal. */
-        if (!c->eof)
-            c->readable = 1;
+        /* One more read for what the client sent before the signal (an io
+         * job in flight reads anyway, and owns the flag now). */
+        if (!c->in_flight || srv->conf.mode == PF_MODE_HSHA)
+            if (!c->eof)
+                c->readable = 1;
         progress(srv, c);
     }
     if (srv->nconns == 0)

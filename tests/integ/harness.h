@@ -78,6 +78,8 @@ static inline int h_spawn(srv_proc *sp, const char *prog, unsigned nlisten, long
         return -1;
     if (sp->pid == 0) {
         dup2(pipefd[1], 2);
+        /* TSan sleeps a second at exit by default; exits are timed here. */
+        setenv("TSAN_OPTIONS", "atexit_sleep_ms=0", 0);
         if (nofile > 0) {
             struct rlimit rl = { (rlim_t)nofile, (rlim_t)nofile };
             setrlimit(RLIMIT_NOFILE, &rl);
