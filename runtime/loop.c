@@ -437,8 +437,7 @@ void pf__loop_complete(pf_server *srv, pf__conn *c)
         c->first = c->npk = 0;
         if (c->in.len == 0) {
             pf_buf_shrink(&c->in);
-            free(c->pk);
-            c->pk = NULL;
+            pf__conn_release_packets(c);
         }
     }
     conn_timers_after(srv, c);

@@ -79,8 +79,9 @@ typedef struct pf__conn {
     pf_buf out;                      /* owner writes it out */
     pf_buf jout;                     /* hsha: the worker's replies */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
-    pf_packet *pk;                   /* hsha: parsed packets, [batch] */
-    unsigned first, npk;             /* hsha: pk[first..npk) not yet handled */
+    pf_packet *pk;                   /* hsha: parsed packets, [pkcap] */
+    char *pkf;                       /* hsha: their fields, [pkcap] */
+    unsigned first, npk, pkcap;      /* hsha: pk[first..npk) not yet handled */
     /* parser state follows, proto->parser_size bytes, max-aligned */
 } pf__conn;
 
@@ -138,6 +139,7 @@ int pf__conn_flush(pf__conn *c);
 void pf__conn_event(pf__conn *c, uint16_t ev, const char *why);
 /* Whether more work could be done now without the socket. */
 int pf__conn_has_packets(const pf__conn *c);
+void pf__conn_release_packets(pf__conn *c);
 
 /* loop.c */
 int pf__loop_init(pf_server *srv);
