@@ -341,7 +341,9 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         start_job(srv, c);
         return;
     }
-    if (can_handle && !c->eof && (c->readable || c->in.len > c->parsed)) {
+    /* Parse what is buffered even after EOF or during a drain: a batch
+     * limit may have left whole packets behind. */
+    if (can_handle && ((c->readable && !c->eof) || c->in.len > c->parsed)) {
         int n = pf__conn_read_parse(c);
         conn_timers_after(srv, c);
         if (c->hard) {
