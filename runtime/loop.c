@@ -614,7 +614,15 @@ int pf__loop_once(pf_server *srv, int ms)
 {
     backend_event evs[MAX_EVENTS];
     int max = srv->conf.mode == PF_MODE_LF ? 8 : MAX_EVENTS;
-    int n = backend_wait(srv, evs, max, ms);
+    int n;
+
+    /* Nothing may be left collected (or a timer unarmed) while we sleep. */
+    if (srv->nposts || srv->waitq) {
+        pf__server_flush_posts(srv);
+        pf__loop_reap(srv);
+        arm_timerfd(srv);
+    }
+    n = backend_wait(srv, evs, max, srv->nposts ? 0 : ms);
 
     if (n < 0)
         return n;

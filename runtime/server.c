@@ -83,7 +83,8 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     pthread_mutex_init(&srv->leader, NULL);
     rc = pf_queue_init(&srv->queue, srv->conf.queue_size);
     if (rc == 0) {
-        srv->posts = calloc(srv->conf.queue_size, sizeof(*srv->posts));
+        /* A connection has at most one job out, so this never overflows. */
+        srv->posts = calloc(srv->conf.max_conns + 64u, sizeof(*srv->posts));
         if (!srv->posts)
             rc = -ENOMEM;
     }
@@ -215,28 +216,65 @@ static void done_many(pf_server *srv, pf__conn **cs, size_t n)
 
 void pf__server_done(pf_server *srv, pf__conn *c) { done_many(srv, &c, 1); }
 
-/* Post what this turn collected in one call; what does not fit waits. */
+static void waitq_push(pf_server *srv, pf__conn *c)
+{
+    c->wnext = NULL;
+    if (srv->waitq_tail)
+        srv->waitq_tail->wnext = c;
+    else
+        srv->waitq = c;
+    srv->waitq_tail = c;
+}
+
+/* The queue is full and the protocol prefers refusing to waiting: answer
+ * each parsed packet with its busy reply instead of handling it.  Only
+ * hsha jobs qualify (their packets are parsed; reactor jobs are not), and
+ * only jobs without built-in events, which must not be skipped. */
+static int refusable(const pf_server *srv, const pf__conn *c)
+{
+    return srv->conf.mode == PF_MODE_HSHA && c->ls->proto->busy_reply.ptr && !c->job_events &&
+           pf__conn_has_packets(c);
+}
+
+static void refuse(pf_server *srv, pf__conn *c)
+{
+    const pf_slice *r = &c->ls->proto->busy_reply;
+
+    while (c->first < c->npk) {
+        c->first++;
+        if (pf_buf_append(&c->out, r->ptr, r->len) < 0) {
+            c->hard = 1;
+            break;
+        }
+    }
+    c->first = c->npk;
+    pf__loop_complete(srv, c);
+}
+
+/* Post what this turn collected in one call; what does not fit waits, or
+ * gets the busy reply. */
 void pf__server_flush_posts(pf_server *srv)
 {
+    pf__conn *refused = NULL;
     size_t n;
 
     if (srv->nposts) {
         n = pf_queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
         for (size_t i = n; i < srv->nposts; i++) {
             pf__conn *c = srv->posts[i];
-            c->wnext = NULL;
-            if (srv->waitq_tail)
-                srv->waitq_tail->wnext = c;
-            else
-                srv->waitq = c;
-            srv->waitq_tail = c;
+            if (refusable(srv, c)) {
+                c->wnext = refused;
+                refused = c;
+            } else {
+                waitq_push(srv, c);
+            }
         }
         if (srv->nposts > n)
             PF__STAT_ADD(srv, queue_full, srv->nposts - n);
         srv->nposts = 0;
     }
     /* Queue room freed by the workers: move waiters in, oldest first. */
-    while (srv->waitq && srv->nposts < srv->conf.queue_size) {
+    while (srv->waitq) {
         pf__conn *c = srv->waitq;
         srv->waitq = c->wnext;
         if (!srv->waitq)
@@ -258,6 +296,13 @@ void pf__server_flush_posts(pf_server *srv)
             srv->nposts = 0;
         }
     }
+    /* Refusals complete the job at once; what they start next is posted
+     * on the next turn (the loop flushes before it waits). */
+    while (refused) {
+        pf__conn *c = refused;
+        refused = c->wnext;
+        refuse(srv, c);
+    }
 }
 
 void pf__server_dispatch(pf_server *srv, pf__conn *c)
@@ -265,8 +310,6 @@ void pf__server_dispatch(pf_server *srv, pf__conn *c)
     switch (srv->conf.mode) {
     case PF_MODE_HSHA:
     case PF_MODE_REACTOR:
-        if (srv->nposts == srv->conf.queue_size)
-            pf__server_flush_posts(srv);
         srv->posts[srv->nposts++] = c;
         break;
     case PF_MODE_LF:

@@ -248,6 +248,9 @@ typedef struct h_client {
     char *exp;
     size_t explen, got;
     size_t want;       /* done once this much arrived (0: explen) */
+    int want_lines;    /* > 0: no exp; collect into rx until this many LFs */
+    char *rx;
+    size_t rxcap;
     int done, failed, eof;
 } h_client;
 
@@ -291,6 +294,20 @@ static inline int h_run_clients(h_client *cs, int n, int ms)
             if (evs[e].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
                 for (;;) {
                     ssize_t r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+                    if (r > 0 && c->want_lines) {
+                        if (c->got + (size_t)r > c->rxcap) {
+                            c->failed = 1;
+                            break;
+                        }
+                        memcpy(c->rx + c->got, buf, (size_t)r);
+                        c->got += (size_t)r;
+                        int lf = 0;
+                        for (size_t q = 0; q < c->got; q++)
+                            lf += c->rx[q] == '\n';
+                        if (lf >= c->want_lines)
+                            c->done = 1;
+                        continue;
+                    }
                     if (r > 0) {
                         if (c->got + (size_t)r > c->explen ||
                             memcmp(buf, c->exp + c->got, (size_t)r) != 0) {
@@ -309,7 +326,7 @@ static inline int h_run_clients(h_client *cs, int n, int ms)
                         c->failed = 1;
                     break;
                 }
-                if (!c->failed && c->got >= (c->want ? c->want : c->explen))
+                if (!c->failed && !c->want_lines && c->got >= (c->want ? c->want : c->explen))
                     c->done = 1;
             }
             if (c->done || c->failed) {
@@ -329,6 +346,7 @@ static inline void h_client_free(h_client *c)
         close(c->fd);
     free(c->req);
     free(c->exp);
+    free(c->rx);
     memset(c, 0, sizeof(*c));
     c->fd = -1;
 }
