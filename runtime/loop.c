@@ -146,6 +146,7 @@ static void start_job(pf_server *srv, pf__conn *c)
 
 static void close_now(pf_server *srv, pf__conn *c);
 static void progress(pf_server *srv, pf__conn *c);
+static void listeners_pause(pf_server *srv, int pause);
 
 static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
 {
@@ -195,6 +196,11 @@ static void run_timers(pf_server *srv)
         if (e == &srv->drain_timer) {
             drain_deadline(srv);
             return;
+        }
+        if (e == &srv->accept_timer) {
+            if (srv->accepting)
+                listeners_pause(srv, 0);
+            continue;
         }
         conn_timeout(srv, (pf__conn *)((char *)e - offsetof(pf__conn, timer)), now);
     }
@@ -450,10 +456,32 @@ void pf__loop_complete(pf_server *srv, pf__conn *c)
 
 /* ---- accept ------------------------------------------------------------- */
 
+#define ACCEPT_PAUSE_MS 100
+
+static void listeners_pause(pf_server *srv, int pause)
+{
+    for (unsigned i = 0; i < srv->nlisteners; i++) {
+        if (srv->ls[i].fd < 0)
+            continue;
+        if (pause)
+            backend_del(srv, srv->ls[i].fd);
+        else
+            backend_add(srv, srv->ls[i].fd, EV_IN, &srv->ls[i], TAG_LISTENER);
+    }
+    if (pause)
+        pf_timers_link(&srv->timers, &srv->accept_timer, pf_timer_deadline(ACCEPT_PAUSE_MS));
+}
+
 static void shed_one(pf_server *srv, pf__listener *ls)
 {
     if (srv->reservefd < 0)
+        srv->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (srv->reservefd < 0) {
+        /* No spare descriptor either: stop listening for a moment instead
+         * of spinning on a listener that stays readable. */
+        listeners_pause(srv, 1);
         return;
+    }
     close(srv->reservefd);
     int fd = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0) {
@@ -521,7 +549,10 @@ static void begin_drain(pf_server *srv)
         return;
     srv->draining = 1;
     srv->accepting = 0;
+    pf_timers_unlink(&srv->timers, &srv->accept_timer);
     for (unsigned i = 0; i < srv->nlisteners; i++) {
+        if (srv->ls[i].fd < 0)
+            continue;
         backend_del(srv, srv->ls[i].fd);
         close(srv->ls[i].fd);
         srv->ls[i].fd = -1;

@@ -78,6 +78,7 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     srv->epfd = srv->timerfd = srv->sigfd = srv->wakefd = srv->reservefd = -1;
     pf_timers_init(&srv->timers);
     pf_timer_entry_init(&srv->drain_timer);
+    pf_timer_entry_init(&srv->accept_timer);
     srv->timer_armed = PF_TIMER_NEVER;
     pthread_mutex_init(&srv->done_lock, NULL);
     pthread_mutex_init(&srv->leader, NULL);
@@ -379,6 +380,8 @@ static void *lf_main(void *arg)
 
 static int start_threads(pf_server *srv, void *(*fn)(void *), unsigned n)
 {
+    if (n == 0)
+        return 0;
     srv->threads = calloc(n, sizeof(pthread_t));
     if (!srv->threads)
         return -ENOMEM;
@@ -418,7 +421,7 @@ int pf_server_run(pf_server *srv)
         }
         break;
     case PF_MODE_LF:
-        rc = start_threads(srv, lf_main, srv->conf.threads - (srv->conf.threads > 1));
+        rc = start_threads(srv, lf_main, srv->conf.threads - 1); /* and this thread */
         if (rc == 0)
             lf_main(srv);
         break;

@@ -93,6 +93,7 @@ struct pf_server {
     pf_timers timers;
     uint64_t timer_armed;            /* deadline the timerfd is set to */
     pf_timer_entry drain_timer;
+    pf_timer_entry accept_timer;     /* listeners paused: no descriptor at all */
     pf__conn *conns;                 /* every open connection */
     pf__conn *waitq, *waitq_tail;    /* waiting for request queue room */
     pf__conn *graveyard;             /* closed, free at end of batch */

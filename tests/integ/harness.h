@@ -36,6 +36,41 @@ typedef struct srv_proc {
     char lines[4096];  /* what it printed before it was ready */
 } srv_proc;
 
+/* Every child started and not yet reaped, so a failed assertion (which
+ * leaves the test function early) still kills it in h_teardown.  A child
+ * not reaped keeps its PID, so killing it by PID here cannot hit another
+ * process. */
+static pid_t h_children[64];
+
+static inline void h_child_add(pid_t pid)
+{
+    for (int i = 0; i < 64; i++)
+        if (h_children[i] == 0) {
+            h_children[i] = pid;
+            return;
+        }
+}
+
+static inline void h_child_reaped(pid_t pid)
+{
+    for (int i = 0; i < 64; i++)
+        if (h_children[i] == pid)
+            h_children[i] = 0;
+}
+
+/* cmocka teardown: SIGKILL and reap whatever this test left running. */
+static inline int h_teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 64; i++)
+        if (h_children[i] > 0) {
+            kill(h_children[i], SIGKILL);
+            waitpid(h_children[i], NULL, 0);
+            h_children[i] = 0;
+        }
+    return 0;
+}
+
 static inline uint64_t h_now_ms(void)
 {
     struct timespec ts;
@@ -87,6 +122,7 @@ static inline int h_spawn(srv_proc *sp, const char *prog, unsigned nlisten, long
         execv(path, (char *const *)argv);
         _exit(127);
     }
+    h_child_add(sp->pid);
     close(pipefd[1]);
     sp->errfd = pipefd[0];
     sp->pidfd = (int)syscall(SYS_pidfd_open, sp->pid, 0);
@@ -130,6 +166,7 @@ static inline int h_wait(srv_proc *sp, int ms)
     }
     if (waitpid(sp->pid, &st, 0) != sp->pid)
         return -1;
+    h_child_reaped(sp->pid);
     sp->pid = 0;
     return st;
 }
@@ -140,6 +177,7 @@ static inline void h_kill(srv_proc *sp)
     if (sp->pid > 0) {
         kill(sp->pid, SIGKILL);
         waitpid(sp->pid, NULL, 0);
+        h_child_reaped(sp->pid);
         sp->pid = 0;
     }
     if (sp->pidfd >= 0)

@@ -399,13 +399,13 @@ static void test_reuseport(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_deadline),   cmocka_unit_test(test_idle_timeout),
-        cmocka_unit_test(test_never_reads_hsha),   cmocka_unit_test(test_never_reads_reactor),
-        cmocka_unit_test(test_low_nofile),         cmocka_unit_test(test_max_conns),
-        cmocka_unit_test(test_line_too_long),      cmocka_unit_test(test_listeners_ipv6),
-        cmocka_unit_test(test_second_signal),      cmocka_unit_test(test_drain_deadline),
-        cmocka_unit_test(test_half_close),         cmocka_unit_test(test_reset_while_handled),
-        cmocka_unit_test(test_reuseport),
+        cmocka_unit_test_teardown(test_request_deadline, h_teardown),   cmocka_unit_test_teardown(test_idle_timeout, h_teardown),
+        cmocka_unit_test_teardown(test_never_reads_hsha, h_teardown),   cmocka_unit_test_teardown(test_never_reads_reactor, h_teardown),
+        cmocka_unit_test_teardown(test_low_nofile, h_teardown),         cmocka_unit_test_teardown(test_max_conns, h_teardown),
+        cmocka_unit_test_teardown(test_line_too_long, h_teardown),      cmocka_unit_test_teardown(test_listeners_ipv6, h_teardown),
+        cmocka_unit_test_teardown(test_second_signal, h_teardown),      cmocka_unit_test_teardown(test_drain_deadline, h_teardown),
+        cmocka_unit_test_teardown(test_half_close, h_teardown),         cmocka_unit_test_teardown(test_reset_while_handled, h_teardown),
+        cmocka_unit_test_teardown(test_reuseport, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     h_raise_nofile();

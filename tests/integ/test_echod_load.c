@@ -110,10 +110,10 @@ static void test_drain_inline(void **state) { (void)state; drain_under_load("inl
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_many_hsha),   cmocka_unit_test(test_many_reactor),
-        cmocka_unit_test(test_many_lf),     cmocka_unit_test(test_many_inline),
-        cmocka_unit_test(test_drain_hsha),  cmocka_unit_test(test_drain_reactor),
-        cmocka_unit_test(test_drain_lf),    cmocka_unit_test(test_drain_inline),
+        cmocka_unit_test_teardown(test_many_hsha, h_teardown),   cmocka_unit_test_teardown(test_many_reactor, h_teardown),
+        cmocka_unit_test_teardown(test_many_lf, h_teardown),     cmocka_unit_test_teardown(test_many_inline, h_teardown),
+        cmocka_unit_test_teardown(test_drain_hsha, h_teardown),  cmocka_unit_test_teardown(test_drain_reactor, h_teardown),
+        cmocka_unit_test_teardown(test_drain_lf, h_teardown),    cmocka_unit_test_teardown(test_drain_inline, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
