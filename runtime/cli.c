@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "protofsm/cli.h"
@@ -17,8 +18,9 @@ static void usage(FILE *f, const char *prog, const char *about)
             "  --listen HOST:PORT    listen here (repeatable; port 0: a free port)\n"
             "  --threads N           worker threads (default: online CPUs)\n"
             "  --mode M              hsha (default) | reactor | lf | inline\n"
-            "  --idle-timeout S      close connections idle for S seconds\n"
+            "  --idle-timeout S      close connections idle for S seconds (default 300; 0: never)\n"
             "  --request-timeout S   close a connection whose request is not whole in S seconds\n"
+            "                        (default 30; 0: never)\n"
             "  --drain-timeout S     SIGTERM drain deadline (default 10)\n"
             "  --max-conns N         connection limit (default 10000)\n"
             "  --max-input BYTES     largest request (default 65536)\n"
@@ -87,6 +89,9 @@ int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
     int o;
 
     memset(cli, 0, sizeof(*cli));
+    /* Services get limits by default; the library's own defaults are "none". */
+    cli->conf.idle_timeout_ms = 300000;
+    cli->conf.request_timeout_ms = 30000;
     optind = 1;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -204,6 +209,13 @@ int pf_cli_main(int argc, char **argv, const char *about, const char *default_li
                          &cli.listen[0].port) < 0)
             return 2;
         cli.nlisten = 1;
+    }
+    /* Use every descriptor the hard limit allows: max_conns is the real
+     * bound, and EMFILE is survived, not wanted. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
     rc = pf_server_new(&srv, &cli.conf);
     if (rc < 0) {

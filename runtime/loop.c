@@ -192,6 +192,7 @@ static void run_timers(pf_server *srv)
 
     while (read(srv->timerfd, &junk, sizeof(junk)) > 0)
         ;
+    srv->timer_armed = PF_TIMER_NEVER; /* it fired: arm_timerfd sets it anew */
     while ((e = pf_timers_expired(&srv->timers, now))) {
         if (e == &srv->drain_timer) {
             drain_deadline(srv);
@@ -211,7 +212,11 @@ static void arm_timerfd(pf_server *srv)
     uint64_t next = pf_timers_next(&srv->timers);
     struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
-    if (next == srv->timer_armed)
+    /* Re-arm only to fire earlier.  Deadlines that moved later (an idle
+     * timer pushed back by every read) let it fire early once, find
+     * nothing due, and re-arm then: one syscall per expiry instead of one
+     * per request. */
+    if (next >= srv->timer_armed)
         return;
     srv->timer_armed = next;
     if (next != PF_TIMER_NEVER) {

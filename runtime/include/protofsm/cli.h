@@ -3,8 +3,10 @@
  *   --listen HOST:PORT    repeatable; port 0 picks a free port; IPv6 as [::1]:PORT
  *   --threads N           workers (hsha, reactor) or lf threads
  *   --mode M              hsha | reactor | lf | inline
- *   --idle-timeout S      close connections idle this long (seconds, may be fractional)
+ *   --idle-timeout S      close connections idle this long (seconds, may be
+ *                         fractional; default 300, 0 never)
  *   --request-timeout S   close a connection whose packet is not complete in S
+ *                         (default 30, 0 never)
  *   --drain-timeout S     deadline for the SIGTERM drain
  *   --max-conns N  --max-input BYTES  --max-output BYTES  --queue N  --reuseport
  *   --help
@@ -40,7 +42,8 @@ int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port);
 /* Print "listening on ADDR" for every listener of srv, to stderr. */
 void pf_cli_announce(const pf_server *srv);
 
-/* The whole life of a one-protocol service: parse, create the server,
+/* The whole life of a one-protocol service: parse, raise the soft
+ * RLIMIT_NOFILE to the hard one, create the server,
  * listen on every --listen (default_listen when none), announce, run,
  * free.  Returns the exit status for main: 0 after a clean drain. */
 int pf_cli_main(int argc, char **argv, const char *about, const char *default_listen,
