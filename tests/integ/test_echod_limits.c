@@ -10,6 +10,8 @@
 
 #include "harness.h"
 
+static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
+
 /* One blocking exchange: send `req`, expect exactly `exp` back. */
 static int roundtrip(int fd, const char *req, const char *exp)
 {
@@ -32,12 +34,11 @@ static void stop_ok(srv_proc *sp)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-static void test_request_deadline(void **state)
+static void request_deadline(const char *mode)
 {
     srv_proc sp;
     const char *args[] = { "--listen", "127.0.0.1:0", "--request-timeout", "1",
-                           "--idle-timeout", "30", NULL };
-    (void)state;
+                           "--idle-timeout", "30", "--mode", mode, NULL };
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int slow = h_connect(sp.port, 0), good = h_connect(sp.port, 0);
     assert_true(slow >= 0 && good >= 0);
@@ -72,11 +73,17 @@ static void test_request_deadline(void **state)
     assert_true(served >= 9);
 }
 
-static void test_idle_timeout(void **state)
+static void test_request_deadline(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++)
+        request_deadline(modes[m]);
+}
+
+static void idle_timeout(const char *mode)
 {
     srv_proc sp;
-    const char *args[] = { "--listen", "127.0.0.1:0", "--idle-timeout", "0.3", NULL };
-    (void)state;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--idle-timeout", "0.3", "--mode", mode, NULL };
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int fd = h_connect(sp.port, 0);
     assert_int_equal(roundtrip(fd, "HELLO idle\r\n", "+OK hello idle\r\n"), 0);
@@ -87,6 +94,13 @@ static void test_idle_timeout(void **state)
     stop_ok(&sp);
     assert_int_equal(eof, 1);
     assert_true(took >= 290 && took < 1500);
+}
+
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++)
+        idle_timeout(modes[m]);
 }
 
 /* Requests with 4 KB replies, never reading them, until the socket stays
@@ -303,8 +317,6 @@ static void test_drain_deadline(void **state)
     assert_true(took >= 450 && took < 1500);
 }
 
-static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
-
 /* 200 pipelined requests (more than a batch), then FIN: every reply, then
  * the server's FIN.  In every mode. */
 static void test_half_close(void **state)
@@ -366,6 +378,34 @@ static void test_reset_while_handled(void **state)
     }
 }
 
+/* --max-input below the protocol's own line limit: the runtime's bound
+ * answers first, with the protocol's error for an oversized packet, and
+ * closes.  Whole packets before it are answered.  In every mode. */
+static void test_max_input(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++) {
+        srv_proc sp;
+        static char big[300];
+        char buf[128];
+        int eof;
+        const char *args[] = { "--listen", "127.0.0.1:0", "--mode", modes[m], "--max-input", "100", NULL };
+        assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+        int fd = h_connect(sp.port, 0);
+        memcpy(big, "HELLO x\r\nECHO ", 15);
+        memset(big + 15, 'z', sizeof(big) - 17);
+        memcpy(big + sizeof(big) - 2, "\r\n", 2);
+        h_send_all(fd, big, sizeof(big));
+        const char *exp = "+OK hello x\r\n-ERR line too long\r\n";
+        ssize_t n = h_recv_n(fd, buf, sizeof(buf), 5000, &eof);
+        close(fd);
+        stop_ok(&sp);
+        assert_int_equal(n, (ssize_t)strlen(exp));
+        assert_memory_equal(buf, exp, (size_t)n);
+        assert_int_equal(eof, 1);
+    }
+}
+
 /* Two processes share a port with --reuseport; without it the second one
  * cannot listen. */
 static void test_reuseport(void **state)
@@ -406,6 +446,7 @@ int main(void)
         cmocka_unit_test_teardown(test_second_signal, h_teardown),      cmocka_unit_test_teardown(test_drain_deadline, h_teardown),
         cmocka_unit_test_teardown(test_half_close, h_teardown),         cmocka_unit_test_teardown(test_reset_while_handled, h_teardown),
         cmocka_unit_test_teardown(test_reuseport, h_teardown),
+        cmocka_unit_test_teardown(test_max_input, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     h_raise_nofile();
