@@ -7,7 +7,7 @@
  * thread does it all (pf__conn_io).  See server_impl.h for who may touch
  * which field when.
  *
- * Packets point into c->in, so while any parsed packet is unhandled the
+ * Packets point into c->s.in, so while any parsed packet is unhandled the
  * buffer is neither read into (a reserve may move it) nor compacted. */
 #include <errno.h>
 #include <stdalign.h>
@@ -44,13 +44,14 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     c->ls = ls;
     c->srv = srv;
     pf_timer_entry_init(&c->timer);
-    pf_buf_init(&c->in, srv->conf.max_input);
+    pf__session_init(&c->s, p, ls->proto_conf, parser_mem(c), scratch_fields(c),
+                     &c->s.own_out, ls->fstats);
+    /* After the session's init, which clears its buffers. */
+    pf_buf_init(&c->s.in, srv->conf.max_input);
     /* Reading stops at max_output, so one more reply of up to max_output
      * always fits; pf_reply beyond that closes the session. */
-    pf_buf_init(&c->out, srv->conf.mode == PF_MODE_HSHA ? 0 : 2 * srv->conf.max_output);
+    pf_buf_init(&c->s.own_out, srv->conf.mode == PF_MODE_HSHA ? 0 : 2 * srv->conf.max_output);
     pf_buf_init(&c->jout, 2 * srv->conf.max_output);
-    pf__session_init(&c->s, p, ls->proto_conf, parser_mem(c), scratch_fields(c),
-                     &c->out, ls->fstats);
     c->s.host = c;
     c->readable = 1;
     c->writable = 1;
@@ -59,8 +60,8 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
 
 void pf__conn_free(pf__conn *c)
 {
-    pf_buf_free(&c->in);
-    pf_buf_free(&c->out);
+    pf_buf_free(&c->s.in);
+    pf_buf_free(&c->s.own_out);
     pf_buf_free(&c->jout);
     pf__conn_release_packets(c);
     free(c);
@@ -97,18 +98,18 @@ static void deliver_late_events(pf__conn *c)
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Reads land in a per-thread scratch buffer and are copied into c->in at
+/* Reads land in a per-thread scratch buffer and are copied into c->s.in at
  * their real size: a 10-byte request costs a small allocation, not a 16 KiB
  * one, so a thousand connections each holding one request do not churn
  * the heap (with 16 KiB reads, brk trimming and TLB shootdowns dominated
  * the I/O thread's profile). */
 static _Thread_local char scratch[READ_CHUNK];
 
-/* Read once into c->in.  >0 bytes, 0 on EOF (c->eof), -EAGAIN, -ENOBUFS
+/* Read once into c->s.in.  >0 bytes, 0 on EOF (c->eof), -EAGAIN, -ENOBUFS
  * when the input limit is reached, or -errno. */
 static ssize_t read_some(pf__conn *c)
 {
-    size_t want = c->in.max - c->in.len;
+    size_t want = c->s.in.max - c->s.in.len;
     ssize_t n;
     int rc;
 
@@ -120,7 +121,7 @@ static ssize_t read_some(pf__conn *c)
         n = read(c->fd, scratch, want);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
-        rc = pf_buf_append(&c->in, scratch, (size_t)n);
+        rc = pf_buf_append(&c->s.in, scratch, (size_t)n);
         if (rc < 0)
             return rc;
         c->activity = 1;
@@ -189,7 +190,7 @@ int pf__conn_read_parse(pf__conn *c)
 
     /* Only called with nothing parsed and unhandled, so the buffer may move. */
     c->first = c->npk = 0;
-    while (c->readable && !c->eof && c->in.len < c->in.max) {
+    while (c->readable && !c->eof && c->s.in.len < c->s.in.max) {
         ssize_t n = read_some(c);
         if (n == -EAGAIN || n == 0)
             break;
@@ -198,7 +199,7 @@ int pf__conn_read_parse(pf__conn *c)
             return (int)n;
         }
     }
-    if (c->perr || c->in.len == c->parsed)
+    if (c->perr || c->s.in.len == c->parsed)
         goto out;
     while (c->npk < batch) {
         if (c->npk == c->pkcap && grow_packets(c, batch, fsz) < 0) {
@@ -209,7 +210,7 @@ int pf__conn_read_parse(pf__conn *c)
         ssize_t n;
 
         pkt->fields = c->pkf + c->npk * fsz;
-        n = p->parse(c->s.parser, pf_buf_head(&c->in) + c->parsed, c->in.len - c->parsed, pkt);
+        n = p->parse(c->s.parser, pf_buf_head(&c->s.in) + c->parsed, c->s.in.len - c->parsed, pkt);
         if (n > 0) {
             c->parsed += (size_t)n;
             c->npk++;
@@ -221,10 +222,10 @@ int pf__conn_read_parse(pf__conn *c)
     }
     /* A full buffer holding no whole packet: the packet is over the limit
      * (a parser without a limit of its own still gets one). */
-    if (!c->perr && c->npk == 0 && c->in.len >= c->in.max)
+    if (!c->perr && c->npk == 0 && c->s.in.len >= c->s.in.max)
         parse_error(c, -EMSGSIZE);
 out:
-    c->partial = c->in.len > c->parsed;
+    c->partial = c->s.in.len > c->parsed;
     return (int)c->npk;
 }
 
@@ -246,20 +247,20 @@ void pf__conn_handle(pf__conn *c)
         c->first = c->npk; /* not handled: the session ended before them */
     PF__STAT_ADD(c->srv, packets, handled);
     deliver_late_events(c);
-    c->s.out = &c->out;
+    c->s.out = &c->s.own_out;
 }
 
 /* ---- writing ------------------------------------------------------------ */
 
 int pf__conn_flush(pf__conn *c)
 {
-    while (c->out.len || c->jout.len) {
+    while (c->s.own_out.len || c->jout.len) {
         struct iovec iov[2];
         int cnt = 0;
         ssize_t n;
 
-        if (c->out.len)
-            iov[cnt++] = (struct iovec){ pf_buf_head(&c->out), c->out.len };
+        if (c->s.own_out.len)
+            iov[cnt++] = (struct iovec){ pf_buf_head(&c->s.own_out), c->s.own_out.len };
         if (c->jout.len)
             iov[cnt++] = (struct iovec){ pf_buf_head(&c->jout), c->jout.len };
         n = writev(c->fd, iov, cnt);
@@ -273,44 +274,44 @@ int pf__conn_flush(pf__conn *c)
             return -errno;
         }
         PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
-        size_t a = (size_t)n < c->out.len ? (size_t)n : c->out.len;
-        pf_buf_consume(&c->out, a);
+        size_t a = (size_t)n < c->s.own_out.len ? (size_t)n : c->s.own_out.len;
+        pf_buf_consume(&c->s.own_out, a);
         pf_buf_consume(&c->jout, (size_t)n - a);
     }
     if (c->jout.len) {
         /* Keep one pending buffer: adopt the worker's when ours is empty,
          * else copy the rest behind ours (bounded by the high-water mark). */
-        if (c->out.len == 0) {
-            pf_buf t = c->out;
-            size_t omax = c->out.max, jmax = c->jout.max;
-            c->out = c->jout;
+        if (c->s.own_out.len == 0) {
+            pf_buf t = c->s.own_out;
+            size_t omax = c->s.own_out.max, jmax = c->jout.max;
+            c->s.own_out = c->jout;
             c->jout = t;
-            c->out.max = omax;
+            c->s.own_out.max = omax;
             c->jout.max = jmax;
-        } else if (pf_buf_append(&c->out, pf_buf_head(&c->jout), c->jout.len) < 0) {
+        } else if (pf_buf_append(&c->s.own_out, pf_buf_head(&c->jout), c->jout.len) < 0) {
             return -ENOMEM;
         }
         pf_buf_consume(&c->jout, c->jout.len);
     }
     pf_buf_shrink(&c->jout);
-    pf_buf_shrink(&c->out);
-    return c->out.len ? 1 : 0;
+    pf_buf_shrink(&c->s.own_out);
+    return c->s.own_out.len ? 1 : 0;
 }
 
 /* ---- the whole job: reactor, lf, inline ----------------------------------- */
 
-/* Parse and handle every whole packet in c->in while output has room. */
+/* Parse and handle every whole packet in c->s.in while output has room. */
 static void handle_buffered(pf__conn *c, size_t hwm)
 {
     const pf_protocol *p = c->ls->proto;
     unsigned handled = 0;
 
-    while (c->in.len && !c->s.closing && c->out.len < hwm) {
+    while (c->s.in.len && !c->s.closing && c->s.own_out.len < hwm) {
         pf_packet pkt = { .fields = c->s.fields };
-        ssize_t n = p->parse(c->s.parser, pf_buf_head(&c->in), c->in.len, &pkt);
+        ssize_t n = p->parse(c->s.parser, pf_buf_head(&c->s.in), c->s.in.len, &pkt);
 
         if (n == -EAGAIN) {
-            if (c->in.len >= c->in.max) {
+            if (c->s.in.len >= c->s.in.max) {
                 parse_error(c, -EMSGSIZE);
                 pf__session_parse_error(&c->s, -EMSGSIZE);
             }
@@ -322,7 +323,7 @@ static void handle_buffered(pf__conn *c, size_t hwm)
             break;
         }
         pf__session_dispatch(&c->s, &pkt);
-        pf_buf_consume(&c->in, (size_t)n);
+        pf_buf_consume(&c->s.in, (size_t)n);
         handled++;
     }
     PF__STAT_ADD(c->srv, packets, handled);
@@ -334,26 +335,26 @@ void pf__conn_io(pf__conn *c)
     int oneshot = c->srv->conf.mode != PF_MODE_INLINE;
     int reads = 0, again = 0;
 
-    c->s.out = &c->out;
+    c->s.out = &c->s.own_out;
     if (c->job_events & PF__EV_OPEN)
         pf__conn_event(c, PF_EV_OPEN, NULL);
     deliver_late_events(c);
     if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE))
         c->s.closing = 1; /* it will be closed: read nothing more */
     for (;;) {
-        if (c->out.len) {
+        if (c->s.own_out.len) {
             int rc = pf__conn_flush(c);
             if (rc < 0) {
                 c->jerr = 1;
                 break;
             }
-            if (rc == 1 && c->out.len >= hwm)
+            if (rc == 1 && c->s.own_out.len >= hwm)
                 break; /* back-pressure: wait for EPOLLOUT */
         }
         if (c->s.closing || c->jerr || c->perr)
             break;
         handle_buffered(c, hwm);
-        if (c->s.closing || c->perr || c->out.len >= hwm)
+        if (c->s.closing || c->perr || c->s.own_out.len >= hwm)
             continue; /* flush, then stop */
         if (c->eof || again || (oneshot && reads >= IO_READS_PER_JOB))
             break;
@@ -371,8 +372,8 @@ void pf__conn_io(pf__conn *c)
         c->jerr = 1;
         break;
     }
-    if (c->out.len && !c->jerr && pf__conn_flush(c) < 0)
+    if (c->s.own_out.len && !c->jerr && pf__conn_flush(c) < 0)
         c->jerr = 1;
-    c->partial = c->in.len > 0;
-    pf_buf_shrink(&c->in);
+    c->partial = c->s.in.len > 0;
+    pf_buf_shrink(&c->s.in);
 }

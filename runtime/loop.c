@@ -37,7 +37,7 @@ static int is_oneshot(const pf_server *srv)
     return srv->conf.mode == PF_MODE_REACTOR || srv->conf.mode == PF_MODE_LF;
 }
 
-static int out_pending(const pf__conn *c) { return c->out.len || c->jout.len; }
+static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len; }
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -259,7 +259,7 @@ static void close_now(pf_server *srv, pf__conn *c)
         return;
     }
     if (!c->s.closed) {
-        c->s.out = &c->out;
+        c->s.out = &c->s.own_out;
         pf__conn_event(c, PF_EV_CLOSE, NULL);
     }
     backend_del(srv, c->fd);
@@ -347,14 +347,14 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
-    int can_handle = !stopping(c) && c->out.len < hwm;
+    int can_handle = !stopping(c) && c->s.own_out.len < hwm;
     if (c->pending || (can_handle && pf__conn_has_packets(c))) {
         start_job(srv, c);
         return;
     }
     /* Parse what is buffered even after EOF or during a drain: a batch
      * limit may have left whole packets behind. */
-    if (can_handle && ((c->readable && !c->eof) || c->in.len > c->parsed)) {
+    if (can_handle && ((c->readable && !c->eof) || c->s.in.len > c->parsed)) {
         int n = pf__conn_read_parse(c);
         conn_timers_after(srv, c);
         if (c->hard) {
@@ -367,7 +367,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         }
     }
     if (c->perr && !c->s.closing) {
-        c->s.out = &c->out;
+        c->s.out = &c->s.own_out;
         pf__session_parse_error(&c->s, c->perr);
         if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
             close_now(srv, c);
@@ -388,7 +388,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
 static void progress_io(pf_server *srv, pf__conn *c)
 {
     size_t hwm = srv->conf.max_output;
-    int can_read = !stopping(c) && !c->eof && c->out.len < hwm;
+    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm;
 
     if (c->pending) {
         start_job(srv, c);
@@ -445,11 +445,11 @@ void pf__loop_complete(pf_server *srv, pf__conn *c)
     }
     c->job_events = 0;
     if (srv->conf.mode == PF_MODE_HSHA && c->first == c->npk && c->npk) {
-        pf_buf_consume(&c->in, c->parsed);
+        pf_buf_consume(&c->s.in, c->parsed);
         c->parsed = 0;
         c->first = c->npk = 0;
-        if (c->in.len == 0) {
-            pf_buf_shrink(&c->in);
+        if (c->s.in.len == 0) {
+            pf_buf_shrink(&c->s.in);
             pf__conn_release_packets(c);
         }
     }

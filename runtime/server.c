@@ -243,7 +243,7 @@ static void refuse(pf_server *srv, pf__conn *c)
 
     while (c->first < c->npk) {
         c->first++;
-        if (pf_buf_append(&c->out, r->ptr, r->len) < 0) {
+        if (pf_buf_append(&c->s.own_out, r->ptr, r->len) < 0) {
             c->hard = 1;
             break;
         }
@@ -455,7 +455,7 @@ void pf_server_free(pf_server *srv)
         pf__conn *c = srv->conns;
         srv->conns = c->next;
         if (!c->s.closed) {
-            c->s.out = &c->out;
+            c->s.out = &c->s.own_out;
             pf__conn_event(c, PF_EV_CLOSE, NULL);
         }
         if (c->fd >= 0)

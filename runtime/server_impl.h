@@ -74,9 +74,9 @@ typedef struct pf__conn {
     uint8_t jerr;                    /* the job hit a socket error (-> hard) */
     int perr;                        /* sticky parse error to answer */
     unsigned user_ms;
-    pf_session s;
-    pf_buf in;
-    pf_buf out;                      /* owner writes it out */
+    pf_session s;                    /* its `in` is our input buffer and its
+                                        `own_out` our pending output, written
+                                        by the owner (hsha) or the job */
     pf_buf jout;                     /* hsha: the worker's replies */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
     pf_packet *pk;                   /* hsha: parsed packets, [pkcap] */
