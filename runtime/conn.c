@@ -214,6 +214,7 @@ int pf__conn_read_parse(pf__conn *c)
         if (n > 0) {
             c->parsed += (size_t)n;
             c->npk++;
+            c->completed = 1;
             continue;
         }
         if (n != -EAGAIN)
@@ -324,6 +325,7 @@ static void handle_buffered(pf__conn *c, size_t hwm)
         }
         pf__session_dispatch(&c->s, &pkt);
         pf_buf_consume(&c->s.in, (size_t)n);
+        c->completed = 1;
         handled++;
     }
     PF__STAT_ADD(c->srv, packets, handled);

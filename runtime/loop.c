@@ -117,10 +117,12 @@ static void conn_timers_after(pf_server *srv, pf__conn *c)
         c->idle_at = pf_timer_deadline(cf->idle_timeout_ms);
     c->activity = 0;
     /* The deadline starts with a packet's first byte and is not moved by
-     * later bytes of the same packet: a trickle cannot keep it alive. */
-    if (!c->partial)
+     * later bytes of the same packet: a trickle cannot keep it alive.  A
+     * packet that completes ends its deadline; the next one gets its own. */
+    if (!c->partial || c->completed)
         c->req_at = 0;
-    else if (!c->req_at && cf->request_timeout_ms)
+    c->completed = 0;
+    if (c->partial && !c->req_at && cf->request_timeout_ms)
         c->req_at = pf_timer_deadline(cf->request_timeout_ms);
     if (c->user_set) {
         c->user_at = c->user_ms ? pf_timer_deadline(c->user_ms) : 0;
@@ -163,7 +165,12 @@ static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
     }
     if (c->req_at && now >= c->req_at) {
         c->req_at = 0;
-        c->pending |= PF__EV_DEADLINE;
+        /* Nothing is read while a job is out (hsha) or the job is reading
+         * (the others): the client is waiting for us, not we for it. */
+        if (c->in_flight)
+            c->req_at = pf_timer_deadline(srv->conf.request_timeout_ms);
+        else
+            c->pending |= PF__EV_DEADLINE;
     }
     if (c->user_at && now >= c->user_at) {
         c->user_at = 0;

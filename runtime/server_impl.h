@@ -71,6 +71,7 @@ typedef struct pf__conn {
     uint8_t user_set;                /* pf_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */
     uint8_t activity;                /* bytes were read during the job */
+    uint8_t completed;               /* a whole packet arrived during the job */
     uint8_t jerr;                    /* the job hit a socket error (-> hard) */
     int perr;                        /* sticky parse error to answer */
     unsigned user_ms;
