@@ -27,7 +27,7 @@
 
 /* ---- the "seq" protocol: lines "<n> <pad>\n" or "t\n" ---- */
 
-enum { EV_SEQ = PF_EV__BUILTIN, EV_TIMER, NEV };
+enum { EV_SEQ = PF_EV__BUILTIN, EV_TIMER, EV_SLOW, NEV };
 
 typedef struct { size_t scanned; } seq_parser;
 
@@ -48,7 +48,7 @@ static ssize_t seq_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     p->scanned = 0;
     out->raw.ptr = buf;
     out->raw.len = (size_t)(nl - buf) + 1;
-    out->event = buf[0] == 't' ? EV_TIMER : EV_SEQ;
+    out->event = buf[0] == 't' ? EV_TIMER : buf[0] == 's' ? EV_SLOW : EV_SEQ;
     return (ssize_t)out->raw.len;
 }
 
@@ -125,19 +125,31 @@ static int on_timeout(pf_session *s, const pf_packet *pkt)
     return PF_NEXT;
 }
 
-static const pf_handler handlers[] = { NULL, on_open, on_close, on_seq, on_timer_req, on_timeout };
+/* Holds the only worker for 100 ms. */
+static int on_slow(pf_session *s, const pf_packet *pkt)
+{
+    struct timespec ts = { 0, 100000000 };
+    (void)pkt;
+    nanosleep(&ts, NULL);
+    pf_reply(s, "S\n", 2);
+    return PF_NEXT;
+}
+
+static const pf_handler handlers[] = { NULL, on_open, on_close, on_seq, on_timer_req, on_timeout,
+                                       on_slow };
 static const pf_fsm_cell cells[NEV] = {
     [PF_EV_OPEN] = { 0, 1, 0 },    [PF_EV_CLOSE] = { 0, 2, 0 },
     [PF_EV_TIMEOUT] = { 0, 5, 0 }, [PF_EV_DRAIN] = { PF_FSM_NOROW, 0, 0 },
     [EV_SEQ] = { 0, 3, 0 },        [EV_TIMER] = { 0, 4, 0 },
+    [EV_SLOW] = { 0, 6, 0 },
 };
 static const char *const snames[] = { "S" };
-static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "SEQ", "TIMER" };
+static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "SEQ", "TIMER", "SLOW" };
 static const uint8_t finals[] = { 0 };
 static const pf_fsm seq_fsm = {
     .name = "seq", .source = "test_server.c", .kind = PF_FSM_DISPATCH, .nstates = 1,
     .nevents = NEV, .start = 0, .state_names = snames, .event_names = enames,
-    .final = finals, .table = cells, .handlers = handlers, .nhandlers = 6,
+    .final = finals, .table = cells, .handlers = handlers, .nhandlers = 7,
 };
 static const pf_protocol seq_proto = {
     .name = "seq", .fsm = &seq_fsm, .parser_size = sizeof(seq_parser), .fields_size = 0,
@@ -232,9 +244,11 @@ static void test_order_reactor(void **state) { (void)state; run_mode(PF_MODE_REA
 static void test_order_lf(void **state) { (void)state; run_mode(PF_MODE_LF); }
 static void test_order_inline(void **state) { (void)state; run_mode(PF_MODE_INLINE); }
 
-/* One worker, a queue of one item: with twenty pipelining clients most
- * work finds the queue full, and this protocol declares a busy reply.
- * Every packet gets exactly one answer, its own or BUSY, in order. */
+/* One worker, a queue of one item, a protocol with a busy reply.  Every
+ * client is open and answered once; then client 0 sends a packet that holds
+ * the worker for 100 ms while the others pipeline the rest of theirs: the
+ * queue is full, so those get BUSY.  Every packet gets exactly one answer,
+ * its own or BUSY, in order. */
 static void test_busy_reply(void **state)
 {
     pf_server *srv;
@@ -253,16 +267,33 @@ static void test_busy_reply(void **state)
     pf_server_address(srv, 0, addr, sizeof(addr));
     unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
     pthread_create(&t, NULL, run_server, srv);
+    size_t full[C];
     for (int i = 0; i < C; i++) {
         build_client(&cs[i], port, 0);
-        cs[i].want_lines = NPKT;
+        full[i] = cs[i].reqlen;
+        cs[i].reqlen = 4;     /* "0 a\n" */
+        cs[i].want_lines = 1; /* "0\n", or BUSY already */
         cs[i].rxcap = NPKT * 16;
         cs[i].rx = malloc(cs[i].rxcap);
+    }
+    assert_int_equal(h_run_clients(cs, C, 10000), C);
+    for (int i = 0; i < C; i++) {
+        h_client *c = &cs[i];
+        if (i == 0)
+            h_send_all(c->fd, "s\n", 2);
+        h_send_all(c->fd, c->req + 4, full[i] - 4);
+        c->sent = c->reqlen = full[i];
+    }
+    for (int i = 0; i < C; i++) {
+        h_client *c = &cs[i];
+        c->done = 0;
+        c->got = 0;
+        c->want_lines = NPKT - 1 + (i == 0);
     }
     int done = h_run_clients(cs, C, 20000);
     int busy = 0, bad = 0;
     for (int i = 0; i < C; i++) {
-        long last = -1;
+        long last = 0;
         int lines = 0;
         char *endp = cs[i].rx + cs[i].got;
         for (char *l = cs[i].rx, *nl; l < endp && (nl = memchr(l, '\n', (size_t)(endp - l))); l = nl + 1) {
@@ -271,11 +302,15 @@ static void test_busy_reply(void **state)
                 busy++;
                 continue;
             }
+            if (i == 0 && lines == 1) {
+                bad += strncmp(l, "S\n", 2) != 0;
+                continue;
+            }
             long n = strtol(l, NULL, 10);
             bad += n <= last;
             last = n;
         }
-        bad += lines != NPKT;
+        bad += lines != cs[i].want_lines;
         h_client_free(&cs[i]);
     }
     pf_server_stats st;
@@ -284,7 +319,7 @@ static void test_busy_reply(void **state)
     pthread_join(t, &rv);
     pf_server_free(srv);
     strict_seq = 1;
-    print_message("busy: %d of %d packets refused, queue_full %llu\n", busy, C * NPKT,
+    print_message("busy: %d of %d packets refused, queue_full %llu\n", busy, C * (NPKT - 1),
                   (unsigned long long)st.queue_full);
     assert_int_equal(done, C);
     assert_int_equal(bad, 0);
