@@ -10,3 +10,7 @@ $(BUILD)/bin/$(1): $(call obj,$(wildcard examples/$(1)/*.c)) $(PROTOLIB) $(LIB)
 	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $(PROTOLIB) $(LIB) $$(LDLIBS_$(1))
 endef
 $(foreach e,$(EXAMPLES),$(eval $(call pf_example,$(e))))
+
+# `make run` starts the showcase in the foreground (Ctrl-C drains, exits 0).
+run-showcase: $(BUILD)/bin/showcase
+	$(BUILD)/bin/showcase

@@ -17,7 +17,9 @@ struct pf_session {
     uint8_t closing;     /* pf_close, PF_CLOSE, a final state or an error */
     uint8_t closed;      /* PF_EV_CLOSE delivered: nothing more is handled */
     int err;             /* first error that closed the session, sticky */
-    /* The by-hand driver's own buffers (the server uses its own). */
+    void *host;          /* the server's connection; NULL when driven by hand */
+    /* Input and pending output: the by-hand driver's, and a hosted
+     * connection's (the server reads into `in` and writes out `own_out`). */
     pf_buf in;
     pf_buf own_out;
 };

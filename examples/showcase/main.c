@@ -1,0 +1,55 @@
+/* showcase: one process, one listener per protocol the project ships, each
+ * printed with a client command to try it.  Ctrl-C drains and exits 0.
+ * Every protocol issue adds its row to `services`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "line.h"
+#include "protofsm/cli.h"
+
+static const struct service {
+    const char *name;
+    const pf_protocol *proto;
+    const char *listen;
+    const char *client;  /* the command, followed by " HOST PORT" */
+    const char *hint;
+} services[] = {
+    { "line", &pf_line_protocol, "127.0.0.1:7000", "nc",
+      "then type: HELLO you / ECHO hi / SLEEP 100 / QUIT" },
+};
+
+int main(int argc, char **argv)
+{
+    pf_cli cli;
+    pf_server *srv;
+    int rc = pf_cli_parse(&cli, argc, argv,
+                          "showcase: every protofsm protocol on its own port (--listen is ignored)");
+
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    rc = pf_server_new(&srv, &cli.conf);
+    if (rc < 0) {
+        fprintf(stderr, "showcase: %s\n", strerror(-rc));
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+        const struct service *sv = &services[i];
+        pf_listen_conf lc = { .proto = sv->proto, .reuseport = cli.reuseport };
+        char host[256], addr[300];
+        unsigned port;
+
+        pf_cli_split(sv->listen, host, sizeof(host), &port);
+        rc = pf_server_listen(srv, host, port, &lc);
+        if (rc < 0) {
+            fprintf(stderr, "showcase: cannot listen on %s for %s: %s\n", sv->listen, sv->name,
+                    strerror(-rc));
+            pf_server_free(srv);
+            return 1;
+        }
+        pf_server_address(srv, (unsigned)rc, addr, sizeof(addr));
+        fprintf(stderr, "%-8s listening on %s   try: %s %s %u   (%s)\n", sv->name, addr,
+                sv->client, host, port, sv->hint);
+    }
+    fprintf(stderr, "mode %s; Ctrl-C drains and exits\n", pf_mode_name(cli.conf.mode));
+    return pf_cli_finish(srv, pf_server_run(srv));
+}

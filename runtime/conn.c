@@ -1,0 +1,381 @@
+/* Connections: the bytes side of a hosted session.
+ *
+ * Reading, parsing, handling and writing for one connection, written once
+ * and used by every mode.  In hsha the owner reads and parses ahead
+ * (pf__conn_read_parse), a worker runs the handlers over the parsed batch
+ * (pf__conn_handle) and the owner writes.  In reactor, lf and inline one
+ * thread does it all (pf__conn_io).  See server_impl.h for who may touch
+ * which field when.
+ *
+ * Packets point into c->s.in, so while any parsed packet is unhandled the
+ * buffer is neither read into (a reserve may move it) nor compacted. */
+#include <errno.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "server_impl.h"
+
+#define READ_CHUNK 16384u
+#define IO_READS_PER_JOB 16 /* reactor/lf fairness: re-arm after this many reads */
+
+static size_t align_up(size_t n)
+{
+    return (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+}
+
+static char *parser_mem(pf__conn *c) { return (char *)c + align_up(sizeof(*c)); }
+static char *scratch_fields(pf__conn *c)
+{
+    return parser_mem(c) + align_up(c->ls->proto->parser_size);
+}
+
+pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
+{
+    const pf_protocol *p = ls->proto;
+    size_t sz = align_up(sizeof(pf__conn)) + align_up(p->parser_size) + align_up(p->fields_size);
+    pf__conn *c = calloc(1, sz);
+
+    if (!c)
+        return NULL;
+    c->fd = fd;
+    c->ls = ls;
+    c->srv = srv;
+    pf_timer_entry_init(&c->timer);
+    pf__session_init(&c->s, p, ls->proto_conf, parser_mem(c), scratch_fields(c),
+                     &c->s.own_out, ls->fstats);
+    /* After the session's init, which clears its buffers. */
+    pf_buf_init(&c->s.in, srv->conf.max_input);
+    /* Reading stops at max_output, so one more reply of up to max_output
+     * always fits; pf_reply beyond that closes the session. */
+    pf_buf_init(&c->s.own_out, srv->conf.mode == PF_MODE_HSHA ? 0 : 2 * srv->conf.max_output);
+    pf_buf_init(&c->jout, 2 * srv->conf.max_output);
+    c->s.host = c;
+    c->readable = 1;
+    c->writable = 1;
+    return c;
+}
+
+void pf__conn_free(pf__conn *c)
+{
+    pf_buf_free(&c->s.in);
+    pf_buf_free(&c->s.own_out);
+    pf_buf_free(&c->jout);
+    pf__conn_release_packets(c);
+    free(c);
+}
+
+int pf__conn_has_packets(const pf__conn *c) { return c->first < c->npk; }
+
+static const pf_slice reasons[] = {
+    { "idle", 4 }, { "deadline", 8 }, { "timer", 5 }, { "", 0 },
+};
+
+void pf__conn_event(pf__conn *c, uint16_t ev, const char *why)
+{
+    pf_packet pkt = { .event = ev, .raw = { why, why ? strlen(why) : 0 } };
+
+    pf__session_dispatch(&c->s, &pkt);
+    PF__STAT_ADD(c->srv, events, 1);
+}
+
+/* Events other than OPEN, which the caller delivers first. */
+static void deliver_late_events(pf__conn *c)
+{
+    uint8_t ev = c->job_events;
+
+    if (ev & PF__EV_TIMER)
+        pf__conn_event(c, PF_EV_TIMEOUT, reasons[2].ptr);
+    if (ev & PF__EV_IDLE)
+        pf__conn_event(c, PF_EV_TIMEOUT, reasons[0].ptr);
+    else if (ev & PF__EV_DEADLINE)
+        pf__conn_event(c, PF_EV_TIMEOUT, reasons[1].ptr);
+    if (ev & PF__EV_DRAIN)
+        pf__conn_event(c, PF_EV_DRAIN, NULL);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Reads land in a per-thread scratch buffer and are copied into c->s.in at
+ * their real size: a 10-byte request costs a small allocation, not a 16 KiB
+ * one, so a thousand connections each holding one request do not churn
+ * the heap (with 16 KiB reads, brk trimming and TLB shootdowns dominated
+ * the I/O thread's profile). */
+static _Thread_local char scratch[READ_CHUNK];
+
+/* Read once into c->s.in.  >0 bytes, 0 on EOF (c->eof), -EAGAIN, -ENOBUFS
+ * when the input limit is reached, or -errno. */
+static ssize_t read_some(pf__conn *c)
+{
+    size_t want = c->s.in.max - c->s.in.len;
+    ssize_t n;
+    int rc;
+
+    if (want > READ_CHUNK)
+        want = READ_CHUNK;
+    if (want == 0)
+        return -ENOBUFS;
+    do
+        n = read(c->fd, scratch, want);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        rc = pf_buf_append(&c->s.in, scratch, (size_t)n);
+        if (rc < 0)
+            return rc;
+        c->activity = 1;
+        PF__STAT_ADD(c->srv, bytes_in, (uint64_t)n);
+        return n;
+    }
+    if (n == 0) {
+        c->eof = 1;
+        c->readable = 0;
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->readable = 0;
+        return -EAGAIN;
+    }
+    return -errno;
+}
+
+/* Room for one more parsed packet: the arrays start small and double up
+ * to the batch size, re-pointing the fields of packets already parsed
+ * (nothing else refers to them before the job is posted). */
+static int grow_packets(pf__conn *c, unsigned batch, size_t fsz)
+{
+    unsigned cap = c->pkcap ? c->pkcap * 2 : 4;
+    pf_packet *pk;
+    char *pkf;
+
+    if (cap > batch)
+        cap = batch;
+    pk = realloc(c->pk, cap * sizeof(*pk));
+    if (!pk)
+        return -ENOMEM;
+    c->pk = pk;
+    pkf = realloc(c->pkf, cap * (fsz ? fsz : 1));
+    if (!pkf)
+        return -ENOMEM;
+    c->pkf = pkf;
+    c->pkcap = cap;
+    for (unsigned i = 0; i < c->npk; i++)
+        c->pk[i].fields = c->pkf + i * fsz;
+    return 0;
+}
+
+void pf__conn_release_packets(pf__conn *c)
+{
+    free(c->pk);
+    free(c->pkf);
+    c->pk = NULL;
+    c->pkf = NULL;
+    c->pkcap = 0;
+}
+
+static int parse_error(pf__conn *c, int err)
+{
+    c->perr = err;
+    PF__STAT_ADD(c->srv, proto_errors, 1);
+    return err;
+}
+
+int pf__conn_read_parse(pf__conn *c)
+{
+    pf_server *srv = c->srv;
+    const pf_protocol *p = c->ls->proto;
+    size_t fsz = align_up(p->fields_size);
+    unsigned batch = srv->conf.batch;
+
+    /* Only called with nothing parsed and unhandled, so the buffer may move. */
+    c->first = c->npk = 0;
+    while (c->readable && !c->eof && c->s.in.len < c->s.in.max) {
+        ssize_t n = read_some(c);
+        if (n == -EAGAIN || n == 0)
+            break;
+        if (n < 0) {
+            c->hard = 1;
+            return (int)n;
+        }
+    }
+    if (c->perr || c->s.in.len == c->parsed)
+        goto out;
+    while (c->npk < batch) {
+        if (c->npk == c->pkcap && grow_packets(c, batch, fsz) < 0) {
+            c->hard = 1;
+            return -ENOMEM;
+        }
+        pf_packet *pkt = &c->pk[c->npk];
+        ssize_t n;
+
+        pkt->fields = c->pkf + c->npk * fsz;
+        n = p->parse(c->s.parser, pf_buf_head(&c->s.in) + c->parsed, c->s.in.len - c->parsed, pkt);
+        if (n > 0) {
+            c->parsed += (size_t)n;
+            c->npk++;
+            c->completed = 1;
+            continue;
+        }
+        if (n != -EAGAIN)
+            parse_error(c, n < 0 ? (int)n : -EBADMSG);
+        break;
+    }
+    /* A full buffer holding no whole packet: the packet is over the limit
+     * (a parser without a limit of its own still gets one). */
+    if (!c->perr && c->npk == 0 && c->s.in.len >= c->s.in.max)
+        parse_error(c, -EMSGSIZE);
+out:
+    c->partial = c->s.in.len > c->parsed;
+    return (int)c->npk;
+}
+
+/* ---- handling ----------------------------------------------------------- */
+
+void pf__conn_handle(pf__conn *c)
+{
+    size_t hwm = c->srv->conf.max_output;
+    unsigned handled = 0;
+
+    c->s.out = &c->jout;
+    if (c->job_events & PF__EV_OPEN)
+        pf__conn_event(c, PF_EV_OPEN, NULL);
+    while (c->first < c->npk && !c->s.closing && c->jout.len < hwm) {
+        pf__session_dispatch(&c->s, &c->pk[c->first++]);
+        handled++;
+    }
+    if (c->s.closing)
+        c->first = c->npk; /* not handled: the session ended before them */
+    PF__STAT_ADD(c->srv, packets, handled);
+    deliver_late_events(c);
+    c->s.out = &c->s.own_out;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+int pf__conn_flush(pf__conn *c)
+{
+    while (c->s.own_out.len || c->jout.len) {
+        struct iovec iov[2];
+        int cnt = 0;
+        ssize_t n;
+
+        if (c->s.own_out.len)
+            iov[cnt++] = (struct iovec){ pf_buf_head(&c->s.own_out), c->s.own_out.len };
+        if (c->jout.len)
+            iov[cnt++] = (struct iovec){ pf_buf_head(&c->jout), c->jout.len };
+        n = writev(c->fd, iov, cnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->writable = 0;
+                break;
+            }
+            return -errno;
+        }
+        PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
+        size_t a = (size_t)n < c->s.own_out.len ? (size_t)n : c->s.own_out.len;
+        pf_buf_consume(&c->s.own_out, a);
+        pf_buf_consume(&c->jout, (size_t)n - a);
+    }
+    if (c->jout.len) {
+        /* Keep one pending buffer: adopt the worker's when ours is empty,
+         * else copy the rest behind ours (bounded by the high-water mark). */
+        if (c->s.own_out.len == 0) {
+            pf_buf t = c->s.own_out;
+            size_t omax = c->s.own_out.max, jmax = c->jout.max;
+            c->s.own_out = c->jout;
+            c->jout = t;
+            c->s.own_out.max = omax;
+            c->jout.max = jmax;
+        } else if (pf_buf_append(&c->s.own_out, pf_buf_head(&c->jout), c->jout.len) < 0) {
+            return -ENOMEM;
+        }
+        pf_buf_consume(&c->jout, c->jout.len);
+    }
+    pf_buf_shrink(&c->jout);
+    pf_buf_shrink(&c->s.own_out);
+    return c->s.own_out.len ? 1 : 0;
+}
+
+/* ---- the whole job: reactor, lf, inline ----------------------------------- */
+
+/* Parse and handle every whole packet in c->s.in while output has room. */
+static void handle_buffered(pf__conn *c, size_t hwm)
+{
+    const pf_protocol *p = c->ls->proto;
+    unsigned handled = 0;
+
+    while (c->s.in.len && !c->s.closing && c->s.own_out.len < hwm) {
+        pf_packet pkt = { .fields = c->s.fields };
+        ssize_t n = p->parse(c->s.parser, pf_buf_head(&c->s.in), c->s.in.len, &pkt);
+
+        if (n == -EAGAIN) {
+            if (c->s.in.len >= c->s.in.max) {
+                parse_error(c, -EMSGSIZE);
+                pf__session_parse_error(&c->s, -EMSGSIZE);
+            }
+            break;
+        }
+        if (n <= 0) {
+            parse_error(c, n < 0 ? (int)n : -EBADMSG);
+            pf__session_parse_error(&c->s, c->perr);
+            break;
+        }
+        pf__session_dispatch(&c->s, &pkt);
+        pf_buf_consume(&c->s.in, (size_t)n);
+        c->completed = 1;
+        handled++;
+    }
+    PF__STAT_ADD(c->srv, packets, handled);
+}
+
+void pf__conn_io(pf__conn *c)
+{
+    size_t hwm = c->srv->conf.max_output;
+    int oneshot = c->srv->conf.mode != PF_MODE_INLINE;
+    int reads = 0, again = 0;
+
+    c->s.out = &c->s.own_out;
+    if (c->job_events & PF__EV_OPEN)
+        pf__conn_event(c, PF_EV_OPEN, NULL);
+    deliver_late_events(c);
+    if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE))
+        c->s.closing = 1; /* it will be closed: read nothing more */
+    for (;;) {
+        if (c->s.own_out.len) {
+            int rc = pf__conn_flush(c);
+            if (rc < 0) {
+                c->jerr = 1;
+                break;
+            }
+            if (rc == 1 && c->s.own_out.len >= hwm)
+                break; /* back-pressure: wait for EPOLLOUT */
+        }
+        if (c->s.closing || c->jerr || c->perr)
+            break;
+        handle_buffered(c, hwm);
+        if (c->s.closing || c->perr || c->s.own_out.len >= hwm)
+            continue; /* flush, then stop */
+        if (c->eof || again || (oneshot && reads >= IO_READS_PER_JOB))
+            break;
+        ssize_t n = read_some(c);
+        if (n > 0) {
+            reads++;
+            continue;
+        }
+        if (n == -EAGAIN) {
+            again = 1;
+            continue;
+        }
+        if (n == 0 || n == -ENOBUFS)
+            continue; /* handle what is left, flush, then stop */
+        c->jerr = 1;
+        break;
+    }
+    if (c->s.own_out.len && !c->jerr && pf__conn_flush(c) < 0)
+        c->jerr = 1;
+    c->partial = c->s.in.len > 0;
+    pf_buf_shrink(&c->s.in);
+}

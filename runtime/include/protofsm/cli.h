@@ -1,0 +1,56 @@
+/* The command line every example shares.
+ *
+ *   --listen HOST:PORT    repeatable; port 0 picks a free port; IPv6 as [::1]:PORT
+ *   --threads N           workers (hsha, reactor) or lf threads
+ *   --mode M              hsha | reactor | lf | inline
+ *   --idle-timeout S      close connections idle this long (seconds, may be
+ *                         fractional; default 300, 0 never)
+ *   --request-timeout S   close a connection whose packet is not complete in S
+ *                         (default 30, 0 never)
+ *   --drain-timeout S     deadline for the SIGTERM drain
+ *   --max-conns N  --max-input BYTES  --max-output BYTES  --queue N  --reuseport
+ *   --help
+ *
+ * When every listener is bound, one line "listening on HOST:PORT" per
+ * listener goes to stderr, so scripts can wait for it and learn the port.
+ * These are the only functions of the library that print. */
+#ifndef PROTOFSM_CLI_H
+#define PROTOFSM_CLI_H
+
+#include "protofsm/server.h"
+
+#define PF_CLI_MAX_LISTEN 16
+
+typedef struct pf_cli {
+    pf_server_conf conf;
+    int reuseport;
+    unsigned nlisten;
+    struct {
+        char host[256];
+        unsigned port;
+    } listen[PF_CLI_MAX_LISTEN];
+} pf_cli;
+
+/* Parse argv into cli (zeroed first).  Returns 0 to go on, 1 after --help
+ * was printed to stdout (exit 0), or -EINVAL after a message and the usage
+ * went to stderr (exit 2).  `about` is one line printed atop the usage. */
+int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about);
+
+/* Split "HOST:PORT" ("[v6]:PORT" too).  0 or -EINVAL. */
+int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port);
+
+/* Print "listening on ADDR" for every listener of srv, to stderr. */
+void pf_cli_announce(const pf_server *srv);
+
+/* The whole life of a one-protocol service: parse, raise the soft
+ * RLIMIT_NOFILE to the hard one, create the server,
+ * listen on every --listen (default_listen when none), announce, run,
+ * free.  Returns the exit status for main: 0 after a clean drain. */
+int pf_cli_main(int argc, char **argv, const char *about, const char *default_listen,
+                const pf_listen_conf *lc);
+
+/* Exit status for pf_server_run's result; exits at once (without freeing,
+ * workers may be blocked) after a second signal. */
+int pf_cli_finish(pf_server *srv, int run_result);
+
+#endif

@@ -1,0 +1,52 @@
+/* The bounded request queue between the I/O thread and the workers.
+ *
+ * A ring of pointers whose storage is taken once at init.  Posting never
+ * blocks: it reports how many items fit and the caller decides what the rest
+ * do (wait, or get the protocol's busy reply).  Both sides move items in
+ * batches under one lock acquisition, so a burst of N packets costs one lock
+ * and at most one wake-up per sleeping worker, not N.
+ *
+ * Thread-safe: any number of posters and takers.  Items are opaque; the
+ * queue never dereferences them. */
+#ifndef PROTOFSM_QUEUE_H
+#define PROTOFSM_QUEUE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+typedef struct pf_queue {
+    pthread_mutex_t _lock;
+    pthread_cond_t _nonempty;
+    void **_ring;
+    size_t _cap, _head, _count;
+    unsigned _waiting;  /* takers asleep in pf_queue_take */
+    unsigned _takers;   /* takers that share the work (batch size hint) */
+    int _closed;
+} pf_queue;
+
+/* Storage for `cap` items (cap >= 1).  0 or -ENOMEM / -EINVAL. */
+int pf_queue_init(pf_queue *q, size_t cap);
+/* The queue must be empty of takers (pf_queue_close, then join them). */
+void pf_queue_destroy(pf_queue *q);
+
+/* Append up to n items in order.  Returns how many were taken (0..n); the
+ * rest did not fit.  Never blocks.  After pf_queue_close returns 0. */
+size_t pf_queue_post(pf_queue *q, void *const *items, size_t n);
+
+/* Take between 1 and max items, oldest first, sleeping while the queue is
+ * empty.  To spread a burst over the workers a taker takes about
+ * count / takers items, not all of them.  Returns 0 only once the queue is
+ * closed and empty. */
+size_t pf_queue_take(pf_queue *q, void **out, size_t max);
+/* Like pf_queue_take without sleeping: 0 when empty. */
+size_t pf_queue_trytake(pf_queue *q, void **out, size_t max);
+
+/* Wake every taker; later posts fail; takers drain what is left. */
+void pf_queue_close(pf_queue *q);
+/* Hint for the batch size: how many threads take from this queue. */
+void pf_queue_set_takers(pf_queue *q, unsigned n);
+
+size_t pf_queue_depth(pf_queue *q);
+size_t pf_queue_capacity(const pf_queue *q);
+
+#endif

@@ -1,0 +1,109 @@
+/* The server: listeners, connections, the I/O thread and the workers.
+ *
+ * A server hosts any number of listeners, each with its own protocol.  Every
+ * accepted connection gets a session (session.h); its packets go through the
+ * protocol's generated machine one at a time, in arrival order, with
+ * PF_EV_OPEN first and PF_EV_CLOSE last.  Timers and the drain signal are
+ * events in the same stream.
+ *
+ * Modes (same protocol and handler code in each):
+ *   hsha     the I/O thread reads, parses and writes; `threads` workers run
+ *            the handlers (half-sync/half-async).  The default.
+ *   reactor  the I/O thread only waits for readiness; workers read, parse,
+ *            handle and write a connection, which is then re-armed.
+ *   lf       leader/followers: `threads` threads take turns waiting on
+ *            epoll; the leader hands leadership on before it handles.
+ *   inline   one thread does everything: for cheap handlers.
+ *
+ * Threads: pf_server_new, pf_server_listen, pf_server_run and
+ * pf_server_free are called from one thread.  pf_server_stop and
+ * pf_server_stats_get may be called from any thread; pf_server_stop is also
+ * async-signal-safe.  Handlers run on a worker (or the I/O thread in inline
+ * mode, or any lf thread); PF_EV_CLOSE runs on the thread that owns the
+ * loop, so its handler must not block. */
+#ifndef PROTOFSM_SERVER_H
+#define PROTOFSM_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protofsm/protocol.h"
+#include "protofsm/session.h"
+
+typedef struct pf_server pf_server;
+
+typedef enum pf_mode {
+    PF_MODE_HSHA = 0,
+    PF_MODE_REACTOR = 1,
+    PF_MODE_LF = 2,
+    PF_MODE_INLINE = 3
+} pf_mode;
+
+/* "hsha", "reactor", "lf", "inline"; NULL when out of range. */
+const char *pf_mode_name(pf_mode m);
+/* 0, or -EINVAL for an unknown name. */
+int pf_mode_parse(const char *name, pf_mode *out);
+
+/* Zero means "the default" for every field. */
+typedef struct pf_server_conf {
+    pf_mode mode;
+    unsigned threads;            /* workers or lf threads; default online CPUs */
+    unsigned max_conns;          /* default 10000; then the full_reply + close */
+    unsigned idle_timeout_ms;    /* no input for this long: TIMEOUT, close; default none */
+    unsigned request_timeout_ms; /* a packet started but not complete for this
+                                    long (trickled bytes do not extend it):
+                                    TIMEOUT, close; default none */
+    unsigned drain_timeout_ms;   /* drain deadline; default 10000 */
+    unsigned linger_ms;          /* wait for the peer's FIN after our own; default 2000 */
+    size_t max_input;            /* bytes buffered per connection = largest packet; default 64 KiB */
+    size_t max_output;           /* per-connection output high-water mark: reading
+                                    stops above it; default 256 KiB */
+    size_t queue_size;           /* request queue capacity (work items); default 4096 */
+    unsigned batch;              /* packets per work item; default 64 */
+    int no_signals;              /* 1: do not take SIGTERM/SIGINT through signalfd */
+} pf_server_conf;
+
+/* One listener.  Zero means default. */
+typedef struct pf_listen_conf {
+    const pf_protocol *proto;    /* required */
+    const void *proto_conf;      /* passed to parser_init (the protocol's limits) */
+    int reuseport;               /* SO_REUSEPORT: several processes share the port */
+    int backlog;                 /* default 1024 */
+} pf_listen_conf;
+
+/* 0 and *out set, or -ENOMEM / -EINVAL (bad conf).  SIGPIPE is ignored from
+ * here on, process-wide. */
+int pf_server_new(pf_server **out, const pf_server_conf *conf);
+
+/* Bind and listen on host:port (IPv4 literal, IPv6 literal with or without
+ * brackets, or a name; port 0 picks a free port).  Returns the listener's
+ * index (>= 0) or -errno (-EADDRINUSE, -EINVAL ...). */
+int pf_server_listen(pf_server *srv, const char *host, unsigned port,
+                     const pf_listen_conf *lc);
+/* The bound address of listener `i` as "HOST:PORT" ("[::1]:7000" for IPv6).
+ * 0 or -ENOENT / -ENOSPC. */
+int pf_server_address(const pf_server *srv, unsigned i, char *buf, size_t len);
+unsigned pf_server_listeners(const pf_server *srv);
+
+/* Serve until drained.  SIGTERM/SIGINT (unless no_signals) or
+ * pf_server_stop start the drain: listeners close, every packet already
+ * received is handled, replies are flushed, connections close.
+ * Returns 0 once drained, -ETIMEDOUT when the drain deadline passed (the
+ * rest were closed hard), -EINTR on a second signal (returns at once;
+ * workers may still be inside handlers, so the caller should exit without
+ * pf_server_free), or -errno when the loop could not start. */
+int pf_server_run(pf_server *srv);
+/* Start the drain.  Any thread; async-signal-safe. */
+void pf_server_stop(pf_server *srv);
+void pf_server_free(pf_server *srv);
+
+/* Handler-side: deliver PF_EV_TIMEOUT to this session in `ms` milliseconds,
+ * in order with its packets (raw = "timer").  0 cancels.  A later call
+ * replaces the earlier one.  -ENOTSUP for a session not hosted by a server
+ * (pf_session_new). */
+int pf_timer(pf_session *s, unsigned ms);
+
+/* PF_EV_TIMEOUT packets carry the reason in raw: "idle", "deadline" (both
+ * followed by a close) or "timer" (pf_timer; the session goes on). */
+
+#endif

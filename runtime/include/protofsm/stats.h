@@ -1,0 +1,39 @@
+/* Server counters.
+ *
+ * Updated with relaxed atomics by the thread that does the counted thing,
+ * read by any thread: each counter is exact, a snapshot of several is not
+ * taken at one instant. */
+#ifndef PROTOFSM_STATS_H
+#define PROTOFSM_STATS_H
+
+#include <stdint.h>
+
+#include "protofsm/fsm.h"
+
+typedef struct pf_server pf_server;
+
+typedef struct pf_server_stats {
+    uint64_t conns_accepted;   /* connections taken */
+    uint64_t conns_current;    /* open now */
+    uint64_t conns_closed;
+    uint64_t conns_refused;    /* max_conns reached: full_reply and close */
+    uint64_t conns_shed;       /* accepted and closed at once for lack of fds */
+    uint64_t packets;          /* packets handled */
+    uint64_t events;           /* built-in events delivered (open, close, timeout, drain) */
+    uint64_t bytes_in, bytes_out;
+    uint64_t timeouts;         /* idle and request-deadline closes */
+    uint64_t proto_errors;     /* parse errors and packet-size overruns */
+    uint64_t queue_full;       /* work items that had to wait for queue room */
+    uint64_t queue_depth;      /* items in the request queue now */
+    uint64_t queue_capacity;
+} pf_server_stats;
+
+/* Any thread. */
+void pf_server_stats_get(pf_server *srv, pf_server_stats *out);
+
+/* Per-(state, event) counts of listener i's machine (see fsm.h), NULL when
+ * out of range.  Read with pf_fsm_stats_get. */
+const pf_fsm_stats *pf_server_fsm_stats(const pf_server *srv, unsigned i);
+const pf_fsm *pf_server_fsm(const pf_server *srv, unsigned i);
+
+#endif

@@ -1,0 +1,696 @@
+/* The loop owner: accept, readiness, timers, signals, completions, closing.
+ *
+ * Everything here runs on the thread that owns the loop (the I/O thread, or
+ * the lf leader holding srv->leader), so none of it locks.  Connection
+ * state changes only at three points: an epoll event, a timer, or the
+ * completion of a job; each ends in progress(), which decides the next
+ * step from the flags alone: start a job, read more, wait for writability,
+ * or close.
+ *
+ * Closed connections are not freed at once: a later event of the same
+ * epoll batch may still name them.  They go to a graveyard freed at the end
+ * of the batch (libuv's closing phase). */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "server_impl.h"
+
+#include "loop_epoll.c.h"
+
+#define MAX_EVENTS 256
+
+static void progress(pf_server *srv, pf__conn *c);
+
+static int is_oneshot(const pf_server *srv)
+{
+    return srv->conf.mode == PF_MODE_REACTOR || srv->conf.mode == PF_MODE_LF;
+}
+
+static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len; }
+
+/* ---- setup -------------------------------------------------------------- */
+
+int pf__loop_init(pf_server *srv)
+{
+    int rc = backend_init(srv);
+
+    if (rc < 0)
+        return rc;
+    srv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (srv->timerfd < 0 || srv->wakefd < 0)
+        return -errno;
+    if ((rc = backend_add(srv, srv->timerfd, EV_IN, srv, TAG_TIMER)) < 0 ||
+        (rc = backend_add(srv, srv->wakefd, EV_IN, srv, TAG_WAKE)) < 0)
+        return rc;
+    if (!srv->conf.no_signals) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        /* Blocked before any worker starts, so every thread inherits it and
+         * the signals wait in the signalfd. */
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        srv->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (srv->sigfd < 0)
+            return -errno;
+        if ((rc = backend_add(srv, srv->sigfd, EV_IN, srv, TAG_SIGNAL)) < 0)
+            return rc;
+    }
+    /* A spare descriptor to give up when accept() hits EMFILE, so the
+     * newest connection can be accepted and closed instead of left to spin
+     * in the backlog. */
+    srv->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    for (unsigned i = 0; i < srv->nlisteners; i++)
+        if ((rc = backend_add(srv, srv->ls[i].fd, EV_IN, &srv->ls[i], TAG_LISTENER)) < 0)
+            return rc;
+    srv->accepting = 1;
+    return 0;
+}
+
+void pf__loop_fini(pf_server *srv)
+{
+    int *fds[] = { &srv->epfd, &srv->timerfd, &srv->wakefd, &srv->sigfd, &srv->reservefd };
+
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static void conn_timer_update(pf_server *srv, pf__conn *c)
+{
+    uint64_t t = PF_TIMER_NEVER;
+
+    if (c->idle_at && c->idle_at < t)
+        t = c->idle_at;
+    if (c->req_at && c->req_at < t)
+        t = c->req_at;
+    if (c->user_at && c->user_at < t)
+        t = c->user_at;
+    if (t == PF_TIMER_NEVER)
+        pf_timers_unlink(&srv->timers, &c->timer);
+    else if (pf_timers_link(&srv->timers, &c->timer, t) < 0)
+        c->hard = 1; /* out of memory for the heap: cannot keep its promises */
+}
+
+/* After input or a job: re-arm idle, request deadline and handler timer. */
+static void conn_timers_after(pf_server *srv, pf__conn *c)
+{
+    const pf_server_conf *cf = &srv->conf;
+
+    if (c->activity && cf->idle_timeout_ms)
+        c->idle_at = pf_timer_deadline(cf->idle_timeout_ms);
+    c->activity = 0;
+    /* The deadline starts with a packet's first byte and is not moved by
+     * later bytes of the same packet: a trickle cannot keep it alive.  A
+     * packet that completes ends its deadline; the next one gets its own. */
+    if (!c->partial || c->completed)
+        c->req_at = 0;
+    c->completed = 0;
+    if (c->partial && !c->req_at && cf->request_timeout_ms)
+        c->req_at = pf_timer_deadline(cf->request_timeout_ms);
+    if (c->user_set) {
+        c->user_at = c->user_ms ? pf_timer_deadline(c->user_ms) : 0;
+        c->user_set = 0;
+    }
+    conn_timer_update(srv, c);
+}
+
+static void start_job(pf_server *srv, pf__conn *c)
+{
+    /* One-shot modes: nothing may report on this socket while its job runs
+     * elsewhere (the job owns the flags an event would set). */
+    if (is_oneshot(srv) && c->armed) {
+        if (backend_mod(srv, c->fd, EV_ONESHOT, c, TAG_CONN) < 0)
+            c->hard = 1;
+        c->armed = 0;
+    }
+    c->job_events = c->pending;
+    c->pending = 0;
+    c->in_flight = 1;
+    pf__server_dispatch(srv, c);
+}
+
+static void close_now(pf_server *srv, pf__conn *c);
+static void progress(pf_server *srv, pf__conn *c);
+static void listeners_pause(pf_server *srv, int pause);
+
+static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
+{
+    if (c->lingering) {
+        close_now(srv, c);
+        return;
+    }
+    if (c->idle_at && now >= c->idle_at) {
+        c->idle_at = 0;
+        if (c->in_flight) /* busy is not idle */
+            c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
+        else
+            c->pending |= PF__EV_IDLE;
+    }
+    if (c->req_at && now >= c->req_at) {
+        c->req_at = 0;
+        /* Nothing is read while a job is out (hsha) or the job is reading
+         * (the others): the client is waiting for us, not we for it. */
+        if (c->in_flight)
+            c->req_at = pf_timer_deadline(srv->conf.request_timeout_ms);
+        else
+            c->pending |= PF__EV_DEADLINE;
+    }
+    if (c->user_at && now >= c->user_at) {
+        c->user_at = 0;
+        c->pending |= PF__EV_TIMER;
+    }
+    conn_timer_update(srv, c);
+    progress(srv, c);
+}
+
+static void drain_deadline(pf_server *srv)
+{
+    /* Close what can be closed; what a worker holds is left to the exit. */
+    for (pf__conn *c = srv->conns, *n; c; c = n) {
+        n = c->next;
+        if (!c->in_flight)
+            close_now(srv, c);
+    }
+    srv->result = -ETIMEDOUT;
+    srv->done = 1;
+}
+
+static void run_timers(pf_server *srv)
+{
+    uint64_t now = pf_now_ms(), junk;
+    pf_timer_entry *e;
+
+    while (read(srv->timerfd, &junk, sizeof(junk)) > 0)
+        ;
+    srv->timer_armed = PF_TIMER_NEVER; /* it fired: arm_timerfd sets it anew */
+    while ((e = pf_timers_expired(&srv->timers, now))) {
+        if (e == &srv->drain_timer) {
+            drain_deadline(srv);
+            return;
+        }
+        if (e == &srv->accept_timer) {
+            if (srv->accepting)
+                listeners_pause(srv, 0);
+            continue;
+        }
+        conn_timeout(srv, (pf__conn *)((char *)e - offsetof(pf__conn, timer)), now);
+    }
+}
+
+static void arm_timerfd(pf_server *srv)
+{
+    uint64_t next = pf_timers_next(&srv->timers);
+    struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+    /* Re-arm only to fire earlier.  Deadlines that moved later (an idle
+     * timer pushed back by every read) let it fire early once, find
+     * nothing due, and re-arm then: one syscall per expiry instead of one
+     * per request. */
+    if (next >= srv->timer_armed)
+        return;
+    srv->timer_armed = next;
+    if (next != PF_TIMER_NEVER) {
+        its.it_value.tv_sec = (time_t)(next / 1000);
+        its.it_value.tv_nsec = (long)(next % 1000) * 1000000L;
+        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+            its.it_value.tv_nsec = 1;
+    }
+    timerfd_settime(srv->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* ---- epoll interest ------------------------------------------------------- */
+
+/* Register what the connection waits for now.  ET modes keep EPOLLIN armed
+ * and add EPOLLOUT only while output is pending; one-shot modes re-arm. */
+static void arm(pf_server *srv, pf__conn *c, int want_in, int want_out)
+{
+    uint32_t ev;
+
+    if (is_oneshot(srv) && !c->lingering) {
+        ev = EV_ONESHOT | EV_RDHUP | (want_in ? EV_IN : 0) | (want_out ? EV_OUT : 0);
+    } else {
+        ev = EV_IN | EV_RDHUP | (c->lingering ? 0 : EV_ET) | (want_out ? EV_OUT : 0);
+        if (ev == c->armed)
+            return;
+    }
+    if (backend_mod(srv, c->fd, ev, c, TAG_CONN) < 0)
+        c->hard = 1;
+    c->armed = ev;
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void close_now(pf_server *srv, pf__conn *c)
+{
+    if (c->dead)
+        return;
+    if (c->in_flight) {
+        c->hard = 1; /* the completion closes it */
+        return;
+    }
+    if (!c->s.closed) {
+        c->s.out = &c->s.own_out;
+        pf__conn_event(c, PF_EV_CLOSE, NULL);
+    }
+    backend_del(srv, c->fd);
+    close(c->fd);
+    c->fd = -1;
+    pf_timers_unlink(&srv->timers, &c->timer);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nconns--;
+    PF__STAT_ADD(srv, conns_closed, 1);
+    c->dead = 1;
+    c->dnext = srv->graveyard;
+    srv->graveyard = c;
+    if (srv->draining && srv->nconns == 0)
+        srv->done = 1;
+}
+
+/* Our reply is flushed: send FIN and wait briefly for the peer's, so that
+ * bytes it sent after our last read do not turn our close into a reset
+ * that could destroy the reply in flight. */
+static void close_graceful(pf_server *srv, pf__conn *c)
+{
+    if (c->hard || shutdown(c->fd, SHUT_WR) < 0) {
+        close_now(srv, c);
+        return;
+    }
+    c->lingering = 1;
+    c->idle_at = pf_timer_deadline(srv->conf.linger_ms);
+    c->req_at = c->user_at = 0;
+    conn_timer_update(srv, c);
+    arm(srv, c, 1, 0);
+    if (!c->hard)
+        progress(srv, c);
+    else
+        close_now(srv, c);
+}
+
+static void linger_read(pf_server *srv, pf__conn *c)
+{
+    char junk[4096];
+
+    for (;;) {
+        ssize_t n = read(c->fd, junk, sizeof(junk));
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        close_now(srv, c);
+        return;
+    }
+}
+
+/* ---- deciding the next step ---------------------------------------------- */
+
+static int stopping(const pf__conn *c)
+{
+    return c->s.closing || c->perr || c->timed_out || c->hard;
+}
+
+static int wants_close(pf_server *srv, pf__conn *c)
+{
+    if (stopping(c))
+        return 1;
+    if (pf__conn_has_packets(c))
+        return 0;
+    if (c->eof)
+        return 1;
+    /* Draining: close once what was received is handled and the socket
+     * has nothing more (a read saw EAGAIN). */
+    return srv->draining && !c->readable;
+}
+
+/* hsha: the owner reads, parses and writes; workers handle. */
+static void progress_hsha(pf_server *srv, pf__conn *c)
+{
+    size_t hwm = srv->conf.max_output;
+
+    if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
+        close_now(srv, c);
+        return;
+    }
+    int can_handle = !stopping(c) && c->s.own_out.len < hwm;
+    if (c->pending || (can_handle && pf__conn_has_packets(c))) {
+        start_job(srv, c);
+        return;
+    }
+    /* Parse what is buffered even after EOF or during a drain: a batch
+     * limit may have left whole packets behind. */
+    if (can_handle && ((c->readable && !c->eof) || c->s.in.len > c->parsed)) {
+        int n = pf__conn_read_parse(c);
+        conn_timers_after(srv, c);
+        if (c->hard) {
+            close_now(srv, c);
+            return;
+        }
+        if (n > 0) {
+            start_job(srv, c);
+            return;
+        }
+    }
+    if (c->perr && !c->s.closing) {
+        c->s.out = &c->s.own_out;
+        pf__session_parse_error(&c->s, c->perr);
+        if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
+            close_now(srv, c);
+            return;
+        }
+    }
+    if (wants_close(srv, c)) {
+        if (!out_pending(c))
+            close_graceful(srv, c);
+        else
+            arm(srv, c, 0, 1);
+        return;
+    }
+    arm(srv, c, 1, out_pending(c));
+}
+
+/* reactor, lf, inline: a job does the I/O. */
+static void progress_io(pf_server *srv, pf__conn *c)
+{
+    size_t hwm = srv->conf.max_output;
+    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm;
+
+    if (c->pending) {
+        start_job(srv, c);
+        return;
+    }
+    if (wants_close(srv, c)) {
+        if (!out_pending(c))
+            close_graceful(srv, c);
+        else if (c->writable)
+            start_job(srv, c);
+        else
+            arm(srv, c, 0, 1);
+        return;
+    }
+    if ((can_read && c->readable) || (out_pending(c) && c->writable)) {
+        start_job(srv, c);
+        return;
+    }
+    arm(srv, c, can_read, out_pending(c));
+}
+
+static void progress(pf_server *srv, pf__conn *c)
+{
+    if (c->dead || c->in_flight)
+        return;
+    if (c->lingering) {
+        linger_read(srv, c);
+        return;
+    }
+    if (c->hard) {
+        close_now(srv, c);
+        return;
+    }
+    if (srv->conf.mode == PF_MODE_HSHA)
+        progress_hsha(srv, c);
+    else
+        progress_io(srv, c);
+    if (!c->dead && !c->in_flight && c->hard)
+        close_now(srv, c);
+}
+
+void pf__loop_complete(pf_server *srv, pf__conn *c)
+{
+    c->in_flight = 0;
+    if (c->jerr) {
+        c->hard = 1;
+        c->jerr = 0;
+    }
+    if (c->dead)
+        return;
+    if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE)) {
+        c->timed_out = 1;
+        PF__STAT_ADD(srv, timeouts, 1);
+    }
+    c->job_events = 0;
+    if (srv->conf.mode == PF_MODE_HSHA && c->first == c->npk && c->npk) {
+        pf_buf_consume(&c->s.in, c->parsed);
+        c->parsed = 0;
+        c->first = c->npk = 0;
+        if (c->s.in.len == 0) {
+            pf_buf_shrink(&c->s.in);
+            pf__conn_release_packets(c);
+        }
+    }
+    conn_timers_after(srv, c);
+    if (is_oneshot(srv))
+        c->armed = 0;
+    progress(srv, c);
+}
+
+/* ---- accept ------------------------------------------------------------- */
+
+#define ACCEPT_PAUSE_MS 100
+
+static void listeners_pause(pf_server *srv, int pause)
+{
+    for (unsigned i = 0; i < srv->nlisteners; i++) {
+        if (srv->ls[i].fd < 0)
+            continue;
+        if (pause)
+            backend_del(srv, srv->ls[i].fd);
+        else
+            backend_add(srv, srv->ls[i].fd, EV_IN, &srv->ls[i], TAG_LISTENER);
+    }
+    if (pause)
+        pf_timers_link(&srv->timers, &srv->accept_timer, pf_timer_deadline(ACCEPT_PAUSE_MS));
+}
+
+static void shed_one(pf_server *srv, pf__listener *ls)
+{
+    if (srv->reservefd < 0)
+        srv->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (srv->reservefd < 0) {
+        /* No spare descriptor either: stop listening for a moment instead
+         * of spinning on a listener that stays readable. */
+        listeners_pause(srv, 1);
+        return;
+    }
+    close(srv->reservefd);
+    int fd = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        PF__STAT_ADD(srv, conns_shed, 1);
+    }
+    srv->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void do_accept(pf_server *srv, pf__listener *ls)
+{
+    while (srv->accepting) {
+        int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE)
+                shed_one(srv, ls);
+            return; /* EAGAIN, or try again on the next readiness */
+        }
+        if (srv->nconns >= srv->conf.max_conns) {
+            const pf_slice *r = &ls->proto->full_reply;
+            if (r->ptr && r->len)
+                (void)!send(fd, r->ptr, r->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+            close(fd);
+            PF__STAT_ADD(srv, conns_refused, 1);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        pf__conn *c = pf__conn_new(srv, ls, fd);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->armed = is_oneshot(srv) ? 0 : (EV_IN | EV_RDHUP | EV_ET);
+        /* One-shot modes register disarmed: the OPEN job arms the socket
+         * when it completes. */
+        if (backend_add(srv, fd, c->armed ? c->armed : EV_ONESHOT, c, TAG_CONN) < 0) {
+            pf__conn_free(c);
+            close(fd);
+            continue;
+        }
+        c->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = c;
+        srv->conns = c;
+        srv->nconns++;
+        PF__STAT_ADD(srv, conns_accepted, 1);
+        if (srv->conf.idle_timeout_ms) {
+            c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
+            conn_timer_update(srv, c);
+        }
+        c->pending |= PF__EV_OPEN;
+        c->readable = is_oneshot(srv) ? 0 : 1;
+        start_job(srv, c);
+    }
+}
+
+/* ---- drain and signals ---------------------------------------------------- */
+
+static void begin_drain(pf_server *srv)
+{
+    if (srv->draining)
+        return;
+    srv->draining = 1;
+    srv->accepting = 0;
+    pf_timers_unlink(&srv->timers, &srv->accept_timer);
+    for (unsigned i = 0; i < srv->nlisteners; i++) {
+        if (srv->ls[i].fd < 0)
+            continue;
+        backend_del(srv, srv->ls[i].fd);
+        close(srv->ls[i].fd);
+        srv->ls[i].fd = -1;
+    }
+    pf_timers_link(&srv->timers, &srv->drain_timer, pf_timer_deadline(srv->conf.drain_timeout_ms));
+    for (pf__conn *c = srv->conns, *n; c; c = n) {
+        n = c->next;
+        if (c->lingering)
+            continue;
+        c->pending |= PF__EV_DRAIN;
+        /* One more read for what the client sent before the signal (an io
+         * job in flight reads anyway, and owns the flag now). */
+        if (!c->in_flight || srv->conf.mode == PF_MODE_HSHA)
+            if (!c->eof)
+                c->readable = 1;
+        progress(srv, c);
+    }
+    if (srv->nconns == 0)
+        srv->done = 1;
+}
+
+static void on_signal(pf_server *srv)
+{
+    struct signalfd_siginfo si;
+
+    while (read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (atomic_fetch_add(&srv->sigcount, 1) > 0) {
+            srv->result = -EINTR;
+            srv->done = 1;
+            return;
+        }
+        begin_drain(srv);
+    }
+}
+
+static void on_wake(pf_server *srv)
+{
+    uint64_t junk;
+
+    while (read(srv->wakefd, &junk, sizeof(junk)) > 0)
+        ;
+    if (atomic_load(&srv->stop_req))
+        begin_drain(srv);
+    pf__loop_completions(srv);
+}
+
+/* ---- completions and the batch ------------------------------------------ */
+
+void pf__loop_completions(pf_server *srv)
+{
+    pf__conn *list;
+
+    pthread_mutex_lock(&srv->done_lock);
+    list = srv->done_list;
+    srv->done_list = NULL;
+    pthread_mutex_unlock(&srv->done_lock);
+    while (list) {
+        pf__conn *c = list;
+        list = c->dnext;
+        c->dnext = NULL;
+        pf__loop_complete(srv, c);
+    }
+}
+
+void pf__loop_reap(pf_server *srv)
+{
+    while (srv->graveyard) {
+        pf__conn *c = srv->graveyard;
+        srv->graveyard = c->dnext;
+        pf__conn_free(c);
+    }
+}
+
+static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
+{
+    if (c->dead || (c->in_flight && srv->conf.mode != PF_MODE_HSHA))
+        return;
+    if (ev & (EV_IN | EV_RDHUP | EV_HUP))
+        c->readable = 1;
+    if (ev & EV_OUT)
+        c->writable = 1;
+    if ((ev & EV_ERR) && !c->lingering)
+        c->hard = 1;
+    if (is_oneshot(srv) && !c->lingering)
+        c->armed = 0;
+    progress(srv, c);
+}
+
+int pf__loop_once(pf_server *srv, int ms)
+{
+    backend_event evs[MAX_EVENTS];
+    int max = srv->conf.mode == PF_MODE_LF ? 8 : MAX_EVENTS;
+    int n;
+
+    /* Nothing may be left collected (or a timer unarmed) while we sleep. */
+    if (srv->nposts || srv->waitq) {
+        pf__server_flush_posts(srv);
+        pf__loop_reap(srv);
+        arm_timerfd(srv);
+    }
+    n = backend_wait(srv, evs, max, srv->nposts ? 0 : ms);
+
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n && !srv->done; i++) {
+        void *p = event_ptr(&evs[i]);
+        switch (event_tag(&evs[i])) {
+        case TAG_CONN:
+            on_conn(srv, p, event_mask(&evs[i]));
+            break;
+        case TAG_LISTENER:
+            do_accept(srv, p);
+            break;
+        case TAG_TIMER:
+            run_timers(srv);
+            break;
+        case TAG_SIGNAL:
+            on_signal(srv);
+            break;
+        case TAG_WAKE:
+            on_wake(srv);
+            break;
+        }
+    }
+    pf__server_flush_posts(srv);
+    pf__loop_reap(srv);
+    arm_timerfd(srv);
+    return 0;
+}

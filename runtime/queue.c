@@ -1,0 +1,135 @@
+/* Bounded, batched request queue (see protofsm/queue.h).
+ *
+ * One mutex and one condition variable.  A poster signals only when takers
+ * are asleep, and wakes as many as the batch can keep busy: waking every
+ * worker for one item is the thundering herd, waking one for a burst of
+ * blocking handlers serialises them.  A taker takes its share
+ * (count / takers, rounded up) so a burst spreads over the pool while a
+ * single busy connection still costs one lock per batch. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "protofsm/queue.h"
+
+int pf_queue_init(pf_queue *q, size_t cap)
+{
+    if (cap == 0)
+        return -EINVAL;
+    q->_ring = calloc(cap, sizeof(void *));
+    if (!q->_ring)
+        return -ENOMEM;
+    pthread_mutex_init(&q->_lock, NULL);
+    pthread_cond_init(&q->_nonempty, NULL);
+    q->_cap = cap;
+    q->_head = q->_count = 0;
+    q->_waiting = 0;
+    q->_takers = 1;
+    q->_closed = 0;
+    return 0;
+}
+
+void pf_queue_destroy(pf_queue *q)
+{
+    pthread_cond_destroy(&q->_nonempty);
+    pthread_mutex_destroy(&q->_lock);
+    free(q->_ring);
+    q->_ring = NULL;
+}
+
+void pf_queue_set_takers(pf_queue *q, unsigned n)
+{
+    pthread_mutex_lock(&q->_lock);
+    q->_takers = n ? n : 1;
+    pthread_mutex_unlock(&q->_lock);
+}
+
+size_t pf_queue_post(pf_queue *q, void *const *items, size_t n)
+{
+    size_t i, wake;
+
+    pthread_mutex_lock(&q->_lock);
+    if (q->_closed) {
+        pthread_mutex_unlock(&q->_lock);
+        return 0;
+    }
+    if (n > q->_cap - q->_count)
+        n = q->_cap - q->_count;
+    for (i = 0; i < n; i++)
+        q->_ring[(q->_head + q->_count + i) % q->_cap] = items[i];
+    q->_count += n;
+    wake = q->_waiting < n ? q->_waiting : n;
+    if (wake == 1)
+        pthread_cond_signal(&q->_nonempty);
+    else if (wake > 1)
+        pthread_cond_broadcast(&q->_nonempty);
+    pthread_mutex_unlock(&q->_lock);
+    return n;
+}
+
+/* With the lock held and count > 0. */
+static size_t take_locked(pf_queue *q, void **out, size_t max)
+{
+    size_t i, n, share;
+
+    share = (q->_count + q->_takers - 1) / q->_takers;
+    n = share < max ? share : max;
+    if (n == 0)
+        n = 1;
+    for (i = 0; i < n; i++) {
+        out[i] = q->_ring[q->_head];
+        q->_head = (q->_head + 1) % q->_cap;
+    }
+    q->_count -= n;
+    return n;
+}
+
+size_t pf_queue_take(pf_queue *q, void **out, size_t max)
+{
+    size_t n = 0;
+
+    if (max == 0)
+        return 0;
+    pthread_mutex_lock(&q->_lock);
+    while (q->_count == 0 && !q->_closed) {
+        q->_waiting++;
+        pthread_cond_wait(&q->_nonempty, &q->_lock);
+        q->_waiting--;
+    }
+    if (q->_count > 0)
+        n = take_locked(q, out, max);
+    pthread_mutex_unlock(&q->_lock);
+    return n;
+}
+
+size_t pf_queue_trytake(pf_queue *q, void **out, size_t max)
+{
+    size_t n = 0;
+
+    if (max == 0)
+        return 0;
+    pthread_mutex_lock(&q->_lock);
+    if (q->_count > 0)
+        n = take_locked(q, out, max);
+    pthread_mutex_unlock(&q->_lock);
+    return n;
+}
+
+void pf_queue_close(pf_queue *q)
+{
+    pthread_mutex_lock(&q->_lock);
+    q->_closed = 1;
+    pthread_cond_broadcast(&q->_nonempty);
+    pthread_mutex_unlock(&q->_lock);
+}
+
+size_t pf_queue_depth(pf_queue *q)
+{
+    size_t n;
+
+    pthread_mutex_lock(&q->_lock);
+    n = q->_count;
+    pthread_mutex_unlock(&q->_lock);
+    return n;
+}
+
+size_t pf_queue_capacity(const pf_queue *q) { return q->_cap; }

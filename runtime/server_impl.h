@@ -1,0 +1,172 @@
+/* Private: the server and connection structs, shared by server.c (config,
+ * threads, lifecycle), loop.c (the loop owner: accept, timers, signals,
+ * completions, closing) and conn.c (reading, parsing, handling, writing).
+ *
+ * Who may touch a connection.  Its fields are in two groups.  The "owner"
+ * group (epoll registration, timers, list links, flags) belongs to the
+ * thread that owns the loop: the I/O thread, or in lf mode whichever thread
+ * holds the leader lock.  The "job" group (session, buffers, parsed
+ * packets) belongs to the owner too, except while the connection is in
+ * flight (c->in_flight): then exactly one thread, the one running its job,
+ * has it, and the owner only sets pending flags.  Hand-overs go through the
+ * request queue and the completion list, both under a mutex, which is the
+ * happens-before edge that makes this safe (and TSan agree). */
+#ifndef PF__SERVER_IMPL_H
+#define PF__SERVER_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "protofsm/buf.h"
+#include "protofsm/queue.h"
+#include "protofsm/server.h"
+#include "protofsm/stats.h"
+#include "protofsm/timer.h"
+#include "session_impl.h"
+
+#define PF__MAX_LISTENERS 16
+
+/* Pending built-in events (c->pending). */
+#define PF__EV_OPEN 0x1u
+#define PF__EV_IDLE 0x2u
+#define PF__EV_DEADLINE 0x4u
+#define PF__EV_TIMER 0x8u
+#define PF__EV_DRAIN 0x10u
+
+typedef struct pf__listener {
+    int fd;
+    const pf_protocol *proto;
+    const void *proto_conf;
+    pf_fsm_stats *fstats;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} pf__listener;
+
+typedef struct pf__conn {
+    /* ---- owner group ---- */
+    int fd;
+    uint32_t armed;              /* epoll events registered */
+    pf__listener *ls;
+    struct pf_server *srv;
+    struct pf__conn *prev, *next;    /* srv->conns */
+    struct pf__conn *wnext;          /* srv->waitq / graveyard / ready list */
+    struct pf__conn *dnext;          /* completion list */
+    pf_timer_entry timer;            /* at min(idle_at, req_at, user_at) */
+    uint64_t idle_at, req_at, user_at;
+    uint8_t in_flight;
+    uint8_t waiting;                 /* on srv->waitq for queue room */
+    uint8_t dead;                    /* closed; freed at the end of the batch */
+    uint8_t lingering;               /* our FIN sent, waiting for the peer's */
+    uint8_t drain;                   /* server draining: close once idle */
+    uint8_t timed_out;               /* idle or deadline: close after TIMEOUT */
+    uint8_t hard;                    /* reset or fatal error: close without flush */
+    uint8_t pending;                 /* PF__EV_* to deliver */
+    /* ---- job group ---- */
+    uint8_t readable;                /* edge seen, EAGAIN not yet */
+    uint8_t writable;                /* no EAGAIN on write since last EPOLLOUT */
+    uint8_t eof;                     /* peer sent FIN */
+    uint8_t job_events;              /* events this job delivers */
+    uint8_t user_set;                /* pf_timer called during the job */
+    uint8_t partial;                 /* a packet is started, not complete */
+    uint8_t activity;                /* bytes were read during the job */
+    uint8_t completed;               /* a whole packet arrived during the job */
+    uint8_t jerr;                    /* the job hit a socket error (-> hard) */
+    int perr;                        /* sticky parse error to answer */
+    unsigned user_ms;
+    pf_session s;                    /* its `in` is our input buffer and its
+                                        `own_out` our pending output, written
+                                        by the owner (hsha) or the job */
+    pf_buf jout;                     /* hsha: the worker's replies */
+    size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
+    pf_packet *pk;                   /* hsha: parsed packets, [pkcap] */
+    char *pkf;                       /* hsha: their fields, [pkcap] */
+    unsigned first, npk, pkcap;      /* hsha: pk[first..npk) not yet handled */
+    /* parser state follows, proto->parser_size bytes, max-aligned */
+} pf__conn;
+
+struct pf_server {
+    pf_server_conf conf;
+    int epfd, timerfd, sigfd, wakefd, reservefd;
+    unsigned nlisteners;
+    pf__listener ls[PF__MAX_LISTENERS];
+    pf_timers timers;
+    uint64_t timer_armed;            /* deadline the timerfd is set to */
+    pf_timer_entry drain_timer;
+    pf_timer_entry accept_timer;     /* listeners paused: no descriptor at all */
+    pf__conn *conns;                 /* every open connection */
+    pf__conn *waitq, *waitq_tail;    /* waiting for request queue room */
+    pf__conn *graveyard;             /* closed, free at end of batch */
+    pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
+    unsigned nconns;
+    int draining, done, result, accepting, abandoned;
+    pf__conn **posts;                /* jobs collected this turn */
+    size_t nposts;
+    atomic_int stop_req;             /* signals seen / pf_server_stop */
+    atomic_int sigcount;
+
+    pf_queue queue;
+    pthread_t *threads;
+    unsigned nthreads;
+    pthread_mutex_t done_lock;       /* completion list */
+    pf__conn *done_list;
+    pthread_mutex_t leader;          /* lf */
+
+    struct {
+        atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
+            events, bytes_in, bytes_out, timeouts, proto_errors, queue_full;
+    } st;
+};
+
+
+#define PF__STAT_ADD(srv, f, n) atomic_fetch_add_explicit(&(srv)->st.f, (n), memory_order_relaxed)
+
+/* conn.c */
+pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd);
+void pf__conn_free(pf__conn *c);
+/* hsha/inline owner side: read and parse into c->pk.  Returns packets
+ * parsed (>= 0); sets c->perr / c->eof / c->hard. */
+int pf__conn_read_parse(pf__conn *c);
+/* hsha job: deliver c->job_events then pk[first..npk) until output passes
+ * the high-water mark or the session closes. */
+void pf__conn_handle(pf__conn *c);
+/* io job (reactor, lf, inline): events, then flush, read, parse, handle,
+ * flush, until EAGAIN or back-pressure. */
+void pf__conn_io(pf__conn *c);
+/* Write c->out (and c->jout after it).  0 when everything went, 1 when
+ * some is left (EAGAIN), -errno on error. */
+int pf__conn_flush(pf__conn *c);
+/* Deliver one built-in event with raw = `why`. */
+void pf__conn_event(pf__conn *c, uint16_t ev, const char *why);
+/* Whether more work could be done now without the socket. */
+int pf__conn_has_packets(const pf__conn *c);
+void pf__conn_release_packets(pf__conn *c);
+
+/* loop.c */
+int pf__loop_init(pf_server *srv);
+void pf__loop_fini(pf_server *srv);
+/* One owner turn: wait up to `ms` (-1 forever), dispatch.  In lf mode the
+ * caller holds srv->leader.  Returns 0, or < 0 to stop. */
+int pf__loop_once(pf_server *srv, int ms);
+/* Owner: a job finished. */
+void pf__loop_complete(pf_server *srv, pf__conn *c);
+/* Owner: pull the completion list. */
+void pf__loop_completions(pf_server *srv);
+void pf__loop_reap(pf_server *srv);
+
+/* server.c */
+/* Hand c's job to whoever runs jobs in this mode (queue, ready list, or
+ * run it now).  c->in_flight is set. */
+void pf__server_dispatch(pf_server *srv, pf__conn *c);
+/* From any thread: a job is done; the owner will pick it up. */
+void pf__server_done(pf_server *srv, pf__conn *c);
+void pf__server_run_job(pf_server *srv, pf__conn *c);
+void pf__server_flush_posts(pf_server *srv);
+
+/* net.c */
+int pf__net_listen(const char *host, unsigned port, int reuseport, int backlog,
+                   struct sockaddr_storage *addr, socklen_t *addrlen);
+int pf__net_format(const struct sockaddr_storage *addr, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,454 @@
+/* echod at its limits: the request deadline against a trickling client, the
+ * idle timeout, a client that never reads (server memory stays bounded), a
+ * low descriptor limit (service goes on), max connections, an over-long
+ * line, several listeners with IPv6, a second signal, the drain deadline. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
+
+/* One blocking exchange: send `req`, expect exactly `exp` back. */
+static int roundtrip(int fd, const char *req, const char *exp)
+{
+    char buf[512];
+    size_t n = strlen(exp);
+    int eof;
+    if (h_send_all(fd, req, strlen(req)) < 0)
+        return -1;
+    if (h_recv_n(fd, buf, n, 5000, &eof) != (ssize_t)n)
+        return -1;
+    return memcmp(buf, exp, n) == 0 ? 0 : -1;
+}
+
+static void stop_ok(srv_proc *sp)
+{
+    kill(sp->pid, SIGTERM);
+    int st = h_wait(sp, 10000);
+    h_kill(sp);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void request_deadline(const char *mode)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--request-timeout", "1",
+                           "--idle-timeout", "30", "--mode", mode, NULL };
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int slow = h_connect(sp.port, 0), good = h_connect(sp.port, 0);
+    assert_true(slow >= 0 && good >= 0);
+    assert_int_equal(roundtrip(slow, "HELLO slow\r\n", "+OK hello slow\r\n"), 0);
+    assert_int_equal(roundtrip(good, "HELLO good\r\n", "+OK hello good\r\n"), 0);
+
+    /* One byte every 100 ms of a line that never ends; the good client is
+     * served between bytes.  The deadline runs from the first byte. */
+    uint64_t t0 = h_now_ms(), closed_at = 0;
+    int served = 0, early_reply = 0;
+    for (int i = 0; i < 40 && !closed_at; i++) {
+        (void)!send(slow, "E", 1, MSG_NOSIGNAL);
+        struct pollfd p = { slow, POLLIN, 0 };
+        if (poll(&p, 1, 100) > 0) {
+            char b[64];
+            ssize_t r = recv(slow, b, sizeof(b), 0);
+            if (r <= 0)
+                closed_at = h_now_ms();
+            else
+                early_reply = 1;
+        }
+        served += roundtrip(good, "ECHO still here\r\n", "still here\r\n") == 0;
+    }
+    uint64_t took = closed_at - t0;
+    close(slow);
+    close(good);
+    stop_ok(&sp);
+    assert_false(early_reply);
+    assert_true(closed_at != 0);
+    assert_true(took >= 1000);  /* never early */
+    assert_true(took < 2500);   /* trickled bytes did not extend it */
+    assert_true(served >= 9);
+}
+
+static void test_request_deadline(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++)
+        request_deadline(modes[m]);
+}
+
+static void idle_timeout(const char *mode)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--idle-timeout", "0.3", "--mode", mode, NULL };
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int fd = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, "HELLO idle\r\n", "+OK hello idle\r\n"), 0);
+    uint64_t t0 = h_now_ms();
+    int eof = h_wait_eof(fd, 3000);
+    uint64_t took = h_now_ms() - t0;
+    close(fd);
+    stop_ok(&sp);
+    assert_int_equal(eof, 1);
+    assert_true(took >= 290 && took < 1500);
+}
+
+static void test_idle_timeout(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++)
+        idle_timeout(modes[m]);
+}
+
+/* Requests with 4 KB replies, never reading them, until the socket stays
+ * full for a second; the server must stop reading instead of buffering. */
+static void never_reads(const char *mode)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--mode", mode, "--max-output", "65536", NULL };
+    static char req[4200];
+    /* ASan keeps freed blocks in quarantine, which would count as growth. */
+    setenv("ASAN_OPTIONS", "quarantine_size_mb=0:thread_local_quarantine_size_kb=0", 1);
+    int rc = h_spawn(&sp, "echod", 1, 0, args);
+    unsetenv("ASAN_OPTIONS");
+    assert_int_equal(rc, 0);
+    int fd = h_connect(sp.port, 0), other = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, "HELLO hog\r\n", "+OK hello hog\r\n"), 0);
+    assert_int_equal(roundtrip(other, "HELLO other\r\n", "+OK hello other\r\n"), 0);
+    long rss0 = h_rss_kb(sp.pid);
+    memcpy(req, "ECHO ", 5);
+    memset(req + 5, 'x', 4000);
+    memcpy(req + 4005, "\r\n", 2);
+    size_t sent = 0;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    for (;;) {
+        ssize_t w = send(fd, req, 4007, MSG_NOSIGNAL);
+        if (w > 0) {
+            sent += (size_t)w;
+            if ((size_t)w < 4007) /* finish the line */
+                if (h_send_all(fd, req + w, 4007 - (size_t)w) < 0)
+                    break;
+            if (w < 4007)
+                sent += 4007 - (size_t)w;
+            continue;
+        }
+        struct pollfd p = { fd, POLLOUT, 0 };
+        if (poll(&p, 1, 1000) <= 0)
+            break; /* stuck: the server stopped reading */
+        if (sent > (size_t)256 << 20)
+            break;
+    }
+    long rss1 = h_rss_kb(sp.pid);
+    int ok = roundtrip(other, "ECHO served\r\n", "served\r\n");
+    close(fd);
+    close(other);
+    print_message("never-reader (%s): sent %zu KB, server RSS %ld -> %ld KB\n", mode, sent >> 10,
+                  rss0, rss1);
+    stop_ok(&sp);
+    assert_int_equal(ok, 0);
+    assert_true(sent > (size_t)1 << 20);          /* the client did push */
+    assert_true(sent < (size_t)200 << 20);        /* and was pushed back */
+    /* Bounded: under 4 MB (TSan's shadow memory grows with the heap). */
+    const char *san = getenv("PF_SAN");
+    long bound = san && strstr(san, "thread") ? 32768 : 4096;
+    assert_true(rss1 - rss0 < bound);
+}
+
+static void test_never_reads_hsha(void **state) { (void)state; never_reads("hsha"); }
+static void test_never_reads_reactor(void **state) { (void)state; never_reads("reactor"); }
+
+/* 64 descriptors and 150 clients: the newest are shed, those accepted are
+ * served, and once they leave a new client is served. */
+static void test_low_nofile(void **state)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", NULL };
+    enum { N = 150 };
+    static h_client cs[N];
+    (void)state;
+    assert_int_equal(h_spawn(&sp, "echod", 1, 64, args), 0);
+    for (int i = 0; i < N; i++) {
+        h_line_client(&cs[i], sp.port, i, 1, 0, 0);
+        assert_true(cs[i].fd >= 0);
+    }
+    int done = h_run_clients(cs, N, 5000);
+    for (int i = 0; i < N; i++)
+        h_client_free(&cs[i]);
+    /* Everyone left; a newcomer must be served (the server may still be
+     * closing the old ones, so allow it a few tries). */
+    int ok = -1;
+    for (int tries = 0; tries < 50 && ok < 0; tries++) {
+        int fd = h_connect(sp.port, 0);
+        ok = roundtrip(fd, "HELLO late\r\n", "+OK hello late\r\n");
+        close(fd);
+    }
+    int alive = kill(sp.pid, 0) == 0;
+    print_message("low nofile: %d of %d clients served\n", done, N);
+    stop_ok(&sp);
+    assert_true(alive);
+    assert_true(done >= 20);
+    assert_int_equal(ok, 0);
+}
+
+static void test_max_conns(void **state)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--max-conns", "3", NULL };
+    int fds[3];
+    char buf[128];
+    int eof;
+    (void)state;
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    for (int i = 0; i < 3; i++) {
+        fds[i] = h_connect(sp.port, 0);
+        assert_int_equal(roundtrip(fds[i], "HELLO x\r\n", "+OK hello x\r\n"), 0);
+    }
+    int extra = h_connect(sp.port, 0);
+    ssize_t n = h_recv_n(extra, buf, sizeof(buf), 5000, &eof);
+    close(extra);
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    stop_ok(&sp);
+    assert_int_equal(n, (ssize_t)strlen("-ERR too many connections\r\n"));
+    assert_memory_equal(buf, "-ERR too many connections\r\n", (size_t)n);
+    assert_int_equal(eof, 1);
+}
+
+static void test_line_too_long(void **state)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", NULL };
+    static char big[6000];
+    char buf[128];
+    int eof;
+    (void)state;
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int fd = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n"), 0);
+    memcpy(big, "ECHO ", 5);
+    memset(big + 5, 'y', sizeof(big) - 7);
+    memcpy(big + sizeof(big) - 2, "\r\n", 2);
+    h_send_all(fd, big, sizeof(big));
+    ssize_t n = h_recv_n(fd, buf, sizeof(buf), 5000, &eof);
+    close(fd);
+    stop_ok(&sp);
+    assert_int_equal(n, (ssize_t)strlen("-ERR line too long\r\n"));
+    assert_memory_equal(buf, "-ERR line too long\r\n", (size_t)n);
+    assert_int_equal(eof, 1);
+}
+
+static void test_listeners_ipv6(void **state)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0",
+                           "--listen", "[::1]:0", NULL };
+    (void)state;
+    int v6 = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    int have_v6 = v6 >= 0 && bind(v6, (struct sockaddr *)&a6, sizeof(a6)) == 0;
+    if (v6 >= 0)
+        close(v6);
+    if (!have_v6)
+        args[4] = NULL;
+    assert_int_equal(h_spawn(&sp, "echod", have_v6 ? 3 : 2, 0, args), 0);
+    assert_true(sp.ports[0] != sp.ports[1]);
+    for (int i = 0; i < 2; i++) {
+        int fd = h_connect(sp.ports[i], 0);
+        assert_int_equal(roundtrip(fd, "HELLO v4\r\n", "+OK hello v4\r\n"), 0);
+        close(fd);
+    }
+    if (have_v6) {
+        int fd = socket(AF_INET6, SOCK_STREAM, 0);
+        a6.sin6_port = htons((uint16_t)sp.ports[2]);
+        assert_int_equal(connect(fd, (struct sockaddr *)&a6, sizeof(a6)), 0);
+        assert_int_equal(roundtrip(fd, "HELLO v6\r\n", "+OK hello v6\r\n"), 0);
+        close(fd);
+    }
+    stop_ok(&sp);
+}
+
+/* A handler blocks for 5 s: the first SIGTERM waits for it, the second
+ * exits at once (status 130). */
+static void test_second_signal(void **state)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", NULL };
+    (void)state;
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int fd = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n"), 0);
+    h_send_all(fd, "SLEEP 5000\r\n", 12);
+    kill(sp.pid, SIGTERM);
+    int first = h_wait(&sp, 300);
+    uint64_t t0 = h_now_ms();
+    kill(sp.pid, SIGTERM);
+    int st = h_wait(&sp, 3000);
+    uint64_t took = h_now_ms() - t0;
+    close(fd);
+    h_kill(&sp);
+    print_message("second signal: exit %llu ms after it\n", (unsigned long long)took);
+    assert_int_equal(first, -1);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 130);
+    assert_true(took < 1000);
+}
+
+/* A handler blocks past the drain deadline: exit within the deadline. */
+static void test_drain_deadline(void **state)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--drain-timeout", "0.5", NULL };
+    (void)state;
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int fd = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n"), 0);
+    h_send_all(fd, "SLEEP 5000\r\n", 12);
+    uint64_t t0 = h_now_ms();
+    kill(sp.pid, SIGTERM);
+    int st = h_wait(&sp, 3000);
+    uint64_t took = h_now_ms() - t0;
+    close(fd);
+    h_kill(&sp);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_true(took >= 450 && took < 1500);
+}
+
+/* 200 pipelined requests (more than a batch), then FIN: every reply, then
+ * the server's FIN.  In every mode. */
+static void test_half_close(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++) {
+        srv_proc sp;
+        h_client c;
+        const char *args[] = { "--listen", "127.0.0.1:0", "--mode", modes[m], NULL };
+        assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+        h_line_client(&c, sp.port, m, 200, 0, 0);
+        fcntl(c.fd, F_SETFL, 0);
+        struct pollfd p = { c.fd, POLLOUT, 0 };
+        poll(&p, 1, 5000);
+        int sent = h_send_all(c.fd, c.req, c.reqlen);
+        shutdown(c.fd, SHUT_WR);
+        char *got = malloc(c.explen + 16);
+        int eof;
+        ssize_t n = h_recv_n(c.fd, got, c.explen + 16, 10000, &eof);
+        int same = n == (ssize_t)c.explen && memcmp(got, c.exp, c.explen) == 0;
+        free(got);
+        print_message("half-close %s: %zd of %zu bytes, eof %d\n", modes[m], n, c.explen, eof);
+        h_client_free(&c);
+        stop_ok(&sp);
+        assert_int_equal(sent, 0);
+        assert_true(same);
+        assert_int_equal(eof, 1);
+    }
+}
+
+/* Clients that reset their connection while a worker holds their packet
+ * (SLEEP 20): the server frees each once (ASan would see a second time),
+ * keeps serving, and drains cleanly.  In every mode. */
+static void test_reset_while_handled(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++) {
+        srv_proc sp;
+        const char *args[] = { "--listen", "127.0.0.1:0", "--mode", modes[m], NULL };
+        static const char req[] = "HELLO r\r\nSLEEP 20\r\nECHO after\r\n";
+        assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+        for (int i = 0; i < 60; i++) {
+            int fd = h_connect(sp.port, 0);
+            struct linger lg = { 1, 0 };
+            h_send_all(fd, req, sizeof(req) - 1);
+            if (i % 2) { /* half of them once the SLEEP has surely started */
+                char b[32];
+                int eof;
+                h_recv_n(fd, b, strlen("+OK hello r\r\n"), 5000, &eof);
+            }
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+            close(fd); /* RST */
+        }
+        int fd = h_connect(sp.port, 0);
+        int ok = roundtrip(fd, "HELLO z\r\n", "+OK hello z\r\n");
+        close(fd);
+        stop_ok(&sp);
+        assert_int_equal(ok, 0);
+    }
+}
+
+/* --max-input below the protocol's own line limit: the runtime's bound
+ * answers first, with the protocol's error for an oversized packet, and
+ * closes.  Whole packets before it are answered.  In every mode. */
+static void test_max_input(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++) {
+        srv_proc sp;
+        static char big[300];
+        char buf[128];
+        int eof;
+        const char *args[] = { "--listen", "127.0.0.1:0", "--mode", modes[m], "--max-input", "100", NULL };
+        assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+        int fd = h_connect(sp.port, 0);
+        memcpy(big, "HELLO x\r\nECHO ", 15);
+        memset(big + 15, 'z', sizeof(big) - 17);
+        memcpy(big + sizeof(big) - 2, "\r\n", 2);
+        h_send_all(fd, big, sizeof(big));
+        const char *exp = "+OK hello x\r\n-ERR line too long\r\n";
+        ssize_t n = h_recv_n(fd, buf, sizeof(buf), 5000, &eof);
+        close(fd);
+        stop_ok(&sp);
+        assert_int_equal(n, (ssize_t)strlen(exp));
+        assert_memory_equal(buf, exp, (size_t)n);
+        assert_int_equal(eof, 1);
+    }
+}
+
+/* Two processes share a port with --reuseport; without it the second one
+ * cannot listen. */
+static void test_reuseport(void **state)
+{
+    srv_proc a, b, c;
+    char spec[64];
+    (void)state;
+    const char *args_a[] = { "--listen", "127.0.0.1:0", "--reuseport", NULL };
+    assert_int_equal(h_spawn(&a, "echod", 1, 0, args_a), 0);
+    snprintf(spec, sizeof(spec), "127.0.0.1:%u", a.port);
+    const char *args_b[] = { "--listen", spec, "--reuseport", NULL };
+    int rb = h_spawn(&b, "echod", 1, 0, args_b);
+    const char *args_c[] = { "--listen", spec, NULL };
+    int rc = h_spawn(&c, "echod", 1, 0, args_c);
+    int st_c = h_wait(&c, 5000);
+    int fd = h_connect(a.port, 0);
+    int ok = roundtrip(fd, "HELLO shared\r\n", "+OK hello shared\r\n");
+    close(fd);
+    h_kill(&c);
+    if (rb == 0)
+        stop_ok(&b);
+    h_kill(&b);
+    stop_ok(&a);
+    assert_int_equal(rb, 0);
+    assert_int_equal(b.port, a.port);
+    assert_int_equal(rc, -1); /* never said "listening on" */
+    assert_true(WIFEXITED(st_c) && WEXITSTATUS(st_c) == 1);
+    assert_int_equal(ok, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_request_deadline, h_teardown),   cmocka_unit_test_teardown(test_idle_timeout, h_teardown),
+        cmocka_unit_test_teardown(test_never_reads_hsha, h_teardown),   cmocka_unit_test_teardown(test_never_reads_reactor, h_teardown),
+        cmocka_unit_test_teardown(test_low_nofile, h_teardown),         cmocka_unit_test_teardown(test_max_conns, h_teardown),
+        cmocka_unit_test_teardown(test_line_too_long, h_teardown),      cmocka_unit_test_teardown(test_listeners_ipv6, h_teardown),
+        cmocka_unit_test_teardown(test_second_signal, h_teardown),      cmocka_unit_test_teardown(test_drain_deadline, h_teardown),
+        cmocka_unit_test_teardown(test_half_close, h_teardown),         cmocka_unit_test_teardown(test_reset_while_handled, h_teardown),
+        cmocka_unit_test_teardown(test_reuseport, h_teardown),
+        cmocka_unit_test_teardown(test_max_input, h_teardown),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    h_raise_nofile();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,110 @@
+/* The shared command line: address splitting, options, defaults, errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "protofsm/cli.h"
+
+static void test_split(void **state)
+{
+    char h[64];
+    unsigned port;
+    (void)state;
+    assert_int_equal(pf_cli_split("127.0.0.1:7000", h, sizeof(h), &port), 0);
+    assert_string_equal(h, "127.0.0.1");
+    assert_int_equal(port, 7000);
+    assert_int_equal(pf_cli_split("[::1]:0", h, sizeof(h), &port), 0);
+    assert_string_equal(h, "[::1]");
+    assert_int_equal(port, 0);
+    assert_int_equal(pf_cli_split(":8080", h, sizeof(h), &port), 0);
+    assert_string_equal(h, "");
+    assert_int_equal(pf_cli_split("localhost", h, sizeof(h), &port), -EINVAL);
+    assert_int_equal(pf_cli_split("h:65536", h, sizeof(h), &port), -EINVAL);
+    assert_int_equal(pf_cli_split("h:", h, sizeof(h), &port), -EINVAL);
+    assert_int_equal(pf_cli_split("h:12x", h, sizeof(h), &port), -EINVAL);
+    assert_int_equal(pf_cli_split("averyverylonghostname:1", h, 8, &port), -EINVAL);
+}
+
+static int parse(pf_cli *cli, int argc, const char **argv)
+{
+    return pf_cli_parse(cli, argc, (char **)argv, NULL);
+}
+
+static void test_options(void **state)
+{
+    pf_cli cli;
+    const char *argv[] = { "prog", "--listen", "127.0.0.1:0", "--listen", "[::1]:9",
+                           "--threads", "3", "--mode", "lf", "--idle-timeout", "1.5",
+                           "--request-timeout", "0", "--drain-timeout", "2", "--max-conns", "7",
+                           "--max-input", "1024", "--max-output", "2048", "--queue", "5",
+                           "--reuseport" };
+    (void)state;
+    assert_int_equal(parse(&cli, (int)(sizeof(argv) / sizeof(argv[0])), argv), 0);
+    assert_int_equal(cli.nlisten, 2);
+    assert_string_equal(cli.listen[1].host, "[::1]");
+    assert_int_equal(cli.listen[1].port, 9);
+    assert_int_equal(cli.conf.threads, 3);
+    assert_int_equal(cli.conf.mode, PF_MODE_LF);
+    assert_int_equal(cli.conf.idle_timeout_ms, 1500);
+    assert_int_equal(cli.conf.request_timeout_ms, 0);
+    assert_int_equal(cli.conf.drain_timeout_ms, 2000);
+    assert_int_equal(cli.conf.max_conns, 7);
+    assert_int_equal(cli.conf.max_input, 1024);
+    assert_int_equal(cli.conf.max_output, 2048);
+    assert_int_equal(cli.conf.queue_size, 5);
+    assert_int_equal(cli.reuseport, 1);
+
+    const char *none[] = { "prog" };
+    assert_int_equal(parse(&cli, 1, none), 0);
+    assert_int_equal(cli.nlisten, 0);
+    assert_int_equal(cli.conf.mode, PF_MODE_HSHA);
+    assert_int_equal(cli.conf.idle_timeout_ms, 300000);
+    assert_int_equal(cli.conf.request_timeout_ms, 30000);
+}
+
+static void test_errors(void **state)
+{
+    pf_cli cli;
+    (void)state;
+    /* Usage goes to stderr; keep the test output readable. */
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    const char *bad_mode[] = { "prog", "--mode", "threads" };
+    const char *bad_num[] = { "prog", "--threads", "0" };
+    const char *bad_listen[] = { "prog", "--listen", "nowhere" };
+    const char *unknown[] = { "prog", "--frobnicate" };
+    const char *missing[] = { "prog", "--threads" };
+    const char *extra[] = { "prog", "stray" };
+    int r[6] = {
+        parse(&cli, 3, bad_mode), parse(&cli, 3, bad_num), parse(&cli, 3, bad_listen),
+        parse(&cli, 2, unknown),  parse(&cli, 2, missing), parse(&cli, 2, extra),
+    };
+    fclose(stderr);
+    stderr = saved;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(r[i], -EINVAL);
+
+    FILE *so = stdout;
+    stdout = fopen("/dev/null", "w");
+    const char *help[] = { "prog", "--help" };
+    int h = parse(&cli, 2, help);
+    fclose(stdout);
+    stdout = so;
+    assert_int_equal(h, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

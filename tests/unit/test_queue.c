@@ -1,0 +1,164 @@
+/* The bounded request queue: order, the bound, batch shares, close, and a
+ * many-producer many-consumer run that loses and duplicates nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "protofsm/queue.h"
+
+#define P(x) ((void *)(uintptr_t)(x))
+#define U(p) ((uintptr_t)(p))
+
+static void test_fifo_and_bound(void **state)
+{
+    pf_queue q;
+    void *in[6] = { P(1), P(2), P(3), P(4), P(5), P(6) }, *out[10];
+    (void)state;
+    assert_int_equal(pf_queue_init(&q, 4), 0);
+    assert_int_equal(pf_queue_post(&q, in, 6), 4); /* full: the rest is refused */
+    assert_int_equal(pf_queue_depth(&q), 4);
+    assert_int_equal(pf_queue_post(&q, in + 4, 2), 0);
+    assert_int_equal(pf_queue_take(&q, out, 10), 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(U(out[i]), i + 1);
+    assert_int_equal(pf_queue_trytake(&q, out, 10), 0);
+    /* Wrap around the ring. */
+    assert_int_equal(pf_queue_post(&q, in, 3), 3);
+    assert_int_equal(pf_queue_take(&q, out, 2), 2);
+    assert_int_equal(pf_queue_post(&q, in + 3, 3), 3);
+    assert_int_equal(pf_queue_take(&q, out, 10), 4);
+    assert_int_equal(U(out[0]), 3);
+    assert_int_equal(U(out[3]), 6);
+    pf_queue_destroy(&q);
+    assert_int_equal(pf_queue_init(&q, 0), -EINVAL);
+}
+
+static void test_batch_share(void **state)
+{
+    pf_queue q;
+    void *in[8], *out[16];
+    (void)state;
+    for (int i = 0; i < 8; i++)
+        in[i] = P(i + 1);
+    assert_int_equal(pf_queue_init(&q, 64), 0);
+    pf_queue_set_takers(&q, 4);
+    assert_int_equal(pf_queue_post(&q, in, 8), 8);
+    assert_int_equal(pf_queue_take(&q, out, 16), 2); /* 8 items, 4 takers */
+    assert_int_equal(pf_queue_take(&q, out, 16), 2);
+    assert_int_equal(pf_queue_take(&q, out, 1), 1);  /* max wins */
+    assert_int_equal(pf_queue_take(&q, out, 16), 1); /* 3 left / 4: at least 1 */
+    pf_queue_destroy(&q);
+}
+
+static void *blocked_taker(void *arg)
+{
+    void *out[4];
+    return P(pf_queue_take(arg, out, 4));
+}
+
+static void test_close_wakes(void **state)
+{
+    pf_queue q;
+    pthread_t t;
+    void *rv;
+    (void)state;
+    assert_int_equal(pf_queue_init(&q, 8), 0);
+    pthread_create(&t, NULL, blocked_taker, &q);
+    pf_queue_close(&q);
+    pthread_join(t, &rv);
+    assert_int_equal(U(rv), 0);
+    void *one = P(1);
+    assert_int_equal(pf_queue_post(&q, &one, 1), 0); /* closed */
+    pf_queue_destroy(&q);
+}
+
+#define PRODUCERS 3
+#define CONSUMERS 3
+#define PER_PRODUCER 100000
+
+static pf_queue mq;
+static uint64_t seen[CONSUMERS][PRODUCERS];
+static int order_ok[CONSUMERS];
+static uint64_t sums[CONSUMERS], counts[CONSUMERS];
+
+static void *producer(void *arg)
+{
+    uintptr_t id = U(arg);
+    void *batch[32];
+    size_t n = 0;
+    for (uintptr_t i = 1; i <= PER_PRODUCER; i++) {
+        batch[n++] = P((id << 32) | i);
+        if (n == 32 || i == PER_PRODUCER) {
+            size_t done = 0;
+            while (done < n) {
+                size_t k = pf_queue_post(&mq, batch + done, n - done);
+                done += k;
+                if (!k)
+                    sched_yield(); /* full: the consumers catch up */
+            }
+            n = 0;
+        }
+    }
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    uintptr_t id = U(arg);
+    void *out[16];
+    size_t n;
+    order_ok[id] = 1;
+    while ((n = pf_queue_take(&mq, out, 16)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            uintptr_t v = U(out[i]), p = v >> 32, s = v & 0xffffffffu;
+            if (s <= seen[id][p])
+                order_ok[id] = 0; /* one taker sees each producer in order */
+            seen[id][p] = s;
+            sums[id] += s;
+            counts[id]++;
+        }
+    return NULL;
+}
+
+static void test_mpmc(void **state)
+{
+    pthread_t p[PRODUCERS], c[CONSUMERS];
+    uint64_t sum = 0, count = 0;
+    (void)state;
+    assert_int_equal(pf_queue_init(&mq, 256), 0);
+    pf_queue_set_takers(&mq, CONSUMERS);
+    for (uintptr_t i = 0; i < CONSUMERS; i++)
+        pthread_create(&c[i], NULL, consumer, P(i));
+    for (uintptr_t i = 0; i < PRODUCERS; i++)
+        pthread_create(&p[i], NULL, producer, P(i));
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_join(p[i], NULL);
+    pf_queue_close(&mq);
+    for (int i = 0; i < CONSUMERS; i++) {
+        pthread_join(c[i], NULL);
+        assert_true(order_ok[i]);
+        sum += sums[i];
+        count += counts[i];
+    }
+    assert_int_equal(count, (uint64_t)PRODUCERS * PER_PRODUCER);
+    assert_int_equal(sum, (uint64_t)PRODUCERS * PER_PRODUCER * (PER_PRODUCER + 1) / 2);
+    pf_queue_destroy(&mq);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fifo_and_bound),
+        cmocka_unit_test(test_batch_share),
+        cmocka_unit_test(test_close_wakes),
+        cmocka_unit_test(test_mpmc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
