@@ -69,15 +69,15 @@ $(shell mkdir -p $(BUILD) && { [ -f $(FLAGS_FILE) ] && [ "$$(cat $(FLAGS_FILE))"
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+# protocols/ first: the generated file lists are prerequisites in the rest.
 include gen/module.mk
-include runtime/module.mk
 include protocols/module.mk
-include examples/module.mk
-include tests/module.mk
-
 GEN_C := $(foreach p,$(PROTO_NAMES),$(BUILD)/gen/$(p).c $(BUILD)/gen/$(p)_fsm.c)
 GEN_H := $(foreach p,$(PROTO_NAMES),$(BUILD)/gen/$(p)_fsm.h)
 GEN_DOT := $(foreach p,$(PROTO_NAMES),$(BUILD)/gen/$(p).dot)
+include runtime/module.mk
+include examples/module.mk
+include tests/module.mk
 LIB_OBJ := $(call obj,$(LIB_SRC))
 PROTO_OBJ := $(call obj,$(PROTO_SRC)) $(patsubst $(BUILD)/gen/%.c,$(BUILD)/obj/generated/%.o,$(GEN_C))
 

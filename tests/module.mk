@@ -17,6 +17,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/integ/%.o $(PROTOLIB) $(LIB)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(PROTOLIB) $(LIB) -lcmocka
 
 # Benchmarks: tests/bench/bench_*.c; BENCH_LIBS_<name> adds peer libraries.
+BENCH_LIBS_bench_http1_parser := -lhttp_parser
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES += $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(PROTOLIB) $(LIB)
@@ -35,11 +36,25 @@ FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined 
               -fno-sanitize-recover=all -Iruntime/include -Iprotocols -I$(BUILD)/gen
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS += $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+# The library and protocols go into one archive, so each fuzzer links only
+# the objects it references (another protocol's handlers need not exist).
 FUZZ_LIB_SRC = $(LIB_SRC) $(PROTO_SRC) $(GEN_C)
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(GEN_H)
+FUZZ_LIB_OBJ = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(subst $(BUILD)/gen/,generated/,$(FUZZ_LIB_SRC)))
+FUZZ_LIB := $(FUZZ_BUILD)/libfuzzprotofsm.a
+$(FUZZ_BUILD)/obj/generated/%.o: $(BUILD)/gen/%.c $(GEN_H)
+	$(call say,FUZZCC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) $(RAGEL_WARN) -c -o $@ $<
+$(FUZZ_BUILD)/obj/%.o: %.c $(GEN_H)
+	$(call say,FUZZCC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c -o $@ $<
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB) $(GEN_H)
 	$(call say,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRC) -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) -pthread
 
 FUZZ_SECONDS ?= 60
 fuzz-run: $(FUZZERS)
