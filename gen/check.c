@@ -67,25 +67,6 @@ static int check_conflicts(pfg_machine *m)
     return 0;
 }
 
-/* Handlers are declared at file scope next to the generated symbols. */
-static void check_handler_names(pfg_machine *m)
-{
-    static const char *const suffix[] = { "_fsm", "_fsm_state_names", "_fsm_event_names",
-                                          "_fsm_final", "_fsm_handlers", "_fsm_table" };
-    if (m->name == NULL)
-        return;
-    size_t nl = strlen(m->name);
-    for (size_t h = 0; h < m->handlers.n; h++) {
-        const char *n = m->handlers.name[h];
-        if (strncmp(n, m->name, nl) != 0)
-            continue;
-        for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
-            if (strcmp(n + nl, suffix[i]) == 0)
-                pfg_error(m, m->handlers.line[h], "invalid handler name '%s': it is a "
-                          "symbol pfgen generates", n);
-    }
-}
-
 static int check_unused_events(pfg_machine *m)
 {
     uint8_t *used = calloc(m->events.n, 1);
@@ -299,7 +280,8 @@ int pfg_check(pfg_machine *m)
                   "than %u cells", m->states.n, m->events.n, PFG_MAX_CELLS);
     if (check_conflicts(m) != 0 || check_unused_events(m) != 0)
         return -1;
-    check_handler_names(m);
+    if (pfg_check_symbols(m) != 0)
+        return -1;
     if (m->kind == PFG_TRANSITION && check_graph(m) != 0)
         return -1;
     if (m->oom)

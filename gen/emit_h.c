@@ -1,27 +1,21 @@
 /* BASE_fsm.h: the enums of states and events, the machine, and one prototype
  * per handler, so a handler the service forgot to define is a link error. */
-#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 
 #include "pfgen.h"
-
-static void put_guard(FILE *f, const char *base)
-{
-    if (isdigit((unsigned char)base[0]))
-        fputs("PFGEN_", f);
-    for (const char *p = base; *p; p++)
-        fputc(isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_', f);
-    fputs("_FSM_H", f);
-}
 
 int pfg_emit_h(const pfg_machine *m, const char *base, FILE *f)
 {
     const char *n = m->name;
+    char *guard = pfg_guard(base);
+    if (guard == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
     pfg_put_banner(f, m->path);
-    fputs("#ifndef ", f);
-    put_guard(f, base);
-    fputs("\n#define ", f);
-    put_guard(f, base);
-    fputs("\n\n#include \"protofsm/fsm.h\"\n\n", f);
+    fprintf(f, "#ifndef %s\n#define %s\n\n#include \"protofsm/fsm.h\"\n\n", guard, guard);
+    free(guard);
 
     fprintf(f, "enum %s_state {\n", n);
     for (size_t s = 0; s < m->states.n; s++) {

@@ -268,7 +268,7 @@ int main(int argc, char **argv)
         return EXIT_IO;
     }
     char *base = strndup(bname, bl - 3);
-    pfg_machine m = { .path = input };
+    pfg_machine m = { .path = input, .base = base };
     int rc = 0;
     if (base == NULL || pfg_parse(&m, text, len) != 0 || (rc = pfg_check(&m)) < 0) {
         fprintf(stderr, "pfgen: out of memory\n");

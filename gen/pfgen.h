@@ -62,6 +62,7 @@ typedef struct pfg_diag {
 
 typedef struct pfg_machine {
     const char *path;     /* the input, as given on the command line */
+    const char *base;     /* BASE of BASE_fsm.h, for its include guard (or NULL) */
     int block_line;       /* line of `/ * @fsm` (0: none found) */
 
     char *name;           /* `machine` */
@@ -118,6 +119,10 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len);
  * diagnostics (0: the machine may be emitted), -1 when out of memory. */
 int pfg_check(pfg_machine *m);
 
+/* symbols.c: the identifiers the generated C would declare, checked for
+ * clashes with each other and with the included headers.  -1: no memory. */
+int pfg_check_symbols(pfg_machine *m);
+
 /* Emitters: write one output to `f`.  0, or -1 with errno set. */
 int pfg_emit_h(const pfg_machine *m, const char *base, FILE *f);
 int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f);
@@ -128,5 +133,11 @@ void pfg_put_banner(FILE *f, const char *path);  /* one C/dot comment line */
 void pfg_put_cstring(FILE *f, const char *s);    /* "..." with escapes */
 void pfg_put_upper(FILE *f, const char *s);
 int pfg_finish(FILE *f);                         /* ferror -> -1/errno */
+char *pfg_strdupf(const char *fmt, ...)          /* malloc'd, or NULL */
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+char *pfg_guard(const char *base);               /* include guard, malloc'd */
 
 #endif
