@@ -42,6 +42,7 @@ typedef struct pfg_row {
     long event;       /* index, PFG_ANY or PFG_UNKNOWN */
     long next;        /* index, PFG_STAY or PFG_UNKNOWN (dispatch: PFG_STAY) */
     size_t handler;   /* 0 = none, else index into machine.handlers + 1 */
+    int conflict;     /* same pattern as an earlier row (reported): fills nothing */
 } pfg_row;
 
 typedef struct pfg_cell {
@@ -83,7 +84,8 @@ typedef struct pfg_machine {
     pfg_row *rows;
     size_t nrows, caprows;
 
-    pfg_cell *cells;      /* [states.n * events.n], filled by pfg_check */
+    pfg_cell *cells;      /* [states.n * events.n], filled by pfg_check (unless the
+                             table is too large); complete when it returns 0 */
 
     pfg_diag *diags;
     size_t ndiags, capdiags;

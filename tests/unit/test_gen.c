@@ -482,7 +482,8 @@ static void test_limits(void **state)
     sb_printf(&b, "@end */\n");
     r = check_text(d, "long.rl", b.s);
     assert_int_equal(r.status, 1);  /* X...Y has no row: named in full */
-    assert_non_null(strstr(r.err, "YYYY' is declared but no row handles it\n"));
+    assert_non_null(strstr(r.err, "YYYY' is declared but no row handles it (no row names "
+                                  "it, no default row)\n"));
     assert_int_equal((int)(strstr(r.err, "' is declared") - strstr(r.err, "'XY")), 5002);
     result_free(&r);
     free(b.s);
