@@ -3,7 +3,8 @@
 # project (a copy of tests/outside) against it with nothing but pkg-config
 # and PATH.  Everything goes under one temp dir, removed on every exit: the
 # build of protofsm itself too (BUILD=...), so nothing is written to the repo.
-# Exit status: 0 when the project builds and its checks pass.
+# Exit status: 0 when the project builds, its checks pass, and protofsm.mk
+# regenerates what it should.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -35,6 +36,29 @@ make --no-print-directory check
 [ -f build/gen/ctr.dot ] || fail "build/gen/ctr.dot was not generated"
 # A second make has nothing to do: the generated files are up to date.
 make --no-print-directory -q build/ctr || fail "second make is not a no-op"
+
+# A deleted output of pfgen is made again (all three come from one run).
+rm build/gen/ctr_fsm.h
+make --no-print-directory build/ctr >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make after deleting ctr_fsm.h failed"; }
+[ -f build/gen/ctr_fsm.h ] || fail "a deleted build/gen/ctr_fsm.h was not regenerated"
+rm build/gen/ctr.dot
+make --no-print-directory pf-gen >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make pf-gen after deleting ctr.dot failed"; }
+[ -f build/gen/ctr.dot ] || fail "a deleted build/gen/ctr.dot was not regenerated"
+make --no-print-directory build/ctr >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make after regenerating failed"; }
+make --no-print-directory -q build/ctr || fail "make is not a no-op after regenerating"
+
+# pfgen found on PATH (PFGEN=pfgen): a newer pfgen there regenerates.
+make --no-print-directory -q PFGEN=pfgen build/ctr || fail "PFGEN=pfgen is not a no-op"
+touch "$tmp/prefix/bin/pfgen"
+if make --no-print-directory -q PFGEN=pfgen build/ctr; then
+    fail "a newer pfgen on PATH does not regenerate"
+fi
+make --no-print-directory PFGEN=pfgen build/ctr >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make with a newer pfgen failed"; }
+[ build/gen/ctr_fsm.c -nt "$tmp/prefix/bin/pfgen" ] || fail "ctr_fsm.c was not regenerated"
 
 ls -A "$here" | cmp -s - "$tmp/before" || fail "files appeared in $here: the build wrote to the repo"
 echo "outside: project built and checked against $tmp/prefix"
