@@ -40,10 +40,13 @@ void pfg_put_cstring(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void pfg_put_upper(FILE *f, const char *s)
+/* NAME uppercased, then `mid` and `tail`: NAME_ST_A, NAME_NEVENTS.  symbols.c
+ * spells the same identifiers to check them. */
+void pfg_put_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail)
 {
-    for (const char *p = s; *p; p++)
+    for (const char *p = m->name; *p; p++)
         fputc(toupper((unsigned char)*p), f);
+    fprintf(f, "%s%s", mid, tail);
 }
 
 int pfg_finish(FILE *f)

@@ -133,7 +133,7 @@ int pfg_emit_dot(const pfg_machine *m, FILE *f);
 /* emit_util.c: shared text helpers for the emitters. */
 void pfg_put_banner(FILE *f, const char *path);  /* one C/dot comment line */
 void pfg_put_cstring(FILE *f, const char *s);    /* "..." with escapes */
-void pfg_put_upper(FILE *f, const char *s);
+void pfg_put_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail);
 int pfg_finish(FILE *f);                         /* ferror -> -1/errno */
 char *pfg_strdupf(const char *fmt, ...)          /* malloc'd, or NULL */
 #if defined(__GNUC__)
