@@ -1,4 +1,4 @@
-/* Semantic checks over a parsed machine, then the dense cell table.
+/* The dense cell table of a parsed machine, and the semantic checks.
  *
  * The checks are the ones a reviewer would otherwise do by eye: conflicting
  * rows, states nobody can enter, states nobody can leave for a final state,

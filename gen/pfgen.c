@@ -46,7 +46,9 @@ static const char usage_text[] =
     "  # comment\n"
     "  @end */                      ends the block\n"
     "Precedence: STATE EVENT > * EVENT > STATE * > default.  Wildcards and\n"
-    "the default never cover the built-in events.\n"
+    "the default never cover the built-in events; in a dispatch machine the\n"
+    "default answers every packet event without a row.  A row that fills no\n"
+    "cell (shadowed, or covering none) is an error.\n"
     "\n"
     "Exit status: 0 ok, 1 the table has errors (listed as FILE:LINE: message),\n"
     "2 usage error, 3 I/O error.\n";

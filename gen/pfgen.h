@@ -1,7 +1,7 @@
 /* pfgen's private IR: one machine as read from the table block of a .rl file.
  *
  * parse.c fills it from the text (names, directives, rows, with the line of
- * each), check.c validates it and resolves the dense cell table, and the
+ * each), check.c resolves the dense cell table and validates it, and the
  * emitters (emit_h.c, emit_c.c, emit_dot.c) only read it.  Every problem is
  * recorded through pfg_error() and printed, sorted by line, at the end. */
 #ifndef PFGEN_H
@@ -117,7 +117,8 @@ const char *pfg_ident_problem(const char *s, size_t len, int strict);
  * returns -1 only when out of memory. */
 int pfg_parse(pfg_machine *m, const char *text, size_t len);
 
-/* check.c: every semantic check, then the cell table.  Returns the number of
+/* check.c: the cell table (from the rows that resolved), then every semantic
+ * check, on the filled cells where it matters.  Returns the number of
  * diagnostics (0: the machine may be emitted), -1 when out of memory. */
 int pfg_check(pfg_machine *m);
 
