@@ -2,7 +2,7 @@
 /* @fsm
 machine m
 kind dispatch
-events A B C D E F G H I
+events A B C D E F G H I J K
 A -> NULL
 B -> uint8_t
 C -> size_t
@@ -12,4 +12,6 @@ F -> PROTOFSM_FSM_H
 G -> main
 H -> INT8_MAX
 I -> offsetof
+J -> log
+K -> exit
 @end */
