@@ -1,10 +1,11 @@
-/* Semantic checks over a parsed machine, then the dense cell table.
+/* The dense cell table of a parsed machine, and the semantic checks.
  *
  * The checks are the ones a reviewer would otherwise do by eye: conflicting
  * rows, states nobody can enter, states nobody can leave for a final state,
- * declared events nothing handles, names that would clash in the generated C.
- * All of them run, so one pfgen run lists every problem.  Only a machine
- * with no problem gets a cell table, which is then complete by construction. */
+ * declared events nothing handles, rows that fill no cell (symbols.c checks
+ * the names).  All of them run, so one pfgen run lists every problem.  The
+ * cell table is filled first, from the rows that resolved, and the checks
+ * after it read the cells: what they judge is the table the runtime gets. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static const char *event_tok(const pfg_machine *m, long e)
 }
 
 /* Two rows with the same (STATE, EVENT) pattern: each later one is reported
- * against the first. */
+ * against the first, and marked so that it fills nothing. */
 static int check_conflicts(pfg_machine *m)
 {
     size_t n = 0, *ix = malloc((m->nrows ? m->nrows : 1) * sizeof *ix);
@@ -54,6 +55,7 @@ static int check_conflicts(pfg_machine *m)
             first = i;
             continue;
         }
+        m->rows[ix[i]].conflict = 1;
         if (r->is_default)
             pfg_error(m, r->line, "row conflicts with line %d for (default)", f->line);
         else if (m->kind == PFG_DISPATCH)
@@ -67,222 +69,206 @@ static int check_conflicts(pfg_machine *m)
     return 0;
 }
 
-/* Handlers are declared at file scope next to the generated symbols. */
-static void check_handler_names(pfg_machine *m)
+/* The cells row r covers: states [sp[0], sp[1]) x events [sp[2], sp[3]).
+ * Wildcards and the default cover the packet events only. */
+static void row_span(const pfg_machine *m, const pfg_row *r, size_t sp[4])
 {
-    static const char *const suffix[] = { "_fsm", "_fsm_state_names", "_fsm_event_names",
-                                          "_fsm_final", "_fsm_handlers", "_fsm_table" };
-    if (m->name == NULL)
-        return;
-    size_t nl = strlen(m->name);
-    for (size_t h = 0; h < m->handlers.n; h++) {
-        const char *n = m->handlers.name[h];
-        if (strncmp(n, m->name, nl) != 0)
-            continue;
-        for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
-            if (strcmp(n + nl, suffix[i]) == 0)
-                pfg_error(m, m->handlers.line[h], "invalid handler name '%s': it is a "
-                          "symbol pfgen generates", n);
-    }
+    sp[0] = r->state >= 0 ? (size_t)r->state : 0;
+    sp[1] = r->state >= 0 ? (size_t)r->state + 1 : m->states.n;
+    sp[2] = r->event >= 0 ? (size_t)r->event : PFG_NBUILTIN;
+    sp[3] = r->event >= 0 ? (size_t)r->event + 1 : m->events.n;
 }
 
-static int check_unused_events(pfg_machine *m)
+/* Rows that take part in the table: fully resolved and not a conflicting
+ * repeat (those are reported already). */
+static int usable(const pfg_row *r)
 {
-    uint8_t *used = calloc(m->events.n, 1);
-    if (used == NULL)
-        return -1;
-    int all = 0;
-    for (size_t i = 0; i < m->nrows; i++) {
-        const pfg_row *r = &m->rows[i];
-        if (r->event >= 0)
-            used[r->event] = 1;
-        else if (r->event == PFG_ANY && !r->is_default && r->state != PFG_UNKNOWN)
-            all = 1;  /* `STATE *`: that state handles every packet event */
-    }
-    for (size_t e = PFG_NBUILTIN; e < m->events.n && !all; e++)
-        if (!used[e])
-            pfg_error(m, m->events.line[e], "event '%s' is declared but no row handles it%s",
-                      m->events.name[e],
-                      m->kind == PFG_DISPATCH ? "" : " (no row names it, no 'STATE *' row)");
-    free(used);
-    return 0;
+    return !r->conflict && r->state != PFG_UNKNOWN && r->event != PFG_UNKNOWN &&
+           r->next != PFG_UNKNOWN;
 }
 
-/* Graph over states: explicit edges from rows with a named state, plus
- * "global" targets from `*`-state rows (every state has that edge). */
-typedef struct graph {
-    size_t n;
-    size_t *off;     /* CSR: edges of s are to[off[s] .. off[s+1]) */
-    size_t *to;
-    uint8_t *global; /* [n]: target of a `*` row */
-} graph;
-
-static void graph_free(graph *g)
+/* Precedence: 3 `S E` > 2 `* E` > 1 `S *` > 0 default. */
+static int level(const pfg_row *r)
 {
-    free(g->off);
-    free(g->to);
-    free(g->global);
+    return r->is_default ? 0 : r->event == PFG_ANY ? 1 : r->state == PFG_ANY ? 2 : 3;
 }
 
-/* reverse = 0: s -> next;  reverse = 1: next -> s. */
-static int graph_build(const pfg_machine *m, graph *g, int reverse)
+/* Fill the dense table from the strongest rows to the weakest, each cell by
+ * the first row that reaches it; winner[cell] is that row's index + 1.  Rows
+ * of one level never overlap (that would be a conflict). */
+static void fill_cells(pfg_machine *m, uint32_t *winner)
 {
-    g->n = m->states.n;
-    g->off = calloc(g->n + 1, sizeof *g->off);
-    g->to = malloc((m->nrows ? m->nrows : 1) * sizeof *g->to);
-    g->global = calloc(g->n, 1);
-    if (g->off == NULL || g->to == NULL || g->global == NULL)
-        return -1;
-    for (int pass = 0; pass < 2; pass++) {
+    size_t ne = m->events.n, sp[4];
+    for (size_t i = 0; i < m->states.n * ne; i++)
+        m->cells[i] = (pfg_cell){ PFG_NOROW, 0, 0 };
+    for (int lv = 3; lv >= 0; lv--) {
         for (size_t i = 0; i < m->nrows; i++) {
             const pfg_row *r = &m->rows[i];
-            if (r->state == PFG_UNKNOWN || r->next == PFG_UNKNOWN)
+            if (!usable(r) || level(r) != lv)
                 continue;
-            if (r->state == PFG_ANY) {
-                if (r->next >= 0)
-                    g->global[r->next] = 1;
-                continue;
-            }
-            size_t from = (size_t)r->state;
-            size_t to = r->next == PFG_STAY ? from : (size_t)r->next;
-            if (reverse) {
-                size_t t = from;
-                from = to;
-                to = t;
-            }
-            if (pass == 0)
-                g->off[from + 1]++;
-            else
-                g->to[g->off[from]++] = to;
-        }
-        if (pass == 0) {
-            for (size_t s = 0; s < g->n; s++)
-                g->off[s + 1] += g->off[s];
-        } else {
-            for (size_t s = g->n; s > 0; s--)
-                g->off[s] = g->off[s - 1];
-            g->off[0] = 0;
-        }
-    }
-    return 0;
-}
-
-/* Breadth-first from the states already marked in `seen`.  `all_when` says
- * when marking a global target (forward) or any state that is a global
- * target (reverse) makes every state seen. */
-static int bfs(const graph *g, uint8_t *seen, int reverse)
-{
-    size_t *q = malloc((g->n ? g->n : 1) * sizeof *q), qh = 0, qt = 0;
-    if (q == NULL)
-        return -1;
-    int all = 0;
-    for (size_t s = 0; s < g->n; s++)
-        if (seen[s])
-            q[qt++] = s;
-    if (!reverse && qt > 0) {
-        /* Any reached state takes the `*` rows: their targets are reached. */
-        for (size_t s = 0; s < g->n; s++)
-            if (g->global[s] && !seen[s]) {
-                seen[s] = 1;
-                q[qt++] = s;
-            }
-    }
-    while (qh < qt) {
-        size_t s = q[qh++];
-        if (reverse && g->global[s] && !all) {
-            all = 1;  /* every state has a `*` row into s */
-            for (size_t t = 0; t < g->n; t++)
-                if (!seen[t]) {
-                    seen[t] = 1;
-                    q[qt++] = t;
+            uint16_t flags = lv == 0 ? PFG_CELL_DEFAULT : lv == 3 ? 0 : PFG_CELL_WILD;
+            row_span(m, r, sp);
+            for (size_t s = sp[0]; s < sp[1]; s++)
+                for (size_t e = sp[2]; e < sp[3]; e++) {
+                    size_t c = s * ne + e;
+                    if (winner[c] != 0)
+                        continue;
+                    winner[c] = (uint32_t)i + 1;
+                    m->cells[c].next = (uint16_t)(r->next == PFG_STAY ? (long)s : r->next);
+                    m->cells[c].handler = (uint16_t)r->handler;
+                    m->cells[c].flags = flags;
                 }
         }
-        for (size_t i = g->off[s]; i < g->off[s + 1]; i++)
-            if (!seen[g->to[i]]) {
-                seen[g->to[i]] = 1;
-                q[qt++] = g->to[i];
-            }
     }
-    free(q);
-    return 0;
 }
 
+/* A row that fills no cell is a mistake: it covers none (a wildcard or the
+ * default with no packet event declared), or rows that take precedence fill
+ * every cell it covers.  The latter names them (the first three). */
+static void check_rows(pfg_machine *m, const uint32_t *winner)
+{
+    size_t ne = m->events.n, sp[4];
+    for (size_t i = 0; i < m->nrows; i++) {
+        const pfg_row *r = &m->rows[i];
+        if (!usable(r))
+            continue;
+        int by[3], nby = 0, more = 0, covered = 0, won = 0;
+        row_span(m, r, sp);
+        for (size_t s = sp[0]; s < sp[1] && !won; s++)
+            for (size_t e = sp[2]; e < sp[3] && !won; e++) {
+                uint32_t w = winner[s * ne + e];
+                covered = 1;
+                if (w == i + 1) {
+                    won = 1;
+                    break;
+                }
+                int line = m->rows[w - 1].line, seen = 0;
+                for (int k = 0; k < nby; k++)
+                    seen |= by[k] == line;
+                if (!seen && nby < 3)
+                    by[nby++] = line;
+                else if (!seen)
+                    more = 1;
+            }
+        if (!covered) {
+            pfg_error(m, r->line, "row has no effect: it covers no cell (no packet event "
+                                  "is declared, and wildcards and the default never cover "
+                                  "OPEN CLOSE TIMEOUT DRAIN)");
+        } else if (!won && nby == 1) {
+            pfg_error(m, r->line, "row is shadowed by line %d: that row fills every cell "
+                                  "this one covers", by[0]);
+        } else if (!won) {
+            char list[80];  /* at most three ints and a few words */
+            if (nby == 2)
+                snprintf(list, sizeof list, "%d and %d", by[0], by[1]);
+            else if (!more)
+                snprintf(list, sizeof list, "%d, %d and %d", by[0], by[1], by[2]);
+            else
+                snprintf(list, sizeof list, "%d, %d, %d and others", by[0], by[1], by[2]);
+            pfg_error(m, r->line, "row is shadowed by lines %s: they fill every cell this "
+                                  "one covers", list);
+        }
+    }
+}
+
+/* A declared packet event nothing accepts: no filled cell in its column.
+ * In a transition machine a cell from the default row does not count (the
+ * default answers what a state does not accept); in a dispatch machine it
+ * does: the default is then the row of every event that has none. */
+static void check_unused_events(pfg_machine *m)
+{
+    size_t ne = m->events.n;
+    for (size_t e = PFG_NBUILTIN; e < ne; e++) {
+        int used = 0;
+        for (size_t s = 0; s < m->states.n && !used; s++) {
+            const pfg_cell *c = &m->cells[s * ne + e];
+            used = c->next != PFG_NOROW &&
+                   (m->kind == PFG_DISPATCH || !(c->flags & PFG_CELL_DEFAULT));
+        }
+        if (!used)
+            pfg_error(m, m->events.line[e], "event '%s' is declared but no row handles it%s",
+                      m->events.name[e],
+                      m->kind == PFG_DISPATCH ? " (no row names it, no default row)"
+                                              : " (no row names it, no 'STATE *' row)");
+    }
+}
+
+/* Reachability and "no way out", over the filled cells: an edge s -> t for
+ * every cell of state s that leads to t.  A row that fills no cell adds no
+ * edge. */
 static int check_graph(pfg_machine *m)
 {
-    graph fw = { 0 }, bw = { 0 };
-    uint8_t *reach = calloc(m->states.n ? m->states.n : 1, 1);
-    uint8_t *out = calloc(m->states.n ? m->states.n : 1, 1);
+    size_t ns = m->states.n, ne = m->events.n, n1 = ns ? ns : 1;
+    uint8_t *reach = calloc(n1, 1), *out = calloc(n1, 1);
+    size_t *q = malloc(n1 * sizeof *q), *off = calloc(ns + 1, sizeof *off), qh = 0, qt = 0;
+    uint16_t *from = NULL;
     int rc = -1;
-    if (reach == NULL || out == NULL || graph_build(m, &fw, 0) != 0 ||
-        graph_build(m, &bw, 1) != 0)
+    if (reach == NULL || out == NULL || q == NULL || off == NULL)
         goto done;
     if (m->start >= 0) {
         reach[m->start] = 1;
-        if (bfs(&fw, reach, 0) != 0)
-            goto done;
-        for (size_t s = 0; s < m->states.n; s++)
+        q[qt++] = (size_t)m->start;
+        while (qh < qt) {
+            size_t s = q[qh++];
+            for (size_t e = 0; e < ne; e++) {
+                uint16_t t = m->cells[s * ne + e].next;
+                if (t != PFG_NOROW && !reach[t]) {
+                    reach[t] = 1;
+                    q[qt++] = t;
+                }
+            }
+        }
+        for (size_t s = 0; s < ns; s++)
             if (!reach[s])
                 pfg_error(m, m->states.line[s], "state '%s' is unreachable from the start "
                           "state '%s'", m->states.name[s], m->states.name[m->start]);
     }
     if (m->nfinal > 0) {
-        memcpy(out, m->final, m->states.n);
-        if (bfs(&bw, out, 1) != 0)
+        /* Reverse edges t <- s as CSR: from[off[t] .. off[t+1]). */
+        size_t nedge = 0;
+        for (size_t c = 0; c < ns * ne; c++)
+            if (m->cells[c].next != PFG_NOROW && m->cells[c].next != c / ne) {
+                off[m->cells[c].next + 1]++;
+                nedge++;
+            }
+        for (size_t t = 0; t < ns; t++)
+            off[t + 1] += off[t];
+        from = malloc((nedge ? nedge : 1) * sizeof *from);
+        if (from == NULL)
             goto done;
-        for (size_t s = 0; s < m->states.n; s++)
+        for (size_t c = 0; c < ns * ne; c++)
+            if (m->cells[c].next != PFG_NOROW && m->cells[c].next != c / ne)
+                from[off[m->cells[c].next]++] = (uint16_t)(c / ne);
+        for (size_t t = ns; t > 0; t--)
+            off[t] = off[t - 1];
+        off[0] = 0;
+        qh = qt = 0;
+        for (size_t s = 0; s < ns; s++)
+            if (m->final[s]) {
+                out[s] = 1;
+                q[qt++] = s;
+            }
+        while (qh < qt) {
+            size_t t = q[qh++];
+            for (size_t i = off[t]; i < off[t + 1]; i++)
+                if (!out[from[i]]) {
+                    out[from[i]] = 1;
+                    q[qt++] = from[i];
+                }
+        }
+        for (size_t s = 0; s < ns; s++)
             if (!out[s] && (m->start < 0 || reach[s]))
                 pfg_error(m, m->states.line[s], "state '%s' has no way out: no final "
                           "state can be reached from it", m->states.name[s]);
     }
     rc = 0;
 done:
-    graph_free(&fw);
-    graph_free(&bw);
     free(reach);
     free(out);
+    free(q);
+    free(off);
+    free(from);
     return rc;
-}
-
-static void put(pfg_machine *m, size_t s, size_t e, const pfg_row *r, uint16_t flags)
-{
-    pfg_cell *c = &m->cells[s * m->events.n + e];
-    c->next = (uint16_t)(r->next == PFG_STAY ? (long)s : r->next);
-    c->handler = (uint16_t)r->handler;
-    c->flags = flags;
-}
-
-/* Fill from the weakest rows to the strongest, so later passes overwrite:
- * default < `S *` < `* E` < `S E`.  Rows of one level never overlap (that
- * would be a conflict), and wildcards never reach the built-in events. */
-static int fill_cells(pfg_machine *m)
-{
-    size_t ns = m->states.n, ne = m->events.n;
-    m->cells = malloc(ns * ne * sizeof *m->cells);
-    if (m->cells == NULL)
-        return -1;
-    for (size_t i = 0; i < ns * ne; i++)
-        m->cells[i] = (pfg_cell){ PFG_NOROW, 0, 0 };
-    for (int level = 0; level < 4; level++) {
-        for (size_t i = 0; i < m->nrows; i++) {
-            const pfg_row *r = &m->rows[i];
-            int lv = r->is_default ? 0 : r->event == PFG_ANY ? 1 : r->state == PFG_ANY ? 2 : 3;
-            if (lv != level)
-                continue;
-            uint16_t flags = lv == 0 ? PFG_CELL_DEFAULT : lv == 3 ? 0 : PFG_CELL_WILD;
-            for (size_t s = 0; s < ns; s++) {
-                if (r->state >= 0 && (size_t)r->state != s)
-                    continue;
-                for (size_t e = PFG_NBUILTIN; e < ne; e++) {
-                    if (r->event >= 0 && (size_t)r->event != e)
-                        continue;
-                    put(m, s, e, r, flags);
-                }
-                if (r->event >= 0 && r->event < PFG_NBUILTIN)
-                    put(m, s, (size_t)r->event, r, flags);
-            }
-        }
-    }
-    return 0;
 }
 
 int pfg_check(pfg_machine *m)
@@ -294,17 +280,27 @@ int pfg_check(pfg_machine *m)
     if (m->kind == PFG_TRANSITION && m->final_line == 0)
         pfg_error(m, m->block_line, "transition machine has no final state "
                                     "(declare one with 'final')");
-    if ((uint64_t)m->states.n * m->events.n > PFG_MAX_CELLS)
+    size_t ncells = m->states.n * m->events.n;
+    int too_big = (uint64_t)m->states.n * m->events.n > PFG_MAX_CELLS;
+    if (too_big)
         pfg_error(m, m->block_line, "table too large: %zu states x %zu events is more "
                   "than %u cells", m->states.n, m->events.n, PFG_MAX_CELLS);
-    if (check_conflicts(m) != 0 || check_unused_events(m) != 0)
+    if (check_conflicts(m) != 0 || pfg_check_symbols(m) != 0)
         return -1;
-    check_handler_names(m);
-    if (m->kind == PFG_TRANSITION && check_graph(m) != 0)
-        return -1;
-    if (m->oom)
-        return -1;
-    if (m->ndiags == 0 && fill_cells(m) != 0)
-        return -1;
-    return (int)m->ndiags;
+    if (!too_big) {
+        /* Fill first: every later check is about the table as resolved. */
+        uint32_t *winner = calloc(ncells ? ncells : 1, sizeof *winner);
+        m->cells = malloc((ncells ? ncells : 1) * sizeof *m->cells);
+        if (winner == NULL || m->cells == NULL) {
+            free(winner);
+            return -1;
+        }
+        fill_cells(m, winner);
+        check_rows(m, winner);
+        free(winner);
+        check_unused_events(m);
+        if (m->kind == PFG_TRANSITION && check_graph(m) != 0)
+            return -1;
+    }
+    return m->oom ? -1 : (int)m->ndiags;
 }

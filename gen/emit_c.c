@@ -3,10 +3,16 @@
  * generated output reads like a diff of the table's meaning. */
 #include "pfgen.h"
 
-static void put_state(FILE *f, const pfg_machine *m, size_t s)
+/* static const char *const NAME_fsm_WHAT_names[NAME_COUNT] = { "A", ... }; */
+static void put_names(FILE *f, const pfg_machine *m, const char *what, const pfg_names *ns,
+                      const char *count)
 {
-    pfg_put_upper(f, m->name);
-    fprintf(f, "_ST_%s", m->states.name[s]);
+    fprintf(f, "static const char *const %s_fsm_%s_names[", m->name, what);
+    pfg_put_id(f, m, count, "");
+    fputs("] = {\n", f);
+    for (size_t i = 0; i < ns->n; i++)
+        fprintf(f, "    \"%s\",\n", ns->name[i]);
+    fputs("};\n\n", f);
 }
 
 static void put_cell(FILE *f, const pfg_machine *m, size_t s, size_t e)
@@ -16,7 +22,7 @@ static void put_cell(FILE *f, const pfg_machine *m, size_t s, size_t e)
     if (c->next == PFG_NOROW)
         fputs("PF_FSM_NOROW", f);
     else
-        put_state(f, m, c->next);
+        pfg_put_id(f, m, "_ST_", m->states.name[c->next]);
     fprintf(f, ", %u, %s },\n", (unsigned)c->handler,
             c->flags == PFG_CELL_DEFAULT ? "PF_FSM_CELL_DEFAULT"
             : c->flags == PFG_CELL_WILD ? "PF_FSM_CELL_WILD" : "0");
@@ -28,23 +34,12 @@ int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f)
     pfg_put_banner(f, m->path);
     fprintf(f, "#include \"%s_fsm.h\"\n\n", base);
 
-    fprintf(f, "static const char *const %s_fsm_state_names[", n);
-    pfg_put_upper(f, n);
-    fputs("_NSTATES] = {\n", f);
-    for (size_t s = 0; s < m->states.n; s++)
-        fprintf(f, "    \"%s\",\n", m->states.name[s]);
-    fputs("};\n\n", f);
-
-    fprintf(f, "static const char *const %s_fsm_event_names[", n);
-    pfg_put_upper(f, n);
-    fputs("_NEVENTS] = {\n", f);
-    for (size_t e = 0; e < m->events.n; e++)
-        fprintf(f, "    \"%s\",\n", m->events.name[e]);
-    fputs("};\n\n", f);
+    put_names(f, m, "state", &m->states, "_NSTATES");
+    put_names(f, m, "event", &m->events, "_NEVENTS");
 
     fprintf(f, "static const uint8_t %s_fsm_final[", n);
-    pfg_put_upper(f, n);
-    fputs("_NSTATES] = {\n", f);
+    pfg_put_id(f, m, "_NSTATES", "");
+    fputs("] = {\n", f);
     for (size_t s = 0; s < m->states.n; s++)
         fprintf(f, "    %d, /* %s */\n", m->final[s] ? 1 : 0, m->states.name[s]);
     fputs("};\n\n", f);
@@ -56,10 +51,10 @@ int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f)
     fputs("};\n\n", f);
 
     fprintf(f, "static const pf_fsm_cell %s_fsm_table[", n);
-    pfg_put_upper(f, n);
-    fputs("_NSTATES * ", f);
-    pfg_put_upper(f, n);
-    fputs("_NEVENTS] = {\n", f);
+    pfg_put_id(f, m, "_NSTATES", "");
+    fputs(" * ", f);
+    pfg_put_id(f, m, "_NEVENTS", "");
+    fputs("] = {\n", f);
     for (size_t s = 0; s < m->states.n; s++) {
         if (s > 0)
             fputc('\n', f);
@@ -75,11 +70,11 @@ int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f)
     fprintf(f, ",\n    .kind = %s,\n",
             m->kind == PFG_DISPATCH ? "PF_FSM_DISPATCH" : "PF_FSM_TRANSITION");
     fputs("    .nstates = ", f);
-    pfg_put_upper(f, n);
-    fputs("_NSTATES,\n    .nevents = ", f);
-    pfg_put_upper(f, n);
-    fputs("_NEVENTS,\n    .start = ", f);
-    put_state(f, m, (size_t)m->start);
+    pfg_put_id(f, m, "_NSTATES", "");
+    fputs(",\n    .nevents = ", f);
+    pfg_put_id(f, m, "_NEVENTS", "");
+    fputs(",\n    .start = ", f);
+    pfg_put_id(f, m, "_ST_", m->states.name[m->start]);
     fprintf(f, ",\n    .state_names = %s_fsm_state_names,\n", n);
     fprintf(f, "    .event_names = %s_fsm_event_names,\n", n);
     fprintf(f, "    .final = %s_fsm_final,\n", n);

@@ -1,48 +1,40 @@
 /* BASE_fsm.h: the enums of states and events, the machine, and one prototype
  * per handler, so a handler the service forgot to define is a link error. */
-#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 
 #include "pfgen.h"
 
-static void put_guard(FILE *f, const char *base)
+/* enum NAME_TAG { NAME_ST_A = INIT0, NAME_ST_B, ..., NAME_NSTATES }; */
+static void put_enum(FILE *f, const pfg_machine *m, const char *tag, const char *infix,
+                     const pfg_names *ns, const char *init0, const char *count)
 {
-    if (isdigit((unsigned char)base[0]))
-        fputs("PFGEN_", f);
-    for (const char *p = base; *p; p++)
-        fputc(isalnum((unsigned char)*p) ? toupper((unsigned char)*p) : '_', f);
-    fputs("_FSM_H", f);
+    fprintf(f, "enum %s_%s {\n", m->name, tag);
+    for (size_t i = 0; i < ns->n; i++) {
+        fputs("    ", f);
+        pfg_put_id(f, m, infix, ns->name[i]);
+        fprintf(f, "%s,\n", i == 0 ? init0 : "");
+    }
+    fputs("    ", f);
+    pfg_put_id(f, m, count, "");
+    fputs("\n};\n\n", f);
 }
 
 int pfg_emit_h(const pfg_machine *m, const char *base, FILE *f)
 {
     const char *n = m->name;
+    char *guard = pfg_guard(base);
+    if (guard == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
     pfg_put_banner(f, m->path);
-    fputs("#ifndef ", f);
-    put_guard(f, base);
-    fputs("\n#define ", f);
-    put_guard(f, base);
-    fputs("\n\n#include \"protofsm/fsm.h\"\n\n", f);
+    fprintf(f, "#ifndef %s\n#define %s\n\n#include \"protofsm/fsm.h\"\n\n", guard, guard);
+    free(guard);
 
-    fprintf(f, "enum %s_state {\n", n);
-    for (size_t s = 0; s < m->states.n; s++) {
-        fputs("    ", f);
-        pfg_put_upper(f, n);
-        fprintf(f, "_ST_%s,\n", m->states.name[s]);
-    }
-    fputs("    ", f);
-    pfg_put_upper(f, n);
-    fputs("_NSTATES\n};\n\n", f);
-
-    fprintf(f, "enum %s_event {\n", n);
-    for (size_t e = 0; e < m->events.n; e++) {
-        fputs("    ", f);
-        pfg_put_upper(f, n);
-        fprintf(f, "_EV_%s%s,\n", m->events.name[e], e == 0 ? " = PF_EV_OPEN" : "");
-    }
-    fputs("    ", f);
-    pfg_put_upper(f, n);
-    fputs("_NEVENTS\n};\n\n", f);
-
+    put_enum(f, m, "state", "_ST_", &m->states, "", "_NSTATES");
+    /* The built-in events come first, numbered as the runtime numbers them. */
+    put_enum(f, m, "event", "_EV_", &m->events, " = PF_EV_OPEN", "_NEVENTS");
     fprintf(f, "extern const pf_fsm %s_fsm;\n", n);
     if (m->handlers.n > 0)
         fputs("\n/* Handlers, defined by the service. */\n", f);

@@ -2,6 +2,8 @@
  * detection to pfg_finish(), which every emitter calls last. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
 
 #include "pfgen.h"
 
@@ -38,10 +40,13 @@ void pfg_put_cstring(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void pfg_put_upper(FILE *f, const char *s)
+/* NAME uppercased, then `mid` and `tail`: NAME_ST_A, NAME_NEVENTS.  symbols.c
+ * spells the same identifiers to check them. */
+void pfg_put_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail)
 {
-    for (const char *p = s; *p; p++)
+    for (const char *p = m->name; *p; p++)
         fputc(toupper((unsigned char)*p), f);
+    fprintf(f, "%s%s", mid, tail);
 }
 
 int pfg_finish(FILE *f)
@@ -52,4 +57,34 @@ int pfg_finish(FILE *f)
         return -1;
     }
     return 0;
+}
+
+char *pfg_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s == NULL)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* BASE_FSM_H with BASE uppercased, other characters as '_', and PFGEN_ in
+ * front when BASE starts with a digit. */
+char *pfg_guard(const char *base)
+{
+    int digit = isdigit((unsigned char)base[0]);
+    char *g = pfg_strdupf("%s%s_FSM_H", digit ? "PFGEN_" : "", base);
+    if (g == NULL)
+        return NULL;
+    for (char *p = g; *p; p++)
+        *p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    return g;
 }

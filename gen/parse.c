@@ -74,8 +74,28 @@ static const char *find_block_end(const char *p, const char *e)
     return NULL;
 }
 
+/* The block is a C comment in the .rl, and ragel copies it into C as is:
+ * a `* /` in it (comments included) would end the comment early, and a `/ *`
+ * is a -Wcomment warning. */
+static void check_comment_marks(pfg_machine *m, int line, const char *p, const char *e)
+{
+    for (; e - p >= 2; p++) {
+        if (p[0] == '*' && p[1] == '/') {
+            pfg_error(m, line, "'*/' inside the table block ends its C comment early "
+                               "(only '@end */' may close it)");
+            return;
+        }
+        if (p[0] == '/' && p[1] == '*') {
+            pfg_error(m, line, "'/*' inside the table block (a nested comment opener: "
+                               "compilers warn about it)");
+            return;
+        }
+    }
+}
+
 static int add_line(pfg_machine *m, block *b, int line, const char *p, const char *e)
 {
+    check_comment_marks(m, line, p, e);
     const char *hash = memchr(p, '#', (size_t)(e - p));
     if (hash != NULL)
         e = hash;

@@ -46,7 +46,9 @@ static const char usage_text[] =
     "  # comment\n"
     "  @end */                      ends the block\n"
     "Precedence: STATE EVENT > * EVENT > STATE * > default.  Wildcards and\n"
-    "the default never cover the built-in events.\n"
+    "the default never cover the built-in events; in a dispatch machine the\n"
+    "default answers every packet event without a row.  A row that fills no\n"
+    "cell (shadowed, or covering none) is an error.\n"
     "\n"
     "Exit status: 0 ok, 1 the table has errors (listed as FILE:LINE: message),\n"
     "2 usage error, 3 I/O error.\n";
@@ -268,7 +270,7 @@ int main(int argc, char **argv)
         return EXIT_IO;
     }
     char *base = strndup(bname, bl - 3);
-    pfg_machine m = { .path = input };
+    pfg_machine m = { .path = input, .base = base };
     int rc = 0;
     if (base == NULL || pfg_parse(&m, text, len) != 0 || (rc = pfg_check(&m)) < 0) {
         fprintf(stderr, "pfgen: out of memory\n");

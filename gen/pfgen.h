@@ -1,7 +1,7 @@
 /* pfgen's private IR: one machine as read from the table block of a .rl file.
  *
  * parse.c fills it from the text (names, directives, rows, with the line of
- * each), check.c validates it and resolves the dense cell table, and the
+ * each), check.c resolves the dense cell table and validates it, and the
  * emitters (emit_h.c, emit_c.c, emit_dot.c) only read it.  Every problem is
  * recorded through pfg_error() and printed, sorted by line, at the end. */
 #ifndef PFGEN_H
@@ -42,6 +42,7 @@ typedef struct pfg_row {
     long event;       /* index, PFG_ANY or PFG_UNKNOWN */
     long next;        /* index, PFG_STAY or PFG_UNKNOWN (dispatch: PFG_STAY) */
     size_t handler;   /* 0 = none, else index into machine.handlers + 1 */
+    int conflict;     /* same pattern as an earlier row (reported): fills nothing */
 } pfg_row;
 
 typedef struct pfg_cell {
@@ -62,6 +63,7 @@ typedef struct pfg_diag {
 
 typedef struct pfg_machine {
     const char *path;     /* the input, as given on the command line */
+    const char *base;     /* BASE of BASE_fsm.h, for its include guard (or NULL) */
     int block_line;       /* line of `/ * @fsm` (0: none found) */
 
     char *name;           /* `machine` */
@@ -82,7 +84,8 @@ typedef struct pfg_machine {
     pfg_row *rows;
     size_t nrows, caprows;
 
-    pfg_cell *cells;      /* [states.n * events.n], filled by pfg_check */
+    pfg_cell *cells;      /* [states.n * events.n], filled by pfg_check (unless the
+                             table is too large); complete when it returns 0 */
 
     pfg_diag *diags;
     size_t ndiags, capdiags;
@@ -114,9 +117,14 @@ const char *pfg_ident_problem(const char *s, size_t len, int strict);
  * returns -1 only when out of memory. */
 int pfg_parse(pfg_machine *m, const char *text, size_t len);
 
-/* check.c: every semantic check, then the cell table.  Returns the number of
+/* check.c: the cell table (from the rows that resolved), then every semantic
+ * check, on the filled cells where it matters.  Returns the number of
  * diagnostics (0: the machine may be emitted), -1 when out of memory. */
 int pfg_check(pfg_machine *m);
+
+/* symbols.c: the identifiers the generated C would declare, checked for
+ * clashes with each other and with the included headers.  -1: no memory. */
+int pfg_check_symbols(pfg_machine *m);
 
 /* Emitters: write one output to `f`.  0, or -1 with errno set. */
 int pfg_emit_h(const pfg_machine *m, const char *base, FILE *f);
@@ -126,7 +134,13 @@ int pfg_emit_dot(const pfg_machine *m, FILE *f);
 /* emit_util.c: shared text helpers for the emitters. */
 void pfg_put_banner(FILE *f, const char *path);  /* one C/dot comment line */
 void pfg_put_cstring(FILE *f, const char *s);    /* "..." with escapes */
-void pfg_put_upper(FILE *f, const char *s);
+void pfg_put_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail);
 int pfg_finish(FILE *f);                         /* ferror -> -1/errno */
+char *pfg_strdupf(const char *fmt, ...)          /* malloc'd, or NULL */
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+char *pfg_guard(const char *base);               /* include guard, malloc'd */
 
 #endif

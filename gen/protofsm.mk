@@ -28,8 +28,14 @@
 #
 # Tools: RAGEL (default ragel), RAGEL_FLAGS (default -G2), PFGEN (default:
 # the pfgen that `pkg-config --variable=pfgen protofsm` names, else pfgen on
-# PATH).  Generated files are rebuilt when the .rl or pfgen changes.  Ragel
-# gets the .rl path as written here, so its #line directives point at it.
+# PATH).  Generated files are rebuilt when the .rl or pfgen changes (pfgen as
+# resolved on PATH, so a new pfgen there counts too), and when one of them is
+# deleted.  Ragel gets the .rl path as written here, so its #line directives
+# point at it.  Needs GNU make 4.3 or later (grouped targets).
+
+ifeq ($(filter grouped-target,$(.FEATURES)),)
+$(error protofsm.mk needs GNU make 4.3 or later (grouped targets, &:))
+endif
 
 PF_PROTO_DIR ?= .
 PF_GEN_DIR ?= build/gen
@@ -38,6 +44,8 @@ RAGEL_FLAGS ?= -G2
 ifeq ($(origin PFGEN),undefined)
 PFGEN := $(or $(shell pkg-config --variable=pfgen protofsm 2>/dev/null),pfgen)
 endif
+# The file PFGEN runs, to depend on (empty if there is none: the recipe says so).
+PF__PFGEN_FILE := $(shell command -v '$(firstword $(PFGEN))' 2>/dev/null)
 
 pf__rl = $(patsubst ./%,%,$(PF_PROTO_DIR)/$(1).rl)
 PF_GEN_SRC := $(foreach p,$(PF_PROTOCOLS),$(PF_GEN_DIR)/$(p).c $(PF_GEN_DIR)/$(p)_fsm.c)
@@ -45,15 +53,14 @@ PF_GEN_HDR := $(foreach p,$(PF_PROTOCOLS),$(PF_GEN_DIR)/$(p)_fsm.h)
 PF_GEN_DOT := $(foreach p,$(PF_PROTOCOLS),$(PF_GEN_DIR)/$(p).dot)
 PF_GEN_CFLAGS := -Wno-implicit-fallthrough -Wno-unused-const-variable
 
-# One pfgen run writes all three outputs; the .c stands for the run, and the
-# other two follow it (an empty recipe, so parallel builds run pfgen once).
+# One pfgen run writes all three outputs: a grouped target, so make runs it
+# once (also with -j) and again when any of the three is missing.
 define pf__rules
 $(PF_GEN_DIR)/$(1).c: $(call pf__rl,$(1)) | $(PF_GEN_DIR)/$(1)_fsm.h
 	@mkdir -p $$(@D)
 	$$(RAGEL) $$(RAGEL_FLAGS) -o $$@ $$<
-$(PF_GEN_DIR)/$(1)_fsm.c: $(call pf__rl,$(1)) $(wildcard $(PFGEN))
+$(PF_GEN_DIR)/$(1)_fsm.c $(PF_GEN_DIR)/$(1)_fsm.h $(PF_GEN_DIR)/$(1).dot &: $(call pf__rl,$(1)) $(PF__PFGEN_FILE)
 	$$(PFGEN) -o $(PF_GEN_DIR) $$<
-$(PF_GEN_DIR)/$(1)_fsm.h $(PF_GEN_DIR)/$(1).dot: $(PF_GEN_DIR)/$(1)_fsm.c ;
 endef
 $(foreach p,$(PF_PROTOCOLS),$(eval $(call pf__rules,$(p))))
 

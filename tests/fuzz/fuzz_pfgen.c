@@ -19,12 +19,13 @@
 #include "../../gen/ident.c"
 #include "../../gen/names.c"
 #include "../../gen/parse.c"
+#include "../../gen/symbols.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    pfg_machine m = { .path = "fuzz.rl" };
+    pfg_machine m = { .path = "fuzz.rl", .base = "fuzz" };
     if (pfg_parse(&m, (const char *)data, size) == 0 && pfg_check(&m) == 0) {
         size_t ns = m.states.n, ne = m.events.n;
         for (size_t i = 0; i < ns * ne; i++) {

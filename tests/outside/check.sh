@@ -1,27 +1,64 @@
 #!/bin/sh
 # Install protofsm into a temporary prefix, then build and run the outside
-# project (tests/outside) against it with nothing but pkg-config and PATH.
-# Exit status: 0 when the project builds and its checks pass.
+# project (a copy of tests/outside) against it with nothing but pkg-config
+# and PATH.  Everything goes under one temp dir, removed on every exit: the
+# build of protofsm itself too (BUILD=...), so nothing is written to the repo.
+# Exit status: 0 when the project builds, its checks pass, and protofsm.mk
+# regenerates what it should.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pf_outside.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+fail() { echo "outside: $*" >&2; exit 1; }
+ls -A "$here" >"$tmp/before"
 
 cd "$repo"
-make --no-print-directory install PREFIX="$tmp" >"$tmp/install.log" 2>&1 || {
-    cat "$tmp/install.log" >&2; echo "outside: make install failed" >&2; exit 1; }
+make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" install \
+    PREFIX="$tmp/prefix" BUILD="$tmp/pfbuild" >"$tmp/install.log" 2>&1 || {
+    cat "$tmp/install.log" >&2; fail "make install failed"; }
 
-export PKG_CONFIG_PATH="$tmp/lib/pkgconfig" PATH="$tmp/bin:$PATH"
-pkg-config --exists protofsm || { echo "outside: pkg-config cannot find protofsm" >&2; exit 1; }
-[ "$(pkg-config --variable=pfgen protofsm)" = "$tmp/bin/pfgen" ] || {
-    echo "outside: pkg-config names the wrong pfgen" >&2; exit 1; }
+export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" PATH="$tmp/prefix/bin:$PATH"
+pkg-config --exists protofsm || fail "pkg-config cannot find protofsm"
+[ "$(pkg-config --variable=pfgen protofsm)" = "$tmp/prefix/bin/pfgen" ] ||
+    fail "pkg-config names the wrong pfgen"
 
-cd "$here"
-rm -rf build
+mkdir "$tmp/proj"
+for f in "$here"/*; do  # the project's files, not a stale build/
+    [ "$f" = "$here/build" ] || cp -R "$f" "$tmp/proj/"
+done
+cd "$tmp/proj"
 unset MAKEFLAGS MFLAGS MAKELEVEL
 make --no-print-directory check
-[ -f build/gen/ctr.dot ] || { echo "outside: build/gen/ctr.dot was not generated" >&2; exit 1; }
+[ -f build/gen/ctr.dot ] || fail "build/gen/ctr.dot was not generated"
 # A second make has nothing to do: the generated files are up to date.
-make --no-print-directory -q build/ctr || { echo "outside: second make is not a no-op" >&2; exit 1; }
-echo "outside: project built and checked against $tmp"
+make --no-print-directory -q build/ctr || fail "second make is not a no-op"
+
+# A deleted output of pfgen is made again (all three come from one run).
+rm build/gen/ctr_fsm.h
+make --no-print-directory build/ctr >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make after deleting ctr_fsm.h failed"; }
+[ -f build/gen/ctr_fsm.h ] || fail "a deleted build/gen/ctr_fsm.h was not regenerated"
+rm build/gen/ctr.dot
+make --no-print-directory pf-gen >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make pf-gen after deleting ctr.dot failed"; }
+[ -f build/gen/ctr.dot ] || fail "a deleted build/gen/ctr.dot was not regenerated"
+make --no-print-directory build/ctr >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make after regenerating failed"; }
+make --no-print-directory -q build/ctr || fail "make is not a no-op after regenerating"
+
+# pfgen found on PATH (PFGEN=pfgen): a newer pfgen there regenerates.
+make --no-print-directory -q PFGEN=pfgen build/ctr || fail "PFGEN=pfgen is not a no-op"
+touch "$tmp/prefix/bin/pfgen"
+if make --no-print-directory -q PFGEN=pfgen build/ctr; then
+    fail "a newer pfgen on PATH does not regenerate"
+fi
+make --no-print-directory PFGEN=pfgen build/ctr >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make with a newer pfgen failed"; }
+[ build/gen/ctr_fsm.c -nt "$tmp/prefix/bin/pfgen" ] || fail "ctr_fsm.c was not regenerated"
+
+ls -A "$here" | cmp -s - "$tmp/before" || fail "files appeared in $here: the build wrote to the repo"
+echo "outside: project built and checked against $tmp/prefix"

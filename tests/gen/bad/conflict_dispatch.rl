@@ -1,7 +1,7 @@
 /* @fsm
 machine t
 kind dispatch
-events GO
+events GO STOP    # STOP has no row: the default answers it
 GO -> h
 GO -> g
 default -> e

@@ -8,11 +8,11 @@
 machine echo
 kind dispatch
 events PING ECHO
-events STATS
+events STATS UNKNOWN  # UNKNOWN: any other command
 
 PING  -> echo_ping
 ECHO  -> echo_echo
 STATS -> -            # accepted, nothing to do
 OPEN  -> echo_hello   # built-ins only by name
-default -> echo_error
+default -> echo_error # every packet event without a row: here UNKNOWN
 @end */
