@@ -666,7 +666,7 @@ static pf_slice resp_error_reply(const void *pp, int err)
     case PF_RESP_EMBULK_BIG: return mbulk_big;
     case PF_RESP_EBULK_BIG: return bulk_big;
     case PF_RESP_EDOLLAR: {
-        pf_slice s = { dollar_err[rp->got], sizeof(DOLLAR("x")) - 2 };
+        pf_slice s = { dollar_err[rp->got], sizeof(DOLLAR("x")) - 1 };
         return s;
     }
     default: return none; /* the runtime's input limit: close silently */
