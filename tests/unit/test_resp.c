@@ -258,14 +258,14 @@ static ssize_t parse(void *rp, const char *buf, size_t len, pf_packet *pkt, pf_r
     return pf_resp_protocol.parse(rp, buf, len, pkt);
 }
 
-/* Parse `in` whole from a fresh parser: the first result. */
+/* Parse `in` whole from a fresh parser: the first result.  The fields stay
+ * valid until the next call (argv lives in the parser). */
 static ssize_t parse_once(const char *in, size_t n, const pf_resp_conf *conf,
                           pf_packet *pkt, pf_resp_fields *f)
 {
-    void *rp = new_parser(conf);
-    ssize_t r = parse(rp, in, n, pkt, f);
-    free(rp);
-    return r;
+    static parser_mem once;
+    pf_resp_protocol.parser_init(&once, conf);
+    return parse(&once, in, n, pkt, f);
 }
 
 static int within(const char *p, size_t n, const char *lo, size_t len)
