@@ -1,13 +1,14 @@
 /* The Redis protocol, RESP2 requests (see resp.h for the contract).
  *
- * Multibulk requests are lexed line by line by the Ragel machine resp_hdr
- * below: a count line `*N`, then per argument a header line `$LEN`.  The
- * machine stops (fbreak) after each line; host code then does the counting
- * Ragel cannot do: it skips a bulk payload plus the two bytes after it by
- * advancing its offset min(available, needed), and decides whether another
- * header follows.  Nothing is copied and nothing already scanned is scanned
- * again; between calls the parser keeps offsets only, so the runtime may
- * move its buffer.
+ * Multibulk requests are lexed by the Ragel machine resp_mbulk below: a
+ * count line `*N`, then per argument a header line `$LEN`.  Ragel does not
+ * count: after each header an action skips the payload plus the two bytes
+ * after it by advancing p when they are all in the buffer, and otherwise
+ * records what is missing and lets host code consume it by advancing its
+ * offset min(available, needed) on the next calls; the action at the end of
+ * each bulk counts the arguments down and stops the machine at the last.
+ * Nothing is copied and nothing already scanned is scanned again; between
+ * calls the parser keeps offsets only, so the runtime may move its buffer.
  *
  * Inline requests are framed with memchr for the LF (a line has no
  * structure worth a state per byte) and split once whole, by a port of
@@ -95,11 +96,11 @@ EMPTY    -> -               # skipped blank commands: nothing to answer
 enum { M_START, M_MBULK, M_INLINE };
 
 typedef struct resp_parser {
-    int cs;             /* resp_hdr state inside a header line */
+    int cs;             /* resp_mbulk state */
     int err;            /* sticky parse error */
     unsigned char mode; /* M_*: what the bytes at `pos` belong to */
     unsigned char in_line;   /* inside a header line, before its CR */
-    unsigned char linedone;  /* resp_hdr finished a line in this exec */
+    unsigned char linedone;  /* resp_mbulk ended the command */
     unsigned char poisoned;  /* a NUL before the line's terminator */
     unsigned char neg, ovf, numok;
     unsigned char got;       /* the byte a '$' was expected in place of */
@@ -195,7 +196,7 @@ static uint16_t classify(pf_slice name)
     return ev;
 }
 
-/* ---- multibulk header lines ------------------------------------------ */
+/* ---- multibulk requests -------------------------------------------- */
 
 /* The CR of a header line: a line longer than the limit is "too big"
  * whatever it holds, as it would be had it arrived in smaller reads. */
@@ -210,14 +211,40 @@ static uint16_t classify(pf_slice name)
         }                                                                 \
     } while (0)
 
+#define FAIL(code)                                                        \
+    do {                                                                  \
+        rp->err = (code);                                                 \
+        p++;                                                              \
+        goto hdr_out;                                                     \
+    } while (0)
+
+/* string2ll's range: what the digits and sign of a line may stand for. */
+#define NUM_VALID(rp)                                                     \
+    ((rp)->numok && !(rp)->ovf &&                                         \
+     (rp)->acc <= ((rp)->neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+
 %%{
-    machine resp_hdr;
+    machine resp_mbulk;
     access rp->;
 
-    action neg    { rp->neg = 1; }
+    action count_start {
+        rp->line = (size_t)(p - buf);
+        rp->in_line = 1;
+        rp->neg = rp->ovf = 0;
+        rp->acc = 0;
+        rp->big_err = PF_RESP_EMBULK_BIG;
+    }
+    action bulk_start {
+        rp->line = (size_t)(p - buf);
+        rp->in_line = 1;
+        rp->neg = rp->ovf = 0;
+        rp->acc = 0;
+    }
+    action neg { rp->neg = 1; }
     action dig {
         unsigned d = (unsigned)(fc - '0');
-        if (rp->acc > (UINT64_MAX - d) / 10)
+        /* acc * 10 + d must fit in 64 bits */
+        if (rp->acc > UINT64_MAX / 10 || (rp->acc == UINT64_MAX / 10 && d > UINT64_MAX % 10))
             rp->ovf = 1;
         else
             rp->acc = rp->acc * 10 + d;
@@ -225,38 +252,70 @@ static uint16_t classify(pf_slice name)
     action cr_num { CR_SEEN(1); }
     action cr_bad { CR_SEEN(0); }
     action poison { rp->poisoned = 1; fbreak; }
-    action done   { rp->linedone = 1; fbreak; }
+
+    # The count line is judged at the byte after its CR, as redis does.
+    action count_done {
+        if (!NUM_VALID(rp) || (!rp->neg && rp->acc > INT_MAX))
+            FAIL(PF_RESP_EMBULK_LEN);
+        if (rp->neg || rp->acc == 0) {     /* an empty command */
+            rp->left = 0;
+            rp->linedone = 1;
+            fbreak;
+        }
+        if (rp->acc > rp->max_args)
+            FAIL(PF_RESP_EMBULK_LEN);
+        rp->left = (size_t)rp->acc;
+        rp->count_len = (size_t)(p + 1 - buf) - rp->line;
+        rp->big_err = PF_RESP_EBULK_BIG;
+    }
+
+    # A bulk header: then skip the payload and the two bytes after it (not
+    # looked at, as in redis) right here when they are all in the buffer,
+    # else leave the rest to host code.
+    action bulk_done {
+        if (buf[rp->line] != '$') {
+            rp->got = (unsigned char)buf[rp->line];
+            FAIL(PF_RESP_EDOLLAR);
+        }
+        if (!NUM_VALID(rp) || rp->neg || rp->acc > rp->max_bulk)
+            FAIL(PF_RESP_EBULK_LEN);
+        size_t need = (size_t)rp->acc + 2, avail = (size_t)(pe - p - 1);
+        rp->argv[rp->argc].len = (size_t)rp->acc;
+        if (avail < need) {
+            rp->need = need - avail;
+            p = pe - 1;
+        } else {
+            p += need;
+            rp->argc++;
+            if (--rp->left == 0) {
+                rp->linedone = 1;
+                fbreak;
+            }
+        }
+    }
 
     # string2ll's syntax: 0, or an optional '-' then no leading zero.
     num  = '0' | ( '-' @neg )? ( [1-9] [0-9]* ) $dig;
     rest = [^\r\0]*;
-    # Up to the CR, judged there; a NUL first means the CR is never seen.
+    # Up to the CR, judged after it; a NUL first means the CR is never seen.
     body = num '\r' @cr_num
          | ( rest - num ) '\r' @cr_bad
          | rest '\0' @poison;
 
-    count := '*' body any @done;
-    bulk  := ( '$' body
-             | [^$\r\0] rest ( '\r' @cr_bad | '\0' @poison )
-             | '\r' @cr_bad
-             | '\0' @poison ) any @done;
+    count = '*' >count_start body any @count_done;
+    bulk  = ( '$' body
+            | [^$\r\0] rest ( '\r' @cr_bad | '\0' @poison )
+            | '\r' @cr_bad
+            | '\0' @poison ) >bulk_start any @bulk_done;
+
+    main := count bulk*;
 }%%
 
-%% write data noerror nofinal;
+%% write data noerror nofinal noentry;
 
-static void start_line(resp_parser *rp, int cs, int big_err)
-{
-    rp->cs = cs;
-    rp->line = rp->pos;
-    rp->in_line = 1;
-    rp->neg = rp->ovf = rp->numok = 0;
-    rp->acc = 0;
-    rp->big_err = big_err;
-}
-
-/* Run resp_hdr over buf[pos, len) until it finishes one line, fails, or
- * runs out of input. */
-static void hdr_exec(resp_parser *rp, const char *buf, size_t len)
+/* Run resp_mbulk over buf[pos, len) until the command is complete, an error
+ * or a NUL stops it, or the input runs out. */
+static void mbulk_exec(resp_parser *rp, const char *buf, size_t len)
 {
     const char *p = buf + rp->pos, *pe = buf + len;
     rp->linedone = 0;
@@ -296,6 +355,7 @@ static int mbulk_step(resp_parser *rp, const char *buf, size_t len)
 {
     for (;;) {
         if (rp->need) {
+            /* the rest of a payload that was not all there */
             size_t take = len - rp->pos < rp->need ? len - rp->pos : rp->need;
             rp->pos += take;
             rp->need -= take;
@@ -304,12 +364,7 @@ static int mbulk_step(resp_parser *rp, const char *buf, size_t len)
             rp->argc++;
             if (--rp->left == 0)
                 return STEP_CMD;
-            start_line(rp, resp_hdr_en_bulk, PF_RESP_EBULK_BIG);
         }
-        if (!rp->poisoned)
-            hdr_exec(rp, buf, len);
-        if (rp->err)
-            return rp->err;
         if (rp->poisoned) {
             /* redis's strchr stops at the NUL: the line never ends. */
             rp->pos = len;
@@ -317,33 +372,18 @@ static int mbulk_step(resp_parser *rp, const char *buf, size_t len)
                 return rp->err = rp->big_err;
             return STEP_AGAIN;
         }
-        if (!rp->linedone) {
-            if (rp->in_line && len - rp->line > rp->max_inline)
-                return rp->err = rp->big_err;
-            return STEP_AGAIN;
-        }
-        int valid = rp->numok && !rp->ovf &&
-                    rp->acc <= (rp->neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX);
-        if (rp->big_err == PF_RESP_EMBULK_BIG) { /* the count line */
-            if (!valid || (!rp->neg && rp->acc > INT_MAX))
-                return rp->err = PF_RESP_EMBULK_LEN;
-            if (rp->neg || rp->acc == 0)
-                return STEP_EMPTY;
-            if (rp->acc > rp->max_args)
-                return rp->err = PF_RESP_EMBULK_LEN;
-            rp->left = (size_t)rp->acc;
-            rp->count_len = rp->pos - rp->line;
-            start_line(rp, resp_hdr_en_bulk, PF_RESP_EBULK_BIG);
+        mbulk_exec(rp, buf, len);
+        if (rp->err)
+            return rp->err;
+        if (rp->linedone)
+            return rp->argc ? STEP_CMD : STEP_EMPTY;
+        if (rp->poisoned || rp->need)
             continue;
-        }
-        if (buf[rp->line] != '$') {
-            rp->got = (unsigned char)buf[rp->line];
-            return rp->err = PF_RESP_EDOLLAR;
-        }
-        if (!valid || rp->neg || rp->acc > rp->max_bulk)
-            return rp->err = PF_RESP_EBULK_LEN;
-        rp->argv[rp->argc].len = (size_t)rp->acc;
-        rp->need = (size_t)rp->acc + 2;
+        if (rp->pos != len) /* cannot happen: every byte has a transition */
+            return rp->err = -EBADMSG;
+        if (rp->in_line && len - rp->line > rp->max_inline)
+            return rp->err = rp->big_err;
+        return STEP_AGAIN;
     }
 }
 
@@ -566,7 +606,7 @@ static ssize_t resp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
             rp->start = rp->pos;
             if (buf[rp->pos] == '*') {
                 rp->mode = M_MBULK;
-                start_line(rp, resp_hdr_en_count, PF_RESP_EMBULK_BIG);
+                rp->cs = resp_mbulk_start;
             } else {
                 rp->mode = M_INLINE;
                 rp->line = rp->pos;
