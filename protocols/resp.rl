@@ -647,8 +647,7 @@ static ssize_t resp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     }
 }
 
-#define LIT(s) { s, sizeof(s) - 1 }
-#define PROTO_ERR(s) LIT("-ERR Protocol error: " s "\r\n")
+#define PROTO_ERR(s) PF_SLICE_LIT("-ERR Protocol error: " s "\r\n")
 #define DOLLAR(c) "-ERR Protocol error: expected '$', got '" c "'\r\n"
 #define D(c) DOLLAR(c),
 
@@ -722,5 +721,5 @@ const pf_protocol pf_resp_protocol = {
     .parse = resp_parse,
     .error_reply = resp_error_reply,
     .busy_reply = { NULL, 0 },
-    .full_reply = LIT("-ERR max number of clients reached\r\n"),
+    .full_reply = PF_SLICE_LIT("-ERR max number of clients reached\r\n"),
 };

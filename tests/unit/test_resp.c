@@ -29,6 +29,7 @@
 #include "resp.h"
 #include "resp_fsm.h"
 #include "protofsm/session.h"
+#include "testutil.h"
 
 #define VEC_DIR "tests/vectors/resp"
 
@@ -85,32 +86,12 @@ struct vec {
 static struct vec vecs[128];
 static size_t nvecs;
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    size_t r;
-    while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap)
-            b = realloc(b, cap *= 2);
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static int read_conf(const char *path, pf_resp_conf *c)
 {
     size_t n;
-    char *t = slurp(path, &n);
+    char *t = pf_test_slurp(path, &n);
     if (!t)
         return 0;
-    t = realloc(t, n + 1);
-    t[n] = 0;
     for (char *tok = strtok(t, " \n"); tok; tok = strtok(NULL, " \n")) {
         size_t v = 0;
         if (sscanf(tok, "max_bulk=%zu", &v) == 1)
@@ -148,9 +129,9 @@ static int load_vectors(void **st)
         v->name[l - 3] = 0;
         char path[512];
         snprintf(path, sizeof path, "%s/%s.in", VEC_DIR, v->name);
-        v->in = slurp(path, &v->in_len);
+        v->in = pf_test_slurp(path, &v->in_len);
         snprintf(path, sizeof path, "%s/%s.out", VEC_DIR, v->name);
-        v->out = slurp(path, &v->out_len);
+        v->out = pf_test_slurp(path, &v->out_len);
         snprintf(path, sizeof path, "%s/%s.conf", VEC_DIR, v->name);
         if (read_conf(path, &v->conf) < 0)
             return -1;
