@@ -165,21 +165,9 @@ typedef struct resp_parser {
     action exec     { ev = RESP_EV_EXEC; }
     action discard  { ev = RESP_EV_DISCARD; }
 
-    # Leaving actions run at the end of the name (eof): a name that is only
-    # a prefix of one, or runs past one, stays UNKNOWN.
-    main := 'ping'i %ping | 'echo'i %echo | 'get'i %get | 'set'i %set
-          | 'setnx'i %setnx | 'getset'i %getset | 'mget'i %mget
-          | 'mset'i %mset | 'del'i %del | 'exists'i %exists
-          | 'incr'i %incr | 'decr'i %decr | 'incrby'i %incrby
-          | 'decrby'i %decrby | 'append'i %append | 'strlen'i %strlen
-          | 'expire'i %expire | 'pexpire'i %pexpire | 'ttl'i %ttl
-          | 'pttl'i %pttl | 'persist'i %persist | 'type'i %type
-          | 'keys'i %keys | 'scan'i %scan | 'dbsize'i %dbsize
-          | 'flushdb'i %flushdb | 'flushall'i %flushall
-          | 'select'i %select | 'quit'i %quit | 'info'i %info
-          | 'command'i %command | 'client'i %client | 'hello'i %hello
-          | 'auth'i %auth | 'multi'i %multi | 'exec'i %exec
-          | 'discard'i %discard;
+    include resp_cmd_grammar "resp_grammar.rl";
+
+    main := command;
 }%%
 
 %% write data noerror nofinal noentry;
@@ -294,19 +282,7 @@ static uint16_t classify(pf_slice name)
         }
     }
 
-    # string2ll's syntax: 0, or an optional '-' then no leading zero.
-    num  = '0' | ( '-' @neg )? ( [1-9] [0-9]* ) $dig;
-    rest = [^\r\0]*;
-    # Up to the CR, judged after it; a NUL first means the CR is never seen.
-    body = num '\r' @cr_num
-         | ( rest - num ) '\r' @cr_bad
-         | rest '\0' @poison;
-
-    count = '*' >count_start body any @count_done;
-    bulk  = ( '$' body
-            | [^$\r\0] rest ( '\r' @cr_bad | '\0' @poison )
-            | '\r' @cr_bad
-            | '\0' @poison ) >bulk_start any @bulk_done;
+    include resp_mbulk_grammar "resp_grammar.rl";
 
     main := count bulk*;
 }%%
