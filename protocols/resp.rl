@@ -20,8 +20,11 @@
  *   (redis's strchr for '\r', then "buffer should also contain \n", whose
  *   byte is never looked at), and the two bytes after a payload are skipped
  *   unread; so "*1\rX$4\r\nPING??" is PING, as in redis;
- * - a line with more than max_inline bytes before its CR (LF for inline) is
- *   "too big ...", whatever it holds;
+ * - a header line with more than max_inline bytes before its CR, or an
+ *   inline line with more than max_inline bytes of text (CR, LF not
+ *   counted), is "too big ...", whatever it holds and however it arrived
+ *   (redis decides by what one read brought; we decide by the bytes, so
+ *   every split of the input gives the same answer);
  * - a NUL byte ends redis's strchr: a header or inline line with a NUL
  *   before its terminator never ends, and becomes "too big ..." once the
  *   bytes from its start exceed the limit (here as there);
