@@ -68,7 +68,7 @@ typedef struct pf_resp_conf {
  * a line needing more is "too big inline request").  Nothing is copied on
  * the multibulk path.
  *
- * The argv array itself lives in the parser, so fields_size stays two words
+ * The argv array itself lives in the parser, so fields_size stays 3 words
  * whatever the argument limit, and the per-connection cost is paid once, not
  * per queued packet.  The price: argv and the scratch bytes are valid until
  * the next parse() call on the same parser.  A runtime that parses ahead
