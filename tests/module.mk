@@ -18,6 +18,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/integ/%.o $(PROTOLIB) $(LIB)
 
 # Benchmarks: tests/bench/bench_*.c; BENCH_LIBS_<name> adds peer libraries.
 BENCH_LIBS_bench_http1_parser := -lhttp_parser
+BENCH_LIBS_bench_resp_parser := -lhiredis
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES += $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(PROTOLIB) $(LIB)
