@@ -29,55 +29,73 @@
 #define PROTOFSM_RESP_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "protofsm/error.h"
 #include "protofsm/protocol.h"
 
-/* Compile-time capacities of the parser-owned storage (see pf_resp_fields).
- * The per-connection parser is about 16 * PF_RESP_ARGV_CAP +
- * PF_RESP_SCRATCH_CAP bytes (20 KiB with the defaults); define them when
- * compiling resp.rl to change that. */
-#ifndef PF_RESP_ARGV_CAP
-#define PF_RESP_ARGV_CAP 1024
-#endif
-#ifndef PF_RESP_SCRATCH_CAP
-#define PF_RESP_SCRATCH_CAP 4096
-#endif
-
 #define PF_RESP_MAX_BULK_DEFAULT (512u * 1024 * 1024) /* proto-max-bulk-len */
 #define PF_RESP_MAX_INLINE_DEFAULT (64u * 1024)       /* PROTO_INLINE_MAX_SIZE */
-#define PF_RESP_MAX_ARGS_DEFAULT PF_RESP_ARGV_CAP
+#define PF_RESP_MAX_ARGS_DEFAULT (1024u * 1024)        /* redis 6's multibulk limit */
 
 /* Limits; pass to parser_init as `conf` (NULL: defaults).  A zero field
  * takes its default. */
 typedef struct pf_resp_conf {
     size_t max_bulk;    /* largest bulk string; longer: "invalid bulk length" */
-    size_t max_args;    /* arguments per command, clamped to PF_RESP_ARGV_CAP;
-                           more: "invalid multibulk length" (multibulk) or
-                           "too big inline request" (inline) */
+    size_t max_args;    /* arguments per command (at most INT_MAX); more:
+                           "invalid multibulk length" (multibulk) or
+                           "too big inline request" (inline).  The parser
+                           keeps no per-argument state, so this costs no
+                           memory; the runtime's max_input bounds a packet */
     size_t max_inline;  /* bytes of an inline line (CR and LF not counted) and
                            of a header line before its CR ('*'/'$' counted) */
 } pf_resp_conf;
 
-/* What one packet carries.
+/* What one packet carries: a few words, whatever its argument count.
  *
- * argv[i] is a slice of the input buffer (the bulk payload, or the inline
- * word without its quotes), except for an inline argument whose bytes differ
- * from the input (it had escapes, or quotes in its middle as in a"b c"):
- * that one points into the parser's scratch area (PF_RESP_SCRATCH_CAP bytes;
- * a line needing more is "too big inline request").  Nothing is copied on
- * the multibulk path.
+ * The fields never point into parser memory, only into the packet's own
+ * bytes (the input buffer, which the runtime keeps in place until the
+ * packet is handled).  So they stay valid while the parser goes on with
+ * later packets, as the hsha I/O thread does while a worker still handles
+ * earlier ones, and fields_size is 4 words.
  *
- * The argv array itself lives in the parser, so fields_size stays 3 words
- * whatever the argument limit, and the per-connection cost is paid once, not
- * per queued packet.  The price: argv and the scratch bytes are valid until
- * the next parse() call on the same parser.  A runtime that parses ahead
- * while an earlier packet is still being handled must copy what it keeps. */
+ * `args` covers the arguments in their wire form: for a multibulk command,
+ * from the first "$" header to the end of the last payload's terminator;
+ * for an inline command, the line's text without its CR LF.  Walk them
+ * with pf_resp_arg_next (or collect them with pf_resp_args): a multibulk
+ * argument, and an inline word without escapes, is a slice of the input
+ * (zero copy); an inline word with escapes or joined quotes (a"b c") is
+ * unescaped into a buffer the caller provides.  Unescaping never
+ * lengthens a word, so a buffer of args.len bytes is always enough. */
 typedef struct pf_resp_fields {
     size_t argc;            /* >= 1, except 0 for RESP_EV_EMPTY */
-    const pf_slice *argv;   /* argc slices; argv[0] is the command name */
+    pf_slice args;          /* the arguments, wire form (see above) */
     int is_inline;          /* 1 for an inline command */
 } pf_resp_fields;
+
+/* An argument cursor over one packet's fields; members are private. */
+typedef struct pf_resp_iter {
+    const char *_p, *_end;
+    size_t _left;
+    int _inline;
+    char *_buf;
+    size_t _cap, _used;
+} pf_resp_iter;
+
+/* Start at argv[0].  `buf`/`cap`: where inline arguments that need
+ * unescaping are written (NULL/0 is fine for multibulk packets, and for
+ * inline ones without escapes).  The fields and buf must outlive the
+ * cursor's slices. */
+void pf_resp_iter_init(pf_resp_iter *it, const pf_resp_fields *f, char *buf, size_t cap);
+/* The next argument: 1 and *arg set, 0 after the last, -ENOSPC when an
+ * unescaped word does not fit in what is left of buf (the cursor does not
+ * move), -EINVAL for fields that parse() did not fill.  O(length of the
+ * argument's header) for multibulk, O(word) for inline.  Any thread. */
+int pf_resp_arg_next(pf_resp_iter *it, pf_slice *arg);
+/* Every argument into argv[0 .. argc): argc, or -ENOSPC when argc > cap
+ * or buf is too small (bufcap >= f->args.len always suffices). */
+ssize_t pf_resp_args(const pf_resp_fields *f, pf_slice *argv, size_t cap, char *buf,
+                     size_t bufcap);
 
 /* Protocol-specific parse errors, in protofsm's reserved range. */
 #define PF_RESP__ERRBASE (PF__ERRBASE + 300)

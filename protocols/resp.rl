@@ -118,11 +118,8 @@ typedef struct resp_parser {
     size_t left;        /* bulks still to read */
     size_t argc;
     size_t max_bulk, max_args, max_inline;
-    size_t used;        /* scratch bytes in use */
-    /* argv[i].len is set as each bulk completes; pointers are filled in at
-     * the end (see finish_mbulk), so the array holds no stale pointers. */
-    pf_slice argv[PF_RESP_ARGV_CAP];
-    char scratch[PF_RESP_SCRATCH_CAP];
+    size_t name_len;    /* length of the first bulk (the command name) */
+    size_t text_end;    /* inline: end of the line's text (before CR LF) */
 } resp_parser;
 
 /* ---- command names --------------------------------------------------- */
@@ -271,7 +268,8 @@ static uint16_t classify(pf_slice name)
         if (!NUM_VALID(rp) || rp->neg || rp->acc > rp->max_bulk)
             FAIL(PF_RESP_EBULK_LEN);
         size_t need = (size_t)rp->acc + 2, avail = (size_t)(pe - p - 1);
-        rp->argv[rp->argc].len = (size_t)rp->acc;
+        if (rp->argc == 0)
+            rp->name_len = (size_t)rp->acc;
         if (avail < need) {
             rp->need = need - avail;
             p = pe - 1;
@@ -315,16 +313,11 @@ static size_t ndigits(size_t n)
 }
 
 /* The header lines of a complete command are canonical ("$" digits, CR, one
- * byte), so each payload's offset follows from the lengths alone. */
-static void finish_mbulk(resp_parser *rp, const char *buf)
+ * byte), so the name's offset follows from its length alone. */
+static pf_slice mbulk_name(const resp_parser *rp, const char *buf)
 {
-    size_t off = rp->start + rp->count_len;
-    for (size_t i = 0; i < rp->argc; i++) {
-        size_t n = rp->argv[i].len;
-        off += 1 + ndigits(n) + 2;
-        rp->argv[i].ptr = buf + off;
-        off += n + 2;
-    }
+    size_t off = rp->start + rp->count_len + 1 + ndigits(rp->name_len) + 2;
+    return (pf_slice){ buf + off, rp->name_len };
 }
 
 enum { STEP_AGAIN = 0, STEP_CMD = 1, STEP_EMPTY = 2 };
@@ -381,133 +374,152 @@ static int hex_val(unsigned char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Bytes of the current argument that cannot be a slice of the input go to
- * the scratch area: everything before the first break in contiguity (an
- * escape, or a quote opening mid-word), then everything after it. */
-typedef struct split_arg {
-    const char *run;    /* start of the pending run of input bytes */
-    size_t sbeg;        /* where the argument starts in scratch */
-    int copy;           /* the argument is being built in scratch */
-} split_arg;
-
-static int scratch_put(resp_parser *rp, split_arg *a, const char *from,
-                       const char *to, const char *extra)
+/* One word of redis's sdssplitargs, from *pp (blanks before it skipped),
+ * over text with no NUL and no terminator.  A word that is a plain run of
+ * the input (no escape, no quote in its middle as in a"b c") is returned as
+ * that run; any other is unescaped into out: its bytes past `cap` are
+ * counted in arg->len but not written, and *copied is set.  Unescaping
+ * never lengthens a word, so `cap` >= the word's input bytes always does.
+ * Returns 1 (a word; *pp is past it), 0 (no more words) or
+ * PF_RESP_EQUOTES. */
+static int inline_word(const char **pp, const char *e, char *out, size_t cap,
+                       pf_slice *arg, int *copied)
 {
-    size_t n = (size_t)(to - from) + (extra != NULL);
-    if (!a->copy) {
-        a->copy = 1;
-        a->sbeg = rp->used;
+    const char *p = *pp, *run, *end;
+    size_t o = 0;
+    int copy = 0, inq = 0, insq = 0;
+
+/* Append input bytes [from, to) and then `extra` (when >= 0) to out. */
+#define PUT(from, to, extra)                                              \
+    do {                                                                  \
+        size_t k_ = (size_t)((to) - (from));                              \
+        copy = 1;                                                         \
+        if (o < cap)                                                      \
+            memcpy(out + o, (from), k_ < cap - o ? k_ : cap - o);         \
+        o += k_;                                                          \
+        if ((extra) >= 0) {                                               \
+            if (o < cap)                                                  \
+                out[o] = (char)(extra);                                   \
+            o++;                                                          \
+        }                                                                 \
+    } while (0)
+
+    while (p < e && is_space((unsigned char)*p))
+        p++;
+    if (p == e)
+        return 0;
+    run = p;
+    for (;;) {
+        if (inq) {
+            if (p == e)
+                return PF_RESP_EQUOTES;
+            if (*p == '\\' && e - p >= 4 && p[1] == 'x' &&
+                hex_val((unsigned char)p[2]) >= 0 && hex_val((unsigned char)p[3]) >= 0) {
+                int c = hex_val((unsigned char)p[2]) * 16 + hex_val((unsigned char)p[3]);
+                PUT(run, p, c);
+                p += 4;
+                run = p;
+            } else if (*p == '\\' && e - p >= 2) {
+                int c;
+                switch (p[1]) {
+                case 'n': c = '\n'; break;
+                case 'r': c = '\r'; break;
+                case 't': c = '\t'; break;
+                case 'b': c = '\b'; break;
+                case 'a': c = '\a'; break;
+                default: c = (unsigned char)p[1]; break;
+                }
+                PUT(run, p, c);
+                p += 2;
+                run = p;
+            } else if (*p == '"') {
+                /* A closing quote must be followed by a blank or the end. */
+                if (p + 1 < e && !is_space((unsigned char)p[1]))
+                    return PF_RESP_EQUOTES;
+                end = p++;
+                break;
+            } else {
+                p++;
+            }
+        } else if (insq) {
+            if (p == e)
+                return PF_RESP_EQUOTES;
+            if (*p == '\\' && e - p >= 2 && p[1] == '\'') {
+                PUT(run, p, '\'');
+                p += 2;
+                run = p;
+            } else if (*p == '\'') {
+                if (p + 1 < e && !is_space((unsigned char)p[1]))
+                    return PF_RESP_EQUOTES;
+                end = p++;
+                break;
+            } else {
+                p++;
+            }
+        } else if (p == e || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') {
+            end = p;
+            if (p < e)
+                p++;
+            break;
+        } else if (*p == '"' || *p == '\'') {
+            if (*p == '"')
+                inq = 1;
+            else
+                insq = 1;
+            /* A quote opening the word is simply dropped; one in its
+             * middle (a"b c") joins two runs, so the word is copied. */
+            if (p != run)
+                PUT(run, p, -1);
+            run = ++p;
+        } else {
+            p++;
+        }
     }
-    if (n > sizeof rp->scratch - rp->used)
-        return PF_RESP_EINLINE_BIG;
-    memcpy(rp->scratch + rp->used, from, (size_t)(to - from));
-    rp->used += (size_t)(to - from);
-    if (extra)
-        rp->scratch[rp->used++] = *extra;
-    return 0;
+    if (copy) {
+        PUT(run, end, -1);
+        *arg = (pf_slice){ out, o };
+    } else {
+        *arg = (pf_slice){ run, (size_t)(end - run) };
+    }
+    *copied = copy;
+    *pp = p;
+    return 1;
+#undef PUT
 }
 
-/* redis's sdssplitargs over one line of text (no NUL, terminator removed).
- * Returns argc >= 0 or a PF_RESP_E* code. */
-static int split_inline(resp_parser *rp, const char *t, size_t n)
+/* Check and count the words of one line; the name (argv[0]) goes to *name,
+ * unescaped into namebuf (NAME_CAP bytes) when it must be.  Returns argc
+ * >= 0 or a PF_RESP_E* code. */
+#define NAME_CAP 32
+static int split_inline(const resp_parser *rp, const char *t, size_t n,
+                        char *namebuf, pf_slice *name)
 {
     const char *p = t, *e = t + n;
     size_t argc = 0;
-    int rc;
-    rp->used = 0;
     for (;;) {
+        pf_slice a;
+        int copied;
         while (p < e && is_space((unsigned char)*p))
             p++;
         if (p == e)
             return (int)argc;
         if (argc == rp->max_args)
             return PF_RESP_EINLINE_BIG;
-        split_arg a = { p, 0, 0 };
-        int inq = 0, insq = 0;
-        const char *end;
-        for (;;) {
-            if (inq) {
-                if (p == e)
-                    return PF_RESP_EQUOTES;
-                if (*p == '\\' && e - p >= 4 && p[1] == 'x' &&
-                    hex_val((unsigned char)p[2]) >= 0 && hex_val((unsigned char)p[3]) >= 0) {
-                    char c = (char)(hex_val((unsigned char)p[2]) * 16 +
-                                    hex_val((unsigned char)p[3]));
-                    if ((rc = scratch_put(rp, &a, a.run, p, &c)) < 0)
-                        return rc;
-                    p += 4;
-                    a.run = p;
-                } else if (*p == '\\' && e - p >= 2) {
-                    char c;
-                    switch (p[1]) {
-                    case 'n': c = '\n'; break;
-                    case 'r': c = '\r'; break;
-                    case 't': c = '\t'; break;
-                    case 'b': c = '\b'; break;
-                    case 'a': c = '\a'; break;
-                    default: c = p[1]; break;
-                    }
-                    if ((rc = scratch_put(rp, &a, a.run, p, &c)) < 0)
-                        return rc;
-                    p += 2;
-                    a.run = p;
-                } else if (*p == '"') {
-                    /* A closing quote must be followed by a blank or the end. */
-                    if (p + 1 < e && !is_space((unsigned char)p[1]))
-                        return PF_RESP_EQUOTES;
-                    end = p++;
-                    break;
-                } else {
-                    p++;
-                }
-            } else if (insq) {
-                if (p == e)
-                    return PF_RESP_EQUOTES;
-                if (*p == '\\' && e - p >= 2 && p[1] == '\'') {
-                    if ((rc = scratch_put(rp, &a, a.run, p, "'")) < 0)
-                        return rc;
-                    p += 2;
-                    a.run = p;
-                } else if (*p == '\'') {
-                    if (p + 1 < e && !is_space((unsigned char)p[1]))
-                        return PF_RESP_EQUOTES;
-                    end = p++;
-                    break;
-                } else {
-                    p++;
-                }
-            } else if (p == e || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') {
-                end = p;
-                if (p < e)
-                    p++;
-                break;
-            } else if (*p == '"' || *p == '\'') {
-                if (*p == '"')
-                    inq = 1;
-                else
-                    insq = 1;
-                /* A quote opening the word is simply dropped; one in its
-                 * middle (a"b c") joins two runs, so the word is copied. */
-                if (p != a.run && (rc = scratch_put(rp, &a, a.run, p, NULL)) < 0)
-                    return rc;
-                a.run = ++p;
-            } else {
-                p++;
-            }
-        }
-        if (a.copy) {
-            if ((rc = scratch_put(rp, &a, a.run, end, NULL)) < 0)
-                return rc;
-            rp->argv[argc] = (pf_slice){ rp->scratch + a.sbeg, rp->used - a.sbeg };
-        } else {
-            rp->argv[argc] = (pf_slice){ a.run, (size_t)(end - a.run) };
+        int rc = inline_word(&p, e, argc ? NULL : namebuf, argc ? 0 : NAME_CAP, &a, &copied);
+        if (rc < 0)
+            return rc;
+        if (argc == 0) {
+            *name = a;
+            if (copied && a.len > NAME_CAP) /* longer than any command name */
+                *name = (pf_slice){ "", 0 };
         }
         argc++;
     }
 }
 
 /* Advance through an inline request: find its LF, then split the line. */
-static int inline_step(resp_parser *rp, const char *buf, size_t len)
+static int inline_step(resp_parser *rp, const char *buf, size_t len, char *namebuf,
+                       pf_slice *name)
 {
     const char *nl = NULL;
     if (!rp->poisoned && rp->pos < len) {
@@ -531,9 +543,10 @@ static int inline_step(resp_parser *rp, const char *buf, size_t len)
     size_t text = end > rp->line && buf[end - 1] == '\r' ? end - 1 : end;
     if (text - rp->line > rp->max_inline)
         return rp->err = PF_RESP_EINLINE_BIG;
-    int argc = split_inline(rp, buf + rp->line, text - rp->line);
+    int argc = split_inline(rp, buf + rp->line, text - rp->line, namebuf, name);
     if (argc < 0)
         return rp->err = argc;
+    rp->text_end = text;
     rp->pos = end + 1;
     rp->argc = (size_t)argc;
     return argc ? STEP_CMD : STEP_EMPTY;
@@ -547,7 +560,6 @@ static void reset_command(resp_parser *rp)
     rp->argc = 0;
     rp->need = 0;
     rp->left = 0;
-    rp->used = 0;
     rp->poisoned = 0;
     rp->in_line = 0;
 }
@@ -559,13 +571,13 @@ static void resp_parser_init(void *pp, const void *conf)
     static const pf_resp_conf none;
     if (!c)
         c = &none;
-    memset(rp, 0, offsetof(resp_parser, argv));
+    memset(rp, 0, sizeof *rp);
     rp->max_bulk = c->max_bulk ? c->max_bulk : PF_RESP_MAX_BULK_DEFAULT;
     if (rp->max_bulk > SIZE_MAX / 2)
         rp->max_bulk = SIZE_MAX / 2;
     rp->max_args = c->max_args ? c->max_args : PF_RESP_MAX_ARGS_DEFAULT;
-    if (rp->max_args > PF_RESP_ARGV_CAP)
-        rp->max_args = PF_RESP_ARGV_CAP;
+    if (rp->max_args > INT_MAX)
+        rp->max_args = INT_MAX;
     rp->max_inline = c->max_inline ? c->max_inline : PF_RESP_MAX_INLINE_DEFAULT;
     if (rp->max_inline > SIZE_MAX / 4)
         rp->max_inline = SIZE_MAX / 4;
@@ -575,6 +587,8 @@ static ssize_t resp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
     resp_parser *rp = pp;
     pf_resp_fields *f = out->fields;
+    char namebuf[NAME_CAP];
+    pf_slice name = { NULL, 0 };
     if (rp->err)
         return rp->err;
     for (;;) {
@@ -594,7 +608,7 @@ static ssize_t resp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
         if (rp->mode == M_MBULK)
             r = mbulk_step(rp, buf, len);
         else
-            r = inline_step(rp, buf, len);
+            r = inline_step(rp, buf, len, namebuf, &name);
         if (r < 0)
             return r;
         if (r == STEP_AGAIN)
@@ -606,17 +620,21 @@ static ssize_t resp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
             if (rp->pos < rp->max_inline)
                 continue;
             f->argc = 0;
-            f->argv = rp->argv;
+            f->args = (pf_slice){ buf + rp->pos, 0 };
             f->is_inline = 0;
             out->event = RESP_EV_EMPTY;
             out->raw = (pf_slice){ buf, rp->pos };
         } else {
             f->is_inline = rp->mode == M_INLINE;
-            if (rp->mode == M_MBULK)
-                finish_mbulk(rp, buf);
+            if (rp->mode == M_MBULK) {
+                size_t a = rp->start + rp->count_len;
+                name = mbulk_name(rp, buf);
+                f->args = (pf_slice){ buf + a, rp->pos - a };
+            } else {
+                f->args = (pf_slice){ buf + rp->line, rp->text_end - rp->line };
+            }
             f->argc = rp->argc;
-            f->argv = rp->argv;
-            out->event = classify(rp->argv[0]);
+            out->event = classify(name);
             out->raw = (pf_slice){ buf + rp->start, rp->pos - rp->start };
             reset_command(rp);
         }
@@ -624,6 +642,66 @@ static ssize_t resp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
         rp->pos = 0;
         return (ssize_t)n;
     }
+}
+
+/* ---- walking a packet's arguments ----------------------------------- */
+
+void pf_resp_iter_init(pf_resp_iter *it, const pf_resp_fields *f, char *buf, size_t cap)
+{
+    it->_p = f->args.ptr;
+    it->_end = f->args.ptr + f->args.len;
+    it->_left = f->argc;
+    it->_inline = f->is_inline;
+    it->_buf = buf;
+    it->_cap = buf ? cap : 0;
+    it->_used = 0;
+}
+
+int pf_resp_arg_next(pf_resp_iter *it, pf_slice *arg)
+{
+    if (it->_left == 0)
+        return 0;
+    if (it->_inline) {
+        /* The line was checked whole by parse(): every word is good. */
+        char *out = it->_buf ? it->_buf + it->_used : NULL;
+        size_t room = it->_cap - it->_used;
+        int copied = 0;
+        const char *p = it->_p;
+        if (inline_word(&p, it->_end, out, room, arg, &copied) <= 0)
+            return -EINVAL; /* not a packet from parse() */
+        if (copied) {
+            if (arg->len > room)
+                return -ENOSPC;
+            it->_used += arg->len;
+        }
+        it->_p = p;
+    } else {
+        /* "$" canonical digits, CR, one byte, payload, two bytes: parse()
+         * has checked all of it. */
+        const char *p = it->_p + 1;
+        size_t n = 0;
+        while (*p != '\r')
+            n = n * 10 + (size_t)(*p++ - '0');
+        p += 2;
+        *arg = (pf_slice){ p, n };
+        it->_p = p + n + 2;
+    }
+    it->_left--;
+    return 1;
+}
+
+ssize_t pf_resp_args(const pf_resp_fields *f, pf_slice *argv, size_t cap, char *buf,
+                     size_t bufcap)
+{
+    pf_resp_iter it;
+    size_t n = 0;
+    int rc;
+    if (f->argc > cap)
+        return -ENOSPC;
+    pf_resp_iter_init(&it, f, buf, bufcap);
+    while ((rc = pf_resp_arg_next(&it, &argv[n])) > 0)
+        n++;
+    return rc < 0 ? rc : (ssize_t)n;
 }
 
 #define PROTO_ERR(s) PF_SLICE_LIT("-ERR Protocol error: " s "\r\n")

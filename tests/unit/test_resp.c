@@ -11,7 +11,8 @@
  *
  * Then the parser alone: input ending at a PROT_NONE page, every error code
  * with its exact text, a bulk crossing read boundaries into a moved buffer,
- * limits at their edges, empty commands, the scratch area, names. */
+ * limits at their edges, empty commands, unescaping into caller buffers,
+ * fields intact under parse-ahead, names. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,18 +34,32 @@
 
 #define VEC_DIR "tests/vectors/resp"
 
+/* Every argument of a packet, through the cursor (resp.h); unescaped
+ * inline words land in a static buffer, valid until the next call. */
+#define MAX_TEST_ARGS 4096
+static char unesc[1 << 17];
+static pf_slice *args_of(const pf_resp_fields *f)
+{
+    static pf_slice av[MAX_TEST_ARGS];
+    assert_true(!f->is_inline || f->args.len <= sizeof unesc);
+    assert_int_equal(pf_resp_args(f, av, MAX_TEST_ARGS, f->is_inline ? unesc : NULL, sizeof unesc),
+                     (ssize_t)f->argc);
+    return av;
+}
+
 /* ---- handler stubs: every command renders itself ---------------------- */
 
 static void render(pf_session *s, const pf_packet *pkt)
 {
     const pf_resp_fields *f = pkt->fields;
+    const pf_slice *argv = args_of(f);
     char head[64];
     snprintf(head, sizeof head, "%s %zu", pf_fsm_event_name(&resp_fsm, pkt->event), f->argc);
     pf_reply_str(s, head);
     for (size_t i = 0; i < f->argc; i++) {
         pf_reply_str(s, " \"");
-        for (size_t k = 0; k < f->argv[i].len; k++) {
-            unsigned char c = (unsigned char)f->argv[i].ptr[k];
+        for (size_t k = 0; k < argv[i].len; k++) {
+            unsigned char c = (unsigned char)argv[i].ptr[k];
             char e[8];
             if (c == '"' || c == '\\')
                 snprintf(e, sizeof e, "\\%c", c);
@@ -239,8 +254,8 @@ static ssize_t parse(void *rp, const char *buf, size_t len, pf_packet *pkt, pf_r
     return pf_resp_protocol.parse(rp, buf, len, pkt);
 }
 
-/* Parse `in` whole from a fresh parser: the first result.  The fields stay
- * valid until the next call (argv lives in the parser). */
+/* Parse `in` whole from a fresh parser: the first result.  The fields
+ * point into `in` only. */
 static ssize_t parse_once(const char *in, size_t n, const pf_resp_conf *conf,
                           pf_packet *pkt, pf_resp_fields *f)
 {
@@ -280,9 +295,11 @@ static void test_guard_page(void **st)
                 break;
             assert_true(n > 0);
             assert_true(within(pkt.raw.ptr, pkt.raw.len, in + at, (size_t)n));
+            assert_true(within(f.args.ptr, f.args.len, in + at, (size_t)n));
+            const pf_slice *av = args_of(&f);
             for (size_t k = 0; k < f.argc; k++)
-                assert_true(within(f.argv[k].ptr, f.argv[k].len, in + at, (size_t)n) ||
-                            within(f.argv[k].ptr, f.argv[k].len, rp, pf_resp_protocol.parser_size));
+                assert_true(within(av[k].ptr, av[k].len, in + at, (size_t)n) ||
+                            (f.is_inline && within(av[k].ptr, av[k].len, unesc, f.args.len)));
             at += (size_t)n;
         }
         free(rp);
@@ -349,7 +366,7 @@ static void test_every_error(void **st)
         { "*2147483648\r\n", 0, { 0 }, PF_RESP_EMBULK_LEN, PE "invalid multibulk length\r\n" },
         { "*99999999999999999999\r\n", 0, { 0 }, PF_RESP_EMBULK_LEN, PE "invalid multibulk length\r\n" },
         { "*-9223372036854775809\r\n", 0, { 0 }, PF_RESP_EMBULK_LEN, PE "invalid multibulk length\r\n" },
-        { "*1025\r\n", 0, { 0 }, PF_RESP_EMBULK_LEN, PE "invalid multibulk length\r\n" },
+        { "*1048577\r\n", 0, { 0 }, PF_RESP_EMBULK_LEN, PE "invalid multibulk length\r\n" },
         { "*5\r\n", 0, small, PF_RESP_EMBULK_LEN, PE "invalid multibulk length\r\n" },
         { "*1\r\n$-1\r\n", 0, { 0 }, PF_RESP_EBULK_LEN, PE "invalid bulk length\r\n" },
         { "*1\r\n$\r\n", 0, { 0 }, PF_RESP_EBULK_LEN, PE "invalid bulk length\r\n" },
@@ -430,7 +447,7 @@ static void test_header_waits_for_byte_after_cr(void **st)
     assert_int_equal(parse_once(lax, sizeof lax - 1, NULL, &pkt, &f), (ssize_t)sizeof lax - 1);
     assert_int_equal(pkt.event, RESP_EV_PING);
     assert_int_equal(f.argc, 2);
-    assert_memory_equal(f.argv[1].ptr, "x", 1);
+    assert_memory_equal(args_of(&f)[1].ptr, "x", 1);
 }
 
 /* A bulk arriving in pieces, the buffer moving between calls: the slices
@@ -453,11 +470,11 @@ static void test_bulk_crossing_reads(void **st)
         assert_int_equal(pkt.event, RESP_EV_SET);
         assert_int_equal(f.argc, 3);
         assert_ptr_equal(pkt.raw.ptr, b);
-        assert_ptr_equal(f.argv[0].ptr, b + 8);
-        assert_ptr_equal(f.argv[1].ptr, b + 17);
-        assert_ptr_equal(f.argv[2].ptr, b + 25);
-        assert_int_equal(f.argv[2].len, 10);
-        assert_memory_equal(f.argv[2].ptr, "0123\r\n6789", 10);
+        assert_ptr_equal(args_of(&f)[0].ptr, b + 8);
+        assert_ptr_equal(args_of(&f)[1].ptr, b + 17);
+        assert_ptr_equal(args_of(&f)[2].ptr, b + 25);
+        assert_int_equal(args_of(&f)[2].len, 10);
+        assert_memory_equal(args_of(&f)[2].ptr, "0123\r\n6789", 10);
         free(a);
         free(b);
         free(rp);
@@ -485,8 +502,8 @@ static void test_large_bulk(void **st)
     for (size_t avail = 4096; r == -EAGAIN; avail = avail + 4096 < n ? avail + 4096 : n)
         r = parse(rp, in, avail, &pkt, &f);
     assert_int_equal(r, (ssize_t)n);
-    assert_ptr_equal(f.argv[1].ptr, in + h);
-    assert_int_equal(f.argv[1].len, len);
+    assert_ptr_equal(args_of(&f)[1].ptr, in + h);
+    assert_int_equal(args_of(&f)[1].len, len);
     free(rp);
     free(in);
 }
@@ -504,17 +521,18 @@ static void test_limits_at_edges(void **st)
     assert_int_equal(parse_once(b10, sizeof b10 - 1, &small, &pkt, &f), (ssize_t)sizeof b10 - 1);
     assert_int_equal(parse_once("*1\r\n$11\r\n", 9, &small, &pkt, &f), PF_RESP_EBULK_LEN);
     /* arguments */
-    assert_int_equal(parse_once("*1024\r\n", 7, NULL, &pkt, &f), -EAGAIN);
-    assert_int_equal(parse_once("*1025\r\n", 7, NULL, &pkt, &f), PF_RESP_EMBULK_LEN);
+    assert_int_equal(parse_once("*1048576\r\n", 10, NULL, &pkt, &f), -EAGAIN);
+    assert_int_equal(parse_once("*1048577\r\n", 10, NULL, &pkt, &f), PF_RESP_EMBULK_LEN);
     const char a4[] = "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n";
     assert_int_equal(parse_once(a4, sizeof a4 - 1, &small, &pkt, &f), (ssize_t)sizeof a4 - 1);
     assert_int_equal(f.argc, 4);
     assert_int_equal(parse_once("a b c d\n", 8, &small, &pkt, &f), 8);
     assert_int_equal(f.argc, 4);
     assert_int_equal(parse_once("a b c d e\n", 10, &small, &pkt, &f), PF_RESP_EINLINE_BIG);
-    /* max_args above the compiled capacity is clamped to it */
-    const pf_resp_conf huge = { .max_args = (size_t)PF_RESP_ARGV_CAP * 4 };
-    assert_int_equal(parse_once("*1025\r\n", 7, &huge, &pkt, &f), PF_RESP_EMBULK_LEN);
+    /* max_args above INT_MAX is clamped to it, as redis 7 counts */
+    const pf_resp_conf huge = { .max_args = (size_t)-1 };
+    assert_int_equal(parse_once("*2147483647\r\n", 13, &huge, &pkt, &f), -EAGAIN);
+    assert_int_equal(parse_once("*2147483648\r\n", 13, &huge, &pkt, &f), PF_RESP_EMBULK_LEN);
     /* inline text: 16 bytes with LF or CRLF ok, 17 not; waiting at 17 with
      * a CR last is still fine */
     assert_int_equal(parse_once("0123456789abcdef\n", 17, &small, &pkt, &f), 17);
@@ -562,8 +580,9 @@ static void test_empty_commands(void **st)
 }
 
 /* Zero copy on the multibulk path and for plain inline words; escaped or
- * joined inline words in the scratch area, bounded. */
-static void test_slices_and_scratch(void **st)
+ * joined inline words are unescaped into the caller's buffer, which
+ * args.len bytes always suffice for. */
+static void test_slices_and_unescape(void **st)
 {
     (void)st;
     pf_packet pkt;
@@ -574,25 +593,76 @@ static void test_slices_and_scratch(void **st)
     assert_int_equal(pkt.event, RESP_EV_SET);
     assert_int_equal(f.is_inline, 1);
     assert_int_equal(f.argc, 7);
-    assert_ptr_equal(f.argv[1].ptr, in + 4);
-    assert_memory_equal(f.argv[2].ptr, "vA\n", 3);
-    assert_true(within(f.argv[2].ptr, 3, rp, pf_resp_protocol.parser_size));
-    assert_memory_equal(f.argv[3].ptr, "it's", 4);
-    assert_ptr_equal(f.argv[4].ptr, in + 25);
-    assert_int_equal(f.argv[4].len, 5);
-    assert_int_equal(f.argv[5].len, 4);
-    assert_memory_equal(f.argv[5].ptr, "ab c", 4);
-    assert_int_equal(f.argv[6].len, 0);
+    assert_ptr_equal(f.args.ptr, in);
+    assert_int_equal(f.args.len, sizeof in - 2);
+    char buf[sizeof in];
+    pf_slice av[7];
+    assert_int_equal(pf_resp_args(&f, av, 7, buf, f.args.len), 7);
+    assert_ptr_equal(av[1].ptr, in + 4);
+    assert_memory_equal(av[2].ptr, "vA\n", 3);
+    assert_true(within(av[2].ptr, 3, buf, sizeof buf));
+    assert_memory_equal(av[3].ptr, "it's", 4);
+    assert_ptr_equal(av[4].ptr, in + 25);
+    assert_int_equal(av[4].len, 5);
+    assert_int_equal(av[5].len, 4);
+    assert_memory_equal(av[5].ptr, "ab c", 4);
+    assert_int_equal(av[6].len, 0);
+    /* too small a buffer, or too few slots: -ENOSPC, never an overrun */
+    assert_int_equal(pf_resp_args(&f, av, 7, buf, 5), -ENOSPC);
+    assert_int_equal(pf_resp_args(&f, av, 6, buf, sizeof buf), -ENOSPC);
+    /* the cursor, one step at a time */
+    pf_resp_iter it;
+    pf_slice a;
+    pf_resp_iter_init(&it, &f, buf, 2);
+    assert_int_equal(pf_resp_arg_next(&it, &a), 1);
+    assert_int_equal(pf_resp_arg_next(&it, &a), 1);
+    assert_int_equal(pf_resp_arg_next(&it, &a), -ENOSPC);
     free(rp);
 
-    /* escapes filling the scratch exactly fit; one byte more does not */
-    char *ok = repeat("SET k \"", 'x', PF_RESP_SCRATCH_CAP - 1, "\\n\"\n");
-    char *over = repeat("SET k \"", 'x', PF_RESP_SCRATCH_CAP, "\\n\"\n");
-    assert_true(parse_once(ok, strlen(ok), NULL, &pkt, &f) > 0);
-    assert_int_equal(f.argv[2].len, PF_RESP_SCRATCH_CAP);
-    assert_int_equal(parse_once(over, strlen(over), NULL, &pkt, &f), PF_RESP_EINLINE_BIG);
-    free(ok);
-    free(over);
+    /* an escaped name is classified by its unescaped bytes */
+    assert_int_equal(parse_once("\"G\\x45T\" k\n", 11, NULL, &pkt, &f), 11);
+    assert_int_equal(pkt.event, RESP_EV_GET);
+    assert_int_equal(parse_once("g'et' k\n", 8, NULL, &pkt, &f), 8);
+    assert_int_equal(pkt.event, RESP_EV_GET);
+    /* a long escaped inline word: no parser-side limit but the line's */
+    char *big = repeat("SET k \"", 'x', 8000, "\\n\"\n");
+    assert_true(parse_once(big, strlen(big), NULL, &pkt, &f) > 0);
+    assert_int_equal(args_of(&f)[2].len, 8001);
+    free(big);
+}
+
+/* hsha parses ahead: the I/O thread fills the fields of packet 2 (and 3)
+ * while a worker still reads packet 1's.  Each packet's fields must hold
+ * only pointers into its own bytes, never into parser memory. */
+static void test_parse_ahead_keeps_fields(void **st)
+{
+    (void)st;
+    const char in[] = "SET \"a\\tb\" 'x y'\r\n"
+                      "*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$2\r\nv2\r\n"
+                      "GET \"c\\nd\"\r\n";
+    void *rp = new_parser(NULL);
+    pf_packet pk[3];
+    pf_resp_fields f[3];
+    size_t at = 0;
+    for (int i = 0; i < 3; i++) {
+        ssize_t n = parse(rp, in + at, sizeof in - 1 - at, &pk[i], &f[i]);
+        assert_true(n > 0);
+        at += (size_t)n;
+    }
+    assert_int_equal(at, sizeof in - 1);
+    /* the parser is scribbled over, as the next reads would */
+    memset(rp, 0x5a, pf_resp_protocol.parser_size);
+    const char *want[3][3] = { { "SET", "a\tb", "x y" }, { "SET", "k2", "v2" },
+                               { "GET", "c\nd", NULL } };
+    for (int i = 0; i < 3; i++) {
+        const pf_slice *av = args_of(&f[i]);
+        assert_int_equal(f[i].argc, i == 2 ? 2 : 3);
+        for (size_t k = 0; k < f[i].argc; k++) {
+            assert_int_equal(av[k].len, strlen(want[i][k]));
+            assert_memory_equal(av[k].ptr, want[i][k], av[k].len);
+        }
+    }
+    free(rp);
 }
 
 static void test_command_names(void **st)
@@ -674,7 +744,8 @@ int main(void)
         cmocka_unit_test(test_large_bulk),
         cmocka_unit_test(test_limits_at_edges),
         cmocka_unit_test(test_empty_commands),
-        cmocka_unit_test(test_slices_and_scratch),
+        cmocka_unit_test(test_slices_and_unescape),
+        cmocka_unit_test(test_parse_ahead_keeps_fields),
         cmocka_unit_test(test_command_names),
         cmocka_unit_test(test_input_limit_silent),
     };
