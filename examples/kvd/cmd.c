@@ -1,0 +1,588 @@
+/* kvd's commands and the handlers of its session machine
+ * (protocols/resp_kvd.rl).
+ *
+ * Each command is a row of `cmds`, indexed by event: redis's arity
+ * convention (n exact, -n at least n) and a function.  A command runs with
+ * a kv_ctx: it locks the shards of its keys through lock_keys (ascending
+ * shard order, so two commands never deadlock), writes its reply into
+ * ctx->out and its log operations into ctx->ops; run_one then appends the
+ * operations to the log while the locks are still held, unlocks, and with
+ * appendfsync always waits for the disk before the reply is queued.
+ * EXEC locks every shard first, which makes the transaction atomic for
+ * every other client, and logs it as one MULTI/EXEC unit.
+ *
+ * Replies and error texts are redis-server 7.0's. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "kvd.h"
+#include "resp.h"
+#include "resp_fsm.h"
+#include "resp_kvd_fsm.h"
+#include "protofsm/session.h"
+
+#define SAME(x) _Static_assert((int)KVD_EV_##x == (int)RESP_EV_##x, "kvd and resp events differ: " #x);
+SAME(PING) SAME(ECHO) SAME(GET) SAME(SET) SAME(SETNX) SAME(GETSET) SAME(MGET) SAME(MSET)
+SAME(DEL) SAME(EXISTS) SAME(INCR) SAME(DECR) SAME(INCRBY) SAME(DECRBY) SAME(APPEND)
+SAME(STRLEN) SAME(EXPIRE) SAME(PEXPIRE) SAME(TTL) SAME(PTTL) SAME(PERSIST) SAME(TYPE)
+SAME(KEYS) SAME(SCAN) SAME(DBSIZE) SAME(FLUSHDB) SAME(FLUSHALL) SAME(SELECT) SAME(QUIT)
+SAME(INFO) SAME(COMMAND) SAME(CLIENT) SAME(HELLO) SAME(AUTH) SAME(MULTI) SAME(EXEC)
+SAME(DISCARD) SAME(UNKNOWN) SAME(EMPTY)
+_Static_assert((int)KVD_NEVENTS == (int)RESP_NEVENTS, "kvd and resp event counts differ");
+
+kv_server kvd;
+
+#define MULTI_MAX_BYTES (64u << 20) /* queued commands per transaction */
+#define CLIENT_NAME_MAX 1024
+
+typedef struct kv_client {
+    uint64_t id;
+    char *name;
+    kv_buf queue;        /* MULTI: queued commands, multibulk */
+    size_t nqueued;
+    int dirty;           /* an error while queueing: EXEC aborts */
+} kv_client;
+
+typedef struct kv_ctx {
+    kv_store *st;
+    kv_client *cl;
+    kv_buf out;
+    kv_ops ops;
+    int all_locked;
+    uint64_t locked;     /* shard mask held */
+    int close;
+} kv_ctx;
+
+/* ---- locking ---------------------------------------------------------------- */
+
+static void lock_mask(kv_ctx *c, uint64_t mask)
+{
+    if (c->all_locked)
+        return;
+    mask &= ~c->locked;
+    for (unsigned i = 0; i < KV_SHARDS; i++)
+        if (mask >> i & 1)
+            pthread_mutex_lock(&c->st->shard[i].mu);
+    c->locked |= mask;
+}
+
+static void unlock_all(kv_ctx *c)
+{
+    for (unsigned i = 0; i < KV_SHARDS; i++)
+        if (c->locked >> i & 1)
+            pthread_mutex_unlock(&c->st->shard[i].mu);
+    c->locked = 0;
+}
+
+/* Lock the shards of argv[first], argv[first+step] ... argv[argc-1]. */
+static void lock_keys(kv_ctx *c, size_t argc, const pf_slice *av, size_t first, size_t step)
+{
+    uint64_t m = 0;
+    for (size_t i = first; i < argc; i += step)
+        m |= 1ull << kv_shard_of(kv_hash(av[i].ptr, av[i].len));
+    lock_mask(c, m);
+}
+
+static void lock_every(kv_ctx *c) { lock_mask(c, KV_SHARDS == 64 ? ~0ull : (1ull << KV_SHARDS) - 1); }
+
+typedef struct { kv_shard *sh; uint64_t h; } kref;
+static kref ref(kv_ctx *c, pf_slice k)
+{
+    uint64_t h = kv_hash(k.ptr, k.len);
+    return (kref){ &c->st->shard[kv_shard_of(h)], h };
+}
+static kv_entry *find(kv_ctx *c, pf_slice k)
+{
+    kref r = ref(c, k);
+    kv_entry *e = kv_find(c->st, r.sh, k.ptr, k.len, r.h);
+    __atomic_add_fetch(e ? &c->st->hits : &c->st->misses, 1, __ATOMIC_RELAXED);
+    return e;
+}
+static unsigned shard_no(pf_slice k) { return kv_shard_of(kv_hash(k.ptr, k.len)); }
+
+/* ---- replies ---------------------------------------------------------------- */
+
+static void ok(kv_ctx *c) { kv_buf_put(&c->out, "+OK\r\n", 5); }
+static void nil(kv_ctx *c) { kv_buf_put(&c->out, "$-1\r\n", 5); }
+static void err(kv_ctx *c, const char *e) { kv_buf_fmt(&c->out, "-%s\r\n", e); }
+static const char E_INT[] = "ERR value is not an integer or out of range";
+static const char E_SYNTAX[] = "ERR syntax error";
+static const char E_OOM[] = "OOM command not allowed when used memory > 'maxmemory'.";
+
+static void lower(char *d, pf_slice s, size_t cap)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (char)(s.ptr[i] >= 'A' && s.ptr[i] <= 'Z' ? s.ptr[i] + 32 : s.ptr[i]);
+    d[n] = 0;
+}
+
+static void arity_err(kv_buf *out, pf_slice name, const char *sub)
+{
+    char n[64];
+    lower(n, name, sizeof n);
+    if (sub)
+        kv_buf_fmt(out, "-ERR wrong number of arguments for '%s|%s' command\r\n", n, sub);
+    else
+        kv_buf_fmt(out, "-ERR wrong number of arguments for '%s' command\r\n", n);
+}
+
+/* redis's string2ll: no blanks, no '+', no leading zeros. */
+static int to_ll(pf_slice s, long long *v)
+{
+    const char *p = s.ptr;
+    size_t n = s.len, i = 0;
+    int neg = 0;
+    unsigned long long acc = 0;
+    if (n == 0 || n > 20)
+        return -1;
+    if (n == 1 && p[0] == '0') {
+        *v = 0;
+        return 0;
+    }
+    if (p[0] == '-') {
+        neg = 1;
+        if (++i == n)
+            return -1;
+    }
+    if (p[i] < '1' || p[i] > '9')
+        return -1;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(p[i] - '0');
+        if (acc > (ULLONG_MAX - d) / 10)
+            return -1;
+        acc = acc * 10 + d;
+    }
+    if (neg) {
+        if (acc > (unsigned long long)LLONG_MAX + 1)
+            return -1;
+        *v = acc == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)acc;
+    } else {
+        if (acc > LLONG_MAX)
+            return -1;
+        *v = (long long)acc;
+    }
+    return 0;
+}
+
+static int eq(pf_slice s, const char *lit) { return s.len == strlen(lit) && !strncasecmp(s.ptr, lit, s.len); }
+
+static int oom(kv_ctx *c)
+{
+    if (c->st->maxmemory && kv_used_memory(c->st) > c->st->maxmemory) {
+        err(c, E_OOM);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- log operations ----------------------------------------------------------- */
+
+static void op_set(kv_ctx *c, pf_slice k, const kv_entry *e, int keepttl)
+{
+    char ms[32];
+    int n = snprintf(ms, sizeof ms, "%lld", (long long)e->expire);
+    pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, (size_t)n } };
+    if (keepttl) {
+        av[3] = (pf_slice){ "KEEPTTL", 7 };
+        kv_ops_add(&c->ops, shard_no(k), 4, av);
+    } else {
+        kv_ops_add(&c->ops, shard_no(k), e->expire >= 0 ? 5 : 3, av);
+    }
+}
+static void op_key(kv_ctx *c, const char *cmd, pf_slice k)
+{
+    pf_slice av[2] = { { cmd, strlen(cmd) }, k };
+    kv_ops_add(&c->ops, shard_no(k), 2, av);
+}
+static void op_expire(kv_ctx *c, pf_slice k, int64_t at)
+{
+    char ms[32];
+    int n = snprintf(ms, sizeof ms, "%lld", (long long)at);
+    pf_slice av[3] = { { "PEXPIREAT", 9 }, k, { ms, (size_t)n } };
+    kv_ops_add(&c->ops, shard_no(k), 3, av);
+}
+
+int kv_apply_op(kv_store *st, size_t argc, const pf_slice *av)
+{
+    if (argc == 1 && eq(av[0], "FLUSHALL")) {
+        for (int i = 0; i < KV_SHARDS; i++)
+            kv_shard_clear(st, &st->shard[i]);
+        return 0;
+    }
+    if (argc < 2)
+        return -EINVAL;
+    uint64_t h = kv_hash(av[1].ptr, av[1].len);
+    kv_shard *sh = &st->shard[kv_shard_of(h)];
+    long long ms;
+    if (eq(av[0], "SET") && (argc == 3 || argc == 4 || argc == 5)) {
+        int64_t exp = -1;
+        if (argc == 4) {
+            kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
+            exp = e ? e->expire : -1;
+        } else if (argc == 5) {
+            if (to_ll(av[4], &ms) < 0)
+                return -EINVAL;
+            exp = ms;
+        }
+        return kv_set(st, sh, av[1].ptr, av[1].len, h, av[2].ptr, av[2].len, exp) ? 0 : -ENOMEM;
+    }
+    if (eq(av[0], "APPEND") && argc == 3) {
+        kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
+        if (!e)
+            return kv_set(st, sh, av[1].ptr, av[1].len, h, av[2].ptr, av[2].len, -1) ? 0 : -ENOMEM;
+        return kv_append(st, sh, e, av[2].ptr, av[2].len);
+    }
+    if (eq(av[0], "DEL") && argc == 2) {
+        kv_del(st, sh, av[1].ptr, av[1].len, h);
+        return 0;
+    }
+    if ((eq(av[0], "PEXPIREAT") && argc == 3) || (eq(av[0], "PERSIST") && argc == 2)) {
+        kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
+        if (argc == 3 && to_ll(av[2], &ms) < 0)
+            return -EINVAL;
+        if (e)
+            kv_set_expire(sh, e, argc == 3 ? ms : -1);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+/* ---- string commands ---------------------------------------------------------- */
+
+typedef void cmd_fn(kv_ctx *c, size_t argc, const pf_slice *av);
+
+static void c_ping(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (argc > 2)
+        return arity_err(&c->out, av[0], NULL);
+    if (argc == 2)
+        kv_buf_bulk(&c->out, av[1].ptr, av[1].len);
+    else
+        kv_buf_put(&c->out, "+PONG\r\n", 7);
+}
+
+static void c_echo(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; kv_buf_bulk(&c->out, av[1].ptr, av[1].len); }
+
+static void c_get(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    lock_keys(c, argc, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    if (e)
+        kv_buf_bulk(&c->out, e->val, e->vlen);
+    else
+        nil(c);
+}
+
+/* SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT ms | KEEPTTL] */
+static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    int nx = 0, xx = 0, get = 0, keepttl = 0, unit = 0;
+    long long t = 0;
+    for (size_t i = 3; i < argc; i++) {
+        pf_slice o = av[i];
+        int has_next = i + 1 < argc;
+        if (eq(o, "NX") && !xx)
+            nx = 1;
+        else if (eq(o, "XX") && !nx)
+            xx = 1;
+        else if (eq(o, "GET"))
+            get = 1;
+        else if (eq(o, "KEEPTTL") && !unit)
+            keepttl = 1;
+        else if ((eq(o, "EX") || eq(o, "PX") || eq(o, "EXAT") || eq(o, "PXAT")) && !keepttl &&
+                 !unit && has_next) {
+            unit = eq(o, "EX") ? 1 : eq(o, "PX") ? 2 : eq(o, "EXAT") ? 3 : 4;
+            if (to_ll(av[++i], &t) < 0)
+                return err(c, E_INT);
+        } else
+            return err(c, E_SYNTAX);
+    }
+    int64_t exp = -1;
+    if (unit) {
+        if (t <= 0 || ((unit == 1 || unit == 3) && t > LLONG_MAX / 1000))
+            return err(c, "ERR invalid expire time in 'set' command");
+        long long ms = unit == 1 || unit == 3 ? t * 1000 : t;
+        if (unit <= 2) {
+            int64_t now = kv_now_ms();
+            if (ms > LLONG_MAX - now)
+                return err(c, "ERR invalid expire time in 'set' command");
+            ms += now;
+        }
+        exp = ms;
+    }
+    if (oom(c))
+        return;
+    lock_keys(c, 3, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    if (get) {
+        if (e)
+            kv_buf_bulk(&c->out, e->val, e->vlen);
+        else
+            nil(c);
+    }
+    if ((nx && e) || (xx && !e)) {
+        if (!get)
+            nil(c);
+        return;
+    }
+    if (keepttl && e)
+        exp = e->expire;
+    kref r = ref(c, av[1]);
+    e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, exp);
+    if (!e)
+        return err(c, E_OOM);
+    op_set(c, av[1], e, 0);
+    if (!get)
+        ok(c);
+}
+
+static void c_setnx(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (oom(c))
+        return;
+    lock_keys(c, argc, av, 1, 1);
+    if (find(c, av[1]))
+        return kv_buf_int(&c->out, 0);
+    kref r = ref(c, av[1]);
+    kv_entry *e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
+    if (!e)
+        return err(c, E_OOM);
+    op_set(c, av[1], e, 0);
+    kv_buf_int(&c->out, 1);
+}
+
+static void c_getset(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (oom(c))
+        return;
+    lock_keys(c, argc, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    if (e)
+        kv_buf_bulk(&c->out, e->val, e->vlen);
+    else
+        nil(c);
+    kref r = ref(c, av[1]);
+    e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
+    if (e)
+        op_set(c, av[1], e, 0);
+}
+
+static void c_mget(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    lock_keys(c, argc, av, 1, 1);
+    kv_buf_arrhdr(&c->out, argc - 1);
+    for (size_t i = 1; i < argc; i++) {
+        kv_entry *e = find(c, av[i]);
+        if (e)
+            kv_buf_bulk(&c->out, e->val, e->vlen);
+        else
+            nil(c);
+    }
+}
+
+static void c_mset(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (argc % 2 == 0)
+        return arity_err(&c->out, av[0], NULL);
+    if (oom(c))
+        return;
+    lock_keys(c, argc, av, 1, 2);
+    for (size_t i = 1; i < argc; i += 2) {
+        kref r = ref(c, av[i]);
+        kv_entry *e = kv_set(c->st, r.sh, av[i].ptr, av[i].len, r.h, av[i + 1].ptr, av[i + 1].len, -1);
+        if (!e)
+            return err(c, E_OOM);
+        op_set(c, av[i], e, 0);
+    }
+    ok(c);
+}
+
+static void c_del(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    lock_keys(c, argc, av, 1, 1);
+    long long n = 0;
+    for (size_t i = 1; i < argc; i++) {
+        kref r = ref(c, av[i]);
+        if (kv_del(c->st, r.sh, av[i].ptr, av[i].len, r.h)) {
+            n++;
+            op_key(c, "DEL", av[i]);
+        }
+    }
+    kv_buf_int(&c->out, n);
+}
+
+static void c_exists(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    lock_keys(c, argc, av, 1, 1);
+    long long n = 0;
+    for (size_t i = 1; i < argc; i++)
+        n += find(c, av[i]) != NULL;
+    kv_buf_int(&c->out, n);
+}
+
+static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
+{
+    if (oom(c))
+        return;
+    lock_keys(c, 2, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    long long v = 0;
+    if (e && to_ll((pf_slice){ e->val, e->vlen }, &v) < 0)
+        return err(c, E_INT);
+    if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v))
+        return err(c, "ERR increment or decrement would overflow");
+    v += by;
+    char num[32];
+    int n = snprintf(num, sizeof num, "%lld", v);
+    kref r = ref(c, av[1]);
+    e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, (size_t)n, e ? e->expire : -1);
+    if (!e)
+        return err(c, E_OOM);
+    op_set(c, av[1], e, 1);
+    kv_buf_int(&c->out, v);
+}
+
+static void c_incr(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; incr_by(c, av, 1); }
+static void c_decr(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; incr_by(c, av, -1); }
+static void c_incrby(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    long long by;
+    (void)argc;
+    if (to_ll(av[2], &by) < 0)
+        return err(c, E_INT);
+    incr_by(c, av, by);
+}
+static void c_decrby(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    long long by;
+    (void)argc;
+    if (to_ll(av[2], &by) < 0)
+        return err(c, E_INT);
+    if (by == LLONG_MIN)
+        return err(c, "ERR decrement would overflow");
+    incr_by(c, av, -by);
+}
+
+static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (oom(c))
+        return;
+    lock_keys(c, argc, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    kref r = ref(c, av[1]);
+    if (!e) {
+        e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
+        if (!e)
+            return err(c, E_OOM);
+    } else {
+        if (e->vlen + av[2].len > 512u * 1024 * 1024)
+            return err(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        if (kv_append(c->st, r.sh, e, av[2].ptr, av[2].len) < 0)
+            return err(c, E_OOM);
+    }
+    pf_slice op[3] = { { "APPEND", 6 }, av[1], av[2] };
+    kv_ops_add(&c->ops, r.sh - c->st->shard, 3, op);
+    kv_buf_int(&c->out, (long long)e->vlen);
+}
+
+static void c_strlen(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    lock_keys(c, argc, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    kv_buf_int(&c->out, e ? (long long)e->vlen : 0);
+}
+
+static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_unit)
+{
+    long long t;
+    int nx = 0, xx = 0, gt = 0, lt = 0;
+    if (to_ll(av[2], &t) < 0)
+        return err(c, E_INT);
+    for (size_t i = 3; i < argc; i++) {
+        if (eq(av[i], "NX")) nx = 1;
+        else if (eq(av[i], "XX")) xx = 1;
+        else if (eq(av[i], "GT")) gt = 1;
+        else if (eq(av[i], "LT")) lt = 1;
+        else {
+            char n[64];
+            lower(n, av[i], sizeof n);
+            return kv_buf_fmt(&c->out, "-ERR Unsupported option %.*s\r\n", (int)av[i].len, av[i].ptr);
+        }
+    }
+    if (nx && (xx || gt || lt))
+        return err(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
+    if (gt && lt)
+        return err(c, "ERR GT and LT options at the same time are not compatible");
+    int64_t now = kv_now_ms();
+    if ((!ms_unit && (t > LLONG_MAX / 1000 || t < LLONG_MIN / 1000)) ||
+        (t * (ms_unit ? 1 : 1000) > 0 && t * (ms_unit ? 1 : 1000) > LLONG_MAX - now)) {
+        char n[16];
+        lower(n, av[0], sizeof n);
+        return kv_buf_fmt(&c->out, "-ERR invalid expire time in '%s' command\r\n", n);
+    }
+    long long at = t * (ms_unit ? 1 : 1000) + now;
+    lock_keys(c, 2, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    if (!e)
+        return kv_buf_int(&c->out, 0);
+    if ((nx && e->expire >= 0) || (xx && e->expire < 0) ||
+        (gt && (e->expire < 0 || at <= e->expire)) || (lt && e->expire >= 0 && at >= e->expire))
+        return kv_buf_int(&c->out, 0);
+    kref r = ref(c, av[1]);
+    if (at <= now) {
+        kv_del(c->st, r.sh, av[1].ptr, av[1].len, r.h);
+        op_key(c, "DEL", av[1]);
+    } else {
+        kv_set_expire(r.sh, e, at);
+        op_expire(c, av[1], at);
+    }
+    kv_buf_int(&c->out, 1);
+}
+static void c_expire(kv_ctx *c, size_t argc, const pf_slice *av) { expire_generic(c, argc, av, 0); }
+static void c_pexpire(kv_ctx *c, size_t argc, const pf_slice *av) { expire_generic(c, argc, av, 1); }
+
+static void ttl_generic(kv_ctx *c, const pf_slice *av, int ms_unit)
+{
+    lock_keys(c, 2, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    if (!e)
+        return kv_buf_int(&c->out, -2);
+    if (e->expire < 0)
+        return kv_buf_int(&c->out, -1);
+    long long left = e->expire - kv_now_ms();
+    if (left < 0)
+        left = 0;
+    kv_buf_int(&c->out, ms_unit ? left : (left + 500) / 1000);
+}
+static void c_ttl(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; ttl_generic(c, av, 0); }
+static void c_pttl(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; ttl_generic(c, av, 1); }
+
+static void c_persist(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    lock_keys(c, argc, av, 1, 1);
+    kv_entry *e = find(c, av[1]);
+    if (!e || e->expire < 0)
+        return kv_buf_int(&c->out, 0);
+    kv_set_expire(ref(c, av[1]).sh, e, -1);
+    op_key(c, "PERSIST", av[1]);
+    kv_buf_int(&c->out, 1);
+}
+
+static void c_type(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    lock_keys(c, argc, av, 1, 1);
+    if (find(c, av[1]))
+        kv_buf_put(&c->out, "+string\r\n", 9);
+    else
+        kv_buf_put(&c->out, "+none\r\n", 7);
+}
+
+#include "cmd_keyspace.c.h"

@@ -1,0 +1,699 @@
+/* Included by cmd.c: keyspace and server commands, the command table and
+ * the session machine's handlers. */
+
+/* redis's stringmatchlen: * ? [abc] [^a-z] and \x. */
+static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
+{
+    if (depth > 64)
+        return 0;
+    while (pl && sl) {
+        switch (*p) {
+        case '*':
+            while (pl > 1 && p[1] == '*')
+                p++, pl--;
+            if (pl == 1)
+                return 1;
+            for (size_t i = 0; i <= sl; i++)
+                if (glob(p + 1, pl - 1, s + i, sl - i, depth + 1))
+                    return 1;
+            return 0;
+        case '?':
+            break;
+        case '[': {
+            int not = 0, match = 0;
+            p++, pl--;
+            if (pl && *p == '^')
+                not = 1, p++, pl--;
+            while (pl && *p != ']') {
+                if (*p == '\\' && pl >= 2) {
+                    p++, pl--;
+                    match |= *p == *s;
+                } else if (pl >= 3 && p[1] == '-') {
+                    char a = p[0], b = p[2];
+                    if (a > b) { char t = a; a = b; b = t; }
+                    match |= *s >= a && *s <= b;
+                    p += 2, pl -= 2;
+                } else {
+                    match |= *p == *s;
+                }
+                p++, pl--;
+            }
+            if (not)
+                match = !match;
+            if (!match)
+                return 0;
+            if (!pl)
+                return sl == 1; /* unterminated class: redis stops here */
+            break;
+        }
+        case '\\':
+            if (pl >= 2)
+                p++, pl--;
+            /* fall through */
+        default:
+            if (*p != *s)
+                return 0;
+            break;
+        }
+        p++, pl--;
+        s++, sl--;
+    }
+    while (pl && *p == '*')
+        p++, pl--;
+    return pl == 0 && sl == 0;
+}
+
+static void c_keys(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    (void)argc;
+    kv_buf body = { 0 };
+    size_t n = 0;
+    int64_t now = kv_now_ms();
+    lock_every(c);
+    for (int i = 0; i < KV_SHARDS; i++) {
+        kv_shard *sh = &c->st->shard[i];
+        for (size_t b = 0; b < sh->cap; b++)
+            for (kv_entry *e = sh->tab[b]; e; e = e->next)
+                if ((e->expire < 0 || e->expire > now) && glob(av[1].ptr, av[1].len, e->key, e->klen, 0)) {
+                    kv_buf_bulk(&body, e->key, e->klen);
+                    n++;
+                }
+    }
+    kv_buf_arrhdr(&c->out, n);
+    kv_buf_put(&c->out, body.p, body.len);
+    kv_buf_free(&body);
+}
+
+/* Cursor: shard << 40 | bucket.  Tables only grow, so a key present all
+ * along is returned at least once (possibly twice). */
+static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    long long cur, count = 10;
+    pf_slice match = { NULL, 0 };
+    int type_none = 0;
+    if (to_ll(av[1], &cur) < 0 || cur < 0)
+        return err(c, "ERR invalid cursor");
+    for (size_t i = 2; i < argc; i++) {
+        if (eq(av[i], "COUNT") && i + 1 < argc) {
+            if (to_ll(av[++i], &count) < 0)
+                return err(c, E_INT);
+            if (count < 1)
+                return err(c, E_SYNTAX);
+        } else if (eq(av[i], "MATCH") && i + 1 < argc) {
+            match = av[++i];
+        } else if (eq(av[i], "TYPE") && i + 1 < argc) {
+            type_none = !eq(av[++i], "string");
+        } else {
+            return err(c, E_SYNTAX);
+        }
+    }
+    unsigned sh_i = (unsigned)((unsigned long long)cur >> 40);
+    size_t b = (size_t)((unsigned long long)cur & ((1ull << 40) - 1));
+    kv_buf body = { 0 };
+    size_t n = 0, visited = 0;
+    int64_t now = kv_now_ms();
+    unsigned long long next = 0;
+    while (sh_i < KV_SHARDS) {
+        kv_shard *sh = &c->st->shard[sh_i];
+        lock_mask(c, 1ull << sh_i);
+        for (; b < sh->cap && visited < (size_t)count; b++, visited++)
+            for (kv_entry *e = sh->tab[b]; e; e = e->next)
+                if (!type_none && (e->expire < 0 || e->expire > now) &&
+                    (!match.ptr || glob(match.ptr, match.len, e->key, e->klen, 0))) {
+                    kv_buf_bulk(&body, e->key, e->klen);
+                    n++;
+                }
+        if (b < sh->cap) {
+            next = (unsigned long long)sh_i << 40 | b;
+            break;
+        }
+        sh_i++;
+        b = 0;
+        if (sh_i < KV_SHARDS && visited >= (size_t)count) {
+            next = (unsigned long long)sh_i << 40;
+            break;
+        }
+    }
+    char num[32];
+    int nl = snprintf(num, sizeof num, "%llu", next);
+    kv_buf_arrhdr(&c->out, 2);
+    kv_buf_bulk(&c->out, num, (size_t)nl);
+    kv_buf_arrhdr(&c->out, n);
+    kv_buf_put(&c->out, body.p, body.len);
+    kv_buf_free(&body);
+}
+
+static void c_dbsize(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    (void)argc, (void)av;
+    size_t n = 0;
+    lock_every(c);
+    for (int i = 0; i < KV_SHARDS; i++)
+        n += c->st->shard[i].n;
+    kv_buf_int(&c->out, (long long)n);
+}
+
+static void c_flush(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (argc > 2 || (argc == 2 && !eq(av[1], "ASYNC") && !eq(av[1], "SYNC")))
+        return err(c, E_SYNTAX);
+    lock_every(c);
+    for (int i = 0; i < KV_SHARDS; i++)
+        kv_shard_clear(c->st, &c->st->shard[i]);
+    pf_slice op = { "FLUSHALL", 8 };
+    kv_ops_add(&c->ops, 0xff, 1, &op);
+    ok(c);
+}
+
+static void c_select(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    long long db;
+    (void)argc;
+    if (to_ll(av[1], &db) < 0 || db < INT_MIN || db > INT_MAX)
+        return err(c, E_INT);
+    if (db != 0)
+        return err(c, "ERR DB index is out of range");
+    ok(c);
+}
+
+static void c_quit(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    (void)argc, (void)av;
+    ok(c);
+    c->close = 1;
+}
+
+static void c_info(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    kv_buf t = { 0 };
+    int all = argc == 1 || eq(av[1], "all") || eq(av[1], "everything") || eq(av[1], "default");
+#define SEC(name) (all || eq(av[1], name))
+    if (SEC("server"))
+        kv_buf_fmt(&t, "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n"
+                       "server_name:kvd\r\nprocess_id:%d\r\nuptime_in_seconds:%lld\r\n\r\n",
+                   (int)getpid(), (long long)(kv_now_ms() - (int64_t)kvd.start_ms) / 1000);
+    if (SEC("clients"))
+        kv_buf_fmt(&t, "# Clients\r\nconnected_clients:%llu\r\n\r\n",
+                   (unsigned long long)__atomic_load_n(&kvd.conns, __ATOMIC_RELAXED));
+    if (SEC("memory"))
+        kv_buf_fmt(&t, "# Memory\r\nused_memory:%zu\r\nmaxmemory:%zu\r\nmaxmemory_policy:noeviction\r\n\r\n",
+                   kv_used_memory(c->st), c->st->maxmemory);
+    if (SEC("persistence")) {
+        kv_aof_info ai = { 0 };
+        if (kvd.aof)
+            kv_aof_info_get(kvd.aof, &ai);
+        kv_buf_fmt(&t, "# Persistence\r\naof_enabled:%d\r\naof_rewrite_in_progress:%d\r\n"
+                       "aof_rewrites:%llu\r\naof_rewrites_cancelled:%llu\r\naof_current_size:%llu\r\n"
+                       "aof_base_size:%llu\r\naof_last_write_status:%s\r\naof_torn_tail_cut:%llu\r\n\r\n",
+                   kvd.aof != NULL, ai.rewriting, (unsigned long long)ai.rewrites,
+                   (unsigned long long)ai.rewrites_cancelled, (unsigned long long)ai.size,
+                   (unsigned long long)ai.base_size, ai.last_error ? "err" : "ok",
+                   (unsigned long long)ai.torn_cut);
+    }
+    if (SEC("stats"))
+        kv_buf_fmt(&t, "# Stats\r\ntotal_commands_processed:%llu\r\nexpired_keys:%llu\r\n"
+                       "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n\r\n",
+                   (unsigned long long)__atomic_load_n(&kvd.cmds, __ATOMIC_RELAXED),
+                   (unsigned long long)__atomic_load_n(&c->st->expired_keys, __ATOMIC_RELAXED),
+                   (unsigned long long)__atomic_load_n(&c->st->hits, __ATOMIC_RELAXED),
+                   (unsigned long long)__atomic_load_n(&c->st->misses, __ATOMIC_RELAXED));
+    if (SEC("keyspace")) {
+        size_t n = 0, x = 0;
+        for (int i = 0; i < KV_SHARDS; i++) {
+            pthread_mutex_lock(&c->st->shard[i].mu);
+            n += c->st->shard[i].n;
+            x += c->st->shard[i].nexpires;
+            pthread_mutex_unlock(&c->st->shard[i].mu);
+        }
+        kv_buf_put(&t, "# Keyspace\r\n", 12);
+        if (n)
+            kv_buf_fmt(&t, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", n, x);
+    }
+#undef SEC
+    kv_buf_bulk(&c->out, t.p ? t.p : "", t.len);
+    kv_buf_free(&t);
+}
+
+typedef struct cmd_def {
+    const char *name;
+    int arity;
+    cmd_fn *fn;
+} cmd_def;
+static const cmd_def cmds[KVD_NEVENTS];
+
+static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < KVD_NEVENTS; i++)
+        n += cmds[i].name != NULL;
+    if (argc >= 2 && eq(av[1], "COUNT"))
+        return kv_buf_int(&c->out, (long long)n);
+    if (argc >= 2 && eq(av[1], "DOCS"))
+        return kv_buf_arrhdr(&c->out, 0);
+    if (argc >= 2 && !eq(av[1], "INFO"))
+        return kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try COMMAND HELP.\r\n",
+                          (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
+    kv_buf_arrhdr(&c->out, n);
+    for (size_t i = 0; i < KVD_NEVENTS; i++) {
+        if (!cmds[i].name)
+            continue;
+        kv_buf_arrhdr(&c->out, 6);
+        kv_buf_bulk(&c->out, cmds[i].name, strlen(cmds[i].name));
+        kv_buf_int(&c->out, cmds[i].arity);
+        kv_buf_arrhdr(&c->out, 0);
+        kv_buf_int(&c->out, 0);
+        kv_buf_int(&c->out, 0);
+        kv_buf_int(&c->out, 0);
+    }
+}
+
+static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (eq(av[1], "SETNAME")) {
+        if (argc != 3)
+            return arity_err(&c->out, av[0], "setname");
+        if (av[2].len > CLIENT_NAME_MAX)
+            return err(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+        for (size_t i = 0; i < av[2].len; i++)
+            if (av[2].ptr[i] < '!' || av[2].ptr[i] > '~')
+                return err(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+        char *nm = av[2].len ? strndup(av[2].ptr, av[2].len) : NULL;
+        free(c->cl->name);
+        c->cl->name = nm;
+        return ok(c);
+    }
+    if (eq(av[1], "GETNAME")) {
+        if (argc != 2)
+            return arity_err(&c->out, av[0], "getname");
+        if (c->cl->name)
+            return kv_buf_bulk(&c->out, c->cl->name, strlen(c->cl->name));
+        return nil(c);
+    }
+    if (eq(av[1], "ID") && argc == 2)
+        return kv_buf_int(&c->out, (long long)c->cl->id);
+    kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CLIENT HELP.\r\n",
+               (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
+}
+
+static int check_pass(pf_slice user, pf_slice pass)
+{
+    if (!eq(user, "default"))
+        return 0;
+    if (!kvd.requirepass)
+        return 1;
+    return pass.len == strlen(kvd.requirepass) && !memcmp(pass.ptr, kvd.requirepass, pass.len);
+}
+
+/* AUTH [user] pass: 1 authenticated, 0 not (the reply is written). */
+static int do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (argc < 2 || argc > 3) {
+        kv_buf_put(&c->out, "-ERR syntax error\r\n", 19);
+        return 0;
+    }
+    if (argc == 2 && !kvd.requirepass) {
+        err(c, "ERR AUTH <password> called without any password configured for the default "
+               "user. Are you sure your configuration is correct?");
+        return 0;
+    }
+    pf_slice user = argc == 3 ? av[1] : (pf_slice){ "default", 7 };
+    if (!check_pass(user, av[argc - 1])) {
+        err(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return 0;
+    }
+    ok(c);
+    return 1;
+}
+
+/* HELLO [2 [AUTH user pass] [SETNAME name]]: 1 when it (also) authenticated. */
+static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
+{
+    long long ver = 2;
+    if (argc >= 2) {
+        if (to_ll(av[1], &ver) < 0) {
+            err(c, "ERR Protocol version is not an integer or out of range");
+            return 0;
+        }
+    }
+    pf_slice name = { NULL, 0 };
+    int auth_ok = 0, auth_given = 0;
+    for (size_t i = 2; i < argc; i++) {
+        if (eq(av[i], "AUTH") && i + 2 < argc) {
+            auth_given = 1;
+            auth_ok = check_pass(av[i + 1], av[i + 2]);
+            i += 2;
+        } else if (eq(av[i], "SETNAME") && i + 1 < argc) {
+            name = av[++i];
+        } else {
+            kv_buf_fmt(&c->out, "-ERR Syntax error in HELLO option '%.*s'\r\n",
+                       (int)(av[i].len > 128 ? 128 : av[i].len), av[i].ptr);
+            return 0;
+        }
+    }
+    if (ver < 2 || ver > 3 || ver == 3) {
+        err(c, "NOPROTO unsupported protocol version");
+        return 0;
+    }
+    if (auth_given && !auth_ok) {
+        err(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return 0;
+    }
+    if (!authed && !auth_ok) {
+        err(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+               "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client "
+               "and select the RESP protocol version at the same time");
+        return 0;
+    }
+    if (name.ptr) {
+        char *nm = name.len ? strndup(name.ptr, name.len) : NULL;
+        free(c->cl->name);
+        c->cl->name = nm;
+    }
+    kv_buf_fmt(&c->out, "*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n"
+                        "$5\r\nproto\r\n:2\r\n$2\r\nid\r\n:%llu\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"
+                        "$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n",
+               (unsigned long long)c->cl->id);
+    return 1;
+}
+
+static void c_auth(kv_ctx *c, size_t argc, const pf_slice *av) { do_auth(c, argc, av); }
+static void c_hello(kv_ctx *c, size_t argc, const pf_slice *av) { do_hello(c, argc, av, 1); }
+
+#define CMD(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f },
+static const cmd_def cmds[KVD_NEVENTS] = {
+    CMD(PING, "ping", -1, c_ping) CMD(ECHO, "echo", 2, c_echo) CMD(GET, "get", 2, c_get)
+    CMD(SET, "set", -3, c_set) CMD(SETNX, "setnx", 3, c_setnx) CMD(GETSET, "getset", 3, c_getset)
+    CMD(MGET, "mget", -2, c_mget) CMD(MSET, "mset", -3, c_mset) CMD(DEL, "del", -2, c_del)
+    CMD(EXISTS, "exists", -2, c_exists) CMD(INCR, "incr", 2, c_incr) CMD(DECR, "decr", 2, c_decr)
+    CMD(INCRBY, "incrby", 3, c_incrby) CMD(DECRBY, "decrby", 3, c_decrby)
+    CMD(APPEND, "append", 3, c_append) CMD(STRLEN, "strlen", 2, c_strlen)
+    CMD(EXPIRE, "expire", -3, c_expire) CMD(PEXPIRE, "pexpire", -3, c_pexpire)
+    CMD(TTL, "ttl", 2, c_ttl) CMD(PTTL, "pttl", 2, c_pttl) CMD(PERSIST, "persist", 2, c_persist)
+    CMD(TYPE, "type", 2, c_type) CMD(KEYS, "keys", 2, c_keys) CMD(SCAN, "scan", -2, c_scan)
+    CMD(DBSIZE, "dbsize", 1, c_dbsize) CMD(FLUSHDB, "flushdb", -1, c_flush)
+    CMD(FLUSHALL, "flushall", -1, c_flush) CMD(SELECT, "select", 2, c_select)
+    CMD(QUIT, "quit", -1, c_quit) CMD(INFO, "info", -1, c_info)
+    CMD(COMMAND, "command", -1, c_command) CMD(CLIENT, "client", -2, c_client)
+    CMD(HELLO, "hello", -1, c_hello) CMD(AUTH, "auth", -2, c_auth)
+    CMD(MULTI, "multi", 1, NULL) CMD(EXEC, "exec", 1, NULL) CMD(DISCARD, "discard", 1, NULL)
+};
+
+/* ---- running commands ----------------------------------------------------- */
+
+/* The error for an unknown command or a wrong arity, or NULL: 0 when ok. */
+static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
+{
+    if (ev >= KVD_NEVENTS || !cmds[ev].name) {
+        kv_buf_fmt(out, "-ERR unknown command '%.*s', with args beginning with: ",
+                   (int)(av[0].len > 128 ? 128 : av[0].len), av[0].ptr);
+        for (size_t i = 1; i < argc && out->len < 1024; i++)
+            kv_buf_fmt(out, "'%.*s' ", (int)(av[i].len > 128 ? 128 : av[i].len), av[i].ptr);
+        kv_buf_put(out, "\r\n", 2);
+        return -1;
+    }
+    int a = cmds[ev].arity;
+    if ((a > 0 && argc != (size_t)a) || (a < 0 && argc < (size_t)-a)) {
+        arity_err(out, av[0], NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* The arguments of a packet: into `small` when they fit, else malloc'd. */
+typedef struct argv_t {
+    pf_slice small[16];
+    pf_slice *av;
+    char *unesc;
+    size_t argc;
+} argv_t;
+
+static int get_args(argv_t *a, const pf_packet *pkt)
+{
+    const pf_resp_fields *f = pkt->fields;
+    a->av = a->small;
+    a->unesc = NULL;
+    a->argc = f->argc;
+    if (f->argc > 16 && !(a->av = malloc(f->argc * sizeof *a->av)))
+        return -ENOMEM;
+    if (f->is_inline && !(a->unesc = malloc(f->args.len + 1))) {
+        if (a->av != a->small)
+            free(a->av);
+        return -ENOMEM;
+    }
+    pf_resp_args(f, a->av, f->argc, a->unesc, f->args.len);
+    return 0;
+}
+
+static void put_args(argv_t *a)
+{
+    if (a->av != a->small)
+        free(a->av);
+    free(a->unesc);
+}
+
+static int send(pf_session *s, kv_ctx *c)
+{
+    int rc = 0;
+    if (c->out.oom)
+        rc = pf_reply_str(s, "-ERR out of memory\r\n");
+    else
+        rc = pf_reply(s, c->out.p, c->out.len);
+    kv_buf_free(&c->out);
+    kv_ops_free(&c->ops);
+    if (rc < 0)
+        return rc;
+    return c->close ? PF_CLOSE : PF_NEXT;
+}
+
+static void ctx_init(kv_ctx *c, pf_session *s)
+{
+    memset(c, 0, sizeof *c);
+    c->st = &kvd.store;
+    c->cl = pf_session_data(s);
+}
+
+/* Log what the command did (locks still held), unlock, wait for the disk. */
+static void commit(kv_ctx *c)
+{
+    uint64_t t = 0;
+    if (kvd.aof && c->ops.n)
+        t = kv_aof_append(kvd.aof, &c->ops);
+    unlock_all(c);
+    if (t && kv_aof_wait(kvd.aof, t) < 0) {
+        c->out.len = 0;
+        err(c, "MISCONF Errors writing to the AOF file");
+    }
+}
+
+int kvd_on_command(pf_session *s, const pf_packet *pkt)
+{
+    kv_ctx c;
+    argv_t a;
+    ctx_init(&c, s);
+    if (get_args(&a, pkt) < 0)
+        return pf_reply_str(s, "-ERR out of memory\r\n") < 0 ? -ENOMEM : PF_NEXT;
+    __atomic_add_fetch(&kvd.cmds, 1, __ATOMIC_RELAXED);
+    if (check(&c.out, pkt->event, a.argc, a.av) == 0) {
+        cmds[pkt->event].fn(&c, a.argc, a.av);
+        commit(&c);
+    }
+    put_args(&a);
+    return send(s, &c);
+}
+
+int kvd_on_open(pf_session *s, const pf_packet *pkt)
+{
+    static uint64_t next_id;
+    (void)pkt;
+    kv_client *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return -ENOMEM;
+    cl->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+    pf_session_set_data(s, cl);
+    __atomic_add_fetch(&kvd.conns, 1, __ATOMIC_RELAXED);
+    return kvd.requirepass ? PF_STAY : PF_NEXT;
+}
+
+int kvd_on_close(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    kv_client *cl = pf_session_data(s);
+    if (cl) {
+        kv_buf_free(&cl->queue);
+        free(cl->name);
+        free(cl);
+        pf_session_set_data(s, NULL);
+        __atomic_sub_fetch(&kvd.conns, 1, __ATOMIC_RELAXED);
+    }
+    return PF_NEXT;
+}
+
+int kvd_on_noauth(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return pf_reply_str(s, "-NOAUTH Authentication required.\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
+static int auth_like(pf_session *s, const pf_packet *pkt, int hello)
+{
+    kv_ctx c;
+    argv_t a;
+    ctx_init(&c, s);
+    if (get_args(&a, pkt) < 0)
+        return -ENOMEM;
+    int authed = pf_session_state(s) != KVD_ST_NOAUTH;
+    int good = 0;
+    if (hello)
+        good = do_hello(&c, a.argc, a.av, authed);
+    else if (check(&c.out, pkt->event, a.argc, a.av) == 0)
+        good = do_auth(&c, a.argc, a.av);
+    put_args(&a);
+    int rc = send(s, &c);
+    return rc < 0 ? rc : good || authed ? PF_NEXT : PF_STAY;
+}
+
+int kvd_on_auth(pf_session *s, const pf_packet *pkt) { return auth_like(s, pkt, 0); }
+int kvd_on_hello(pf_session *s, const pf_packet *pkt) { return auth_like(s, pkt, 1); }
+
+int kvd_on_quit(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_CLOSE;
+}
+
+int kvd_on_multi(pf_session *s, const pf_packet *pkt)
+{
+    kv_client *cl = pf_session_data(s);
+    const pf_resp_fields *f = pkt->fields;
+    if (f->argc != 1)
+        return kvd_on_command(s, pkt) < 0 ? -ENOMEM : PF_STAY; /* arity error */
+    cl->queue.len = 0;
+    cl->nqueued = 0;
+    cl->dirty = 0;
+    return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
+int kvd_on_multi_nested(pf_session *s, const pf_packet *pkt)
+{
+    kv_client *cl = pf_session_data(s);
+    (void)pkt;
+    (void)cl; /* redis 7.0 does not flag the transaction for this one */
+    return pf_reply_str(s, "-ERR MULTI calls can not be nested\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
+int kvd_on_exec_without_multi(pf_session *s, const pf_packet *pkt)
+{
+    const pf_resp_fields *f = pkt->fields;
+    if (f->argc != 1)
+        return kvd_on_command(s, pkt);
+    return pf_reply_str(s, "-ERR EXEC without MULTI\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
+int kvd_on_discard_without_multi(pf_session *s, const pf_packet *pkt)
+{
+    const pf_resp_fields *f = pkt->fields;
+    if (f->argc != 1)
+        return kvd_on_command(s, pkt);
+    return pf_reply_str(s, "-ERR DISCARD without MULTI\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
+int kvd_on_queue(pf_session *s, const pf_packet *pkt)
+{
+    kv_client *cl = pf_session_data(s);
+    kv_ctx c;
+    argv_t a;
+    ctx_init(&c, s);
+    if (get_args(&a, pkt) < 0)
+        return -ENOMEM;
+    if (check(&c.out, pkt->event, a.argc, a.av) < 0) {
+        cl->dirty = 1;
+    } else if (cl->queue.len + pkt->raw.len > MULTI_MAX_BYTES) {
+        cl->dirty = 1;
+        err(&c, "ERR MULTI queue is too large");
+    } else {
+        kv_buf_cmd(&cl->queue, a.argc, a.av);
+        cl->nqueued++;
+        kv_buf_put(&c.out, "+QUEUED\r\n", 9);
+    }
+    put_args(&a);
+    return send(s, &c);
+}
+
+int kvd_on_discard(pf_session *s, const pf_packet *pkt)
+{
+    kv_client *cl = pf_session_data(s);
+    const pf_resp_fields *f = pkt->fields;
+    if (f->argc != 1) {
+        cl->dirty = 1;
+        kv_ctx c;
+        ctx_init(&c, s);
+        arity_err(&c.out, (pf_slice){ "discard", 7 }, NULL);
+        int rc = send(s, &c);
+        return rc < 0 ? rc : PF_STAY;
+    }
+    kv_buf_free(&cl->queue);
+    cl->nqueued = 0;
+    cl->dirty = 0;
+    return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
+int kvd_on_exec(pf_session *s, const pf_packet *pkt)
+{
+    kv_client *cl = pf_session_data(s);
+    const pf_resp_fields *f = pkt->fields;
+    kv_ctx c;
+    ctx_init(&c, s);
+    if (f->argc != 1) {
+        cl->dirty = 1;
+        arity_err(&c.out, (pf_slice){ "exec", 4 }, NULL);
+        int rc = send(s, &c);
+        return rc < 0 ? rc : PF_STAY;
+    }
+    if (cl->dirty) {
+        err(&c, "EXECABORT Transaction discarded because of previous errors.");
+    } else {
+        /* Every shard locked: atomic for every other client. */
+        lock_every(&c);
+        c.all_locked = 1;
+        kv_buf_arrhdr(&c.out, cl->nqueued);
+        _Alignas(max_align_t) char parser[1024];
+        if (pf_resp_protocol.parser_size > sizeof parser)
+            abort();
+        pf_resp_protocol.parser_init(parser, NULL);
+        size_t at = 0;
+        pf_slice *av = NULL;
+        size_t nav = 0;
+        while (at < cl->queue.len) {
+            pf_resp_fields qf;
+            pf_packet qp = { .fields = &qf };
+            ssize_t n = pf_resp_protocol.parse(parser, cl->queue.p + at, cl->queue.len - at, &qp);
+            if (n <= 0)
+                break;
+            if (qf.argc > nav) {
+                pf_slice *t = realloc(av, qf.argc * sizeof *t);
+                if (!t)
+                    break;
+                av = t;
+                nav = qf.argc;
+            }
+            pf_resp_args(&qf, av, nav, NULL, 0);
+            __atomic_add_fetch(&kvd.cmds, 1, __ATOMIC_RELAXED);
+            if (qp.event == RESP_EV_AUTH)
+                do_auth(&c, qf.argc, av);
+            else if (qp.event == RESP_EV_HELLO)
+                do_hello(&c, qf.argc, av, 1);
+            else if (cmds[qp.event].fn)
+                cmds[qp.event].fn(&c, qf.argc, av);
+            else
+                err(&c, "ERR Command not allowed inside a transaction");
+            at += (size_t)n;
+        }
+        free(av);
+        c.all_locked = 0;
+        commit(&c);
+    }
+    kv_buf_free(&cl->queue);
+    cl->nqueued = 0;
+    cl->dirty = 0;
+    return send(s, &c);
+}

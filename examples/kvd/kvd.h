@@ -1,0 +1,147 @@
+/* kvd: a durable key-value server that redis clients use unchanged.
+ *
+ * Modules: store.c (the sharded keyspace and expiry), aof.c (the
+ * append-only log: group commit, fsync policies, rewrite, replay), cmd.c
+ * (the commands and the session machine's handlers), main.c (options,
+ * start-up, the cron thread).  See main.c for the command line and the
+ * limits. */
+#ifndef KVD_H
+#define KVD_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "protofsm/packet.h"
+
+/* ---- a growable byte buffer for replies and log records ------------------ */
+
+typedef struct kv_buf {
+    char *p;
+    size_t len, cap;
+    int oom;            /* an allocation failed: the content is truncated */
+} kv_buf;
+
+void kv_buf_put(kv_buf *b, const void *p, size_t n);
+void kv_buf_free(kv_buf *b);
+void kv_buf_fmt(kv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* RESP pieces. */
+void kv_buf_bulk(kv_buf *b, const void *p, size_t n);
+void kv_buf_int(kv_buf *b, long long v);
+void kv_buf_arrhdr(kv_buf *b, size_t n);
+/* A multibulk command from argv (the AOF record format). */
+void kv_buf_cmd(kv_buf *b, size_t argc, const pf_slice *argv);
+
+/* ---- the keyspace ----------------------------------------------------------- */
+
+#define KV_SHARDS 64     /* power of two, <= 64 (a lock mask is one word) */
+
+typedef struct kv_entry {
+    struct kv_entry *next;
+    uint64_t hash;
+    int64_t expire;      /* absolute ms since the epoch; -1: none */
+    char *val;
+    size_t vlen, vcap;
+    uint32_t klen;
+    char key[];
+} kv_entry;
+
+typedef struct kv_shard {
+    pthread_mutex_t mu;
+    kv_entry **tab;
+    size_t cap, n, nexpires;
+    size_t bytes;        /* accounted memory of this shard */
+    size_t sample_at;    /* active expiry's next bucket */
+    char pad[64];
+} kv_shard;
+
+typedef struct kv_store {
+    kv_shard shard[KV_SHARDS];
+    size_t maxmemory;    /* 0: no limit */
+    uint64_t expired_keys; /* atomics */
+    uint64_t hits, misses;
+} kv_store;
+
+int kv_store_init(kv_store *st);
+void kv_store_free(kv_store *st);
+uint64_t kv_hash(const char *p, size_t n);
+static inline unsigned kv_shard_of(uint64_t h) { return (unsigned)(h >> 58) & (KV_SHARDS - 1); }
+int64_t kv_now_ms(void);
+
+/* Lookups and edits on a shard the caller has locked.  kv_find treats an
+ * expired entry as absent and removes it (lazy expiry). */
+kv_entry *kv_find(kv_store *st, kv_shard *sh, const char *k, size_t kl, uint64_t h);
+/* Create or overwrite: the value is copied; expire as given.  NULL on ENOMEM. */
+kv_entry *kv_set(kv_store *st, kv_shard *sh, const char *k, size_t kl, uint64_t h,
+                 const char *v, size_t vl, int64_t expire);
+int kv_append(kv_store *st, kv_shard *sh, kv_entry *e, const char *v, size_t vl);
+int kv_del(kv_store *st, kv_shard *sh, const char *k, size_t kl, uint64_t h);
+void kv_set_expire(kv_shard *sh, kv_entry *e, int64_t expire);
+void kv_shard_clear(kv_store *st, kv_shard *sh);
+size_t kv_used_memory(kv_store *st); /* racy sum, for INFO and maxmemory */
+/* Active expiry: sample up to `n` buckets of each shard (locking each),
+ * deleting expired keys; returns the number deleted. */
+size_t kv_expire_cycle(kv_store *st, size_t n);
+
+/* ---- the append-only log ---------------------------------------------------- */
+
+typedef enum { KV_FSYNC_ALWAYS, KV_FSYNC_EVERYSEC, KV_FSYNC_NO } kv_fsync;
+
+typedef struct kv_aof kv_aof;
+
+/* Open DIR/appendonly.aof, replay it into st (a torn tail is cut, with a
+ * warning on stderr), and start the writer thread.  0 or -errno; err gets
+ * a message. */
+int kv_aof_open(kv_aof **out, kv_store *st, const char *dir, kv_fsync pol,
+                size_t rewrite_min, char *err, size_t errlen);
+/* Flush, fsync and close (after the server stopped). */
+void kv_aof_close(kv_aof *a);
+
+/* One command's log operations, collected while its shards are locked. */
+typedef struct kv_ops {
+    kv_buf rec;             /* the records, multibulk */
+    size_t n;               /* operations */
+    size_t *end;            /* [n]: end offset of op i in rec */
+    uint8_t *shard;         /* [n]: its shard, 0xff: every shard (FLUSHALL) */
+    size_t cap;
+} kv_ops;
+void kv_ops_add(kv_ops *o, unsigned shard, size_t argc, const pf_slice *argv);
+void kv_ops_reset(kv_ops *o);
+void kv_ops_free(kv_ops *o);
+
+/* Append a command's operations as one unit (wrapped in MULTI/EXEC when
+ * more than one), while the caller still holds the shards' locks, so the
+ * log's order is the keyspace's.  Returns a ticket for kv_aof_wait. */
+uint64_t kv_aof_append(kv_aof *a, const kv_ops *o);
+/* With appendfsync always: wait until the ticket is on disk.  Otherwise a
+ * no-op.  0, or -EIO once a write or fsync failed (sticky). */
+int kv_aof_wait(kv_aof *a, uint64_t ticket);
+/* Cron: fsync once a second (everysec), start a rewrite when the log grew
+ * past max(rewrite_min, 2 x its size after the last rewrite). */
+void kv_aof_cron(kv_aof *a);
+/* Start a rewrite now (if none runs); 0 or -EBUSY. */
+int kv_aof_rewrite(kv_aof *a);
+typedef struct kv_aof_info {
+    uint64_t size, base_size, rewrites, rewrites_cancelled, torn_cut;
+    int rewriting, last_error;
+} kv_aof_info;
+void kv_aof_info_get(kv_aof *a, kv_aof_info *out);
+
+/* Apply one logged operation (replay; no locking, single thread).
+ * 0, or -EINVAL for an operation kvd never writes. */
+int kv_apply_op(kv_store *st, size_t argc, const pf_slice *argv);
+
+/* ---- the service ----------------------------------------------------------- */
+
+typedef struct kv_server {
+    kv_store store;
+    kv_aof *aof;             /* NULL: --appendonly no */
+    const char *requirepass; /* NULL: none */
+    uint64_t start_ms;
+    uint64_t conns, cmds;    /* atomics */
+} kv_server;
+
+extern kv_server kvd;
+
+#endif
