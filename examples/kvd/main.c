@@ -16,6 +16,7 @@
  * passes max(64 MiB, twice its size after the last rewrite). */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,14 @@ int main(int argc, char **argv)
     if (kv_store_init(&kvd.store) < 0)
         return usage("out of memory");
     kvd.store.maxmemory = maxmemory;
+    /* kvd's own threads (the AOF writer, the cron and the rewrites it
+     * starts) never take SIGTERM/SIGINT: those belong to the server's
+     * signalfd, which only blocks them in threads started after it. */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
     kvd.start_ms = (uint64_t)kv_now_ms();
     if (appendonly) {
         char err[512] = "";
@@ -158,6 +167,7 @@ int main(int argc, char **argv)
     }
     pthread_t cron;
     pthread_create(&cron, NULL, cron_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pf_cli_announce(srv);
     rc = pf_server_run(srv);
     pthread_mutex_lock(&cron_mu);

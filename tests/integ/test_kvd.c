@@ -1,0 +1,389 @@
+/* kvd with real clients and against a live redis-server:
+ * - differential: the same pipelined commands (multibulk and inline) to
+ *   kvd and to redis-server 7 on a free port; replies must be identical
+ *   byte for byte (every error text included), plus AUTH and MULTI/EXEC
+ *   flows with --requirepass on both;
+ * - redis-cli: -x, --pipe and interactive (stdin), redis-benchmark smoke;
+ * - durability: appendfsync always, 8 writers, kill -9 mid-load, restart:
+ *   every acknowledged key is there; a torn tail is cut with a warning;
+ *   a rewrite during load keeps every key.
+ * Children are killed by PID (harness.h); redis-server is started with
+ * --save '' --appendonly no on its own port, never a system service. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+
+static char tmpdir[256];
+
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* redis-server on a free port; waits until it accepts. */
+static pid_t start_redis(unsigned *port, const char *pass)
+{
+    *port = free_port();
+    char ps[16];
+    snprintf(ps, sizeof ps, "%u", *port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        dup2(dn, 1);
+        dup2(dn, 2);
+        if (pass)
+            execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", "--dir", tmpdir, "--requirepass", pass, (char *)NULL);
+        else
+            execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", "--dir", tmpdir, (char *)NULL);
+        _exit(127);
+    }
+    h_child_add(pid);
+    for (int i = 0; i < 500; i++) {
+        int fd = h_connect(*port, 0);
+        if (fd >= 0) {
+            close(fd);
+            return pid;
+        }
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+static void stop_pid(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    h_child_reaped(pid);
+}
+
+/* Send `in` (ending in QUIT), read until the server closes. */
+static char *exchange(unsigned port, const char *in, size_t n, size_t *outlen)
+{
+    int fd = h_connect(port, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(h_send_all(fd, in, n), 0);
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    int eof = 0;
+    ssize_t got = h_recv_n(fd, buf, cap, 10000, &eof);
+    close(fd);
+    assert_true(got >= 0);
+    *outlen = (size_t)got;
+    return buf;
+}
+
+static void differential(const char *in, const char *kvd_pass, const char *redis_pass)
+{
+    unsigned rport;
+    pid_t rp = start_redis(&rport, redis_pass);
+    assert_true(rp > 0);
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--requirepass", kvd_pass ? kvd_pass : "", NULL };
+    assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
+    size_t a, b;
+    char *x = exchange(sp.port, in, strlen(in), &a);
+    char *y = exchange(rport, in, strlen(in), &b);
+    if (a != b || memcmp(x, y, a)) {
+        fprintf(stderr, "--- kvd\n%.*s--- redis-server\n%.*s", (int)a, x, (int)b, y);
+        fail();
+    }
+    free(x);
+    free(y);
+    h_kill(&sp);
+    stop_pid(rp);
+}
+
+static void test_differential(void **st)
+{
+    (void)st;
+    differential(
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\nGET k\r\nFOO a b\r\nGET\r\nINCR k\r\n"
+        "SET n 99999999999999999999\r\nINCR n\r\nSET k v EX 0\r\nSET k v EX abc\r\n"
+        "SET k v NX XX\r\nSET k v GET\r\nSET k2 v NX GET\r\nSET k v PX 9223372036854775807\r\n"
+        "EXPIRE k abc\r\nTTL nokey\r\nPTTL k\r\nEXPIRE k 100\r\nTTL k\r\nEXPIRE k 10 NX\r\n"
+        "EXPIRE k 200 GT\r\nTTL k\r\nPERSIST k\r\nTTL k\r\nHELLO 4\r\nHELLO x\r\nAUTH x\r\n"
+        "AUTH default x\r\nEXEC\r\nDISCARD\r\nSELECT 0\r\nSELECT x\r\nSELECT 1x\r\n"
+        "CLIENT FOO\r\nCLIENT GETNAME\r\nCLIENT SETNAME \"a b\"\r\nCLIENT SETNAME me\r\n"
+        "CLIENT GETNAME\r\nINCRBY k x\r\nSET f 1.5\r\nINCR f\r\nAPPEND f xx\r\nSTRLEN f\r\n"
+        "TYPE f\r\nTYPE none\r\nDEL\r\nPING a b\r\nPING\r\nPING \"hi there\"\r\nECHO\r\n"
+        "SCAN x\r\nSCAN 0 COUNT 0\r\nMSET a\r\nMSET a 1 b 2\r\nMGET a b c\r\nDEL a b c\r\n"
+        "EXISTS a b f f\r\nDECRBY k -9223372036854775808\r\nSET big 9223372036854775807\r\n"
+        "INCR big\r\nDECR nokey\r\nINCRBY nokey2 -5\r\nGETSET f new\r\nSETNX f x\r\n"
+        "SETNX g x\r\nDBSIZE\r\nKEYS \"[f]*\"\r\nKEYS nomatch*\r\nFLUSHDB x\r\nMULTI\r\nSET t 1\r\nINCR t\r\n"
+        "GET t\r\nEXEC\r\nMULTI\r\nMULTI\r\nFOO\r\nSET a\r\nEXEC\r\nMULTI\r\nSET u 1\r\n"
+        "DISCARD\r\nGET u\r\nFLUSHALL\r\nDBSIZE\r\nSET \"a\\x41\" 'q\\'r'\r\nGET aA\r\n"
+        "QUIT\r\n",
+        NULL, NULL);
+}
+
+static void test_auth_flow(void **st)
+{
+    (void)st;
+    differential("GET k\r\nPING\r\nHELLO 2\r\nAUTH wrong\r\nAUTH default wrong\r\nGET k\r\n"
+                 "AUTH sekret\r\nSET k v\r\nGET k\r\nAUTH sekret\r\nAUTH wrong\r\nGET k\r\nQUIT\r\n",
+                 "sekret", "sekret");
+}
+
+/* ---- redis-cli and redis-benchmark --------------------------------------- */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_redis_cli(void **st)
+{
+    (void)st;
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", NULL };
+    assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
+    unsigned p = sp.port;
+    char f[512];
+    snprintf(f, sizeof f, "%s/cli.out", tmpdir);
+    /* -x: the last argument from stdin */
+    assert_int_equal(sh("printf 'from stdin' | redis-cli -p %u -x SET xk > /dev/null", p), 0);
+    assert_int_equal(sh("test \"$(redis-cli -p %u GET xk)\" = 'from stdin'", p), 0);
+    /* --pipe: 1000 SETs in mass-insert mode, every reply counted */
+    assert_int_equal(sh("i=0; while [ $i -lt 1000 ]; do printf 'SET pk%%d v%%d\\r\\n' $i $i; i=$((i+1)); done"
+                        " | redis-cli -p %u --pipe > %s 2>&1 && grep -q 'errors: 0, replies: 1000' %s",
+                        p, f, f), 0);
+    assert_int_equal(sh("test \"$(redis-cli -p %u DBSIZE)\" = 1001", p), 0);
+    /* interactive mode reading commands from stdin */
+    assert_int_equal(sh("printf 'SET ik 1\\nINCR ik\\nMULTI\\nINCR ik\\nEXEC\\n' | redis-cli -p %u > %s"
+                        " && tr -d '\\r' < %s | tr '\\n' ' ' | grep -q 'OK 2 OK QUEUED 3'", p, f, f), 0);
+    /* redis-benchmark smoke: every test, no errors */
+    assert_int_equal(sh("redis-benchmark -p %u -n 2000 -c 10 -P 4 -q -t ping_inline,ping_mbulk,set,get,incr,mset"
+                        " > %s 2>&1 && [ $(grep -c 'requests per second' %s) -eq 6 ]", p, f, f), 0);
+    h_kill(&sp);
+}
+
+/* ---- durability ----------------------------------------------------------- */
+
+#define WRITERS 8
+
+typedef struct { unsigned port; int id; long acked; int counters; volatile int stop; } writer_arg;
+
+/* One reply line (up to CRLF) into buf; its length or -1. */
+static int read_line(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        int eof = 0;
+        if (h_recv_n(fd, buf + n, 1, 5000, &eof) != 1)
+            return -1;
+        if (buf[n++] == '\n')
+            break;
+    }
+    buf[n] = 0;
+    return (int)n;
+}
+
+/* counters: INCR c<id> and APPEND a<id> x (not idempotent: a rewrite that
+ * replayed an operation twice, or lost one, shows); else SET w<id>:<n> <n>.
+ * One at a time; counts acknowledged writes. */
+static void *writer(void *arg)
+{
+    writer_arg *w = arg;
+    int fd = h_connect(w->port, 0);
+    if (fd < 0)
+        return NULL;
+    for (long n = 0; w->counters; n++) {
+        char cmd[128], rep[64];
+        int l = snprintf(cmd, sizeof cmd, "INCR c%d\r\nAPPEND a%d x\r\n", w->id, w->id);
+        if (__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) || h_send_all(fd, cmd, (size_t)l) < 0)
+            break;
+        if (read_line(fd, rep, sizeof rep) < 0 || atol(rep + 1) != n + 1 ||
+            read_line(fd, rep, sizeof rep) < 0 || atol(rep + 1) != n + 1)
+            break;
+        __atomic_store_n(&w->acked, n + 1, __ATOMIC_RELEASE);
+    }
+    for (long n = 0; !w->counters; n++) {
+        char cmd[128], rep[8];
+        int l = snprintf(cmd, sizeof cmd, "SET w%d:%ld %ld\r\n", w->id, n, n);
+        if (h_send_all(fd, cmd, (size_t)l) < 0)
+            break;
+        int eof = 0;
+        if (h_recv_n(fd, rep, 5, 5000, &eof) != 5 || memcmp(rep, "+OK\r\n", 5))
+            break;
+        __atomic_store_n(&w->acked, n + 1, __ATOMIC_RELEASE);
+    }
+    close(fd);
+    return NULL;
+}
+
+static long info_field(unsigned port, const char *field)
+{
+    int fd = h_connect(port, 0);
+    char buf[4096];
+    int eof = 0;
+    h_send_all(fd, "INFO persistence\r\n", 18);
+    ssize_t n = h_recv_n(fd, buf, sizeof buf - 1, 300, &eof);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *p = strstr(buf, field);
+    return p ? atol(p + strlen(field)) : -1;
+}
+
+/* everysec, rewrites under load of non-idempotent commands, SIGTERM (a
+ * clean drain), restart: every counter and string is exactly as acked. */
+static void test_rewrite_under_load(void **st)
+{
+    (void)st;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/rw", tmpdir);
+    mkdir(dir, 0755);
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--appendonly", "yes", "--appendfsync", "everysec",
+                           "--dir", dir, "--aof-rewrite-min-size", "30000", NULL };
+    assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
+    writer_arg w[WRITERS];
+    pthread_t t[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (writer_arg){ sp.port, i, 0, 1, 0 };
+        pthread_create(&t[i], NULL, writer, &w[i]);
+    }
+    struct timespec ts = { 1, 500 * 1000000L };
+    nanosleep(&ts, NULL);
+    for (int i = 0; i < WRITERS; i++)
+        __atomic_store_n(&w[i].stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(t[i], NULL);
+    long rewrites = info_field(sp.port, "aof_rewrites:");
+    kill(sp.pid, SIGTERM);
+    int status = h_wait(&sp, 10000);
+    h_kill(&sp);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
+    int fd = h_connect(sp.port, 0);
+    long bad = 0, total = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        char cmd[128], rep[64];
+        int l = snprintf(cmd, sizeof cmd, "GET c%d\r\nSTRLEN a%d\r\n", i, i);
+        h_send_all(fd, cmd, (size_t)l);
+        total += w[i].acked;
+        read_line(fd, rep, sizeof rep);
+        if (w[i].acked) {
+            read_line(fd, rep, sizeof rep);
+            bad += atol(rep) != w[i].acked;
+        }
+        read_line(fd, rep, sizeof rep);
+        bad += atol(rep + 1) != w[i].acked;
+    }
+    close(fd);
+    fprintf(stderr, "rewrite under load: %ld acknowledged INCR+APPEND, %ld rewrites, %ld wrong\n",
+            total, rewrites, bad);
+    h_kill(&sp);
+    assert_true(rewrites > 0);
+    assert_int_equal(bad, 0);
+}
+
+static void test_kill9_durability(void **st)
+{
+    (void)st;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/aof", tmpdir);
+    mkdir(dir, 0755);
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--appendonly", "yes", "--appendfsync", "always",
+                           "--dir", dir, "--aof-rewrite-min-size", "20000", NULL };
+    assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
+    writer_arg w[WRITERS];
+    pthread_t t[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (writer_arg){ sp.port, i, 0, 0, 0 };
+        pthread_create(&t[i], NULL, writer, &w[i]);
+    }
+    struct timespec ts = { 1, 500 * 1000000L }; /* load long enough for a rewrite or two */
+    nanosleep(&ts, NULL);
+    long rewrites = info_field(sp.port, "aof_rewrites:");
+    kill(sp.pid, SIGKILL);
+    long acked[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(t[i], NULL);
+        acked[i] = w[i].acked;
+    }
+    h_wait(&sp, 5000);
+    h_kill(&sp);
+    /* a torn record at the end, as a crash mid-write leaves */
+    char path[400];
+    snprintf(path, sizeof path, "%s/appendonly.aof", dir);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "*3\r\n$3\r\nSET\r\n$4\r\ntorn", 21), 21);
+    close(fd);
+    assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
+    assert_non_null(strstr(sp.lines, "torn record"));
+    fd = h_connect(sp.port, 0);
+    long missing = 0, total = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        total += acked[i];
+        for (long n = 0; n < acked[i]; n++) {
+            char cmd[128], rep[64];
+            int l = snprintf(cmd, sizeof cmd, "EXISTS w%d:%ld\r\n", i, n);
+            h_send_all(fd, cmd, (size_t)l);
+            int eof = 0;
+            if (h_recv_n(fd, rep, 4, 5000, &eof) != 4 || memcmp(rep, ":1\r\n", 4))
+                missing++;
+        }
+    }
+    close(fd);
+    fprintf(stderr, "kill -9: %ld acknowledged writes, %ld missing after restart, %ld rewrites\n",
+            total, missing, rewrites);
+    h_kill(&sp);
+    assert_true(total > 0);
+    assert_true(rewrites > 0);
+    assert_int_equal(missing, 0);
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/kvd-test-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    h_teardown(NULL);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_differential, h_teardown),
+        cmocka_unit_test_teardown(test_auth_flow, h_teardown),
+        cmocka_unit_test_teardown(test_redis_cli, h_teardown),
+        cmocka_unit_test_teardown(test_kill9_durability, h_teardown),
+        cmocka_unit_test_teardown(test_rewrite_under_load, h_teardown),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
