@@ -360,7 +360,7 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
     }
     if (!authed && !auth_ok) {
         err(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-               "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client "
+               "HELLO AUTH <user> <pass> option can be used to authenticate the client "
                "and select the RESP protocol version at the same time");
         return 0;
     }

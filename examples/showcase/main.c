@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "line.h"
+#include "resp.h"
 #include "protofsm/cli.h"
 
 static const struct service {
@@ -16,6 +17,8 @@ static const struct service {
 } services[] = {
     { "line", &pf_line_protocol, "127.0.0.1:7000", "nc",
       "then type: HELLO you / ECHO hi / SLEEP 100 / QUIT" },
+    { "resp", &pf_resp_protocol, "127.0.0.1:6380", "nc",
+      "then type: PING / ECHO hi / QUIT; or: redis-cli -p 6380 PING (the store: build/default/bin/kvd)" },
 };
 
 int main(int argc, char **argv)

@@ -53,3 +53,8 @@ stop
 
 echo
 "$QUEUE"
+
+echo
+"$(bench bench_resp_parser "$@")"
+echo
+sh tests/bench/bench_kvd.sh
