@@ -512,9 +512,13 @@ static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_un
         else if (eq(av[i], "GT")) gt = 1;
         else if (eq(av[i], "LT")) lt = 1;
         else {
-            char n[64];
-            lower(n, av[i], sizeof n);
-            return kv_buf_fmt(&c->out, "-ERR Unsupported option %.*s\r\n", (int)av[i].len, av[i].ptr);
+            size_t from = c->out.len;
+            kv_buf_fmt(&c->out, "-ERR Unsupported option %.*s",
+                       (int)(av[i].len > 128 ? 128 : av[i].len), av[i].ptr);
+            for (size_t k = from; k < c->out.len && !c->out.oom; k++)
+                if (c->out.p[k] == '\r' || c->out.p[k] == '\n')
+                    c->out.p[k] = ' ';
+            return kv_buf_put(&c->out, "\r\n", 2);
         }
     }
     if (nx && (xx || gt || lt))

@@ -1,6 +1,15 @@
 /* Included by cmd.c: keyspace and server commands, the command table and
  * the session machine's handlers. */
 
+/* Error texts quoting the client's bytes: CR and LF become spaces, as
+ * redis's addReplyErrorFormat does, so the reply stays one line. */
+static void sanitize(kv_buf *b, size_t from)
+{
+    for (size_t i = from; i < b->len && !b->oom; i++)
+        if (b->p[i] == '\r' || b->p[i] == '\n')
+            b->p[i] = ' ';
+}
+
 /* redis's stringmatchlen: * ? [abc] [^a-z] and \x. */
 static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
 {
@@ -250,9 +259,13 @@ static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
         return kv_buf_int(&c->out, (long long)n);
     if (argc >= 2 && eq(av[1], "DOCS"))
         return kv_buf_arrhdr(&c->out, 0);
-    if (argc >= 2 && !eq(av[1], "INFO"))
-        return kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try COMMAND HELP.\r\n",
-                          (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
+    if (argc >= 2 && !eq(av[1], "INFO")) {
+        size_t from = c->out.len;
+        kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
+                   (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
+        sanitize(&c->out, from);
+        return kv_buf_put(&c->out, "\r\n", 2);
+    }
     kv_buf_arrhdr(&c->out, n);
     for (size_t i = 0; i < KVD_NEVENTS; i++) {
         if (!cmds[i].name)
@@ -291,8 +304,11 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     if (eq(av[1], "ID") && argc == 2)
         return kv_buf_int(&c->out, (long long)c->cl->id);
-    kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CLIENT HELP.\r\n",
+    size_t from = c->out.len;
+    kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
                (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
+    sanitize(&c->out, from);
+    kv_buf_put(&c->out, "\r\n", 2);
 }
 
 static int check_pass(pf_slice user, pf_slice pass)
@@ -345,8 +361,11 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
         } else if (eq(av[i], "SETNAME") && i + 1 < argc) {
             name = av[++i];
         } else {
-            kv_buf_fmt(&c->out, "-ERR Syntax error in HELLO option '%.*s'\r\n",
+            size_t from = c->out.len;
+            kv_buf_fmt(&c->out, "-ERR Syntax error in HELLO option '%.*s'",
                        (int)(av[i].len > 128 ? 128 : av[i].len), av[i].ptr);
+            sanitize(&c->out, from);
+            kv_buf_put(&c->out, "\r\n", 2);
             return 0;
         }
     }
@@ -400,14 +419,23 @@ static const cmd_def cmds[KVD_NEVENTS] = {
 
 /* ---- running commands ----------------------------------------------------- */
 
+
 /* The error for an unknown command or a wrong arity, or NULL: 0 when ok. */
 static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
 {
     if (ev >= KVD_NEVENTS || !cmds[ev].name) {
+        /* redis: the name up to 128 bytes, then arguments while their text
+         * is under 128 bytes, each cut to what is left of those 128 */
+        size_t from = out->len;
         kv_buf_fmt(out, "-ERR unknown command '%.*s', with args beginning with: ",
                    (int)(av[0].len > 128 ? 128 : av[0].len), av[0].ptr);
-        for (size_t i = 1; i < argc && out->len < 1024; i++)
-            kv_buf_fmt(out, "'%.*s' ", (int)(av[i].len > 128 ? 128 : av[i].len), av[i].ptr);
+        size_t args = 0;
+        for (size_t i = 1; i < argc && args < 128; i++) {
+            size_t before = out->len, k = av[i].len < 128 - args ? av[i].len : 128 - args;
+            kv_buf_fmt(out, "'%.*s' ", (int)k, av[i].ptr);
+            args += out->len - before;
+        }
+        sanitize(out, from);
         kv_buf_put(out, "\r\n", 2);
         return -1;
     }
@@ -451,6 +479,53 @@ static void put_args(argv_t *a)
     free(a->unesc);
 }
 
+/* Each thread keeps its reply and log buffers from one command to the
+ * next (no malloc per command); one that grew past 64 KiB is given back,
+ * and a thread's are freed when it exits (a pthread key destructor). */
+typedef struct tl_bufs {
+    kv_buf out;
+    kv_ops ops;
+} tl_bufs;
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+static void tl_free(void *p)
+{
+    tl_bufs *t = p;
+    kv_buf_free(&t->out);
+    kv_ops_free(&t->ops);
+    free(t);
+}
+
+static void tl_init(void) { pthread_key_create(&tl_key, tl_free); }
+
+static tl_bufs *tl_get(void)
+{
+    pthread_once(&tl_once, tl_init);
+    tl_bufs *t = pthread_getspecific(tl_key);
+    if (!t && (t = calloc(1, sizeof *t)) != NULL && pthread_setspecific(tl_key, t) != 0) {
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+static void ctx_done(kv_ctx *c)
+{
+    tl_bufs *t = tl_get();
+    if (!t || c->out.cap > (64u << 10))
+        kv_buf_free(&c->out);
+    if (!t || c->ops.rec.cap > (64u << 10) || c->ops.cap > 1024)
+        kv_ops_free(&c->ops);
+    if (!t)
+        return;
+    c->out.len = 0;
+    c->out.oom = 0;
+    kv_ops_reset(&c->ops);
+    t->out = c->out;
+    t->ops = c->ops;
+}
+
 static int send(pf_session *s, kv_ctx *c)
 {
     int rc = 0;
@@ -458,8 +533,7 @@ static int send(pf_session *s, kv_ctx *c)
         rc = pf_reply_str(s, "-ERR out of memory\r\n");
     else
         rc = pf_reply(s, c->out.p, c->out.len);
-    kv_buf_free(&c->out);
-    kv_ops_free(&c->ops);
+    ctx_done(c);
     if (rc < 0)
         return rc;
     return c->close ? PF_CLOSE : PF_NEXT;
@@ -468,6 +542,12 @@ static int send(pf_session *s, kv_ctx *c)
 static void ctx_init(kv_ctx *c, pf_session *s)
 {
     memset(c, 0, sizeof *c);
+    tl_bufs *t = tl_get();
+    if (t) {
+        c->out = t->out;
+        c->ops = t->ops;
+        memset(t, 0, sizeof *t);
+    }
     c->st = &kvd.store;
     c->cl = pf_session_data(s);
 }
@@ -489,9 +569,9 @@ int kvd_on_command(pf_session *s, const pf_packet *pkt)
 {
     kv_ctx c;
     argv_t a;
-    ctx_init(&c, s);
     if (get_args(&a, pkt) < 0)
         return pf_reply_str(s, "-ERR out of memory\r\n") < 0 ? -ENOMEM : PF_NEXT;
+    ctx_init(&c, s);
     __atomic_add_fetch(&kvd.cmds, 1, __ATOMIC_RELAXED);
     if (check(&c.out, pkt->event, a.argc, a.av) == 0) {
         cmds[pkt->event].fn(&c, a.argc, a.av);
@@ -538,9 +618,9 @@ static int auth_like(pf_session *s, const pf_packet *pkt, int hello)
 {
     kv_ctx c;
     argv_t a;
-    ctx_init(&c, s);
     if (get_args(&a, pkt) < 0)
         return -ENOMEM;
+    ctx_init(&c, s);
     int authed = pf_session_state(s) != KVD_ST_NOAUTH;
     int good = 0;
     if (hello)
@@ -602,9 +682,9 @@ int kvd_on_queue(pf_session *s, const pf_packet *pkt)
     kv_client *cl = pf_session_data(s);
     kv_ctx c;
     argv_t a;
-    ctx_init(&c, s);
     if (get_args(&a, pkt) < 0)
         return -ENOMEM;
+    ctx_init(&c, s);
     if (check(&c.out, pkt->event, a.argc, a.av) < 0) {
         cl->dirty = 1;
     } else if (cl->queue.len + pkt->raw.len > MULTI_MAX_BYTES) {

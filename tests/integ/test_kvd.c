@@ -130,6 +130,14 @@ static void test_differential(void **st)
         "DISCARD\r\nGET u\r\nFLUSHALL\r\nDBSIZE\r\nSET \"a\\x41\" 'q\\'r'\r\nGET aA\r\n"
         "QUIT\r\n",
         NULL, NULL);
+    /* user bytes in error texts: cut as redis cuts them, CR/LF as spaces */
+    char in[4096], x[300];
+    memset(x, 'x', sizeof x - 1);
+    x[sizeof x - 1] = 0;
+    snprintf(in, sizeof in,
+             "FOO \"a\\r\\nb\" %.100s %.100s tail\r\nFOO %s\r\n%s a b\r\nCLIENT \"x\\ny\"\r\n"
+             "COMMAND \"x\\ny\"\r\nEXPIRE k 1 \"Q\\rR\"\r\nQUIT\r\n", x, x, x, x);
+    differential(in, NULL, NULL);
 }
 
 static void test_auth_flow(void **st)
