@@ -25,6 +25,7 @@
 #include "resp_fsm.h"
 #include "resp_kvd_fsm.h"
 #include "protofsm/session.h"
+#include "protofsm/stats.h"
 
 #define SAME(x) _Static_assert((int)KVD_EV_##x == (int)RESP_EV_##x, "kvd and resp events differ: " #x);
 SAME(PING) SAME(ECHO) SAME(GET) SAME(SET) SAME(SETNX) SAME(GETSET) SAME(MGET) SAME(MSET)
@@ -96,13 +97,23 @@ static kref ref(kv_ctx *c, pf_slice k)
     uint64_t h = kv_hash(k.ptr, k.len);
     return (kref){ &c->st->shard[kv_shard_of(h)], h };
 }
-static kv_entry *find(kv_ctx *c, pf_slice k)
+/* Hash once, lock the key's shard: the reference for findr and kv_set. */
+static kref lock1(kv_ctx *c, pf_slice k)
 {
     kref r = ref(c, k);
+    lock_mask(c, 1ull << (r.sh - c->st->shard));
+    return r;
+}
+static kv_entry *findr(kv_ctx *c, kref r, pf_slice k)
+{
     kv_entry *e = kv_find(c->st, r.sh, k.ptr, k.len, r.h);
-    __atomic_add_fetch(e ? &c->st->hits : &c->st->misses, 1, __ATOMIC_RELAXED);
+    if (e)
+        r.sh->hits++;
+    else
+        r.sh->misses++;
     return e;
 }
+static kv_entry *find(kv_ctx *c, pf_slice k) { return findr(c, ref(c, k), k); }
 static unsigned shard_no(pf_slice k) { return kv_shard_of(kv_hash(k.ptr, k.len)); }
 
 /* ---- replies ---------------------------------------------------------------- */
@@ -185,8 +196,13 @@ static int oom(kv_ctx *c)
 
 /* ---- log operations ----------------------------------------------------------- */
 
+/* Log records are made only when there is a log. */
+#define LOGGING (kvd.aof != NULL)
+
 static void op_set(kv_ctx *c, pf_slice k, const kv_entry *e, int keepttl)
 {
+    if (!LOGGING)
+        return;
     char ms[32];
     int n = snprintf(ms, sizeof ms, "%lld", (long long)e->expire);
     pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, (size_t)n } };
@@ -199,11 +215,15 @@ static void op_set(kv_ctx *c, pf_slice k, const kv_entry *e, int keepttl)
 }
 static void op_key(kv_ctx *c, const char *cmd, pf_slice k)
 {
+    if (!LOGGING)
+        return;
     pf_slice av[2] = { { cmd, strlen(cmd) }, k };
     kv_ops_add(&c->ops, shard_no(k), 2, av);
 }
 static void op_expire(kv_ctx *c, pf_slice k, int64_t at)
 {
+    if (!LOGGING)
+        return;
     char ms[32];
     int n = snprintf(ms, sizeof ms, "%lld", (long long)at);
     pf_slice av[3] = { { "PEXPIREAT", 9 }, k, { ms, (size_t)n } };
@@ -273,8 +293,8 @@ static void c_echo(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; kv_
 
 static void c_get(kv_ctx *c, size_t argc, const pf_slice *av)
 {
-    lock_keys(c, argc, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    (void)argc;
+    kv_entry *e = findr(c, lock1(c, av[1]), av[1]);
     if (e)
         kv_buf_bulk(&c->out, e->val, e->vlen);
     else
@@ -320,8 +340,8 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     if (oom(c))
         return;
-    lock_keys(c, 3, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    kref r = lock1(c, av[1]);
+    kv_entry *e = findr(c, r, av[1]);
     if (get) {
         if (e)
             kv_buf_bulk(&c->out, e->val, e->vlen);
@@ -335,7 +355,6 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     if (keepttl && e)
         exp = e->expire;
-    kref r = ref(c, av[1]);
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, exp);
     if (!e)
         return err(c, E_OOM);
@@ -394,14 +413,27 @@ static void c_mset(kv_ctx *c, size_t argc, const pf_slice *av)
         return arity_err(&c->out, av[0], NULL);
     if (oom(c))
         return;
-    lock_keys(c, argc, av, 1, 2);
+    kref small[16], *refs = argc / 2 <= 16 ? small : malloc(argc / 2 * sizeof *refs);
+    if (!refs)
+        return err(c, E_OOM);
+    uint64_t mask = 0;
     for (size_t i = 1; i < argc; i += 2) {
-        kref r = ref(c, av[i]);
+        refs[i / 2] = ref(c, av[i]);
+        mask |= 1ull << (refs[i / 2].sh - c->st->shard);
+    }
+    lock_mask(c, mask);
+    for (size_t i = 1; i < argc; i += 2) {
+        kref r = refs[i / 2];
         kv_entry *e = kv_set(c->st, r.sh, av[i].ptr, av[i].len, r.h, av[i + 1].ptr, av[i + 1].len, -1);
-        if (!e)
+        if (!e) {
+            if (refs != small)
+                free(refs);
             return err(c, E_OOM);
+        }
         op_set(c, av[i], e, 0);
     }
+    if (refs != small)
+        free(refs);
     ok(c);
 }
 
@@ -432,8 +464,8 @@ static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
 {
     if (oom(c))
         return;
-    lock_keys(c, 2, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    kref r = lock1(c, av[1]);
+    kv_entry *e = findr(c, r, av[1]);
     long long v = 0;
     if (e && to_ll((pf_slice){ e->val, e->vlen }, &v) < 0)
         return err(c, E_INT);
@@ -442,7 +474,6 @@ static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
     v += by;
     char num[32];
     int n = snprintf(num, sizeof num, "%lld", v);
-    kref r = ref(c, av[1]);
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, (size_t)n, e ? e->expire : -1);
     if (!e)
         return err(c, E_OOM);
@@ -489,7 +520,8 @@ static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
             return err(c, E_OOM);
     }
     pf_slice op[3] = { { "APPEND", 6 }, av[1], av[2] };
-    kv_ops_add(&c->ops, r.sh - c->st->shard, 3, op);
+    if (LOGGING)
+        kv_ops_add(&c->ops, (unsigned)(r.sh - c->st->shard), 3, op);
     kv_buf_int(&c->out, (long long)e->vlen);
 }
 

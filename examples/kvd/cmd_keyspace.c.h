@@ -219,20 +219,37 @@ static void c_info(kv_ctx *c, size_t argc, const pf_slice *av)
                    (unsigned long long)ai.base_size, ai.last_error ? "err" : "ok",
                    (unsigned long long)ai.torn_cut);
     }
-    if (SEC("stats"))
-        kv_buf_fmt(&t, "# Stats\r\ntotal_commands_processed:%llu\r\nexpired_keys:%llu\r\n"
+    if (SEC("stats")) {
+        pf_server_stats ss = { 0 };
+        uint64_t hits = 0, misses = 0;
+        if (kvd.srv)
+            pf_server_stats_get(kvd.srv, &ss);
+        for (int i = 0; i < KV_SHARDS; i++) {
+            kv_shard *sh = &c->st->shard[i];
+            if (!c->all_locked && !(c->locked >> i & 1))
+                pthread_mutex_lock(&sh->mu);
+            hits += sh->hits;
+            misses += sh->misses;
+            if (!c->all_locked && !(c->locked >> i & 1))
+                pthread_mutex_unlock(&sh->mu);
+        }
+        kv_buf_fmt(&t, "# Stats\r\ntotal_connections_received:%llu\r\n"
+                       "total_commands_processed:%llu\r\nexpired_keys:%llu\r\n"
                        "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n\r\n",
-                   (unsigned long long)__atomic_load_n(&kvd.cmds, __ATOMIC_RELAXED),
+                   (unsigned long long)ss.conns_accepted, (unsigned long long)ss.packets,
                    (unsigned long long)__atomic_load_n(&c->st->expired_keys, __ATOMIC_RELAXED),
-                   (unsigned long long)__atomic_load_n(&c->st->hits, __ATOMIC_RELAXED),
-                   (unsigned long long)__atomic_load_n(&c->st->misses, __ATOMIC_RELAXED));
+                   (unsigned long long)hits, (unsigned long long)misses);
+    }
     if (SEC("keyspace")) {
         size_t n = 0, x = 0;
         for (int i = 0; i < KV_SHARDS; i++) {
-            pthread_mutex_lock(&c->st->shard[i].mu);
+            int own = !c->all_locked && !(c->locked >> i & 1);
+            if (own)
+                pthread_mutex_lock(&c->st->shard[i].mu);
             n += c->st->shard[i].n;
             x += c->st->shard[i].nexpires;
-            pthread_mutex_unlock(&c->st->shard[i].mu);
+            if (own)
+                pthread_mutex_unlock(&c->st->shard[i].mu);
         }
         kv_buf_put(&t, "# Keyspace\r\n", 12);
         if (n)
@@ -572,7 +589,6 @@ int kvd_on_command(pf_session *s, const pf_packet *pkt)
     if (get_args(&a, pkt) < 0)
         return pf_reply_str(s, "-ERR out of memory\r\n") < 0 ? -ENOMEM : PF_NEXT;
     ctx_init(&c, s);
-    __atomic_add_fetch(&kvd.cmds, 1, __ATOMIC_RELAXED);
     if (check(&c.out, pkt->event, a.argc, a.av) == 0) {
         cmds[pkt->event].fn(&c, a.argc, a.av);
         commit(&c);
@@ -757,7 +773,6 @@ int kvd_on_exec(pf_session *s, const pf_packet *pkt)
                 nav = qf.argc;
             }
             pf_resp_args(&qf, av, nav, NULL, 0);
-            __atomic_add_fetch(&kvd.cmds, 1, __ATOMIC_RELAXED);
             if (qp.event == RESP_EV_AUTH)
                 do_auth(&c, qf.argc, av);
             else if (qp.event == RESP_EV_HELLO)

@@ -53,14 +53,14 @@ typedef struct kv_shard {
     size_t cap, n, nexpires;
     size_t bytes;        /* accounted memory of this shard */
     size_t sample_at;    /* active expiry's next bucket */
+    uint64_t hits, misses; /* keyspace lookups, under mu */
     char pad[64];
 } kv_shard;
 
 typedef struct kv_store {
     kv_shard shard[KV_SHARDS];
     size_t maxmemory;    /* 0: no limit */
-    uint64_t expired_keys; /* atomics */
-    uint64_t hits, misses;
+    uint64_t expired_keys; /* atomic */
 } kv_store;
 
 int kv_store_init(kv_store *st);
@@ -139,7 +139,8 @@ typedef struct kv_server {
     kv_aof *aof;             /* NULL: --appendonly no */
     const char *requirepass; /* NULL: none */
     uint64_t start_ms;
-    uint64_t conns, cmds;    /* atomics */
+    uint64_t conns;          /* atomic */
+    void *srv;               /* the pf_server, for INFO's counters */
 } kv_server;
 
 extern kv_server kvd;

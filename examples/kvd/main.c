@@ -150,6 +150,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvd: %s\n", strerror(-rc));
         return 1;
     }
+    kvd.srv = srv;
     pf_listen_conf lc = { .proto = &kvd_protocol, .reuseport = cli.reuseport };
     if (cli.nlisten == 0) {
         cli.nlisten = 1;

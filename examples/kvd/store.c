@@ -76,15 +76,36 @@ void kv_buf_fmt(kv_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+static void put_num(kv_buf *b, char c, long long v);
+
 void kv_buf_bulk(kv_buf *b, const void *p, size_t n)
 {
-    kv_buf_fmt(b, "$%zu\r\n", n);
+    put_num(b, '$', (long long)n);
     kv_buf_put(b, p, n);
     kv_buf_put(b, "\r\n", 2);
 }
 
-void kv_buf_int(kv_buf *b, long long v) { kv_buf_fmt(b, ":%lld\r\n", v); }
-void kv_buf_arrhdr(kv_buf *b, size_t n) { kv_buf_fmt(b, "*%zu\r\n", n); }
+/* c, then the decimal digits of v, then CRLF: the hot reply headers, without
+ * printf. */
+static void put_num(kv_buf *b, char c, long long v)
+{
+    char t[32];
+    char *e = t + sizeof t, *p = e;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    *--p = '\n';
+    *--p = '\r';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *--p = c;
+    kv_buf_put(b, p, (size_t)(e - p));
+}
+
+void kv_buf_int(kv_buf *b, long long v) { put_num(b, ':', v); }
+void kv_buf_arrhdr(kv_buf *b, size_t n) { put_num(b, '*', (long long)n); }
 
 void kv_buf_cmd(kv_buf *b, size_t argc, const pf_slice *argv)
 {

@@ -17,17 +17,18 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
     { echo "bench_kvd: redis-server and redis-benchmark are needed (apt-get install redis-server redis-tools)"; exit 0; }
 tmp=$(mktemp -d)
 pids=""
+nstart=0
 trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 hz=$(getconf CLK_TCK)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
-wait_port() { i=0; until redis-cli -p $1 PING >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 300 ] && return 1; sleep 0.02; done; }
+wait_port() { i=0; until [ "$(redis-cli -p $1 PING 2>/dev/null)" = PONG ]; do i=$((i+1)); [ $i -gt 300 ] && return 1; sleep 0.02; done; }
 
 # start NAME PERSIST(off|everysec) [MODE]: sets spid, sport
 start() {
     sport=$(free_port)
-    d=$tmp/$1-$2-${3:-}; mkdir -p $d
+    nstart=$((nstart + 1)); d=$tmp/$1-$nstart; mkdir -p $d
     if [ $1 = redis ]; then
         if [ $2 = off ]; then ao=no; else ao=yes; fi
         redis-server --port $sport --bind 127.0.0.1 --save '' --appendonly $ao --appendfsync everysec \

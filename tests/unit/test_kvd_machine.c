@@ -112,6 +112,15 @@ static void test_multi_machine(void **st)
     expect("MULTI\r\nMULTI\r\nSET a 1\r\nDISCARD\r\nGET a\r\nEXEC\r\nDISCARD\r\n",
            "+OK\r\n-ERR MULTI calls can not be nested\r\n+QUEUED\r\n+OK\r\n$-1\r\n"
            "-ERR EXEC without MULTI\r\n-ERR DISCARD without MULTI\r\n", KVD_ST_READY);
+    /* commands that visit every shard run under EXEC's locks (no deadlock) */
+    uint16_t state;
+    int closing;
+    char *got = feed("SET a 1\r\nMULTI\r\nINFO\r\nKEYS *\r\nDBSIZE\r\nSCAN 0\r\nFLUSHALL\r\nEXEC\r\n",
+                     0, &state, &closing);
+    assert_non_null(strstr(got, "db0:keys=1,expires=0"));
+    assert_non_null(strstr(got, "*1\r\n$1\r\na\r\n:1\r\n*2\r\n"));
+    assert_int_equal(state, KVD_ST_READY);
+    free(got);
     /* an error at run time does not abort the others (as in redis) */
     expect("SET s x\r\nMULTI\r\nINCR s\r\nSET t 1\r\nEXEC\r\n",
            "+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n-ERR value is not an integer or out of range\r\n"
