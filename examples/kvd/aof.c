@@ -53,6 +53,7 @@ struct kv_aof {
     uint64_t written, synced;
     uint64_t size, base_size, rewrite_min;
     int err, stop;
+    int idle;                /* the writer waits on `wake` */
     int64_t last_fsync;
     /* rewrite */
     int rewriting, cancel, switch_ready, tmpfd;
@@ -140,7 +141,10 @@ uint64_t kv_aof_append(kv_aof *a, const kv_ops *o)
     }
     a->appended += a->pending.len - before;
     uint64_t t = a->appended;
-    pthread_cond_signal(&a->wake);
+    /* A busy writer takes what accumulated when it is done: no wake-up
+     * (and no futex call) per command, one write() per batch. */
+    if (a->idle)
+        pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->mu);
     return t;
 }
@@ -203,8 +207,11 @@ static void *writer_main(void *arg)
     kv_buf mine = { 0 }, side = { 0 };
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        while (!a->pending.len && !a->stop && !a->switch_ready)
+        while (!a->pending.len && !a->stop && !a->switch_ready) {
+            a->idle = 1;
             pthread_cond_wait(&a->wake, &a->mu);
+            a->idle = 0;
+        }
         if (!a->pending.len && a->stop)
             break;
         kv_buf t = a->pending;
