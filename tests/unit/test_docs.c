@@ -17,7 +17,7 @@ static void test_readme_diagram_is_generated(void **st)
     (void)st;
     const char *build = getenv("PF_BUILD");
     char path[512];
-    snprintf(path, sizeof path, "%s/gen/line.dot", build ? build : "build/default");
+    snprintf(path, sizeof path, "%s/gen/line.dot", build ? build : "build");
     char *dot = pf_test_slurp(path, NULL);
     char *readme = pf_test_slurp("README.md", NULL);
     assert_non_null(dot);
