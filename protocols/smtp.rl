@@ -419,7 +419,11 @@ static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_pa
             sp->bad |= PF_SMTP_BAD_LONG;
     }
     sp->dstate = (uint8_t)st;
-    size_t n = sp->bad ? i : sp->line_end;
+    /* A bad message's chunk may end mid-line, but never inside a possible
+     * terminator: a "." or "." CR at a line start stays for the next
+     * packet, so DATA_END always holds its whole "." CRLF line. */
+    size_t hold = st == D_DOT ? 1 : st == D_DOTCR ? 2 : 0;
+    size_t n = sp->bad ? i - hold : sp->line_end;
     if (n == 0) {
         sp->scanned = i;
         return -EAGAIN;
