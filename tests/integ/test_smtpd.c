@@ -197,7 +197,8 @@ static void swaks_in(const char *mode)
      * about 3 MB on the wire. */
     snprintf(body, sizeof body, "%s/body.txt", work);
     snprintf(att, sizeof att, "%s/blob.bin", work);
-    write_file(body, ".\n..\n.leading dot\nend\n", 24);
+    static const char text[] = ".\n..\n.leading dot\nend\n";
+    write_file(body, text, sizeof text - 1);
     size_t bn = 2u << 20;
     char *blob = malloc(bn);
     for (size_t i = 0; i < bn; i++)
