@@ -13,7 +13,18 @@
  * The session machine reads the way RFC 5321 3.3 and 4.1.4 read: greeting,
  * HELO/EHLO, one MAIL, one or more RCPT, DATA, back to GREETED; RSET and a
  * new EHLO end a transaction from anywhere; anything else is out of
- * sequence and the default row answers 503. */
+ * sequence and the default row answers 503.
+ *
+ *            EHLO/HELO            MAIL               RCPT           DATA (354)
+ * CONNECTED -----------> GREETED ------> MAIL ---------> RCPT ----------> DATA
+ *   ^  |                   ^  ^                           | RCPT (stay)     | DATA_CHUNK (stay)
+ *   |  | RSET (stay)       |  +--- RSET, EHLO, HELO from MAIL, RCPT --+     |
+ *   +--+                   +------------- DATA_END (250/550/552) -----------+
+ *
+ *   any state: QUIT -> DONE (221), TIMEOUT -> DONE (421 4.4.2), DRAIN -> DONE
+ *   (421 4.3.2), CLOSE -> DONE; NOOP, VRFY, HELP, unknown (500), syntax
+ *   (501/500), over-long line (500) stay; everything else: 503 5.5.1.
+ *   `make diagrams` renders build/default/gen/smtp.svg from this table. */
 
 /* @fsm
 machine smtp
