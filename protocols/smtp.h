@@ -34,8 +34,9 @@
  * Postfix's smtpd_forbid_bare_newline = reject, applied to CR as well).
  * Lines beginning with "." have the dot removed (RFC 5321 4.5.2).
  *
- * The message is handed to the handlers in DATA_CHUNK packets (runs of
- * whole lines, as many as the input buffer holds) and one DATA_END packet,
+ * The message is handed to the handlers in DATA_CHUNK packets (what each
+ * read brought, cut anywhere but inside a possible "." CRLF line) and one
+ * DATA_END packet,
  * so a message of any permitted size costs a connection no more than the
  * server's max_input of memory; the handlers append each chunk to an open
  * file in the Maildir's tmp/ and, on DATA_END, fsync it, rename it into
@@ -95,9 +96,11 @@ typedef struct pf_smtp_fields {
     uint8_t unknown_param;    /* MAIL/RCPT carried a parameter we do not know */
     uint8_t syntax;           /* enum pf_smtp_syntax for SYNTAX packets */
     uint8_t bad;              /* DATA_*: PF_SMTP_BAD_* for the message so far */
-    uint8_t stuffed;          /* DATA_*: some line of text begins with '.' */
-    pf_slice text;            /* DATA_*: message bytes as sent (dot-stuffed,
-                                 whole CRLF lines unless `bad`) */
+    uint8_t stuffed;          /* DATA_*: some line in `text` begins with a
+                                 stuffing '.' (0: no line start has one) */
+    uint8_t at_line_start;    /* DATA_*: text begins at the start of a line */
+    pf_slice text;            /* DATA_*: message bytes as sent (dot-stuffed;
+                                 a chunk may end inside a line) */
     pf_smtp_parser *parser;   /* the connection's parser (pf_smtp_parser_data) */
     const pf_smtp_conf *conf; /* never NULL */
 } pf_smtp_fields;

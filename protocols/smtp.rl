@@ -82,11 +82,10 @@ struct pf_smtp_parser {
     uint8_t mode;
     uint8_t dstate;
     uint8_t bad;        /* PF_SMTP_BAD_* of the message so far */
-    uint8_t stuffed;    /* a whole line of this packet began with '.' */
-    uint8_t cur_dot;    /* the current line began with '.' (and is text) */
+    uint8_t stuffed;    /* a line of this packet began with a stuffing '.' */
+    uint8_t start_ls;   /* the packet in progress begins at a line start */
     size_t scanned;     /* bytes of the packet in progress examined */
     size_t line_len;    /* data: octets of the current line so far */
-    size_t line_end;    /* data: bytes of the packet that are whole lines */
 };
 
 static const pf_smtp_conf default_conf;
@@ -352,16 +351,21 @@ static ssize_t parse_command(pf_smtp_parser *sp, const char *buf, size_t len, pf
     return (ssize_t)(end + 1);
 }
 
-/* Data mode: scan from sp->scanned; return a DATA_END packet at the
- * terminator, or a DATA_CHUNK of whole lines when the input runs out (of
- * everything scanned once the message is bad: its text is not kept, and a
- * line with no end must not be buffered), or -EAGAIN. */
+/* Data mode: scan from sp->scanned and return a DATA_END packet at the
+ * terminator, else a DATA_CHUNK of everything scanned, or -EAGAIN.
+ *
+ * A chunk may end anywhere in a line (so nothing waits in the input buffer
+ * for a line end, and the request deadline sees each read complete) except
+ * inside a possible terminator: a "." or "." CR at a line start is held for
+ * the next packet, so DATA_END always holds its whole "." CRLF line and the
+ * dot of a stuffed line is in the packet that learns it is one. */
 static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_packet *out)
 {
     pf_smtp_fields *f = out->fields;
     size_t i = sp->scanned, maxl = text_limit(sp->conf);
     unsigned st = sp->dstate;
 
+    f->at_line_start = sp->start_ls;
     while (i < len) {
         char c = buf[i++];
         sp->line_len++;
@@ -376,7 +380,7 @@ static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_pa
                 st = D_DOTCR;
                 break;
             }
-            sp->cur_dot = 1; /* a text line that begins with '.' */
+            sp->stuffed = 1; /* a text line that begins with '.' */
             st = D_MID;
             if (c == '\n')
                 sp->bad |= PF_SMTP_BAD_BARE;
@@ -385,9 +389,8 @@ static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_pa
             if (c == '\n') {
                 /* CRLF "." CRLF: the end.  Text is everything before the
                  * "." line, which began at a line start. */
-                size_t tl = i - 3;
                 f->text.ptr = buf;
-                f->text.len = tl;
+                f->text.len = i - 3;
                 f->bad = sp->bad;
                 f->stuffed = sp->stuffed;
                 sp->mode = MODE_CMD;
@@ -395,7 +398,7 @@ static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_pa
                 return packet(out, buf, i, SMTP_EV_DATA_END);
             }
             sp->bad |= PF_SMTP_BAD_BARE; /* ".\r" then not LF */
-            sp->cur_dot = 1;
+            sp->stuffed = 1;
             st = c == '\r' ? D_CR : D_MID;
             break;
         case D_MID:
@@ -416,9 +419,6 @@ static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_pa
                 if (sp->line_len > maxl)
                     sp->bad |= PF_SMTP_BAD_LONG;
                 sp->line_len = 0;
-                sp->stuffed |= sp->cur_dot;
-                sp->cur_dot = 0;
-                sp->line_end = i;
                 st = D_LS;
             } else {
                 sp->bad |= PF_SMTP_BAD_BARE;
@@ -430,11 +430,8 @@ static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_pa
             sp->bad |= PF_SMTP_BAD_LONG;
     }
     sp->dstate = (uint8_t)st;
-    /* A bad message's chunk may end mid-line, but never inside a possible
-     * terminator: a "." or "." CR at a line start stays for the next
-     * packet, so DATA_END always holds its whole "." CRLF line. */
     size_t hold = st == D_DOT ? 1 : st == D_DOTCR ? 2 : 0;
-    size_t n = sp->bad ? i - hold : sp->line_end;
+    size_t n = i - hold;
     if (n == 0) {
         sp->scanned = i;
         return -EAGAIN;
@@ -444,8 +441,8 @@ static ssize_t parse_data(pf_smtp_parser *sp, const char *buf, size_t len, pf_pa
     f->bad = sp->bad;
     f->stuffed = sp->stuffed;
     sp->stuffed = 0;
-    sp->scanned = i - n;
-    sp->line_end = 0;
+    sp->scanned = hold;
+    sp->start_ls = st == D_LS || hold;
     return packet(out, buf, n, SMTP_EV_DATA_CHUNK);
 }
 
@@ -470,8 +467,9 @@ void pf_smtp_parser_data(pf_smtp_parser *sp, int accepted)
         return;
     sp->mode = accepted ? MODE_DATA : MODE_CMD;
     sp->dstate = D_LS;
-    sp->bad = sp->stuffed = sp->cur_dot = 0;
-    sp->scanned = sp->line_len = sp->line_end = 0;
+    sp->bad = sp->stuffed = 0;
+    sp->start_ls = 1;
+    sp->scanned = sp->line_len = 0;
 }
 
 #define LIT(s) { s, sizeof(s) - 1 }

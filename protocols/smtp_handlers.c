@@ -160,7 +160,7 @@ static void store(smtp_sess *t, const char *p, size_t n)
     }
 }
 
-/* Store whole lines, removing the '.' that begins a line (4.5.2). */
+/* Store text, removing the '.' that begins a line (4.5.2). */
 static void store_text(smtp_sess *t, const pf_smtp_fields *f)
 {
     const char *p = f->text.ptr, *end = p + f->text.len, *seg = p;
@@ -170,7 +170,12 @@ static void store_text(smtp_sess *t, const pf_smtp_fields *f)
         store(t, p, f->text.len);
         return;
     }
+    if (!f->at_line_start) {
+        const char *nl = memchr(p, '\n', f->text.len);
+        p = nl ? nl + 1 : end;
+    }
     while (p < end) {
+        /* p is at a line start */
         if (*p == '.') {
             store(t, seg, (size_t)(p - seg));
             seg = p + 1;

@@ -7,8 +7,8 @@
  *    same replies and end the same way.  DATA_CHUNK boundaries follow the
  *    reads, so packets are not compared, what the client sees is;
  *  - the parser alone (every DATA taken as accepted): slices stay inside
- *    their packet, a DATA_END is a "." CRLF line at a line start, and the
- *    text of a clean chunk ends with CRLF.
+ *    their packet, a DATA_END is a "." CRLF line at a line start, and a
+ *    chunk never ends inside a possible terminator.
  * Small limits make the limit paths reachable. */
 #include <errno.h>
 #include <stdint.h>
@@ -38,6 +38,12 @@ static void inside(pf_slice v, const char *lo, const char *hi)
 {
     if (v.len && (v.ptr < lo || v.ptr + v.len > hi))
         abort();
+}
+
+/* Whether offset `at` of the input begins a line of message text. */
+static int line_start(const char *in, size_t at, size_t data_start)
+{
+    return at == data_start || (at >= 2 && in[at - 2] == '\r' && in[at - 1] == '\n');
 }
 
 static void parser_alone(const char *in, size_t n)
@@ -72,7 +78,11 @@ static void parser_alone(const char *in, size_t n)
                 abort();
             break;
         case SMTP_EV_DATA_CHUNK:
-            if (!f.bad && (f.text.len < 2 || memcmp(hi - 2, "\r\n", 2)))
+            /* never ends inside a "." CRLF line begun at a line start */
+            if (f.text.len != (size_t)r ||
+                (hi[-1] == '.' && line_start(in, (size_t)(hi - 1 - in), data_start)) ||
+                ((size_t)r >= 2 && !memcmp(hi - 2, ".\r", 2) &&
+                 line_start(in, (size_t)(hi - 2 - in), data_start)))
                 abort();
             break;
         default:
