@@ -429,6 +429,32 @@ static void test_kill9_during_data(void **st)
 
 /* ---- timeouts and drain --------------------------------------------------- */
 
+/* A message trickled over 2.5 s, every write ending inside a line, is not
+ * cut by a 1 s request deadline: each read is a whole DATA_CHUNK packet. */
+static void test_slow_message_not_cut(void **st)
+{
+    (void)st;
+    srv_proc sp;
+    const char *extra[] = { "--request-timeout", "1", NULL };
+    assert_int_equal(start(&sp, "hsha", extra), 0);
+    int fd = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, NULL, GREETING), 0);
+    assert_int_equal(roundtrip(fd, txn, txn_reply), 0);
+    for (int i = 0; i < 25; i++) {
+        assert_int_equal(h_send_all(fd, "slowly\r\nsent te", 16), 0);
+        poll(NULL, 0, 100);
+    }
+    assert_int_equal(roundtrip(fd, "xt\r\n.\r\n", "250 2.0.0 Ok: queued\r\n"), 0);
+    close(fd);
+    stop_ok(&sp);
+    size_t n = 0;
+    char *b = only_message(&n);
+    assert_non_null(b);
+    assert_int_equal(n, 25 * 16 + 4);
+    free(b);
+    clean_maildir();
+}
+
 static void test_idle_timeout_421(void **st)
 {
     (void)st;
@@ -474,6 +500,7 @@ int main(void)
         cmocka_unit_test_teardown(test_smtplib_body, h_teardown),
         cmocka_unit_test_teardown(test_concurrent_pipelined, h_teardown),
         cmocka_unit_test_teardown(test_kill9_during_data, h_teardown),
+        cmocka_unit_test_teardown(test_slow_message_not_cut, h_teardown),
         cmocka_unit_test_teardown(test_idle_timeout_421, h_teardown),
         cmocka_unit_test_teardown(test_drain_421, h_teardown),
     };
