@@ -265,8 +265,11 @@ static void command(const char *line, size_t n, pf_packet *out)
     switch (ev) {
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
-    case SMTP_EV_VRFY:
         if (al == 0 || memchr(a, ' ', al))
+            syn = PF_SMTP_SYN_ARGS;
+        break;
+    case SMTP_EV_VRFY: /* a user name may have spaces (4.1.1.6) */
+        if (al == 0)
             syn = PF_SMTP_SYN_ARGS;
         break;
     case SMTP_EV_MAIL:
