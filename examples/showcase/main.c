@@ -6,6 +6,7 @@
 
 #include "line.h"
 #include "protofsm/cli.h"
+#include "smtp.h"
 
 static const struct service {
     const char *name;
@@ -16,6 +17,9 @@ static const struct service {
 } services[] = {
     { "line", &pf_line_protocol, "127.0.0.1:7000", "nc",
       "then type: HELLO you / ECHO hi / SLEEP 100 / QUIT" },
+    { "smtp", &pf_smtp_protocol, "127.0.0.1:2525", "nc -C",
+      "or: swaks --server 127.0.0.1:2525 --to you@example.com; messages are discarded here, "
+      "smtpd --maildir DIR keeps them" },
 };
 
 int main(int argc, char **argv)
