@@ -24,7 +24,7 @@
  *   any state: QUIT -> DONE (221), TIMEOUT -> DONE (421 4.4.2), DRAIN -> DONE
  *   (421 4.3.2), CLOSE -> DONE; NOOP, VRFY, HELP, unknown (500), syntax
  *   (501/500), over-long line (500) stay; everything else: 503 5.5.1.
- *   `make diagrams` renders build/default/gen/smtp.svg from this table. */
+ *   `make diagrams` renders build/gen/smtp.svg from this table. */
 
 /* @fsm
 machine smtp

@@ -1,6 +1,6 @@
 /* smtpd: SMTP (protocols/smtp.h) into a Maildir.
  *
- *   build/default/bin/smtpd --maildir ~/Maildir [--domain example.com ...]
+ *   build/bin/smtpd --maildir ~/Maildir [--domain example.com ...]
  *                           [--port 2525] [--listen HOST:PORT] [--mode hsha] ...
  *   swaks --server 127.0.0.1:2525 --to you@example.com
  *

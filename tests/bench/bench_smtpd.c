@@ -328,7 +328,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (secs <= 0)
         secs = 2;
-    snprintf(smtpd, sizeof smtpd, "%s/bin/smtpd", build ? build : "build/default");
+    snprintf(smtpd, sizeof smtpd, "%s/bin/smtpd", build ? build : "build");
     snprintf(dir, sizeof dir, "%s/pf-bench-smtpd-XXXXXX", tmpd ? tmpd : "/tmp");
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
