@@ -65,7 +65,7 @@ typedef struct hdr_off {
 struct msg {
     int cs;
     uint8_t phase, kind, ev, minor, major, rl_done;
-    uint8_t form, conn, hosts, has_upgrade;
+    uint8_t form, conn, hosts, has_upgrade, continued;
     uint8_t te_chunked, te_last_chunked, te_other, te_seen;
     /* 32-bit, unlike their pf_http1_fields counterparts: the compiler must
      * not merge their loads into one wide load over separate recent stores
@@ -879,6 +879,18 @@ int pf_http1_wants_continue(const void *parser)
            (hp->m.phase == PH_BODY || hp->m.phase == PH_CHUNKED);
 }
 
+/* pf_protocol.interim: "100 Continue" once per request that asks for it,
+ * when its header section is in and its body is not. */
+static pf_slice http1_interim(void *parser)
+{
+    static const pf_slice cont = { "HTTP/1.1 100 Continue\r\n\r\n", 25 };
+    http1_parser *hp = parser;
+    if (hp->m.continued || !pf_http1_wants_continue(hp))
+        return (pf_slice){ NULL, 0 };
+    hp->m.continued = 1;
+    return cont;
+}
+
 int pf_http1_status(int err)
 {
     switch (err) {
@@ -929,4 +941,5 @@ const pf_protocol pf_http1_protocol = {
     .error_reply = http1_error_reply,
     .busy_reply = ERR_REPLY("503", "Service Unavailable", "24"),
     .full_reply = ERR_REPLY("503", "Service Unavailable", "24"),
+    .interim = http1_interim,
 };
