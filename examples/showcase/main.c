@@ -7,6 +7,14 @@
 #include "line.h"
 #include "protofsm/cli.h"
 
+/* http1: the static site of examples/httpd with only /hello (no --root). */
+#include "http1.h"
+#include "http1_fsm.h"
+#include "http1_static.h"
+static pf_http1_static http_site = { .root_fd = -1, .log_fd = -1,
+                                     .hello = "Hello, World!\n", .hello_len = 14 };
+PF_HTTP1_STATIC_HANDLERS(&http_site)
+
 static const struct service {
     const char *name;
     const pf_protocol *proto;
@@ -16,6 +24,8 @@ static const struct service {
 } services[] = {
     { "line", &pf_line_protocol, "127.0.0.1:7000", "nc",
       "then type: HELLO you / ECHO hi / SLEEP 100 / QUIT" },
+    { "http1", &pf_http1_protocol, "127.0.0.1:8080",
+      "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc -q1", "or: curl -i http://127.0.0.1:8080/hello" },
 };
 
 int main(int argc, char **argv)
