@@ -128,6 +128,13 @@ static ssize_t read_some(pf__conn *c)
             return rc;
         c->activity = 1;
         PF__STAT_ADD(c->srv, bytes_in, (uint64_t)n);
+        /* A short read drained the socket: the next byte to arrive raises
+         * a new edge (or a one-shot re-arm sees it), so the read that would
+         * only say EAGAIN is skipped, a third of the syscalls of a small
+         * request.  Not when the FIN is already queued: its edge has been
+         * consumed, so read on to see the EOF. */
+        if ((size_t)n < want && !c->rdhup)
+            c->readable = 0;
         return n;
     }
     if (n == 0) {

@@ -645,6 +645,8 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
         return;
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
+    if (ev & (EV_RDHUP | EV_HUP))
+        c->rdhup = 1; /* conn.c read_some: the FIN is queued, read to EOF */
     if (ev & EV_OUT)
         c->writable = 1;
     if ((ev & EV_ERR) && !c->lingering)
