@@ -53,3 +53,7 @@ stop
 
 echo
 "$QUEUE"
+
+echo
+# httpd /hello against nginx with wrk (skips itself when wrk or nginx is missing)
+PF_BUILD=$B sh "$(dirname "$0")/bench_httpd.sh"
