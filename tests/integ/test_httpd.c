@@ -78,7 +78,7 @@ static void stop_ok(srv_proc *sp)
 }
 
 /* Run a shell command (curl), its stdout into out. */
-static void sh(char *out, size_t cap, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void sh(char *out, size_t cap, const char *fmt, ...)
 {
     char cmd[1024];
     va_list ap;
