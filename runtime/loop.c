@@ -62,7 +62,8 @@ int pf__loop_init(pf_server *srv)
         sigaddset(&set, SIGINT);
         /* Blocked before any worker starts, so every thread inherits it and
          * the signals wait in the signalfd. */
-        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        pthread_sigmask(SIG_BLOCK, &set, &srv->oldmask);
+        srv->masked = 1;
         srv->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (srv->sigfd < 0)
             return -errno;

@@ -15,6 +15,7 @@
 #define PF__SERVER_IMPL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -102,6 +103,8 @@ struct pf_server {
     pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
+    int masked;                      /* oldmask holds the caller's signal mask */
+    sigset_t oldmask;
     pf__conn **posts;                /* jobs collected this turn */
     size_t nposts;
     atomic_int stop_req;             /* signals seen / pf_server_stop */
