@@ -295,6 +295,10 @@ int pf__conn_flush(pf__conn *c)
             PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
             continue;
         }
+        if (!c->s.own_out.len && !c->jout.len) {
+            pf__files_wrote(&c->s, lim); /* defensive: no bytes owed before it */
+            continue;
+        }
         if (c->s.own_out.len) {
             size_t k = c->s.own_out.len < lim ? c->s.own_out.len : lim;
             iov[cnt++] = (struct iovec){ pf_buf_head(&c->s.own_out), k };
