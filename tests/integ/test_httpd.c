@@ -309,28 +309,31 @@ static void test_oversized(void **state)
 static void test_continue_connect(void **state)
 {
     (void)state;
-    srv_proc sp;
-    char out[4096];
-    start(&sp, "hsha");
-    int fd = h_connect(sp.port, 0), eof;
-    static const char head[] = "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                               "Expect: 100-continue\r\n\r\n";
-    assert_int_equal(h_send_all(fd, head, sizeof(head) - 1), 0);
-    ssize_t n = h_recv_n(fd, out, 25, 3000, &eof);
-    assert_int_equal(n, 25);
-    assert_memory_equal(out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    assert_int_equal(h_send_all(fd, "hello", 5), 0);
-    n = h_recv_n(fd, out, 12, 3000, &eof);
-    assert_int_equal(n, 12);
-    assert_memory_equal(out, "HTTP/1.1 405", 12);
-    close(fd);
-    /* CONNECT: 405 and a close */
-    xfer(sp.port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
-                  "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 91, out, sizeof(out));
-    assert_non_null(strstr(out, "HTTP/1.1 405 Method Not Allowed\r\n"));
-    assert_non_null(strstr(out, "Connection: close\r\n"));
-    assert_int_equal(count(out, "HTTP/1.1 "), 1);
-    stop_ok(&sp);
+    static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
+    for (size_t m = 0; m < 4; m++) {
+        srv_proc sp;
+        char out[4096];
+        start(&sp, modes[m]);
+        int fd = h_connect(sp.port, 0), eof;
+        static const char head[] = "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                   "Expect: 100-continue\r\n\r\n";
+        assert_int_equal(h_send_all(fd, head, sizeof(head) - 1), 0);
+        ssize_t n = h_recv_n(fd, out, 25, 3000, &eof);
+        assert_int_equal(n, 25);
+        assert_memory_equal(out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        assert_int_equal(h_send_all(fd, "hello", 5), 0);
+        n = h_recv_n(fd, out, 12, 3000, &eof);
+        assert_int_equal(n, 12);
+        assert_memory_equal(out, "HTTP/1.1 405", 12);
+        close(fd);
+        /* CONNECT: 405 and a close */
+        xfer(sp.port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+                      "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 91, out, sizeof(out));
+        assert_non_null(strstr(out, "HTTP/1.1 405 Method Not Allowed\r\n"));
+        assert_non_null(strstr(out, "Connection: close\r\n"));
+        assert_int_equal(count(out, "HTTP/1.1 "), 1);
+        stop_ok(&sp);
+    }
 }
 
 static void test_big_file(void **state)
