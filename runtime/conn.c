@@ -403,7 +403,9 @@ void pf__conn_io(pf__conn *c)
         handle_buffered(c, hwm);
         if (c->s.closing || c->perr || c->s.own_out.len >= hwm || c->s.files)
             continue; /* flush, then stop */
-        if (c->eof || again || (oneshot && reads >= IO_READS_PER_JOB))
+        /* !readable: a short read drained the socket (read_some), the
+         * next bytes raise a new event. */
+        if (c->eof || again || !c->readable || (oneshot && reads >= IO_READS_PER_JOB))
             break;
         ssize_t n = read_some(c);
         if (n > 0) {
