@@ -1,6 +1,6 @@
 /* httpd: static files and a fixed /hello over protocols/http1.
  *
- *   build/default/bin/httpd --root DIR [--access-log FILE|-] [--listen 127.0.0.1:8080]
+ *   build/bin/httpd --root DIR [--access-log FILE|-] [--listen 127.0.0.1:8080]
  *                           [--mode hsha] [--threads N] ...   (the common options)
  *   curl -i http://127.0.0.1:8080/hello
  *

@@ -6,6 +6,7 @@
 
 #include "line.h"
 #include "protofsm/cli.h"
+#include "smtp.h"
 
 /* http1: the static site of examples/httpd with only /hello (no --root). */
 #include "http1.h"
@@ -24,6 +25,9 @@ static const struct service {
 } services[] = {
     { "line", &pf_line_protocol, "127.0.0.1:7000", "nc",
       "then type: HELLO you / ECHO hi / SLEEP 100 / QUIT" },
+    { "smtp", &pf_smtp_protocol, "127.0.0.1:2525", "nc -C",
+      "or: swaks --server 127.0.0.1:2525 --to you@example.com; messages are discarded here, "
+      "smtpd --maildir DIR keeps them" },
     { "http1", &pf_http1_protocol, "127.0.0.1:8080",
       "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc -q1", "or: curl -i http://127.0.0.1:8080/hello" },
 };

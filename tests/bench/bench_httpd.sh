@@ -9,7 +9,7 @@
 # then the ratios httpd/nginx.  About 6 runs of BENCH_SECONDS (default 5).
 # Arguments: none; PF_BUILD names the build folder.
 set -u
-B=${PF_BUILD:-build/default}
+B=${PF_BUILD:-build}
 HTTPD=$B/bin/httpd
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-"100 1000"}

@@ -7,7 +7,7 @@
 # programs ($(BENCHES)); PF_BUILD names the build folder.
 # BENCH_SECONDS (default 2) sets each load run's length.
 set -u
-B=${PF_BUILD:-build/default}
+B=${PF_BUILD:-build}
 ECHOD=$B/bin/echod
 SECS=${BENCH_SECONDS:-2}
 THREADS_SLEEP=${BENCH_THREADS_SLEEP:-8}
