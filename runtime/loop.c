@@ -37,7 +37,8 @@ static int is_oneshot(const pf_server *srv)
     return srv->conf.mode == PF_MODE_REACTOR || srv->conf.mode == PF_MODE_LF;
 }
 
-static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len; }
+/* s.files: file segments (sendfile.c) are output too. */
+static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len || c->s.files; }
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -355,7 +356,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
-    int can_handle = !stopping(c) && c->s.own_out.len < hwm;
+    int can_handle = !stopping(c) && c->s.own_out.len < hwm && !c->s.files;
     if (c->pending || (can_handle && pf__conn_has_packets(c))) {
         start_job(srv, c);
         return;
@@ -396,7 +397,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
 static void progress_io(pf_server *srv, pf__conn *c)
 {
     size_t hwm = srv->conf.max_output;
-    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm;
+    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm && !c->s.files;
 
     if (c->pending) {
         start_job(srv, c);
@@ -645,6 +646,8 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
         return;
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
+    if (ev & (EV_RDHUP | EV_HUP))
+        c->rdhup = 1; /* conn.c read_some: the FIN is queued, read to EOF */
     if (ev & EV_OUT)
         c->writable = 1;
     if ((ev & EV_ERR) && !c->lingering)

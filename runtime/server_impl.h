@@ -68,6 +68,7 @@ typedef struct pf__conn {
     uint8_t readable;                /* edge seen, EAGAIN not yet */
     uint8_t writable;                /* no EAGAIN on write since last EPOLLOUT */
     uint8_t eof;                     /* peer sent FIN */
+    uint8_t rdhup;                   /* epoll reported the peer's FIN queued */
     uint8_t job_events;              /* events this job delivers */
     uint8_t user_set;                /* pf_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */

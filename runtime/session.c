@@ -167,8 +167,14 @@ static int drain_input(pf_session *s, int *handled)
     while (s->in.len && !s->closing) {
         pf_packet pkt = { .fields = s->fields };
         ssize_t n = s->proto->parse(s->parser, pf_buf_head(&s->in), s->in.len, &pkt);
-        if (n == -EAGAIN)
+        if (n == -EAGAIN) {
+            pf_slice r = { NULL, 0 };
+            if (s->proto->interim) /* protocol.h: e.g. HTTP 100 Continue */
+                r = s->proto->interim(s->parser);
+            if (r.len)
+                pf_reply(s, r.ptr, r.len);
             return 0;
+        }
         if (n <= 0) {
             pf__session_parse_error(s, n < 0 ? (int)n : -EBADMSG);
             return s->err;

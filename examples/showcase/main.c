@@ -8,6 +8,14 @@
 #include "protofsm/cli.h"
 #include "smtp.h"
 
+/* http1: the static site of examples/httpd with only /hello (no --root). */
+#include "http1.h"
+#include "http1_fsm.h"
+#include "http1_static.h"
+static pf_http1_static http_site = { .root_fd = -1, .log_fd = -1,
+                                     .hello = "Hello, World!\n", .hello_len = 14 };
+PF_HTTP1_STATIC_HANDLERS(&http_site)
+
 static const struct service {
     const char *name;
     const pf_protocol *proto;
@@ -20,6 +28,8 @@ static const struct service {
     { "smtp", &pf_smtp_protocol, "127.0.0.1:2525", "nc -C",
       "or: swaks --server 127.0.0.1:2525 --to you@example.com; messages are discarded here, "
       "smtpd --maildir DIR keeps them" },
+    { "http1", &pf_http1_protocol, "127.0.0.1:8080",
+      "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc -q1", "or: curl -i http://127.0.0.1:8080/hello" },
 };
 
 int main(int argc, char **argv)

@@ -63,3 +63,7 @@ for b in $ALL; do
     *) echo; echo "== ${b##*/}"; "$b" || echo "(${b##*/} failed: status $?)" ;;
     esac
 done
+
+echo
+# httpd /hello against nginx with wrk (skips itself when wrk or nginx is missing)
+PF_BUILD=$B sh "$(dirname "$0")/bench_httpd.sh"
