@@ -22,6 +22,7 @@ struct pf_session {
      * connection's (the server reads into `in` and writes out `own_out`). */
     pf_buf in;
     pf_buf own_out;
+    void *post;          /* post.c: this session's handle slot, or NULL */
 };
 
 /* Initialise `s` over caller memory for parser and fields; `out` receives
