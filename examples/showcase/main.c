@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "line.h"
+#include "mqtt.h"
 #include "protofsm/cli.h"
 #include "smtp.h"
 
@@ -20,6 +21,9 @@ static const struct service {
     { "smtp", &pf_smtp_protocol, "127.0.0.1:2525", "nc -C",
       "or: swaks --server 127.0.0.1:2525 --to you@example.com; messages are discarded here, "
       "smtpd --maildir DIR keeps them" },
+    { "mqtt", &pf_mqtt_protocol, "127.0.0.1:1883",
+      "sh -c 'mosquitto_sub -v -t \"#\" -h $0 -p $1'",
+      "then elsewhere: mosquitto_pub -p 1883 -t a/b -m hi" },
 };
 
 int main(int argc, char **argv)
