@@ -64,7 +64,7 @@ for case in fan-in fan-out; do
         printf '%-8s %-4s %12s %9s %9s %12s %9s %9s %7s\n' $case $qos \
             "$ra" "$(field "$a" p50_us)" "$(field "$a" p99_us)" \
             "$rb" "$(field "$b" p50_us)" "$(field "$b" p99_us)" \
-            "$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+            "$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
     done
 done
 kill -TERM $mpid; wait $mpid 2>/dev/null; mpid=
