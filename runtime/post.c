@@ -255,6 +255,15 @@ void pf__post_apply(pf__conn *c)
      * max_output), so the output stays under 2 x max_output: the bound
      * the io modes size their output buffer for. */
     if (sl->q.len && c->s.own_out.len < c->srv->conf.max_output) {
+        /* hsha: the replies of the job that just ended wait in jout, which
+         * is written after own_out.  Mail that came in during the job must
+         * go after them (a CONNACK before any PUBLISH), so they go first. */
+        if (c->jout.len) {
+            if (pf_buf_append(&c->s.own_out, pf_buf_head(&c->jout), c->jout.len) < 0)
+                c->hard = 1;
+            pf_buf_consume(&c->jout, c->jout.len);
+            pf_buf_shrink(&c->jout);
+        }
         if (pf_buf_append(&c->s.own_out, pf_buf_head(&sl->q), sl->q.len) < 0)
             c->hard = 1;
         pf_buf_consume(&sl->q, sl->q.len);
