@@ -1,6 +1,6 @@
 /* mqttd: an MQTT 3.1.1 broker (protocols/mqtt.h) served by the runtime.
  *
- *   build/default/bin/mqttd [--port 1883] [--listen HOST:PORT] [--mode hsha] ...
+ *   build/bin/mqttd [--port 1883] [--listen HOST:PORT] [--mode hsha] ...
  *   mosquitto_sub -h 127.0.0.1 -t 'a/#' -v &  mosquitto_pub -h 127.0.0.1 -t a/b -m hi
  *
  * The common command line (protofsm/cli.h), plus `--port N` for

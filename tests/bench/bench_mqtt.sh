@@ -10,7 +10,7 @@
 # PF_BUILD names the build folder; BENCH_SECONDS (default 3) each run's
 # length; MQTTD_MODE (default hsha) and MQTTD_THREADS (default: CPUs).
 set -u
-B=${PF_BUILD:-build/default}
+B=${PF_BUILD:-build}
 LOAD=${1:-$B/bench/bench_mqtt}
 MQTTD=$B/bin/mqttd
 SECS=${BENCH_SECONDS:-3}
