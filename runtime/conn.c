@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "sendfile_impl.h"
+#include "post_impl.h"
 #include "server_impl.h"
 
 #define READ_CHUNK 16384u
@@ -61,6 +62,7 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
 
 void pf__conn_free(pf__conn *c)
 {
+    pf__post_release(&c->s); /* its handle goes stale (post.c) */
     pf_buf_free(&c->s.in);
     pf_buf_free(&c->s.own_out);
     pf_buf_free(&c->jout);

@@ -24,6 +24,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "post_impl.h"
 #include "server_impl.h"
 
 #include "loop_epoll.c.h"
@@ -431,6 +432,8 @@ static void progress(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
+    /* Between jobs: take in what other sessions posted (post.c). */
+    pf__post_apply(c);
     if (srv->conf.mode == PF_MODE_HSHA)
         progress_hsha(srv, c);
     else
@@ -611,6 +614,10 @@ static void on_wake(pf_server *srv)
     if (atomic_load(&srv->stop_req))
         begin_drain(srv);
     pf__loop_completions(srv);
+    /* Connections other threads posted to (post.c): progress() takes the
+     * mail in and flushes it. */
+    for (pf__conn *c; (c = pf__post_next(srv));)
+        progress(srv, c);
 }
 
 /* ---- completions and the batch ------------------------------------------ */

@@ -116,6 +116,8 @@ struct pf_server {
     pthread_mutex_t done_lock;       /* completion list */
     pf__conn *done_list;
     pthread_mutex_t leader;          /* lf */
+    uint32_t post_dirty;             /* post.c: slots posted to since the
+                                        last wake-up, under post.c's lock */
 
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,

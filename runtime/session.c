@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "post_impl.h"
 #include "session_impl.h"
 
 #define PF_SESSION_DEFAULT_LIMIT (1u << 20)
@@ -144,6 +145,7 @@ void pf_session_free(pf_session *s)
         return;
     if (!s->closed)
         pf_session_event(s, PF_EV_CLOSE);
+    pf__post_release(s); /* its handle goes stale (post.c) */
     pf_buf_free(&s->in);
     pf_buf_free(&s->own_out);
     free((struct pf_session_block *)s);

@@ -25,6 +25,7 @@ struct pf_session {
     /* sendfile.c: file segments queued in the output, in stream order
      * (hosted sessions only; freed with the connection). */
     struct pf__fseg *files;
+    void *post;          /* post.c: this session's handle slot, or NULL */
 };
 
 /* Initialise `s` over caller memory for parser and fields; `out` receives

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "line.h"
+#include "mqtt.h"
 #include "protofsm/cli.h"
 #include "smtp.h"
 
@@ -30,6 +31,9 @@ static const struct service {
       "smtpd --maildir DIR keeps them" },
     { "http1", &pf_http1_protocol, "127.0.0.1:8080",
       "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc -q1", "or: curl -i http://127.0.0.1:8080/hello" },
+    { "mqtt", &pf_mqtt_protocol, "127.0.0.1:1883",
+      "sh -c 'mosquitto_sub -v -t \"#\" -h $0 -p $1'",
+      "then elsewhere: mosquitto_pub -p 1883 -t a/b -m hi" },
 };
 
 int main(int argc, char **argv)
