@@ -13,7 +13,7 @@ comma := ,
 
 SAN ?=
 ifeq ($(SAN),)
-BUILD ?= build/default
+BUILD ?= build
 else
 BUILD ?= build/san-$(subst $(comma),-,$(SAN))
 endif

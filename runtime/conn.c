@@ -16,6 +16,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "sendfile_impl.h"
+#include "post_impl.h"
 #include "server_impl.h"
 
 #define READ_CHUNK 16384u
@@ -60,9 +62,11 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
 
 void pf__conn_free(pf__conn *c)
 {
+    pf__post_release(&c->s); /* its handle goes stale (post.c) */
     pf_buf_free(&c->s.in);
     pf_buf_free(&c->s.own_out);
     pf_buf_free(&c->jout);
+    pf__files_free(&c->s); /* sendfile.c: unsent file segments */
     pf__conn_release_packets(c);
     free(c);
 }
@@ -126,6 +130,13 @@ static ssize_t read_some(pf__conn *c)
             return rc;
         c->activity = 1;
         PF__STAT_ADD(c->srv, bytes_in, (uint64_t)n);
+        /* A short read drained the socket: the next byte to arrive raises
+         * a new edge (or a one-shot re-arm sees it), so the read that would
+         * only say EAGAIN is skipped, a third of the syscalls of a small
+         * request.  Not when the FIN is already queued: its edge has been
+         * consumed, so read on to see the EOF. */
+        if ((size_t)n < want && !c->rdhup)
+            c->readable = 0;
         return n;
     }
     if (n == 0) {
@@ -174,6 +185,15 @@ void pf__conn_release_packets(pf__conn *c)
     c->pkcap = 0;
 }
 
+/* protocol.h `interim`: queue it now, behind every reply so far. */
+static void interim(pf__conn *c)
+{
+    pf_slice r = c->ls->proto->interim(c->s.parser);
+    if (r.len)
+        pf_buf_append(&c->s.own_out, r.ptr, r.len); /* over the limit: the
+                                                       client waits, then sends */
+}
+
 static int parse_error(pf__conn *c, int err)
 {
     c->perr = err;
@@ -219,6 +239,8 @@ int pf__conn_read_parse(pf__conn *c)
         }
         if (n != -EAGAIN)
             parse_error(c, n < 0 ? (int)n : -EBADMSG);
+        else if (c->npk == 0 && p->interim)
+            interim(c); /* nothing before it is unanswered */
         break;
     }
     /* A full buffer holding no whole packet: the packet is over the limit
@@ -240,7 +262,8 @@ void pf__conn_handle(pf__conn *c)
     c->s.out = &c->jout;
     if (c->job_events & PF__EV_OPEN)
         pf__conn_event(c, PF_EV_OPEN, NULL);
-    while (c->first < c->npk && !c->s.closing && c->jout.len < hwm) {
+    /* A pending file segment is back-pressure too (sendfile.h). */
+    while (c->first < c->npk && !c->s.closing && c->jout.len < hwm && !c->s.files) {
         pf__session_dispatch(&c->s, &c->pk[c->first++]);
         handled++;
     }
@@ -255,15 +278,36 @@ void pf__conn_handle(pf__conn *c)
 
 int pf__conn_flush(pf__conn *c)
 {
-    while (c->s.own_out.len || c->jout.len) {
+    while (c->s.own_out.len || c->jout.len || c->s.files) {
         struct iovec iov[2];
         int cnt = 0;
         ssize_t n;
+        /* File segments (sendfile.c) sit between buffered bytes: write up
+         * to the first one, send it, go on. */
+        size_t lim = pf__files_gap(&c->s);
 
-        if (c->s.own_out.len)
-            iov[cnt++] = (struct iovec){ pf_buf_head(&c->s.own_out), c->s.own_out.len };
-        if (c->jout.len)
-            iov[cnt++] = (struct iovec){ pf_buf_head(&c->jout), c->jout.len };
+        if (lim == 0) {
+            n = pf__files_send(&c->s, c->fd);
+            if (n == -EAGAIN) {
+                c->writable = 0;
+                break;
+            }
+            if (n < 0)
+                return (int)n;
+            PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
+            continue;
+        }
+        if (!c->s.own_out.len && !c->jout.len) {
+            pf__files_wrote(&c->s, lim); /* defensive: no bytes owed before it */
+            continue;
+        }
+        if (c->s.own_out.len) {
+            size_t k = c->s.own_out.len < lim ? c->s.own_out.len : lim;
+            iov[cnt++] = (struct iovec){ pf_buf_head(&c->s.own_out), k };
+            lim -= k;
+        }
+        if (c->jout.len && lim)
+            iov[cnt++] = (struct iovec){ pf_buf_head(&c->jout), c->jout.len < lim ? c->jout.len : lim };
         n = writev(c->fd, iov, cnt);
         if (n < 0) {
             if (errno == EINTR)
@@ -275,6 +319,7 @@ int pf__conn_flush(pf__conn *c)
             return -errno;
         }
         PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
+        pf__files_wrote(&c->s, (size_t)n);
         size_t a = (size_t)n < c->s.own_out.len ? (size_t)n : c->s.own_out.len;
         pf_buf_consume(&c->s.own_out, a);
         pf_buf_consume(&c->jout, (size_t)n - a);
@@ -296,7 +341,7 @@ int pf__conn_flush(pf__conn *c)
     }
     pf_buf_shrink(&c->jout);
     pf_buf_shrink(&c->s.own_out);
-    return c->s.own_out.len ? 1 : 0;
+    return c->s.own_out.len || c->s.files ? 1 : 0;
 }
 
 /* ---- the whole job: reactor, lf, inline ----------------------------------- */
@@ -307,7 +352,7 @@ static void handle_buffered(pf__conn *c, size_t hwm)
     const pf_protocol *p = c->ls->proto;
     unsigned handled = 0;
 
-    while (c->s.in.len && !c->s.closing && c->s.own_out.len < hwm) {
+    while (c->s.in.len && !c->s.closing && c->s.own_out.len < hwm && !c->s.files) {
         pf_packet pkt = { .fields = c->s.fields };
         ssize_t n = p->parse(c->s.parser, pf_buf_head(&c->s.in), c->s.in.len, &pkt);
 
@@ -315,6 +360,8 @@ static void handle_buffered(pf__conn *c, size_t hwm)
             if (c->s.in.len >= c->s.in.max) {
                 parse_error(c, -EMSGSIZE);
                 pf__session_parse_error(&c->s, -EMSGSIZE);
+            } else if (p->interim) {
+                interim(c);
             }
             break;
         }
@@ -344,21 +391,23 @@ void pf__conn_io(pf__conn *c)
     if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE))
         c->s.closing = 1; /* it will be closed: read nothing more */
     for (;;) {
-        if (c->s.own_out.len) {
+        if (c->s.own_out.len || c->s.files) {
             int rc = pf__conn_flush(c);
             if (rc < 0) {
                 c->jerr = 1;
                 break;
             }
-            if (rc == 1 && c->s.own_out.len >= hwm)
+            if (rc == 1 && (c->s.own_out.len >= hwm || c->s.files))
                 break; /* back-pressure: wait for EPOLLOUT */
         }
         if (c->s.closing || c->jerr || c->perr)
             break;
         handle_buffered(c, hwm);
-        if (c->s.closing || c->perr || c->s.own_out.len >= hwm)
+        if (c->s.closing || c->perr || c->s.own_out.len >= hwm || c->s.files)
             continue; /* flush, then stop */
-        if (c->eof || again || (oneshot && reads >= IO_READS_PER_JOB))
+        /* !readable: a short read drained the socket (read_some), the
+         * next bytes raise a new event. */
+        if (c->eof || again || !c->readable || (oneshot && reads >= IO_READS_PER_JOB))
             break;
         ssize_t n = read_some(c);
         if (n > 0) {
@@ -374,7 +423,7 @@ void pf__conn_io(pf__conn *c)
         c->jerr = 1;
         break;
     }
-    if (c->s.own_out.len && !c->jerr && pf__conn_flush(c) < 0)
+    if ((c->s.own_out.len || c->s.files) && !c->jerr && pf__conn_flush(c) < 0)
         c->jerr = 1;
     c->partial = c->s.in.len > 0;
     pf_buf_shrink(&c->s.in);

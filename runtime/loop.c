@@ -24,6 +24,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "post_impl.h"
 #include "server_impl.h"
 
 #include "loop_epoll.c.h"
@@ -37,7 +38,8 @@ static int is_oneshot(const pf_server *srv)
     return srv->conf.mode == PF_MODE_REACTOR || srv->conf.mode == PF_MODE_LF;
 }
 
-static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len; }
+/* s.files: file segments (sendfile.c) are output too. */
+static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len || c->s.files; }
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -61,7 +63,8 @@ int pf__loop_init(pf_server *srv)
         sigaddset(&set, SIGINT);
         /* Blocked before any worker starts, so every thread inherits it and
          * the signals wait in the signalfd. */
-        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        pthread_sigmask(SIG_BLOCK, &set, &srv->oldmask);
+        srv->masked = 1;
         srv->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (srv->sigfd < 0)
             return -errno;
@@ -354,7 +357,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
-    int can_handle = !stopping(c) && c->s.own_out.len < hwm;
+    int can_handle = !stopping(c) && c->s.own_out.len < hwm && !c->s.files;
     if (c->pending || (can_handle && pf__conn_has_packets(c))) {
         start_job(srv, c);
         return;
@@ -395,7 +398,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
 static void progress_io(pf_server *srv, pf__conn *c)
 {
     size_t hwm = srv->conf.max_output;
-    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm;
+    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm && !c->s.files;
 
     if (c->pending) {
         start_job(srv, c);
@@ -429,6 +432,8 @@ static void progress(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
+    /* Between jobs: take in what other sessions posted (post.c). */
+    pf__post_apply(c);
     if (srv->conf.mode == PF_MODE_HSHA)
         progress_hsha(srv, c);
     else
@@ -609,6 +614,10 @@ static void on_wake(pf_server *srv)
     if (atomic_load(&srv->stop_req))
         begin_drain(srv);
     pf__loop_completions(srv);
+    /* Connections other threads posted to (post.c): progress() takes the
+     * mail in and flushes it. */
+    for (pf__conn *c; (c = pf__post_next(srv));)
+        progress(srv, c);
 }
 
 /* ---- completions and the batch ------------------------------------------ */
@@ -644,6 +653,8 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
         return;
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
+    if (ev & (EV_RDHUP | EV_HUP))
+        c->rdhup = 1; /* conn.c read_some: the FIN is queued, read to EOF */
     if (ev & EV_OUT)
         c->writable = 1;
     if ((ev & EV_ERR) && !c->lingering)

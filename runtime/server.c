@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "server_impl.h"
@@ -443,6 +444,15 @@ int pf_server_run(pf_server *srv)
     for (unsigned i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i], NULL);
     srv->nthreads = 0;
+    /* Give the caller its signal mask back, first taking the SIGTERMs and
+     * SIGINTs that came after the drain had started: they asked for what
+     * has now happened, and must not kill the process once unblocked. */
+    if (srv->masked) {
+        struct signalfd_siginfo si;
+        while (read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+            ;
+        pthread_sigmask(SIG_SETMASK, &srv->oldmask, NULL);
+    }
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #define PF__SERVER_IMPL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -67,6 +68,7 @@ typedef struct pf__conn {
     uint8_t readable;                /* edge seen, EAGAIN not yet */
     uint8_t writable;                /* no EAGAIN on write since last EPOLLOUT */
     uint8_t eof;                     /* peer sent FIN */
+    uint8_t rdhup;                   /* epoll reported the peer's FIN queued */
     uint8_t job_events;              /* events this job delivers */
     uint8_t user_set;                /* pf_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */
@@ -101,6 +103,8 @@ struct pf_server {
     pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
+    int masked;                      /* oldmask holds the caller's signal mask */
+    sigset_t oldmask;
     pf__conn **posts;                /* jobs collected this turn */
     size_t nposts;
     atomic_int stop_req;             /* signals seen / pf_server_stop */
@@ -112,6 +116,8 @@ struct pf_server {
     pthread_mutex_t done_lock;       /* completion list */
     pf__conn *done_list;
     pthread_mutex_t leader;          /* lf */
+    uint32_t post_dirty;             /* post.c: slots posted to since the
+                                        last wake-up, under post.c's lock */
 
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,

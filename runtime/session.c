@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "post_impl.h"
 #include "session_impl.h"
 
 #define PF_SESSION_DEFAULT_LIMIT (1u << 20)
@@ -144,6 +145,7 @@ void pf_session_free(pf_session *s)
         return;
     if (!s->closed)
         pf_session_event(s, PF_EV_CLOSE);
+    pf__post_release(s); /* its handle goes stale (post.c) */
     pf_buf_free(&s->in);
     pf_buf_free(&s->own_out);
     free((struct pf_session_block *)s);
@@ -167,8 +169,14 @@ static int drain_input(pf_session *s, int *handled)
     while (s->in.len && !s->closing) {
         pf_packet pkt = { .fields = s->fields };
         ssize_t n = s->proto->parse(s->parser, pf_buf_head(&s->in), s->in.len, &pkt);
-        if (n == -EAGAIN)
+        if (n == -EAGAIN) {
+            pf_slice r = { NULL, 0 };
+            if (s->proto->interim) /* protocol.h: e.g. HTTP 100 Continue */
+                r = s->proto->interim(s->parser);
+            if (r.len)
+                pf_reply(s, r.ptr, r.len);
             return 0;
+        }
         if (n <= 0) {
             pf__session_parse_error(s, n < 0 ? (int)n : -EBADMSG);
             return s->err;

@@ -22,6 +22,10 @@ struct pf_session {
      * connection's (the server reads into `in` and writes out `own_out`). */
     pf_buf in;
     pf_buf own_out;
+    /* sendfile.c: file segments queued in the output, in stream order
+     * (hosted sessions only; freed with the connection). */
+    struct pf__fseg *files;
+    void *post;          /* post.c: this session's handle slot, or NULL */
 };
 
 /* Initialise `s` over caller memory for parser and fields; `out` receives

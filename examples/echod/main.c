@@ -1,6 +1,6 @@
 /* echod: the line protocol (protocols/line.h) served by the runtime.
  *
- *   build/default/bin/echod [--listen 127.0.0.1:7000] [--mode hsha] ...
+ *   build/bin/echod [--listen 127.0.0.1:7000] [--mode hsha] ...
  *   printf 'HELLO me\r\nECHO hi\r\nQUIT\r\n' | nc 127.0.0.1 7000 */
 #include "line.h"
 #include "protofsm/cli.h"

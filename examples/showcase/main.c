@@ -5,8 +5,18 @@
 #include <string.h>
 
 #include "line.h"
+#include "mqtt.h"
 #include "resp.h"
 #include "protofsm/cli.h"
+#include "smtp.h"
+
+/* http1: the static site of examples/httpd with only /hello (no --root). */
+#include "http1.h"
+#include "http1_fsm.h"
+#include "http1_static.h"
+static pf_http1_static http_site = { .root_fd = -1, .log_fd = -1,
+                                     .hello = "Hello, World!\n", .hello_len = 14 };
+PF_HTTP1_STATIC_HANDLERS(&http_site)
 
 static const struct service {
     const char *name;
@@ -18,7 +28,15 @@ static const struct service {
     { "line", &pf_line_protocol, "127.0.0.1:7000", "nc",
       "then type: HELLO you / ECHO hi / SLEEP 100 / QUIT" },
     { "resp", &pf_resp_protocol, "127.0.0.1:6380", "nc",
-      "then type: PING / ECHO hi / QUIT; or: redis-cli -p 6380 PING (the store: build/default/bin/kvd)" },
+      "then type: PING / ECHO hi / QUIT; or: redis-cli -p 6380 PING (the store: build/bin/kvd)" },
+    { "smtp", &pf_smtp_protocol, "127.0.0.1:2525", "nc -C",
+      "or: swaks --server 127.0.0.1:2525 --to you@example.com; messages are discarded here, "
+      "smtpd --maildir DIR keeps them" },
+    { "http1", &pf_http1_protocol, "127.0.0.1:8080",
+      "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc -q1", "or: curl -i http://127.0.0.1:8080/hello" },
+    { "mqtt", &pf_mqtt_protocol, "127.0.0.1:1883",
+      "sh -c 'mosquitto_sub -v -t \"#\" -h $0 -p $1'",
+      "then elsewhere: mosquitto_pub -p 1883 -t a/b -m hi" },
 };
 
 int main(int argc, char **argv)

@@ -9,7 +9,7 @@
 # its own --dir) and killed by PID.  BENCH_KVD_N (default 200000) sets -n.
 # Usage: sh tests/bench/bench_kvd.sh  (PF_BUILD names the build folder)
 set -u
-B=${PF_BUILD:-build/default}
+B=${PF_BUILD:-build}
 KVD=$B/bin/kvd
 N=${BENCH_KVD_N:-200000}
 TESTS="ping_inline ping_mbulk set get incr mset"

@@ -1,16 +1,18 @@
 #!/bin/sh
 # make bench: echod throughput and p99 in every mode at 1, 100 and 1000
 # connections, with cheap handlers (ECHO) and blocking ones (SLEEP 1);
-# memory per idle connection at 10,000 connections; queue hand-off cost.
+# memory per idle connection at 10,000 connections; queue hand-off cost;
+# then every other bench program given (protocol parser benchmarks).
 # Loopback only; about two and a half minutes.  Arguments: the bench
 # programs ($(BENCHES)); PF_BUILD names the build folder.
 # BENCH_SECONDS (default 2) sets each load run's length.
 set -u
-B=${PF_BUILD:-build/default}
+B=${PF_BUILD:-build}
 ECHOD=$B/bin/echod
 SECS=${BENCH_SECONDS:-2}
 THREADS_SLEEP=${BENCH_THREADS_SLEEP:-8}
 bench() { for b in "$@"; do case $b in */$1) echo "$b"; return;; esac; done; echo "$B/bench/$1"; }
+ALL="$*" # kept: "set --" below reuses the positional parameters
 LOAD=$(bench bench_load "$@"); IDLE=$(bench bench_idle "$@"); QUEUE=$(bench bench_queue "$@")
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"; [ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
@@ -54,7 +56,18 @@ stop
 echo
 "$QUEUE"
 
+# Every other bench program handed to us (protocol parsers ...) runs as is.
+for b in $ALL; do
+    case ${b##*/} in
+    bench_load | bench_idle | bench_queue) ;;
+    *) echo; echo "== ${b##*/}"; "$b" || echo "(${b##*/} failed: status $?)" ;;
+    esac
+done
+
 echo
-"$(bench bench_resp_parser "$@")"
+# httpd /hello against nginx with wrk (skips itself when wrk or nginx is missing)
+PF_BUILD=$B sh "$(dirname "$0")/bench_httpd.sh"
+
 echo
-sh tests/bench/bench_kvd.sh
+# kvd against redis-server with redis-benchmark (skips itself without them)
+PF_BUILD=$B sh "$(dirname "$0")/bench_kvd.sh"

@@ -9,15 +9,39 @@
  *   - every slice lies inside its packet, and the chunk walk adds up to
  *     content_length.
  * The second byte picks small limits or the defaults, so the limit paths
- * (414/431/413) are reached with short inputs. */
+ * (414/431/413) are reached with short inputs.
+ *
+ * The input then goes through a whole session whose handlers are the
+ * static site's (http1_static.h, no root, /hello on), which runs the
+ * response helpers on whatever the parser accepted: every reply must be a
+ * well-formed status line. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http1.h"
+#include "http1_fsm.h"
+#include "http1_static.h"
+#include "protofsm/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static pf_http1_static site = { .root_fd = -1, .log_fd = -1, .hello = "hi\n", .hello_len = 3 };
+PF_HTTP1_STATIC_HANDLERS(&site)
+
+static void session(const char *in, size_t n, const pf_http1_conf *conf)
+{
+    pf_session_conf sc = { .proto_conf = conf };
+    pf_session *s = pf_session_new(&pf_http1_protocol, &sc);
+    if (!s)
+        return;
+    pf_session_feed(s, in, n);
+    pf_buf *out = pf_session_output(s);
+    if (out->len && (out->len < 12 || memcmp(pf_buf_head(out), "HTTP/1.1 ", 9) != 0))
+        abort();
+    pf_session_free(s);
+}
 
 #define MAXREC 512
 
@@ -145,5 +169,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nb = run(in, n, step, conf, b, &eb);
     if (na != nb || ea != eb || memcmp(a, b, na * sizeof a[0]))
         abort();
+    session(in, n, conf);
     return 0;
 }

@@ -101,7 +101,7 @@ static inline int h_spawn(srv_proc *sp, const char *prog, unsigned nlisten, long
 
     memset(sp, 0, sizeof(*sp));
     sp->pidfd = sp->errfd = -1;
-    snprintf(path, sizeof(path), "%s/bin/%s", build ? build : "build/default", prog);
+    snprintf(path, sizeof(path), "%s/bin/%s", build ? build : "build", prog);
     argv[n++] = path;
     for (size_t i = 0; args && args[i] && n < 31; i++)
         argv[n++] = args[i];

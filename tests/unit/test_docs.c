@@ -1,5 +1,5 @@
-/* The README shows the line protocol's generated diagram: it must be what
- * pfgen writes today, not a copy that drifted. */
+/* The README shows generated diagrams: each ```dot block must be what pfgen
+ * writes today for the machine it names, not a copy that drifted. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,37 +12,43 @@
 
 #include "testutil.h"
 
-static void test_readme_diagram_is_generated(void **st)
+static void test_readme_diagrams_are_generated(void **st)
 {
     (void)st;
     const char *build = getenv("PF_BUILD");
-    char path[512];
-    snprintf(path, sizeof path, "%s/gen/line.dot", build ? build : "build/default");
-    char *dot = pf_test_slurp(path, NULL);
     char *readme = pf_test_slurp("README.md", NULL);
-    assert_non_null(dot);
     assert_non_null(readme);
+    int blocks = 0;
+    for (const char *at = readme; (at = strstr(at, "```dot\n")); blocks++) {
+        const char *start = at + 7;
+        const char *end = strstr(start, "```");
+        assert_non_null(end);
+        char name[64];
+        assert_int_equal(sscanf(start, "digraph \"%63[^\"]\"", name), 1);
 
-    const char *body = strchr(dot, '\n'); /* skip the generated banner */
-    assert_non_null(body);
-    body++;
-    const char *start = strstr(readme, "```dot\n");
-    assert_non_null(start);
-    start += 7;
-    const char *end = strstr(start, "```");
-    assert_non_null(end);
-    if ((size_t)(end - start) != strlen(body) || memcmp(start, body, strlen(body))) {
-        fprintf(stderr, "README.md's dot block differs from %s; paste the new one in\n", path);
-        fail();
+        char path[512];
+        snprintf(path, sizeof path, "%s/gen/%s.dot", build ? build : "build", name);
+        char *dot = pf_test_slurp(path, NULL);
+        assert_non_null(dot);
+        const char *body = strchr(dot, '\n'); /* skip the generated banner */
+        assert_non_null(body);
+        body++;
+        if ((size_t)(end - start) != strlen(body) || memcmp(start, body, strlen(body))) {
+            fprintf(stderr, "README.md's dot block for %s differs from %s; paste the new one in\n",
+                    name, path);
+            fail();
+        }
+        free(dot);
+        at = end + 3;
     }
-    free(dot);
+    assert_true(blocks >= 2); /* line and smtp */
     free(readme);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_readme_diagram_is_generated),
+        cmocka_unit_test(test_readme_diagrams_are_generated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

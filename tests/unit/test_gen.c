@@ -825,7 +825,7 @@ int main(void)
 {
     const char *build = getenv("PF_BUILD");
     if (build == NULL || *build == '\0') {
-        fprintf(stderr, "test_gen: set PF_BUILD (e.g. build/default) so that "
+        fprintf(stderr, "test_gen: set PF_BUILD (e.g. build) so that "
                         "$PF_BUILD/bin/pfgen is the generator under test\n");
         return 1;
     }

@@ -51,6 +51,15 @@ typedef struct pf_protocol {
      * connection limit is reached; sent to the newcomer before closing it. */
     pf_slice busy_reply;
     pf_slice full_reply;
+
+    /* Optional (NULL: none).  An interim reply to send while a packet is
+     * still incomplete: HTTP's "100 Continue" once a header section that
+     * asks for it is in and the body is not.  Called after parse()
+     * returned -EAGAIN, and only when every earlier packet of the
+     * connection has been handled, so the reply lands in stream order.
+     * Returns each interim reply once (the parser records that it did);
+     * an empty slice means none.  Static storage. */
+    pf_slice (*interim)(void *parser);
 } pf_protocol;
 
 #endif

@@ -1,0 +1,81 @@
+/* mqttd: an MQTT 3.1.1 broker (protocols/mqtt.h) served by the runtime.
+ *
+ *   build/bin/mqttd [--port 1883] [--listen HOST:PORT] [--mode hsha] ...
+ *   mosquitto_sub -h 127.0.0.1 -t 'a/#' -v &  mosquitto_pub -h 127.0.0.1 -t a/b -m hi
+ *
+ * The common command line (protofsm/cli.h), plus `--port N` for
+ * `--listen 127.0.0.1:N` (default 1883).  Two defaults differ from the
+ * other examples: there is no idle timeout unless --idle-timeout is given
+ * (each client's keep-alive governs, at 1.5 x what it asked for), and the
+ * input limit is raised to hold the largest packet (256 KiB). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "mqtt.h"
+#include "protofsm/cli.h"
+
+#define MAX_ARGS 128
+
+int main(int argc, char **argv)
+{
+    static const pf_mqtt_conf mconf = { .max_packet = PF_MQTT_MAX_PACKET_DEFAULT };
+    char *args[MAX_ARGS + 2], listen[64];
+    int n = 0, idle_given = 0, input_given = 0;
+    pf_cli cli;
+    pf_server *srv;
+
+    if (argc > MAX_ARGS) {
+        fprintf(stderr, "%s: too many arguments\n", argv[0]);
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            snprintf(listen, sizeof(listen), "127.0.0.1:%s", argv[++i]);
+            args[n++] = "--listen";
+            args[n++] = listen;
+            continue;
+        }
+        idle_given |= strncmp(argv[i], "--idle-timeout", 14) == 0;
+        input_given |= strncmp(argv[i], "--max-input", 11) == 0;
+        args[n++] = argv[i];
+    }
+    args[n] = NULL;
+    int rc = pf_cli_parse(&cli, n, args,
+                          "mqttd: an MQTT 3.1.1 broker (--port N: --listen 127.0.0.1:N, default 1883)");
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (!idle_given)
+        cli.conf.idle_timeout_ms = 0;
+    if (!input_given || cli.conf.max_input < mconf.max_packet)
+        cli.conf.max_input = mconf.max_packet;
+    if (cli.nlisten == 0) {
+        pf_cli_split("127.0.0.1:1883", cli.listen[0].host, sizeof(cli.listen[0].host),
+                     &cli.listen[0].port);
+        cli.nlisten = 1;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rc = pf_server_new(&srv, &cli.conf);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], strerror(-rc));
+        return 1;
+    }
+    pf_listen_conf lc = { .proto = &pf_mqtt_protocol, .proto_conf = &mconf,
+                          .reuseport = cli.reuseport };
+    for (unsigned i = 0; i < cli.nlisten; i++) {
+        rc = pf_server_listen(srv, cli.listen[i].host, cli.listen[i].port, &lc);
+        if (rc < 0) {
+            fprintf(stderr, "%s: cannot listen on %s:%u: %s\n", argv[0], cli.listen[i].host,
+                    cli.listen[i].port, strerror(-rc));
+            pf_server_free(srv);
+            return 1;
+        }
+    }
+    pf_cli_announce(srv);
+    return pf_cli_finish(srv, pf_server_run(srv));
+}

@@ -1,0 +1,436 @@
+/* A static-file site over http1 (policy in http1_static.h).
+ *
+ * Everything runs on the worker that handles the request: path checks,
+ * open, fstat, the conditional and range logic and, for small bodies, the
+ * read.  Large bodies leave as a file segment that the connection's writer
+ * sends with sendfile, so no thread holds a file's bytes in memory and the
+ * I/O thread never waits on the client. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "http1.h"
+#include "http1_fsm.h"
+#include "http1_response.h"
+#include "http1_static.h"
+#include "protofsm/session.h"
+
+#define PATH_MAX_DECODED 4096
+#define SMALL_FILE 16384u
+#define ALLOW "GET, HEAD, OPTIONS"
+
+int pf_http1_static_open(pf_http1_static *st, const char *root)
+{
+    *st = (pf_http1_static){ .root_fd = -1, .log_fd = -1 };
+    if (!root)
+        return 0;
+    st->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return st->root_fd < 0 ? -errno : 0;
+}
+
+void pf_http1_static_close(pf_http1_static *st)
+{
+    if (st->root_fd >= 0)
+        close(st->root_fd);
+    st->root_fd = -1;
+}
+
+/* ---- paths -------------------------------------------------------------- */
+
+static int hexv(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode `path` (which starts with '/') into out without the leading '/'.
+ * 0, 400 or 414. */
+static int decode_path(pf_slice path, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 1; i < path.len; i++) {
+        char c = path.ptr[i];
+        if (c == '%') {
+            int h, l;
+            if (i + 2 >= path.len || (h = hexv(path.ptr[i + 1])) < 0 ||
+                (l = hexv(path.ptr[i + 2])) < 0)
+                return 400;
+            c = (char)(h << 4 | l);
+            i += 2;
+        }
+        if (c == '\0' || c == '\\')
+            return 400;
+        if (k + 1 >= cap)
+            return 414;
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    /* Dot segments, after decoding, and empty segments ("a//b"). */
+    for (const char *seg = out; *seg;) {
+        const char *e = strchr(seg, '/');
+        size_t n = e ? (size_t)(e - seg) : strlen(seg);
+        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+            return 400;
+        if (n == 0)
+            return 400;
+        if (!e)
+            break;
+        seg = e + 1;
+    }
+    return 0;
+}
+
+/* Open rel (no leading '/', may be "" for the root itself) beneath root.
+ * fd or -errno (-EXDEV, -ELOOP: it would leave the root). */
+static int open_beneath(int root, const char *rel)
+{
+    static int no_openat2;
+    const char *p = *rel ? rel : ".";
+    if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+        struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+        long fd = syscall(SYS_openat2, root, p, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+            return fd >= 0 ? (int)fd : -errno;
+        __atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+    }
+    /* No openat2: walk the components, following no symlink at all. */
+    char buf[PATH_MAX_DECODED];
+    snprintf(buf, sizeof(buf), "%s", p);
+    int dir = dup(root);
+    if (dir < 0)
+        return -errno;
+    for (char *seg = buf;;) {
+        char *e = strchr(seg, '/');
+        if (e)
+            *e = '\0';
+        int fd = openat(dir, seg, (e ? O_PATH | O_DIRECTORY : O_RDONLY | O_NONBLOCK) | O_NOFOLLOW |
+                                      O_CLOEXEC | O_NOCTTY);
+        int err = errno;
+        close(dir);
+        if (fd < 0)
+            return -err;
+        if (!e)
+            return fd;
+        dir = fd;
+        seg = e + 1;
+    }
+}
+
+static const struct mime {
+    const char *ext, *type;
+} mimes[] = {
+    { "html", "text/html; charset=utf-8" }, { "htm", "text/html; charset=utf-8" },
+    { "css", "text/css; charset=utf-8" },   { "js", "text/javascript; charset=utf-8" },
+    { "mjs", "text/javascript; charset=utf-8" }, { "json", "application/json" },
+    { "txt", "text/plain; charset=utf-8" }, { "md", "text/markdown; charset=utf-8" },
+    { "xml", "application/xml" },           { "svg", "image/svg+xml" },
+    { "png", "image/png" },                 { "jpg", "image/jpeg" },
+    { "jpeg", "image/jpeg" },               { "gif", "image/gif" },
+    { "webp", "image/webp" },               { "avif", "image/avif" },
+    { "ico", "image/vnd.microsoft.icon" },  { "woff", "font/woff" },
+    { "woff2", "font/woff2" },              { "ttf", "font/ttf" },
+    { "otf", "font/otf" },                  { "pdf", "application/pdf" },
+    { "wasm", "application/wasm" },         { "zip", "application/zip" },
+    { "gz", "application/gzip" },           { "tar", "application/x-tar" },
+    { "mp4", "video/mp4" },                 { "webm", "video/webm" },
+    { "mp3", "audio/mpeg" },                { "ogg", "audio/ogg" },
+    { "wav", "audio/wav" },                 { "csv", "text/csv; charset=utf-8" },
+};
+
+static const char *mime_of(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (dot && (!slash || dot > slash))
+        for (size_t i = 0; i < sizeof(mimes) / sizeof(mimes[0]); i++)
+            if (strcasecmp(dot + 1, mimes[i].ext) == 0)
+                return mimes[i].type;
+    return "application/octet-stream";
+}
+
+/* ---- conditionals and ranges ---------------------------------------------- */
+
+/* Is `etag` in the If-None-Match list (weak comparison, RFC 9110 §13.1.2)? */
+static int none_match(pf_slice v, const char *etag)
+{
+    size_t el = strlen(etag);
+    const char *p = v.ptr, *e = v.ptr + v.len;
+    if (v.len == 1 && *p == '*')
+        return 1;
+    while (p < e) {
+        while (p < e && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        if (e - p >= 2 && p[0] == 'W' && p[1] == '/')
+            p += 2;
+        const char *q = p;
+        if (q < e && *q == '"') {
+            q = memchr(q + 1, '"', (size_t)(e - q - 1));
+            if (!q)
+                return 0;
+            q++;
+        } else {
+            while (q < e && *q != ',')
+                q++;
+        }
+        if ((size_t)(q - p) == el && memcmp(p, etag, el) == 0)
+            return 1;
+        p = q;
+    }
+    return 0;
+}
+
+static int digits(const char **pp, const char *e, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+    if (p == e || *p < '0' || *p > '9')
+        return 0;
+    for (; p < e && *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *pp = p;
+    *out = v;
+    return 1;
+}
+
+/* One "bytes=" range against a file of `size` bytes: 1 and [*first, *last]
+ * when satisfiable, 0 when it is not (416), -1 when the header is to be
+ * ignored (malformed, another unit, several ranges). */
+static int parse_range(pf_slice v, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    const char *p = v.ptr, *e = v.ptr + v.len;
+    uint64_t a, b;
+    if (v.len < 6 || strncasecmp(p, "bytes=", 6) != 0 || memchr(p, ',', v.len))
+        return -1;
+    p += 6;
+    if (p < e && *p == '-') { /* suffix: the last b bytes */
+        p++;
+        if (!digits(&p, e, &b) || p != e)
+            return -1;
+        if (b == 0 || size == 0)
+            return 0;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return 1;
+    }
+    if (!digits(&p, e, &a) || p == e || *p++ != '-')
+        return -1;
+    if (p == e)
+        b = UINT64_MAX;
+    else if (!digits(&p, e, &b) || p != e || b < a)
+        return -1;
+    if (a >= size)
+        return 0;
+    *first = a;
+    *last = b >= size ? size - 1 : b;
+    return 1;
+}
+
+/* ---- answering ---------------------------------------------------------- */
+
+static void access_log(const pf_http1_static *st, const pf_http1_fields *f, int status,
+                       uint64_t bytes)
+{
+    if (st->log_fd < 0)
+        return;
+    char date[PF_HTTP1_DATE_LEN + 1], line[600];
+    pf_http1_date_now(date);
+    int tl = f->target.len > 400 ? 400 : (int)f->target.len;
+    int n = snprintf(line, sizeof(line), "[%s] \"%.*s %.*s HTTP/1.%u\" %d %" PRIu64 "\n", date,
+                     (int)(f->method.len > 32 ? 32 : f->method.len), f->method.ptr, tl,
+                     f->target.ptr, f->version_minor, status, bytes);
+    if (n > 0)
+        (void)!write(st->log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static int simple(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f,
+                  int status, const char *allow, int close)
+{
+    char head[512], body[64];
+    pf_http1_res r;
+    int n = snprintf(body, sizeof(body), "%d %s\n", status, pf_http1_reason(status));
+    pf_http1_res_init(&r, f, status, head, sizeof(head));
+    if (allow)
+        pf_http1_res_header(&r, "Allow", allow);
+    if (close)
+        pf_http1_res_close(&r);
+    if (status != 204)
+        pf_http1_res_header(&r, "Content-Type", "text/plain; charset=utf-8");
+    access_log(st, f, status, status == 204 ? 0 : (uint64_t)n);
+    return pf_http1_send(s, &r, body, status == 204 ? 0 : (size_t)n);
+}
+
+static int redirect_dir(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f)
+{
+    char head[PF_HTTP1_HEAD_MAX + 4200], loc[4200];
+    pf_http1_res r;
+    if (f->path.len + 2 > sizeof(loc))
+        return simple(st, s, f, 414, NULL, 0);
+    memcpy(loc, f->path.ptr, f->path.len);
+    loc[f->path.len] = '/';
+    pf_http1_res_init(&r, f, 301, head, sizeof(head));
+    pf_http1_res_headern(&r, "Location", 8, loc, f->path.len + 1);
+    pf_http1_res_header(&r, "Content-Type", "text/plain; charset=utf-8");
+    access_log(st, f, 301, 0);
+    return pf_http1_send(s, &r, "301 Moved Permanently\n", 22);
+}
+
+static int serve_file(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f)
+{
+    char rel[PATH_MAX_DECODED + 16];
+    if (f->path.len == 0 || f->path.ptr[0] != '/')
+        return simple(st, s, f, f->path.len ? 400 : 404, NULL, 0);
+    int bad = decode_path(f->path, rel, PATH_MAX_DECODED);
+    if (bad)
+        return simple(st, s, f, bad, NULL, 0);
+    size_t rl = strlen(rel);
+    int dir_path = f->path.ptr[f->path.len - 1] == '/';
+    if (dir_path) {
+        memcpy(rel + rl, "index.html", 11);
+        rl += 10;
+    }
+    int fd = open_beneath(st->root_fd, rel);
+    if (fd < 0) {
+        int status = fd == -ENOENT || fd == -ENOTDIR || fd == -ENAMETOOLONG ? 404 : 403;
+        return simple(st, s, f, status, NULL, 0);
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) {
+        close(fd);
+        return simple(st, s, f, 500, NULL, 0);
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        close(fd);
+        return dir_path ? simple(st, s, f, 404, NULL, 0) : redirect_dir(st, s, f);
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return simple(st, s, f, 403, NULL, 0);
+    }
+
+    uint64_t size = (uint64_t)sb.st_size;
+    char etag[64], lm[PF_HTTP1_DATE_LEN + 1];
+    snprintf(etag, sizeof(etag), "\"%" PRIx64 "-%" PRIx64 "\"", size,
+             (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec);
+    pf_http1_date_fmt(sb.st_mtim.tv_sec, lm);
+
+    /* RFC 9110 §13.2.2: If-None-Match, else If-Modified-Since (GET, HEAD). */
+    pf_slice v;
+    int not_modified = 0;
+    if (pf_http1_header_find(f, "If-None-Match", &v)) {
+        not_modified = none_match(v, etag);
+    } else if (pf_http1_header_find(f, "If-Modified-Since", &v)) {
+        time_t ims;
+        not_modified = pf_http1_date_parse(v.ptr, v.len, &ims) == 0 && sb.st_mtim.tv_sec <= ims;
+    }
+
+    int status = 200;
+    uint64_t first = 0, last = size ? size - 1 : 0;
+    int range = -1;
+    if (!not_modified && f->method.ptr[0] == 'G' && /* Range: GET only */
+        pf_http1_header_find(f, "Range", &v)) {
+        pf_slice ir;
+        int use = 1;
+        if (pf_http1_header_find(f, "If-Range", &ir)) /* strong match or the exact date */
+            use = (ir.len == strlen(etag) && memcmp(ir.ptr, etag, ir.len) == 0) ||
+                  (ir.len == PF_HTTP1_DATE_LEN && memcmp(ir.ptr, lm, ir.len) == 0);
+        if (use)
+            range = parse_range(v, size, &first, &last);
+    }
+    char head[PF_HTTP1_HEAD_MAX], cr[96];
+    pf_http1_res r;
+    if (not_modified)
+        status = 304;
+    else if (range == 0)
+        status = 416;
+    else if (range == 1)
+        status = 206;
+    pf_http1_res_init(&r, f, status, head, sizeof(head));
+    if (status == 416) {
+        close(fd);
+        snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
+        pf_http1_res_header(&r, "Content-Range", cr);
+        pf_http1_res_header(&r, "Content-Type", "text/plain; charset=utf-8");
+        access_log(st, f, 416, 26);
+        return pf_http1_send(s, &r, "416 Range Not Satisfiable\n", 26);
+    }
+    pf_http1_res_header(&r, "Last-Modified", lm);
+    pf_http1_res_header(&r, "ETag", etag);
+    if (status == 304) {
+        close(fd);
+        access_log(st, f, 304, 0);
+        return pf_http1_send(s, &r, NULL, 0);
+    }
+    pf_http1_res_header(&r, "Content-Type", mime_of(rel));
+    pf_http1_res_header(&r, "Accept-Ranges", "bytes");
+    if (status == 206) {
+        snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+        pf_http1_res_header(&r, "Content-Range", cr);
+    }
+    uint64_t len = size ? last - first + 1 : 0;
+    access_log(st, f, status, r.head ? 0 : len);
+    if (len > SIZE_MAX / 2) {
+        close(fd);
+        return simple(st, s, f, 500, NULL, 1);
+    }
+    if (r.head || len > SMALL_FILE) {
+        if (!r.head && len > (1u << 20))
+            (void)readahead(fd, (off_t)first, 1u << 20); /* warm the first MiB here */
+        return pf_http1_send_file(s, &r, fd, (off_t)first, (size_t)len);
+    }
+    char body[SMALL_FILE];
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, body + got, (size_t)len - got, (off_t)(first + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (got < len) /* the file shrank under us: the head would lie */
+        return simple(st, s, f, 500, NULL, 1);
+    return pf_http1_send(s, &r, body, (size_t)len);
+}
+
+int pf_http1_static_handle(const pf_http1_static *st, pf_session *s, const pf_packet *pkt)
+{
+    const pf_http1_fields *f = pkt->fields;
+    switch (pkt->event) {
+    case HTTP1_EV_GET:
+    case HTTP1_EV_HEAD:
+        break;
+    case HTTP1_EV_OPTIONS:
+        return simple(st, s, f, 204, ALLOW, 0);
+    case HTTP1_EV_CONNECT:
+        return simple(st, s, f, 405, ALLOW, 1);
+    case HTTP1_EV_OTHER:
+        return simple(st, s, f, 501, NULL, 0);
+    default:
+        return simple(st, s, f, 405, ALLOW, 0);
+    }
+    if (st->hello && f->path.len == 6 && memcmp(f->path.ptr, "/hello", 6) == 0) {
+        char head[256];
+        pf_http1_res r;
+        pf_http1_res_init(&r, f, 200, head, sizeof(head));
+        pf_http1_res_headern(&r, "Content-Type", 12, "text/plain", 10);
+        access_log(st, f, 200, r.head ? 0 : st->hello_len);
+        return pf_http1_send(s, &r, st->hello, st->hello_len);
+    }
+    if (st->root_fd < 0)
+        return simple(st, s, f, 404, NULL, 0);
+    return serve_file(st, s, f);
+}

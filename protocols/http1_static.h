@@ -1,0 +1,72 @@
+/* A static-file site over protocols/http1: what examples/httpd serves, and
+ * what the showcase mounts on port 8080.
+ *
+ *   GET/HEAD    /hello (when `hello` is set): a short fixed body.
+ *               Files under `root`: index.html for a directory path ending
+ *               in '/', 301 to PATH/ for a directory without the slash;
+ *               Content-Type by extension; Last-Modified and ETag;
+ *               If-None-Match / If-Modified-Since -> 304; one byte range
+ *               (Range, If-Range) -> 206 or 416; several ranges -> the
+ *               whole file (200, allowed by RFC 9110 §14.2).  Bodies of
+ *               16 KiB or less are read on the worker; larger ones are sent
+ *               with sendfile (protofsm/sendfile.h).
+ *   OPTIONS     204 with Allow.
+ *   CONNECT     405 and a close (no tunnels).
+ *   POST PUT DELETE PATCH TRACE   405 with Allow: GET, HEAD, OPTIONS.
+ *   other       501 (RFC 9110 §9.1: a method we do not implement).
+ *
+ * Security policy (no escape from the root):
+ *   - the path is percent-decoded once; a decoded NUL, a backslash, or a
+ *     "." or ".." segment (also when written %2e%2e, or produced by a
+ *     decoded %2f) is refused with 400; the request-target is never
+ *     normalized, so what is checked is what is opened;
+ *   - files are opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+ *     relative to the root's descriptor: a symlink may point anywhere
+ *     inside the root, one that leads out of it is 403 (kernels without
+ *     openat2: every component is opened with O_NOFOLLOW, so no symlink
+ *     is followed at all);
+ *   - only regular files are served (403 for devices, FIFOs, sockets);
+ *   - a path over 4 KiB after decoding is 414.
+ *
+ * Thread-safe once opened: handlers on every worker share one site. */
+#ifndef PROTOFSM_HTTP1_STATIC_H
+#define PROTOFSM_HTTP1_STATIC_H
+
+#include <stddef.h>
+
+#include "protofsm/fsm.h"
+#include "protofsm/packet.h"
+
+typedef struct pf_http1_static {
+    int root_fd;         /* O_PATH descriptor of the root; -1: no files */
+    int log_fd;          /* access log (one line per response); -1: none */
+    const char *hello;   /* body of GET /hello; NULL: no such route */
+    size_t hello_len;
+} pf_http1_static;
+
+/* Open `root` (NULL: serve no files) and set the rest to "none".
+ * 0 or -errno. */
+int pf_http1_static_open(pf_http1_static *st, const char *root);
+void pf_http1_static_close(pf_http1_static *st);
+
+/* Answer one request (any method). A handler's result. */
+int pf_http1_static_handle(const pf_http1_static *st, pf_session *s, const pf_packet *pkt);
+
+/* Define every http1 handler (http1_fsm.h) as a call into `st`, an
+ * expression naming a pf_http1_static: one line for a service that is
+ * nothing but this site. */
+#define PF_HTTP1_STATIC_HANDLER_(name, st)                                     \
+    int name(pf_session *s, const pf_packet *pkt) { return pf_http1_static_handle((st), s, pkt); }
+#define PF_HTTP1_STATIC_HANDLERS(st)                                           \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_get, st)                                 \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_head, st)                                \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_post, st)                                \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_put, st)                                 \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_delete, st)                              \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_options, st)                             \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_connect, st)                             \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_patch, st)                               \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_trace, st)                               \
+    PF_HTTP1_STATIC_HANDLER_(http1_on_other, st)
+
+#endif

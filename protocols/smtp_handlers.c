@@ -1,0 +1,525 @@
+/* SMTP handlers: what each row of smtp.rl's table does, and the Maildir
+ * storage unit.
+ *
+ * They live in protocols/ rather than examples/smtpd/ because the unit
+ * tests, the fuzzer, the showcase and smtpd all run the same machine, and
+ * a table needs its handlers to link.  The service-specific part is the
+ * configuration (pf_smtp_conf), not code.
+ *
+ * A message goes to DIR/tmp/NAME as it arrives (DATA_CHUNK), is fsynced,
+ * renamed to DIR/new/NAME and DIR/new is fsynced, all in the handler of
+ * DATA_END, which runs on a worker; only then is 250 queued.  A connection
+ * that dies before that leaves at most a file in tmp/ (removed by the CLOSE
+ * handler when the process lives on; Maildir readers ignore tmp/). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protofsm/session.h"
+#include "smtp.h"
+#include "smtp_fsm.h"
+
+#define LIT(s) { s, sizeof(s) - 1 }
+#define NAME_MAX_ 256
+
+typedef struct smtp_sess {
+    const pf_smtp_conf *conf;
+    uint8_t esmtp;
+    uint8_t too_big;
+    int io_err;                              /* first write/fsync errno */
+    int fd;                                  /* the message in tmp/, or -1 */
+    unsigned nrcpt;
+    uint64_t size;                           /* octets of text (unstuffed) */
+    char helo[PF_SMTP_PATH_MAX + 1];
+    char from[PF_SMTP_PATH_MAX + 1];
+    char rcpt[PF_SMTP_PATH_MAX + 1];         /* the first recipient */
+    char name[NAME_MAX_];                    /* Maildir file name */
+} smtp_sess;
+
+/* ---- identity ------------------------------------------------------------ */
+
+static const char *hostname_set;
+static char hostname_buf[256];
+static pthread_once_t hostname_once = PTHREAD_ONCE_INIT;
+
+static void hostname_init(void)
+{
+    if (gethostname(hostname_buf, sizeof(hostname_buf) - 1) < 0 || !hostname_buf[0])
+        strcpy(hostname_buf, "localhost");
+}
+
+void pf_smtp_set_hostname(const char *name) { hostname_set = name; }
+
+const char *pf_smtp_hostname(void)
+{
+    if (hostname_set)
+        return hostname_set;
+    pthread_once(&hostname_once, hostname_init);
+    return hostname_buf;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static const pf_smtp_fields *fields(const pf_packet *pkt) { return pkt->fields; }
+
+static smtp_sess *sess(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = pf_session_data(s);
+    if (t && pkt && pkt->fields)
+        t->conf = fields(pkt)->conf;
+    return t;
+}
+
+static int reply(pf_session *s, const char *text, int result)
+{
+    int rc = pf_reply_str(s, text);
+    return rc < 0 ? rc : result;
+}
+
+static void copy_slice(char *dst, size_t cap, pf_slice v)
+{
+    size_t n = v.len < cap - 1 ? v.len : cap - 1;
+    memcpy(dst, v.ptr, n);
+    dst[n] = 0;
+}
+
+static uint64_t max_message(const pf_smtp_conf *c)
+{
+    return c->max_message ? c->max_message : PF_SMTP_MESSAGE_DEFAULT;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int path_in(char *buf, size_t cap, const char *dir, const char *sub, const char *name)
+{
+    int n = snprintf(buf, cap, "%s/%s%s%s", dir, sub, name ? "/" : "", name ? name : "");
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* Drop the message being received, if any. */
+static void discard(smtp_sess *t)
+{
+    char p[PATH_MAX];
+    if (t->fd >= 0) {
+        close(t->fd);
+        t->fd = -1;
+        if (t->conf && t->conf->maildir &&
+            path_in(p, sizeof(p), t->conf->maildir, "tmp", t->name) == 0)
+            unlink(p);
+    }
+    t->size = 0;
+    t->too_big = 0;
+    t->io_err = 0;
+}
+
+/* RSET semantics (4.1.1.5): the transaction is gone, the greeting stays. */
+static void reset(smtp_sess *t)
+{
+    discard(t);
+    t->from[0] = 0;
+    t->rcpt[0] = 0;
+    t->nrcpt = 0;
+}
+
+/* Append message text; counts what a stored copy would hold. */
+static void store(smtp_sess *t, const char *p, size_t n)
+{
+    if (t->too_big || t->io_err || n == 0)
+        return;
+    if (n > max_message(t->conf) - t->size) {
+        t->too_big = 1;
+        return;
+    }
+    t->size += n;
+    if (t->fd >= 0) {
+        int rc = write_all(t->fd, p, n);
+        if (rc < 0)
+            t->io_err = -rc;
+    }
+}
+
+/* Store text, removing the '.' that begins a line (4.5.2). */
+static void store_text(smtp_sess *t, const pf_smtp_fields *f)
+{
+    const char *p = f->text.ptr, *end = p + f->text.len, *seg = p;
+    if (f->bad) /* refused at DATA_END; its text is never kept */
+        return;
+    if (!f->stuffed) {
+        store(t, p, f->text.len);
+        return;
+    }
+    if (!f->at_line_start) {
+        const char *nl = memchr(p, '\n', f->text.len);
+        p = nl ? nl + 1 : end;
+    }
+    while (p < end) {
+        /* p is at a line start */
+        if (*p == '.') {
+            store(t, seg, (size_t)(p - seg));
+            seg = p + 1;
+        }
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    store(t, seg, (size_t)(end - seg));
+}
+
+/* ---- connection events --------------------------------------------------- */
+
+int smtp_on_open(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    smtp_sess *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->fd = -1;
+    pf_session_set_data(s, t);
+    pf_slice parts[] = { LIT("220 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+                         LIT(" ESMTP protofsm\r\n") };
+    int rc = pf_replyv(s, parts, 3);
+    return rc < 0 ? rc : PF_NEXT;
+}
+
+int smtp_on_close(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = sess(s, pkt);
+    if (t) {
+        discard(t);
+        free(t);
+        pf_session_set_data(s, NULL);
+    }
+    return PF_NEXT;
+}
+
+int smtp_on_timeout(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    pf_slice parts[] = { LIT("421 4.4.2 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+                         LIT(" Timeout, closing connection\r\n") };
+    int rc = pf_replyv(s, parts, 3);
+    return rc < 0 ? rc : PF_CLOSE;
+}
+
+int smtp_on_drain(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    pf_slice parts[] = { LIT("421 4.3.2 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+                         LIT(" Service shutting down\r\n") };
+    int rc = pf_replyv(s, parts, 3);
+    return rc < 0 ? rc : PF_CLOSE;
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+int smtp_on_ehlo(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = sess(s, pkt);
+    char size[64];
+    reset(t);
+    copy_slice(t->helo, sizeof(t->helo), fields(pkt)->arg);
+    t->esmtp = 1;
+    snprintf(size, sizeof(size), "250-SIZE %llu\r\n",
+             (unsigned long long)max_message(t->conf));
+    pf_slice parts[] = {
+        LIT("250-"), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) }, LIT(" greets "),
+        fields(pkt)->arg, LIT("\r\n250-PIPELINING\r\n"), { size, strlen(size) },
+        LIT("250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 HELP\r\n"),
+    };
+    int rc = pf_replyv(s, parts, 7);
+    return rc < 0 ? rc : PF_NEXT;
+}
+
+int smtp_on_helo(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = sess(s, pkt);
+    reset(t);
+    copy_slice(t->helo, sizeof(t->helo), fields(pkt)->arg);
+    t->esmtp = 0;
+    pf_slice parts[] = { LIT("250 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+                         LIT("\r\n") };
+    int rc = pf_replyv(s, parts, 3);
+    return rc < 0 ? rc : PF_NEXT;
+}
+
+int smtp_on_rset(pf_session *s, const pf_packet *pkt)
+{
+    reset(sess(s, pkt));
+    return reply(s, "250 2.0.0 Ok\r\n", PF_NEXT);
+}
+
+int smtp_on_noop(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return reply(s, "250 2.0.0 Ok\r\n", PF_NEXT);
+}
+
+int smtp_on_vrfy(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n",
+                 PF_NEXT);
+}
+
+int smtp_on_help(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n",
+                 PF_NEXT);
+}
+
+int smtp_on_quit(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return reply(s, "221 2.0.0 Bye\r\n", PF_NEXT); /* DONE is final: closes after it */
+}
+
+int smtp_on_unknown(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return reply(s, "500 5.5.1 Command unrecognized\r\n", PF_NEXT);
+}
+
+int smtp_on_syntax(pf_session *s, const pf_packet *pkt)
+{
+    const pf_smtp_fields *f = fields(pkt);
+    switch (f->syntax) {
+    case PF_SMTP_SYN_BARE_LF:
+        return reply(s, "500 5.5.2 Syntax error: lines must end in CRLF\r\n", PF_NEXT);
+    case PF_SMTP_SYN_PATH:
+        if (f->verb.len == 4 && (f->verb.ptr[0] | 0x20) == 'm')
+            return reply(s, "501 5.1.7 Bad sender address syntax\r\n", PF_NEXT);
+        return reply(s, "501 5.1.3 Bad recipient address syntax\r\n", PF_NEXT);
+    default:
+        return reply(s, "501 5.5.4 Syntax error in parameters or arguments\r\n", PF_NEXT);
+    }
+}
+
+int smtp_on_long(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return reply(s, "500 5.5.2 Line too long\r\n", PF_NEXT);
+}
+
+int smtp_on_bad_sequence(pf_session *s, const pf_packet *pkt)
+{
+    const pf_smtp_fields *f = fields(pkt);
+    if (pkt->event == SMTP_EV_DATA)
+        pf_smtp_parser_data(f->parser, 0);
+    return reply(s, "503 5.5.1 Bad sequence of commands\r\n", PF_NEXT);
+}
+
+int smtp_on_mail(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = sess(s, pkt);
+    const pf_smtp_fields *f = fields(pkt);
+    if (f->unknown_param)
+        return reply(s, "555 5.5.4 MAIL FROM parameter not recognized\r\n", PF_STAY);
+    if (f->size > max_message(t->conf))
+        return reply(s, "552 5.3.4 Message size exceeds fixed maximum message size\r\n",
+                     PF_STAY);
+    reset(t);
+    copy_slice(t->from, sizeof(t->from), f->path);
+    return reply(s, "250 2.1.0 Ok\r\n", PF_NEXT);
+}
+
+static int domain_ok(const pf_smtp_conf *c, pf_slice path)
+{
+    const char *at;
+    if (!c->domains)
+        return 1;
+    at = memrchr(path.ptr, '@', path.len);
+    if (!at)
+        return 1; /* <postmaster> */
+    size_t dl = path.len - (size_t)(at + 1 - path.ptr);
+    for (const char *const *d = c->domains; *d; d++)
+        if (strlen(*d) == dl && strncasecmp(*d, at + 1, dl) == 0)
+            return 1;
+    return 0;
+}
+
+int smtp_on_rcpt(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = sess(s, pkt);
+    const pf_smtp_fields *f = fields(pkt);
+    unsigned max = t->conf->max_rcpt ? t->conf->max_rcpt : PF_SMTP_RCPT_DEFAULT;
+    if (f->unknown_param)
+        return reply(s, "555 5.5.4 RCPT TO parameter not recognized\r\n", PF_STAY);
+    if (t->nrcpt >= max)
+        return reply(s, "452 4.5.3 Too many recipients\r\n", PF_STAY);
+    if (!domain_ok(t->conf, f->path))
+        return reply(s, "550 5.1.2 Recipient domain not accepted here\r\n", PF_STAY);
+    if (t->nrcpt++ == 0)
+        copy_slice(t->rcpt, sizeof(t->rcpt), f->path);
+    return reply(s, "250 2.1.5 Ok\r\n", PF_NEXT);
+}
+
+/* ---- the message --------------------------------------------------------- */
+
+static atomic_ulong seq;
+
+/* Open tmp/NAME and write the trace headers.  0 or -errno. */
+static int begin_message(smtp_sess *t)
+{
+    char path[PATH_MAX], hdr[1024], date[64];
+    struct timeval tv;
+    struct tm tm;
+    unsigned long q = atomic_fetch_add(&seq, 1);
+    int n, rc;
+
+    gettimeofday(&tv, NULL);
+    /* Maildir unique name: time, microseconds, pid, a per-process counter,
+     * and the host with '/' and ':' replaced (they are special there). */
+    n = snprintf(t->name, sizeof(t->name), "%lld.M%06ldP%ldQ%lu.", (long long)tv.tv_sec,
+                 (long)tv.tv_usec, (long)getpid(), q);
+    for (const char *h = pf_smtp_hostname(); *h && (size_t)n < sizeof(t->name) - 1; h++)
+        t->name[n++] = *h == '/' ? '\\' : *h == ':' ? '-' : *h;
+    t->name[n] = 0;
+    t->size = 0;
+    t->too_big = 0;
+    t->io_err = 0;
+    if (!t->conf->maildir)
+        return 0; /* a sink */
+    rc = path_in(path, sizeof(path), t->conf->maildir, "tmp", t->name);
+    if (rc < 0)
+        return rc;
+    t->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (t->fd < 0)
+        return -errno;
+    gmtime_r(&tv.tv_sec, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    n = snprintf(hdr, sizeof(hdr),
+                 "Return-Path: <%s>\r\n"
+                 "Received: from %s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
+                 "\tfor <%s>; %s\r\n",
+                 t->from, t->helo, pf_smtp_hostname(), t->esmtp ? "ESMTP" : "SMTP", q,
+                 t->rcpt, date);
+    if (n < 0 || (size_t)n >= sizeof(hdr))
+        n = 0;
+    rc = write_all(t->fd, hdr, (size_t)n);
+    if (rc < 0) {
+        discard(t);
+        return rc;
+    }
+    return 0;
+}
+
+/* fsync, rename into new/, fsync new/.  0 or -errno (the file is gone). */
+static int commit_message(smtp_sess *t)
+{
+    char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
+    int rc = 0, dfd;
+
+    if (t->fd < 0)
+        return 0; /* a sink */
+    if (!t->conf->no_fsync && fsync(t->fd) < 0)
+        rc = -errno;
+    if (close(t->fd) < 0 && rc == 0)
+        rc = -errno;
+    t->fd = -1;
+    if (rc == 0 && (path_in(from, sizeof(from), t->conf->maildir, "tmp", t->name) < 0 ||
+                    path_in(to, sizeof(to), t->conf->maildir, "new", t->name) < 0 ||
+                    path_in(dir, sizeof(dir), t->conf->maildir, "new", NULL) < 0))
+        rc = -ENAMETOOLONG;
+    if (rc == 0 && rename(from, to) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        if (path_in(from, sizeof(from), t->conf->maildir, "tmp", t->name) == 0)
+            unlink(from);
+        return rc;
+    }
+    if (!t->conf->no_fsync) {
+        /* The rename is durable only once the directory is. */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            return -errno;
+        if (fsync(dfd) < 0)
+            rc = -errno;
+        close(dfd);
+    }
+    return rc;
+}
+
+static const char *storage_error(int err)
+{
+    return err == ENOSPC || err == EDQUOT ? "452 4.3.1 Insufficient system storage\r\n"
+                                          : "451 4.3.0 Local error in processing\r\n";
+}
+
+int smtp_on_data(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = sess(s, pkt);
+    int rc = begin_message(t);
+    if (rc < 0) {
+        pf_smtp_parser_data(fields(pkt)->parser, 0);
+        return reply(s, storage_error(-rc), PF_STAY);
+    }
+    pf_smtp_parser_data(fields(pkt)->parser, 1);
+    return reply(s, "354 End data with <CR><LF>.<CR><LF>\r\n", PF_NEXT);
+}
+
+int smtp_on_chunk(pf_session *s, const pf_packet *pkt)
+{
+    store_text(sess(s, pkt), fields(pkt));
+    return PF_NEXT;
+}
+
+int smtp_on_data_end(pf_session *s, const pf_packet *pkt)
+{
+    smtp_sess *t = sess(s, pkt);
+    const pf_smtp_fields *f = fields(pkt);
+    const char *r = NULL;
+
+    store_text(t, f);
+    if (f->bad & PF_SMTP_BAD_BARE)
+        r = "550 5.5.2 Message contains bare CR or LF (lines must end in CRLF)\r\n";
+    else if (f->bad & PF_SMTP_BAD_LONG)
+        r = "500 5.5.2 Message line too long\r\n";
+    else if (t->too_big)
+        r = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+    else if (t->io_err)
+        r = storage_error(t->io_err);
+    if (!r) {
+        int rc = commit_message(t);
+        r = rc < 0 ? storage_error(-rc) : "250 2.0.0 Ok: queued\r\n";
+    }
+    reset(t);
+    return reply(s, r, PF_NEXT);
+}
+
+/* ---- Maildir ------------------------------------------------------------- */
+
+int pf_smtp_maildir_prepare(const char *dir)
+{
+    static const char *const subs[] = { "", "tmp", "new", "cur" };
+    char p[PATH_MAX];
+    for (size_t i = 0; i < 4; i++) {
+        int n = snprintf(p, sizeof(p), "%s%s%s", dir, i ? "/" : "", subs[i]);
+        if (n < 0 || (size_t)n >= sizeof(p))
+            return -ENAMETOOLONG;
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+            return -errno;
+    }
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* File segments in a session's output: large bodies without copies.
+ *
+ * pf_reply_file queues a range of an open file as part of the reply stream:
+ * bytes queued before it go first, bytes queued after it follow it.  A
+ * hosted session's connection sends the range with sendfile(2) from
+ * whichever thread writes the connection (the I/O thread in hsha, the job's
+ * thread otherwise), a socket buffer at a time, so neither the handler nor
+ * the I/O thread waits for the peer.  While a segment is pending the
+ * connection handles no further packet (output back-pressure, like a full
+ * output buffer), so pipelined requests cannot pile up open files.
+ *
+ * The page cache does the reading: a cold file makes sendfile wait for the
+ * disk on the writing thread.  A handler that cares calls readahead(2) (or
+ * posix_fadvise WILLNEED) on its worker first.
+ *
+ * A session driven by hand (pf_session_new) has no socket: the range is
+ * read with pread into the output buffer instead, so the session's output
+ * limit applies. */
+#ifndef PROTOFSM_SENDFILE_H
+#define PROTOFSM_SENDFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "protofsm/session.h"
+
+/* Queue `len` bytes of `fd` from `off`.  The session owns fd from the call
+ * on, whatever the result: it is closed once sent, or when the connection
+ * closes.  The file must not shrink meanwhile (a short file closes the
+ * connection: the reply promised its length).
+ * 0; -ENOMEM; by hand: -EMSGSIZE over the output limit, -EIO for a short
+ * file, -errno from pread.  On error the session is marked closing, as
+ * with pf_replyv (a reply cannot be half queued).  Handler threads only. */
+int pf_reply_file(pf_session *s, int fd, off_t off, size_t len);
+
+#endif

@@ -1,0 +1,36 @@
+/* Private: the file segments of a session's output (sendfile.c), as the
+ * connection's writer (conn.c) and the loop (loop.c) see them.
+ *
+ * Segments are a FIFO on pf_session.files.  Each one records `gap`, the
+ * number of buffered output bytes that must be written between the previous
+ * segment (or, for the first, the current write position) and itself, so
+ * the byte buffers stay plain pf_bufs: the writer clips a writev to the
+ * first segment's gap, then sends the segment. */
+#ifndef PF__SENDFILE_IMPL_H
+#define PF__SENDFILE_IMPL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "session_impl.h"
+
+typedef struct pf__fseg {
+    struct pf__fseg *next;
+    int fd;
+    off_t off;
+    size_t len;   /* bytes of the file still to send */
+    size_t gap;   /* buffered bytes to write before this segment */
+} pf__fseg;
+
+/* Buffered bytes that may be written before the first segment: SIZE_MAX
+ * when there is none. */
+size_t pf__files_gap(const pf_session *s);
+/* n buffered bytes were written. */
+void pf__files_wrote(pf_session *s, size_t n);
+/* Send from the first segment (its gap must be 0); pops it when done.
+ * Bytes sent (> 0), -EAGAIN, or -errno (-EIO when the file came up short). */
+ssize_t pf__files_send(pf_session *s, int sock);
+/* Close and free every segment (the connection is going away). */
+void pf__files_free(pf_session *s);
+
+#endif
