@@ -9,7 +9,7 @@ want=${1:-build}
 build="make gcc libc6-dev ragel pkg-config"
 case $want in
 build|run) pkgs=$build ;;
-test)      pkgs="$build libcmocka-dev graphviz procps libhttp-parser-dev python3 swaks curl mosquitto-clients coreutils" ;;
+test)      pkgs="$build libcmocka-dev graphviz procps libhttp-parser-dev python3 swaks curl mosquitto-clients coreutils redis-server redis-tools libhiredis-dev" ;;
 bench)     pkgs="$build libcmocka-dev procps libhttp-parser-dev libhiredis-dev wrk nginx curl mosquitto" ;;
 fuzz)      pkgs="$build clang libclang-rt-14-dev" ;;
 *) echo "gen/deps.sh: unknown target '$want' (build, test, run, bench, fuzz)" >&2; exit 2 ;;
