@@ -281,7 +281,8 @@ static void close_now(pf_server *srv, pf__conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
-    PF__STAT_ADD(srv, conns_closed, 1);
+    /* Release: pf_server_stats_get reads closed, then accepted. */
+    atomic_fetch_add_explicit(&srv->st.conns_closed, 1, memory_order_release);
     c->dead = 1;
     c->dnext = srv->graveyard;
     srv->graveyard = c;
@@ -543,7 +544,7 @@ static void do_accept(pf_server *srv, pf__listener *ls)
             srv->conns->prev = c;
         srv->conns = c;
         srv->nconns++;
-        PF__STAT_ADD(srv, conns_accepted, 1);
+        atomic_fetch_add_explicit(&srv->st.conns_accepted, 1, memory_order_release);
         if (srv->conf.idle_timeout_ms) {
             c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
             conn_timer_update(srv, c);

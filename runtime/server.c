@@ -150,11 +150,16 @@ const pf_fsm *pf_server_fsm(const pf_server *srv, unsigned i)
 void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
 {
 #define LD(f) atomic_load_explicit(&srv->st.f, memory_order_relaxed)
-    o->conns_accepted = LD(conns_accepted);
+    /* Closed first: a connection is counted accepted before it is counted
+     * closed, so reading them in this order (with acquire, so the second
+     * load is not older than the first) never sees more closed than
+     * accepted; clamp all the same. */
+    o->conns_closed = atomic_load_explicit(&srv->st.conns_closed, memory_order_acquire);
+    o->conns_accepted = atomic_load_explicit(&srv->st.conns_accepted, memory_order_acquire);
     o->conns_refused = LD(conns_refused);
     o->conns_shed = LD(conns_shed);
-    o->conns_closed = LD(conns_closed);
-    o->conns_current = o->conns_accepted - o->conns_closed;
+    o->conns_current =
+        o->conns_accepted > o->conns_closed ? o->conns_accepted - o->conns_closed : 0;
     o->packets = LD(packets);
     o->events = LD(events);
     o->bytes_in = LD(bytes_in);

@@ -328,6 +328,53 @@ static void test_busy_reply(void **state)
     assert_true(st.queue_full > 0);
 }
 
+/* conns_current = accepted - closed must never wrap while connections come
+ * and go: a thread churns short connections while this one reads stats. */
+static atomic_int churn_stop;
+static void *churn(void *arg)
+{
+    unsigned port = (unsigned)(intptr_t)arg;
+    while (!atomic_load(&churn_stop)) {
+        int fd = h_connect(port, 0);
+        if (fd >= 0)
+            close(fd);
+    }
+    return NULL;
+}
+
+static void test_conns_current_never_wraps(void **state)
+{
+    pf_server *srv;
+    pf_server_conf conf = { .mode = PF_MODE_INLINE, .no_signals = 1 };
+    pf_listen_conf lc = { .proto = &seq_proto };
+    pthread_t t, ch[2];
+    char addr[64];
+    void *rv;
+    int bad = 0;
+    (void)state;
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    pf_server_address(srv, 0, addr, sizeof(addr));
+    unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
+    pthread_create(&t, NULL, run_server, srv);
+    atomic_store(&churn_stop, 0);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&ch[i], NULL, churn, (void *)(intptr_t)port);
+    uint64_t t0 = h_now_ms();
+    while (h_now_ms() - t0 < 1500) {
+        pf_server_stats st;
+        pf_server_stats_get(srv, &st);
+        bad += st.conns_current > st.conns_accepted || st.conns_current > 1000;
+    }
+    atomic_store(&churn_stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(ch[i], NULL);
+    pf_server_stop(srv);
+    pthread_join(t, &rv);
+    pf_server_free(srv);
+    assert_int_equal(bad, 0);
+}
+
 static void test_conf_and_errors(void **state)
 {
     pf_server *srv;
@@ -360,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_order_hsha),   cmocka_unit_test(test_order_reactor),
         cmocka_unit_test(test_order_lf),     cmocka_unit_test(test_order_inline),
         cmocka_unit_test(test_busy_reply),         cmocka_unit_test(test_conf_and_errors),
+        cmocka_unit_test(test_conns_current_never_wraps),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
