@@ -336,11 +336,13 @@ static int stopping(const pf__conn *c)
 
 static int wants_close(pf_server *srv, pf__conn *c)
 {
-    if (stopping(c))
+    /* A parse error still lets the whole packets before it be handled
+     * (hsha parses ahead; a batch split by the output limit leaves some). */
+    if (c->s.closing || c->timed_out || c->hard)
         return 1;
     if (pf__conn_has_packets(c))
         return 0;
-    if (c->eof)
+    if (c->eof || c->perr)
         return 1;
     /* Draining: close once what was received is handled and the socket
      * has nothing more (a read saw EAGAIN). */
@@ -356,14 +358,15 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
-    int can_handle = !stopping(c) && c->s.own_out.len < hwm;
+    /* Packets parsed before a parse error are handled: not stopping(). */
+    int can_handle = !(c->s.closing || c->timed_out || c->hard) && c->s.own_out.len < hwm;
     if (c->pending || (can_handle && pf__conn_has_packets(c))) {
         start_job(srv, c);
         return;
     }
     /* Parse what is buffered even after EOF or during a drain: a batch
      * limit may have left whole packets behind. */
-    if (can_handle && ((c->readable && !c->eof) || c->s.in.len > c->parsed)) {
+    if (can_handle && !c->perr && ((c->readable && !c->eof) || c->s.in.len > c->parsed)) {
         int n = pf__conn_read_parse(c);
         conn_timers_after(srv, c);
         if (c->hard) {
@@ -375,7 +378,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
             return;
         }
     }
-    if (c->perr && !c->s.closing) {
+    if (c->perr && !c->s.closing && !pf__conn_has_packets(c)) {
         c->s.out = &c->s.own_out;
         pf__session_parse_error(&c->s, c->perr);
         if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {

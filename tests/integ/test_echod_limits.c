@@ -408,6 +408,43 @@ static void test_max_input(void **state)
     }
 }
 
+/* Four ECHOs then an over-long line, with an output limit that splits the
+ * batch: each ECHO is answered, then the error, then the close.  In every
+ * mode (hsha used to drop the packets left over after the split). */
+static void test_packets_before_parse_error(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++) {
+        srv_proc sp;
+        static char req[9200];
+        char buf[512];
+        int eof;
+        const char *args[] = { "--listen", "127.0.0.1:0", "--mode", modes[m], "--threads", "2",
+                               "--max-output", "16", NULL };
+        assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+        int fd = h_connect(sp.port, 0);
+        assert_int_equal(roundtrip(fd, "HELLO me\r\n", "+OK hello me\r\n"), 0);
+        size_t len = 0;
+        char exp[256];
+        size_t elen = 0;
+        for (int i = 0; i < 4; i++) {
+            len += (size_t)sprintf(req + len, "ECHO %030d\r\n", i);
+            elen += (size_t)sprintf(exp + elen, "%030d\r\n", i);
+        }
+        elen += (size_t)sprintf(exp + elen, "-ERR line too long\r\n");
+        memset(req + len, 'A', 9000);
+        len += 9000;
+        h_send_all(fd, req, len);
+        ssize_t n = h_recv_n(fd, buf, sizeof(buf), 5000, &eof);
+        close(fd);
+        stop_ok(&sp);
+        print_message("parse error after a split batch (%s): %zd of %zu bytes\n", modes[m], n, elen);
+        assert_int_equal(n, (ssize_t)elen);
+        assert_memory_equal(buf, exp, elen);
+        assert_int_equal(eof, 1);
+    }
+}
+
 /* Two processes share a port with --reuseport; without it the second one
  * cannot listen. */
 static void test_reuseport(void **state)
@@ -449,6 +486,7 @@ int main(void)
         cmocka_unit_test_teardown(test_half_close, h_teardown),         cmocka_unit_test_teardown(test_reset_while_handled, h_teardown),
         cmocka_unit_test_teardown(test_reuseport, h_teardown),
         cmocka_unit_test_teardown(test_max_input, h_teardown),
+        cmocka_unit_test_teardown(test_packets_before_parse_error, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     h_raise_nofile();
