@@ -275,6 +275,8 @@ int pf__conn_flush(pf__conn *c)
             return -errno;
         }
         PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
+        if (n > 0)
+            c->activity = 1; /* write progress is not idleness either */
         size_t a = (size_t)n < c->s.own_out.len ? (size_t)n : c->s.own_out.len;
         pf_buf_consume(&c->s.own_out, a);
         pf_buf_consume(&c->jout, (size_t)n - a);

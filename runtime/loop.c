@@ -103,10 +103,31 @@ static void conn_timer_update(pf_server *srv, pf__conn *c)
         t = c->req_at;
     if (c->user_at && c->user_at < t)
         t = c->user_at;
+    if (c->flush_at && c->flush_at < t)
+        t = c->flush_at;
     if (t == PF_TIMER_NEVER)
         pf_timers_unlink(&srv->timers, &c->timer);
     else if (pf_timers_link(&srv->timers, &c->timer, t) < 0)
         c->hard = 1; /* out of memory for the heap: cannot keep its promises */
+}
+
+/* How long a closing connection may keep output pending without any of it
+ * being written: the idle timeout, or the linger time without one. */
+static unsigned flush_ms(const pf_server *srv)
+{
+    return srv->conf.idle_timeout_ms ? srv->conf.idle_timeout_ms : srv->conf.linger_ms;
+}
+
+/* The connection will close once its output is written: a client that
+ * never reads must not hold it (and its buffers) forever.  Idle and request
+ * deadlines are over; write progress pushes this one back. */
+static void flush_deadline(pf_server *srv, pf__conn *c)
+{
+    if (c->flush_at)
+        return;
+    c->flush_at = pf_timer_deadline(flush_ms(srv));
+    c->idle_at = c->req_at = 0;
+    conn_timer_update(srv, c);
 }
 
 /* After input or a job: re-arm idle, request deadline and handler timer. */
@@ -114,7 +135,9 @@ static void conn_timers_after(pf_server *srv, pf__conn *c)
 {
     const pf_server_conf *cf = &srv->conf;
 
-    if (c->activity && cf->idle_timeout_ms)
+    if (c->activity && c->flush_at)
+        c->flush_at = pf_timer_deadline(flush_ms(srv));
+    else if (c->activity && cf->idle_timeout_ms)
         c->idle_at = pf_timer_deadline(cf->idle_timeout_ms);
     c->activity = 0;
     /* The deadline starts with a packet's first byte and is not moved by
@@ -154,6 +177,11 @@ static void listeners_pause(pf_server *srv, int pause);
 static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
 {
     if (c->lingering) {
+        close_now(srv, c);
+        return;
+    }
+    if (c->flush_at && now >= c->flush_at) {
+        c->hard = 1; /* its output was not read in time: reset */
         close_now(srv, c);
         return;
     }
@@ -301,7 +329,7 @@ static void close_graceful(pf_server *srv, pf__conn *c)
     }
     c->lingering = 1;
     c->idle_at = pf_timer_deadline(srv->conf.linger_ms);
-    c->req_at = c->user_at = 0;
+    c->req_at = c->user_at = c->flush_at = 0;
     conn_timer_update(srv, c);
     arm(srv, c, 1, 0);
     if (!c->hard)
@@ -358,8 +386,13 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
+    if (c->activity && !c->in_flight)
+        conn_timers_after(srv, c); /* writes push the idle deadline too */
     /* Packets parsed before a parse error are handled: not stopping(). */
-    int can_handle = !(c->s.closing || c->timed_out || c->hard) && c->s.own_out.len < hwm;
+    /* Both output buffers count: a job with the worker's buffer full
+     * handles nothing, and would only be started again and again. */
+    int can_handle = !(c->s.closing || c->timed_out || c->hard) &&
+                     c->s.own_out.len + c->jout.len < hwm;
     if (c->pending || (can_handle && pf__conn_has_packets(c))) {
         start_job(srv, c);
         return;
@@ -387,10 +420,12 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         }
     }
     if (wants_close(srv, c)) {
-        if (!out_pending(c))
+        if (!out_pending(c)) {
             close_graceful(srv, c);
-        else
+        } else {
+            flush_deadline(srv, c);
             arm(srv, c, 0, 1);
+        }
         return;
     }
     arm(srv, c, 1, out_pending(c));
@@ -407,9 +442,12 @@ static void progress_io(pf_server *srv, pf__conn *c)
         return;
     }
     if (wants_close(srv, c)) {
-        if (!out_pending(c))
+        if (!out_pending(c)) {
             close_graceful(srv, c);
-        else if (c->writable)
+            return;
+        }
+        flush_deadline(srv, c);
+        if (c->writable)
             start_job(srv, c);
         else
             arm(srv, c, 0, 1);

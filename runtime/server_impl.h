@@ -54,8 +54,10 @@ typedef struct pf__conn {
     struct pf__conn *prev, *next;    /* srv->conns */
     struct pf__conn *wnext;          /* srv->waitq / graveyard / ready list */
     struct pf__conn *dnext;          /* completion list */
-    pf_timer_entry timer;            /* at min(idle_at, req_at, user_at) */
+    pf_timer_entry timer;            /* at min(idle_at, req_at, user_at, flush_at) */
     uint64_t idle_at, req_at, user_at;
+    uint64_t flush_at;               /* closing with output pending: closed
+                                        hard then, unless writes progress */
     uint8_t in_flight;
     uint8_t waiting;                 /* on srv->waitq for queue room */
     uint8_t dead;                    /* closed; freed at the end of the batch */
@@ -71,7 +73,7 @@ typedef struct pf__conn {
     uint8_t job_events;              /* events this job delivers */
     uint8_t user_set;                /* pf_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */
-    uint8_t activity;                /* bytes were read during the job */
+    uint8_t activity;                /* bytes were read or written */
     uint8_t completed;               /* a whole packet arrived during the job */
     uint8_t jerr;                    /* the job hit a socket error (-> hard) */
     int perr;                        /* sticky parse error to answer */

@@ -162,6 +162,64 @@ static void never_reads(const char *mode)
 static void test_never_reads_hsha(void **state) { (void)state; never_reads("hsha"); }
 static void test_never_reads_reactor(void **state) { (void)state; never_reads("reactor"); }
 
+/* The only slot (--max-conns 1) goes to a client that sends requests with
+ * 4 KB replies and never reads.  The server stops reading; the idle timeout
+ * fires with replies pending; the connection must then be closed within a
+ * write deadline, freeing the slot for a newcomer.  In every mode. */
+static void never_reader_freed(const char *mode)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--mode", mode, "--max-output", "65536",
+                           "--max-conns", "1", "--idle-timeout", "0.5", NULL };
+    static char req[4007];
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int fd = h_connect(sp.port, 0);
+    int rcv = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+    assert_int_equal(roundtrip(fd, "HELLO hog\r\n", "+OK hello hog\r\n"), 0);
+    memcpy(req, "ECHO ", 5);
+    memset(req + 5, 'x', 4000);
+    memcpy(req + 4005, "\r\n", 2);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    size_t off = 0;
+    for (;;) { /* whole lines until the server stops reading */
+        ssize_t w = send(fd, req + off, sizeof(req) - off, MSG_NOSIGNAL);
+        if (w > 0) {
+            off = (off + (size_t)w) % sizeof(req);
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            break;
+        struct pollfd p = { fd, POLLOUT, 0 };
+        if (poll(&p, 1, 300) <= 0)
+            break;
+    }
+    uint64_t t0 = h_now_ms();
+    int ok = -1;
+    while (ok < 0 && h_now_ms() - t0 < 8000) {
+        int other = h_connect(sp.port, 0);
+        ok = roundtrip(other, "HELLO late\r\n", "+OK hello late\r\n");
+        close(other);
+        if (ok < 0)
+            usleep(100 * 1000);
+    }
+    uint64_t took = h_now_ms() - t0;
+    close(fd);
+    print_message("never-reader freed (%s): slot free after %llu ms\n", mode, (unsigned long long)took);
+    stop_ok(&sp);
+    assert_int_equal(ok, 0);
+}
+
+static void test_never_reader_freed(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++)
+        never_reader_freed(modes[m]);
+}
+
+static void test_never_reads_lf(void **state) { (void)state; never_reads("lf"); }
+static void test_never_reads_inline(void **state) { (void)state; never_reads("inline"); }
+
 /* 64 descriptors and 150 clients: the newest are shed, those accepted are
  * served, and once they leave a new client is served. */
 static void test_low_nofile(void **state)
@@ -487,6 +545,9 @@ int main(void)
         cmocka_unit_test_teardown(test_reuseport, h_teardown),
         cmocka_unit_test_teardown(test_max_input, h_teardown),
         cmocka_unit_test_teardown(test_packets_before_parse_error, h_teardown),
+        cmocka_unit_test_teardown(test_never_reader_freed, h_teardown),
+        cmocka_unit_test_teardown(test_never_reads_lf, h_teardown),
+        cmocka_unit_test_teardown(test_never_reads_inline, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     h_raise_nofile();
