@@ -439,7 +439,18 @@ int pf_server_run(pf_server *srv)
     }
     if (rc == 0)
         rc = srv->result;
-    if (rc == -EINTR || (rc == -ETIMEDOUT && any_in_flight(srv))) {
+    int busy = 0;
+    if (rc == -ETIMEDOUT) {
+        /* In lf mode the other threads still finish jobs, take the leader
+         * lock, run completions and free connections: walk the list under
+         * that lock. */
+        if (srv->conf.mode == PF_MODE_LF)
+            pthread_mutex_lock(&srv->leader);
+        busy = any_in_flight(srv);
+        if (srv->conf.mode == PF_MODE_LF)
+            pthread_mutex_unlock(&srv->leader);
+    }
+    if (rc == -EINTR || busy) {
         /* Workers may be inside handlers that will not return soon: leave
          * them; the caller exits. */
         srv->abandoned = 1;

@@ -377,6 +377,38 @@ static void test_drain_deadline(void **state)
     assert_true(took >= 450 && took < 1500);
 }
 
+/* lf: the drain deadline passes while other threads finish SLEEPs and free
+ * their connections.  The exit decision must not walk the connection list
+ * under them (TSan and ASan saw it: their reports change the exit status). */
+static void test_lf_drain_deadline_race(void **state)
+{
+    (void)state;
+    for (int it = 0; it < 8; it++) {
+        srv_proc sp;
+        const char *args[] = { "--listen", "127.0.0.1:0", "--mode", "lf", "--threads", "8",
+                               "--drain-timeout", "0.2", NULL };
+        int fds[16];
+        assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+        for (int k = 0; k < 16; k++) {
+            fds[k] = h_connect(sp.port, 0);
+            assert_int_equal(roundtrip(fds[k], "HELLO x\r\n", "+OK hello x\r\n"), 0);
+        }
+        for (int k = 0; k < 16; k++) {
+            char req[32];
+            int n = snprintf(req, sizeof(req), "SLEEP %d\r\n", 200 + k % 4);
+            h_send_all(fds[k], req, (size_t)n);
+        }
+        usleep((useconds_t)(it * 750));
+        kill(sp.pid, SIGTERM);
+        int st = h_wait(&sp, 10000);
+        h_kill(&sp);
+        for (int k = 0; k < 16; k++)
+            close(fds[k]);
+        assert_true(WIFEXITED(st));
+        assert_true(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 1);
+    }
+}
+
 /* 200 pipelined requests (more than a batch), then FIN: every reply, then
  * the server's FIN.  In every mode. */
 static void test_half_close(void **state)
@@ -546,6 +578,7 @@ int main(void)
         cmocka_unit_test_teardown(test_max_input, h_teardown),
         cmocka_unit_test_teardown(test_packets_before_parse_error, h_teardown),
         cmocka_unit_test_teardown(test_never_reader_freed, h_teardown),
+        cmocka_unit_test_teardown(test_lf_drain_deadline_race, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_lf, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_inline, h_teardown),
     };
