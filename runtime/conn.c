@@ -19,7 +19,7 @@
 #include "server_impl.h"
 
 #define READ_CHUNK 16384u
-#define IO_READS_PER_JOB 16 /* reactor/lf fairness: re-arm after this many reads */
+#define IO_READS_PER_JOB 16 /* fairness: re-arm (inline: run again next turn) after this many reads */
 
 static size_t align_up(size_t n)
 {
@@ -336,7 +336,6 @@ static void handle_buffered(pf__conn *c, size_t hwm)
 void pf__conn_io(pf__conn *c)
 {
     size_t hwm = c->srv->conf.max_output;
-    int oneshot = c->srv->conf.mode != PF_MODE_INLINE;
     int reads = 0, again = 0;
 
     c->s.out = &c->s.own_out;
@@ -360,7 +359,7 @@ void pf__conn_io(pf__conn *c)
         handle_buffered(c, hwm);
         if (c->s.closing || c->perr || c->s.own_out.len >= hwm)
             continue; /* flush, then stop */
-        if (c->eof || again || (oneshot && reads >= IO_READS_PER_JOB))
+        if (c->eof || again || reads >= IO_READS_PER_JOB)
             break;
         ssize_t n = read_some(c);
         if (n > 0) {

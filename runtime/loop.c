@@ -211,6 +211,13 @@ static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
 
 static void drain_deadline(pf_server *srv)
 {
+    /* inline: jobs deferred to the end of the turn have not started. */
+    while (srv->conf.mode == PF_MODE_INLINE && srv->ready) {
+        pf__conn *c = srv->ready;
+        srv->ready = c->wnext;
+        c->in_flight = 0;
+    }
+    srv->ready_tail = srv->ready;
     /* Close what can be closed; what a worker holds is left to the exit. */
     for (pf__conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
@@ -683,7 +690,10 @@ void pf__loop_reap(pf_server *srv)
 
 static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
 {
-    if (c->dead || (c->in_flight && srv->conf.mode != PF_MODE_HSHA))
+    /* inline: a connection waiting on srv->ready is only "in flight" on
+     * paper; keep the edge, its job runs on this thread. */
+    if (c->dead || (c->in_flight && srv->conf.mode != PF_MODE_HSHA &&
+                    srv->conf.mode != PF_MODE_INLINE))
         return;
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
@@ -694,6 +704,39 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
     if (is_oneshot(srv) && !c->lingering)
         c->armed = 0;
     progress(srv, c);
+}
+
+/* inline: jobs run on the loop's thread, so a long batch would starve
+ * timers (the drain deadline too) and signals; look every few jobs. */
+#define INLINE_CHECK_EVERY 16
+
+static void inline_checks(pf_server *srv)
+{
+    if (pf_timers_next(&srv->timers) <= pf_now_ms())
+        run_timers(srv);
+    if (srv->sigfd >= 0 && !srv->done)
+        on_signal(srv);
+}
+
+/* inline: run the jobs deferred during this turn (those they start run on
+ * the next one). */
+static void inline_ready(pf_server *srv)
+{
+    pf__conn *r = srv->ready;
+    unsigned k = 0;
+
+    srv->ready = srv->ready_tail = NULL;
+    while (r) {
+        pf__conn *c = r;
+        r = c->wnext;
+        c->wnext = NULL;
+        srv->inline_busy = 1;
+        pf__server_run_job(srv, c);
+        pf__loop_complete(srv, c);
+        srv->inline_busy = 0;
+        if (++k % INLINE_CHECK_EVERY == 0)
+            inline_checks(srv);
+    }
 }
 
 int pf__loop_once(pf_server *srv, int ms)
@@ -708,12 +751,16 @@ int pf__loop_once(pf_server *srv, int ms)
         pf__loop_reap(srv);
         arm_timerfd(srv);
     }
-    n = backend_wait(srv, evs, max, srv->nposts ? 0 : ms);
+    n = backend_wait(srv, evs, max, srv->nposts || srv->ready ? 0 : ms);
 
     if (n < 0)
         return n;
     for (int i = 0; i < n && !srv->done; i++) {
         void *p = event_ptr(&evs[i]);
+        if (srv->conf.mode == PF_MODE_INLINE && i % INLINE_CHECK_EVERY == INLINE_CHECK_EVERY - 1)
+            inline_checks(srv);
+        if (srv->done)
+            break;
         switch (event_tag(&evs[i])) {
         case TAG_CONN:
             on_conn(srv, p, event_mask(&evs[i]));
@@ -732,6 +779,8 @@ int pf__loop_once(pf_server *srv, int ms)
             break;
         }
     }
+    if (srv->conf.mode == PF_MODE_INLINE && srv->ready)
+        inline_ready(srv);
     pf__server_flush_posts(srv);
     pf__loop_reap(srv);
     arm_timerfd(srv);

@@ -328,8 +328,22 @@ void pf__server_dispatch(pf_server *srv, pf__conn *c)
         srv->ready_tail = c;
         break;
     case PF_MODE_INLINE:
+        /* A job started by a completion (the read cap, or more work) waits
+         * for the end of the turn: no recursion, and the loop gets to
+         * timers and signals between jobs. */
+        if (srv->inline_busy) {
+            c->wnext = NULL;
+            if (srv->ready_tail)
+                srv->ready_tail->wnext = c;
+            else
+                srv->ready = c;
+            srv->ready_tail = c;
+            break;
+        }
+        srv->inline_busy = 1;
         pf__server_run_job(srv, c);
         pf__loop_complete(srv, c);
+        srv->inline_busy = 0;
         break;
     }
 }

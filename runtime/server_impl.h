@@ -104,6 +104,7 @@ struct pf_server {
     pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
+    int inline_busy;                 /* inline: a job runs; new ones go to srv->ready */
     int masked;                      /* oldmask holds the caller's signal mask */
     sigset_t oldmask;
     pf__conn **posts;                /* jobs collected this turn */

@@ -409,6 +409,82 @@ static void test_lf_drain_deadline_race(void **state)
     }
 }
 
+/* A client that pipelines without pause (and reads) while SIGTERM comes:
+ * the drain must not keep serving new requests until its deadline.  What
+ * arrives is answered, whole, then a clean FIN and exit 0 well before the
+ * deadline.  In every mode. */
+static void drain_stream(const char *mode, const char *deadline, int strict)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--mode", mode, "--threads", "2",
+                           "--drain-timeout", deadline, NULL };
+    static char chunk[8 * 1024];
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int fd = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, "HELLO f\r\n", "+OK hello f\r\n"), 0);
+    for (size_t i = 0; i < sizeof(chunk); i += 8)
+        memcpy(chunk + i, "ECHO x\r\n", 8);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    uint64_t t0 = h_now_ms(), tsig = 0;
+    size_t off = 0, got = 0;
+    int eof = 0, err = 0, sending = 1, bad = 0;
+    while (h_now_ms() - t0 < 9000 && !eof && !err) {
+        if (!tsig && h_now_ms() - t0 > 300) {
+            kill(sp.pid, SIGTERM);
+            tsig = h_now_ms();
+        }
+        struct pollfd p = { fd, (short)(POLLIN | (sending ? POLLOUT : 0)), 0 };
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        if (sending && (p.revents & POLLOUT)) {
+            ssize_t w = send(fd, chunk + off, sizeof(chunk) - off, MSG_NOSIGNAL);
+            if (w > 0)
+                off = (off + (size_t)w) % sizeof(chunk);
+            else if (w < 0 && errno != EAGAIN)
+                sending = 0;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            char b[65536];
+            ssize_t r = recv(fd, b, sizeof(b), 0);
+            if (r > 0) {
+                for (ssize_t i = 0; i < r; i++, got++)
+                    bad += b[i] != "x\r\n"[got % 3];
+            } else if (r == 0) {
+                eof = 1;
+            } else if (errno != EAGAIN) {
+                err = errno;
+            }
+        }
+    }
+    close(fd);
+    int st = h_wait(&sp, 10000);
+    uint64_t took = h_now_ms() - tsig;
+    h_kill(&sp);
+    print_message("drain while streaming (%s): exit %d after %llu ms, %zu reply bytes, eof %d err %d\n",
+                  mode, WIFEXITED(st) ? WEXITSTATUS(st) : -1, (unsigned long long)took, got, eof, err);
+    assert_int_equal(bad, 0);
+    assert_true(WIFEXITED(st));
+    if (!strict) { /* the deadline at least is kept */
+        assert_true(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 1);
+        assert_true(took < 2500);
+        return;
+    }
+    assert_int_equal(err, 0);
+    assert_int_equal(eof, 1);
+    assert_int_equal(got % 3, 0);
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_true(took < 4500);
+}
+
+
+/* inline: the client's stream must not starve the loop's timers and
+ * signals (one job used to read for as long as the client sent). */
+static void test_inline_drain_deadline_kept(void **state)
+{
+    (void)state;
+    drain_stream("inline", "1", 0);
+}
+
 /* 200 pipelined requests (more than a batch), then FIN: every reply, then
  * the server's FIN.  In every mode. */
 static void test_half_close(void **state)
@@ -579,6 +655,7 @@ int main(void)
         cmocka_unit_test_teardown(test_packets_before_parse_error, h_teardown),
         cmocka_unit_test_teardown(test_never_reader_freed, h_teardown),
         cmocka_unit_test_teardown(test_lf_drain_deadline_race, h_teardown),
+        cmocka_unit_test_teardown(test_inline_drain_deadline_kept, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_lf, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_inline, h_teardown),
     };
