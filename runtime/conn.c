@@ -117,6 +117,15 @@ static ssize_t read_some(pf__conn *c)
         want = READ_CHUNK;
     if (want == 0)
         return -ENOBUFS;
+    if (c->drain_cut) { /* draining: what came before the drain, no more */
+        if (want > c->drain_left)
+            want = c->drain_left;
+        if (want == 0) {
+            c->eof = 1;
+            c->readable = 0;
+            return 0;
+        }
+    }
     do
         n = read(c->fd, scratch, want);
     while (n < 0 && errno == EINTR);
@@ -125,6 +134,8 @@ static ssize_t read_some(pf__conn *c)
         if (rc < 0)
             return rc;
         c->activity = 1;
+        if (c->drain_cut)
+            c->drain_left -= (size_t)n;
         PF__STAT_ADD(c->srv, bytes_in, (uint64_t)n);
         return n;
     }

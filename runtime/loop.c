@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -155,6 +156,24 @@ static void conn_timers_after(pf_server *srv, pf__conn *c)
     conn_timer_update(srv, c);
 }
 
+/* The drain reaches this connection (its first job since): it will read
+ * what the socket holds now and then treat its input as ended, so a client
+ * that keeps sending cannot keep it open.  Everything received is handled
+ * and answered, then it closes like one that sent FIN. */
+static void drain_cut(pf__conn *c)
+{
+    int n = 0;
+
+    c->drain_cut = 1;
+    if (c->eof || ioctl(c->fd, FIONREAD, &n) < 0 || n < 0)
+        n = 0;
+    c->drain_left = (size_t)n;
+    if (n == 0) {
+        c->eof = 1;
+        c->readable = 0;
+    }
+}
+
 static void start_job(pf_server *srv, pf__conn *c)
 {
     /* One-shot modes: nothing may report on this socket while its job runs
@@ -164,6 +183,8 @@ static void start_job(pf_server *srv, pf__conn *c)
             c->hard = 1;
         c->armed = 0;
     }
+    if ((c->pending & PF__EV_DRAIN) && !c->drain_cut)
+        drain_cut(c);
     c->job_events = c->pending;
     c->pending = 0;
     c->in_flight = 1;

@@ -76,6 +76,8 @@ typedef struct pf__conn {
     uint8_t activity;                /* bytes were read or written */
     uint8_t completed;               /* a whole packet arrived during the job */
     uint8_t jerr;                    /* the job hit a socket error (-> hard) */
+    uint8_t drain_cut;               /* draining: input ends after drain_left */
+    size_t drain_left;               /* bytes the socket held when the drain began */
     int perr;                        /* sticky parse error to answer */
     unsigned user_ms;
     pf_session s;                    /* its `in` is our input buffer and its

@@ -476,6 +476,12 @@ static void drain_stream(const char *mode, const char *deadline, int strict)
     assert_true(took < 4500);
 }
 
+static void test_drain_stream(void **state)
+{
+    (void)state;
+    for (int m = 0; m < 4; m++)
+        drain_stream(modes[m], "5", 1);
+}
 
 /* inline: the client's stream must not starve the loop's timers and
  * signals (one job used to read for as long as the client sent). */
@@ -655,6 +661,7 @@ int main(void)
         cmocka_unit_test_teardown(test_packets_before_parse_error, h_teardown),
         cmocka_unit_test_teardown(test_never_reader_freed, h_teardown),
         cmocka_unit_test_teardown(test_lf_drain_deadline_race, h_teardown),
+        cmocka_unit_test_teardown(test_drain_stream, h_teardown),
         cmocka_unit_test_teardown(test_inline_drain_deadline_kept, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_lf, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_inline, h_teardown),
