@@ -223,14 +223,20 @@ static void done_many(pf_server *srv, pf__conn **cs, size_t n)
 
 void pf__server_done(pf_server *srv, pf__conn *c) { done_many(srv, &c, 1); }
 
-static void waitq_push(pf_server *srv, pf__conn *c)
+/* Append to a list linked through wnext (the wait queue, the ready list). */
+static void wlist_push(pf__conn **head, pf__conn **tail, pf__conn *c)
 {
     c->wnext = NULL;
-    if (srv->waitq_tail)
-        srv->waitq_tail->wnext = c;
+    if (*tail)
+        (*tail)->wnext = c;
     else
-        srv->waitq = c;
-    srv->waitq_tail = c;
+        *head = c;
+    *tail = c;
+}
+
+static void waitq_push(pf_server *srv, pf__conn *c)
+{
+    wlist_push(&srv->waitq, &srv->waitq_tail, c);
 }
 
 /* The queue is full and the protocol prefers refusing to waiting: answer
@@ -320,24 +326,14 @@ void pf__server_dispatch(pf_server *srv, pf__conn *c)
         srv->posts[srv->nposts++] = c;
         break;
     case PF_MODE_LF:
-        c->wnext = NULL;
-        if (srv->ready_tail)
-            srv->ready_tail->wnext = c;
-        else
-            srv->ready = c;
-        srv->ready_tail = c;
+        wlist_push(&srv->ready, &srv->ready_tail, c);
         break;
     case PF_MODE_INLINE:
         /* A job started by a completion (the read cap, or more work) waits
          * for the end of the turn: no recursion, and the loop gets to
          * timers and signals between jobs. */
         if (srv->inline_busy) {
-            c->wnext = NULL;
-            if (srv->ready_tail)
-                srv->ready_tail->wnext = c;
-            else
-                srv->ready = c;
-            srv->ready_tail = c;
+            wlist_push(&srv->ready, &srv->ready_tail, c);
             break;
         }
         srv->inline_busy = 1;

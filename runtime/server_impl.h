@@ -59,7 +59,6 @@ typedef struct pf__conn {
     uint64_t flush_at;               /* closing with output pending: closed
                                         hard then, unless writes progress */
     uint8_t in_flight;
-    uint8_t waiting;                 /* on srv->waitq for queue room */
     uint8_t dead;                    /* closed; freed at the end of the batch */
     uint8_t lingering;               /* our FIN sent, waiting for the peer's */
     uint8_t drain;                   /* server draining: close once idle */
