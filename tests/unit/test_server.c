@@ -105,10 +105,23 @@ static int on_seq(pf_session *s, const pf_packet *pkt)
     return PF_NEXT;
 }
 
+/* For test_timer_accuracy: when the last timer was asked for, and how long
+ * each took to fire (ns). */
+static _Atomic uint64_t timer_asked_ns, timer_took_ns[16];
+static atomic_int timer_fired;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int on_timer_req(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     seq_state *st = pf_session_data(s);
+    atomic_store(&timer_asked_ns, mono_ns());
     st->timer_pending = 1;
     assert_int_equal(pf_timer(s, 20), 0);
     return PF_NEXT;
@@ -119,6 +132,9 @@ static int on_timeout(pf_session *s, const pf_packet *pkt)
     seq_state *st = pf_session_data(s);
     if (pkt->raw.len == 5 && memcmp(pkt->raw.ptr, "timer", 5) == 0 && st->timer_pending) {
         st->timer_pending = 0;
+        int k = atomic_fetch_add(&timer_fired, 1);
+        if (k >= 0 && k < 16)
+            atomic_store(&timer_took_ns[k], mono_ns() - atomic_load(&timer_asked_ns));
         atomic_fetch_add(&timeouts_seen, 1);
         pf_reply(s, "T\n", 2);
     }
@@ -375,6 +391,61 @@ static void test_conns_current_never_wraps(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* pf_timer(s, 20) through the server fires no earlier than 20 ms after it
+ * was asked for and (typically) at most one 1 ms tick late: the deadline
+ * rounds up to the next millisecond, and the tick adds at most one more.
+ * Inline and hsha, 16 timers one after the other on one connection; the
+ * median must be within 20..23 ms (slack for scheduling), none early. */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void timer_accuracy(pf_mode mode)
+{
+    pf_server *srv;
+    pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
+    pf_listen_conf lc = { .proto = &seq_proto };
+    pthread_t t;
+    char addr[64], b[8];
+    void *rv;
+    int eof;
+    uint64_t took[16];
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    pf_server_address(srv, 0, addr, sizeof(addr));
+    unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
+    pthread_create(&t, NULL, run_server, srv);
+    atomic_store(&timer_fired, 0);
+    int fd = h_connect(port, 0);
+    for (int i = 0; i < 16; i++) {
+        h_send_all(fd, "t\n", 2);
+        assert_int_equal(h_recv_n(fd, b, 2, 5000, &eof), 2);
+        assert_memory_equal(b, "T\n", 2);
+    }
+    close(fd);
+    pf_server_stop(srv);
+    pthread_join(t, &rv);
+    pf_server_free(srv);
+    assert_int_equal(atomic_load(&timer_fired), 16);
+    for (int i = 0; i < 16; i++) {
+        took[i] = atomic_load(&timer_took_ns[i]);
+        assert_true(took[i] >= 20000000u); /* never early */
+    }
+    qsort(took, 16, sizeof(took[0]), cmp_u64);
+    print_message("timer 20 ms (%s): min %.2f median %.2f max %.2f ms\n", pf_mode_name(mode),
+                  took[0] / 1e6, took[8] / 1e6, took[15] / 1e6);
+    assert_true(took[8] <= 23000000u);
+}
+
+static void test_timer_accuracy(void **state)
+{
+    (void)state;
+    timer_accuracy(PF_MODE_INLINE);
+    timer_accuracy(PF_MODE_HSHA);
+}
+
 static void test_conf_and_errors(void **state)
 {
     pf_server *srv;
@@ -408,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_order_lf),     cmocka_unit_test(test_order_inline),
         cmocka_unit_test(test_busy_reply),         cmocka_unit_test(test_conf_and_errors),
         cmocka_unit_test(test_conns_current_never_wraps),
+        cmocka_unit_test(test_timer_accuracy),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
