@@ -119,6 +119,7 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
     ls->fd = fd;
     ls->proto = lc->proto;
     ls->proto_conf = lc->proto_conf;
+    ls->data = lc->data;
     ls->fstats = malloc(pf_fsm_stats_size(lc->proto->fsm));
     if (!ls->fstats) {
         close(fd);
@@ -192,6 +193,23 @@ int pf_timer(pf_session *s, unsigned ms)
     c->user_ms = ms;
     c->user_set = 1;
     return 0;
+}
+
+int pf_session_peer(pf_session *s, struct sockaddr_storage *addr, socklen_t *len)
+{
+    pf__conn *c = s->host;
+
+    if (!c)
+        return -ENOTSUP;
+    /* The job's thread holds the connection: its descriptor stays open. */
+    return getpeername(c->fd, (struct sockaddr *)addr, len) < 0 ? -errno : 0;
+}
+
+void *pf_session_listener_data(pf_session *s)
+{
+    pf__conn *c = s->host;
+
+    return c ? c->ls->data : NULL;
 }
 
 /* ---- jobs ----------------------------------------------------------------- */

@@ -41,6 +41,7 @@ typedef struct pf__listener {
     const pf_protocol *proto;
     const void *proto_conf;
     pf_fsm_stats *fstats;
+    void *data;                      /* pf_listen_conf.data */
     struct sockaddr_storage addr;
     socklen_t addrlen;
 } pf__listener;

@@ -61,9 +61,20 @@ typedef struct {
 static atomic_int violations, opens, closes, timeouts_seen;
 static int strict_seq = 1; /* 0: packets may be refused (busy), so only increasing */
 
+/* What the OPEN handlers saw of pf_session_peer and the listener data. */
+static atomic_int peer_ok, ldata_ok;
+static int listener_tag;
+
 static int on_open(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (pf_session_peer(s, &ss, &sl) == 0 && ss.ss_family == AF_INET &&
+        ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK))
+        atomic_fetch_add(&peer_ok, 1);
+    if (pf_session_listener_data(s) == &listener_tag)
+        atomic_fetch_add(&ldata_ok, 1);
     seq_state *st = calloc(1, sizeof(*st));
     pf_session_set_data(s, st);
     atomic_fetch_add(&opens, 1);
@@ -215,11 +226,13 @@ static void run_mode(pf_mode mode)
     pf_server *srv;
     pf_server_conf conf = { .mode = mode, .threads = 4, .no_signals = 1, .batch = 8,
                             .max_input = 4096 };
-    pf_listen_conf lc = { .proto = &seq_proto };
+    pf_listen_conf lc = { .proto = &seq_proto, .data = &listener_tag };
     pthread_t t;
     char addr[64];
     void *rv;
 
+    atomic_store(&peer_ok, 0);
+    atomic_store(&ldata_ok, 0);
     atomic_store(&violations, 0);
     atomic_store(&opens, 0);
     atomic_store(&closes, 0);
@@ -247,6 +260,8 @@ static void run_mode(pf_mode mode)
     assert_int_equal(done, NCONN);
     assert_int_equal(atomic_load(&violations), 0);
     assert_int_equal(atomic_load(&opens), NCONN);
+    assert_int_equal(atomic_load(&peer_ok), NCONN);
+    assert_int_equal(atomic_load(&ldata_ok), NCONN);
     assert_int_equal(atomic_load(&closes), NCONN);
     assert_int_equal(atomic_load(&timeouts_seen), NCONN / 2);
     assert_int_equal(st.conns_accepted, NCONN);
@@ -469,6 +484,10 @@ static void test_conf_and_errors(void **state)
     assert_string_equal(pf_mode_name(PF_MODE_INLINE), "inline");
     pf_session *s = pf_session_new(&seq_proto, NULL);
     assert_int_equal(pf_timer(s, 10), -ENOTSUP); /* not hosted by a server */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    assert_int_equal(pf_session_peer(s, &ss, &sl), -ENOTSUP);
+    assert_null(pf_session_listener_data(s));
     pf_session_free(s);
 }
 
