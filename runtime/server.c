@@ -482,6 +482,9 @@ int pf_server_run(pf_server *srv)
         /* Workers may be inside handlers that will not return soon: leave
          * them; the caller exits. */
         srv->abandoned = 1;
+        /* Not joined: detached, so their end is no leak. */
+        for (unsigned i = 0; i < srv->nthreads; i++)
+            pthread_detach(srv->threads[i]);
         return rc;
     }
     pf_queue_close(&srv->queue);
