@@ -66,6 +66,23 @@ static int num(const char *s, double max, double *out)
     return 0;
 }
 
+/* A count: a whole number, not silently truncated (2.5 threads is a typo). */
+static int count(const char *s, double max, double *out)
+{
+    if (num(s, max, out) < 0 || *out != (double)(unsigned long)*out)
+        return -EINVAL;
+    return 0;
+}
+
+/* Seconds to milliseconds; a positive time under 1 ms is 1 ms, not 0
+ * (which means never). */
+static unsigned secs_ms(double v)
+{
+    double ms = v * 1000;
+
+    return v > 0 && ms < 1 ? 1u : (unsigned)ms;
+}
+
 int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
 {
     enum { O_LISTEN = 256, O_THREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
@@ -107,7 +124,7 @@ int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
                 cli->nlisten++;
             break;
         case O_THREADS:
-            bad = num(optarg, 1024, &v) < 0 || v < 1;
+            bad = count(optarg, 1024, &v) < 0 || v < 1;
             cli->conf.threads = (unsigned)v;
             break;
         case O_MODE:
@@ -115,30 +132,30 @@ int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
             break;
         case O_IDLE:
             bad = num(optarg, 4e6, &v) < 0;
-            cli->conf.idle_timeout_ms = (unsigned)(v * 1000);
+            cli->conf.idle_timeout_ms = secs_ms(v);
             break;
         case O_REQ:
             bad = num(optarg, 4e6, &v) < 0;
-            cli->conf.request_timeout_ms = (unsigned)(v * 1000);
+            cli->conf.request_timeout_ms = secs_ms(v);
             break;
         case O_DRAIN:
             bad = num(optarg, 4e6, &v) < 0;
-            cli->conf.drain_timeout_ms = (unsigned)(v * 1000);
+            cli->conf.drain_timeout_ms = secs_ms(v);
             break;
         case O_CONNS:
-            bad = num(optarg, 1e7, &v) < 0 || v < 1;
+            bad = count(optarg, 1e7, &v) < 0 || v < 1;
             cli->conf.max_conns = (unsigned)v;
             break;
         case O_IN:
-            bad = num(optarg, 1e9, &v) < 0 || v < 16;
+            bad = count(optarg, 1e9, &v) < 0 || v < 16;
             cli->conf.max_input = (size_t)v;
             break;
         case O_OUT:
-            bad = num(optarg, 1e9, &v) < 0 || v < 16;
+            bad = count(optarg, 1e9, &v) < 0 || v < 16;
             cli->conf.max_output = (size_t)v;
             break;
         case O_QUEUE:
-            bad = num(optarg, 1e7, &v) < 0 || v < 1;
+            bad = count(optarg, 1e7, &v) < 0 || v < 1;
             cli->conf.queue_size = (size_t)v;
             break;
         case O_REUSE:

@@ -21,7 +21,7 @@
 #include "server_impl.h"
 
 #define READ_CHUNK 16384u
-#define IO_READS_PER_JOB 16 /* reactor/lf fairness: re-arm after this many reads */
+#define IO_READS_PER_JOB 16 /* fairness: re-arm (inline: run again next turn) after this many reads */
 
 static size_t align_up(size_t n)
 {
@@ -121,6 +121,15 @@ static ssize_t read_some(pf__conn *c)
         want = READ_CHUNK;
     if (want == 0)
         return -ENOBUFS;
+    if (c->drain_cut) { /* draining: what came before the drain, no more */
+        if (want > c->drain_left)
+            want = c->drain_left;
+        if (want == 0) {
+            c->eof = 1;
+            c->readable = 0;
+            return 0;
+        }
+    }
     do
         n = read(c->fd, scratch, want);
     while (n < 0 && errno == EINTR);
@@ -129,6 +138,8 @@ static ssize_t read_some(pf__conn *c)
         if (rc < 0)
             return rc;
         c->activity = 1;
+        if (c->drain_cut)
+            c->drain_left -= (size_t)n;
         PF__STAT_ADD(c->srv, bytes_in, (uint64_t)n);
         /* A short read drained the socket: the next byte to arrive raises
          * a new edge (or a one-shot re-arm sees it), so the read that would
@@ -320,6 +331,8 @@ int pf__conn_flush(pf__conn *c)
         }
         PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
         pf__files_wrote(&c->s, (size_t)n);
+        if (n > 0)
+            c->activity = 1; /* write progress is not idleness either */
         size_t a = (size_t)n < c->s.own_out.len ? (size_t)n : c->s.own_out.len;
         pf_buf_consume(&c->s.own_out, a);
         pf_buf_consume(&c->jout, (size_t)n - a);
@@ -381,7 +394,6 @@ static void handle_buffered(pf__conn *c, size_t hwm)
 void pf__conn_io(pf__conn *c)
 {
     size_t hwm = c->srv->conf.max_output;
-    int oneshot = c->srv->conf.mode != PF_MODE_INLINE;
     int reads = 0, again = 0;
 
     c->s.out = &c->s.own_out;
@@ -407,7 +419,7 @@ void pf__conn_io(pf__conn *c)
             continue; /* flush, then stop */
         /* !readable: a short read drained the socket (read_some), the
          * next bytes raise a new event. */
-        if (c->eof || again || !c->readable || (oneshot && reads >= IO_READS_PER_JOB))
+        if (c->eof || again || !c->readable || reads >= IO_READS_PER_JOB)
             break;
         ssize_t n = read_some(c);
         if (n > 0) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -105,10 +106,31 @@ static void conn_timer_update(pf_server *srv, pf__conn *c)
         t = c->req_at;
     if (c->user_at && c->user_at < t)
         t = c->user_at;
+    if (c->flush_at && c->flush_at < t)
+        t = c->flush_at;
     if (t == PF_TIMER_NEVER)
         pf_timers_unlink(&srv->timers, &c->timer);
     else if (pf_timers_link(&srv->timers, &c->timer, t) < 0)
         c->hard = 1; /* out of memory for the heap: cannot keep its promises */
+}
+
+/* How long a closing connection may keep output pending without any of it
+ * being written: the idle timeout, or the linger time without one. */
+static unsigned flush_ms(const pf_server *srv)
+{
+    return srv->conf.idle_timeout_ms ? srv->conf.idle_timeout_ms : srv->conf.linger_ms;
+}
+
+/* The connection will close once its output is written: a client that
+ * never reads must not hold it (and its buffers) forever.  Idle and request
+ * deadlines are over; write progress pushes this one back. */
+static void flush_deadline(pf_server *srv, pf__conn *c)
+{
+    if (c->flush_at)
+        return;
+    c->flush_at = pf_timer_deadline(flush_ms(srv));
+    c->idle_at = c->req_at = 0;
+    conn_timer_update(srv, c);
 }
 
 /* After input or a job: re-arm idle, request deadline and handler timer. */
@@ -116,7 +138,9 @@ static void conn_timers_after(pf_server *srv, pf__conn *c)
 {
     const pf_server_conf *cf = &srv->conf;
 
-    if (c->activity && cf->idle_timeout_ms)
+    if (c->activity && c->flush_at)
+        c->flush_at = pf_timer_deadline(flush_ms(srv));
+    else if (c->activity && cf->idle_timeout_ms)
         c->idle_at = pf_timer_deadline(cf->idle_timeout_ms);
     c->activity = 0;
     /* The deadline starts with a packet's first byte and is not moved by
@@ -134,6 +158,24 @@ static void conn_timers_after(pf_server *srv, pf__conn *c)
     conn_timer_update(srv, c);
 }
 
+/* The drain reaches this connection (its first job since): it will read
+ * what the socket holds now and then treat its input as ended, so a client
+ * that keeps sending cannot keep it open.  Everything received is handled
+ * and answered, then it closes like one that sent FIN. */
+static void drain_cut(pf__conn *c)
+{
+    int n = 0;
+
+    c->drain_cut = 1;
+    if (c->eof || ioctl(c->fd, FIONREAD, &n) < 0 || n < 0)
+        n = 0;
+    c->drain_left = (size_t)n;
+    if (n == 0) {
+        c->eof = 1;
+        c->readable = 0;
+    }
+}
+
 static void start_job(pf_server *srv, pf__conn *c)
 {
     /* One-shot modes: nothing may report on this socket while its job runs
@@ -143,6 +185,8 @@ static void start_job(pf_server *srv, pf__conn *c)
             c->hard = 1;
         c->armed = 0;
     }
+    if ((c->pending & PF__EV_DRAIN) && !c->drain_cut)
+        drain_cut(c);
     c->job_events = c->pending;
     c->pending = 0;
     c->in_flight = 1;
@@ -156,6 +200,11 @@ static void listeners_pause(pf_server *srv, int pause);
 static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
 {
     if (c->lingering) {
+        close_now(srv, c);
+        return;
+    }
+    if (c->flush_at && now >= c->flush_at) {
+        c->hard = 1; /* its output was not read in time: reset */
         close_now(srv, c);
         return;
     }
@@ -185,6 +234,13 @@ static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
 
 static void drain_deadline(pf_server *srv)
 {
+    /* inline: jobs deferred to the end of the turn have not started. */
+    while (srv->conf.mode == PF_MODE_INLINE && srv->ready) {
+        pf__conn *c = srv->ready;
+        srv->ready = c->wnext;
+        c->in_flight = 0;
+    }
+    srv->ready_tail = srv->ready;
     /* Close what can be closed; what a worker holds is left to the exit. */
     for (pf__conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
@@ -283,7 +339,8 @@ static void close_now(pf_server *srv, pf__conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
-    PF__STAT_ADD(srv, conns_closed, 1);
+    /* Release: pf_server_stats_get reads closed, then accepted. */
+    atomic_fetch_add_explicit(&srv->st.conns_closed, 1, memory_order_release);
     c->dead = 1;
     c->dnext = srv->graveyard;
     srv->graveyard = c;
@@ -302,7 +359,7 @@ static void close_graceful(pf_server *srv, pf__conn *c)
     }
     c->lingering = 1;
     c->idle_at = pf_timer_deadline(srv->conf.linger_ms);
-    c->req_at = c->user_at = 0;
+    c->req_at = c->user_at = c->flush_at = 0;
     conn_timer_update(srv, c);
     arm(srv, c, 1, 0);
     if (!c->hard)
@@ -337,11 +394,13 @@ static int stopping(const pf__conn *c)
 
 static int wants_close(pf_server *srv, pf__conn *c)
 {
-    if (stopping(c))
+    /* A parse error still lets the whole packets before it be handled
+     * (hsha parses ahead; a batch split by the output limit leaves some). */
+    if (c->s.closing || c->timed_out || c->hard)
         return 1;
     if (pf__conn_has_packets(c))
         return 0;
-    if (c->eof)
+    if (c->eof || c->perr)
         return 1;
     /* Draining: close once what was received is handled and the socket
      * has nothing more (a read saw EAGAIN). */
@@ -357,14 +416,20 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
-    int can_handle = !stopping(c) && c->s.own_out.len < hwm && !c->s.files;
+    if (c->activity && !c->in_flight)
+        conn_timers_after(srv, c); /* writes push the idle deadline too */
+    /* Packets parsed before a parse error are handled: not stopping(). */
+    /* Both output buffers count: a job with the worker's buffer full
+     * handles nothing, and would only be started again and again. */
+    int can_handle = !(c->s.closing || c->timed_out || c->hard) &&
+                     c->s.own_out.len + c->jout.len < hwm && !c->s.files;
     if (c->pending || (can_handle && pf__conn_has_packets(c))) {
         start_job(srv, c);
         return;
     }
     /* Parse what is buffered even after EOF or during a drain: a batch
      * limit may have left whole packets behind. */
-    if (can_handle && ((c->readable && !c->eof) || c->s.in.len > c->parsed)) {
+    if (can_handle && !c->perr && ((c->readable && !c->eof) || c->s.in.len > c->parsed)) {
         int n = pf__conn_read_parse(c);
         conn_timers_after(srv, c);
         if (c->hard) {
@@ -376,7 +441,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
             return;
         }
     }
-    if (c->perr && !c->s.closing) {
+    if (c->perr && !c->s.closing && !pf__conn_has_packets(c)) {
         c->s.out = &c->s.own_out;
         pf__session_parse_error(&c->s, c->perr);
         if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
@@ -385,10 +450,12 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         }
     }
     if (wants_close(srv, c)) {
-        if (!out_pending(c))
+        if (!out_pending(c)) {
             close_graceful(srv, c);
-        else
+        } else {
+            flush_deadline(srv, c);
             arm(srv, c, 0, 1);
+        }
         return;
     }
     arm(srv, c, 1, out_pending(c));
@@ -405,9 +472,12 @@ static void progress_io(pf_server *srv, pf__conn *c)
         return;
     }
     if (wants_close(srv, c)) {
-        if (!out_pending(c))
+        if (!out_pending(c)) {
             close_graceful(srv, c);
-        else if (c->writable)
+            return;
+        }
+        flush_deadline(srv, c);
+        if (c->writable)
             start_job(srv, c);
         else
             arm(srv, c, 0, 1);
@@ -547,7 +617,7 @@ static void do_accept(pf_server *srv, pf__listener *ls)
             srv->conns->prev = c;
         srv->conns = c;
         srv->nconns++;
-        PF__STAT_ADD(srv, conns_accepted, 1);
+        atomic_fetch_add_explicit(&srv->st.conns_accepted, 1, memory_order_release);
         if (srv->conf.idle_timeout_ms) {
             c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
             conn_timer_update(srv, c);
@@ -649,7 +719,10 @@ void pf__loop_reap(pf_server *srv)
 
 static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
 {
-    if (c->dead || (c->in_flight && srv->conf.mode != PF_MODE_HSHA))
+    /* inline: a connection waiting on srv->ready is only "in flight" on
+     * paper; keep the edge, its job runs on this thread. */
+    if (c->dead || (c->in_flight && srv->conf.mode != PF_MODE_HSHA &&
+                    srv->conf.mode != PF_MODE_INLINE))
         return;
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
@@ -664,6 +737,39 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
     progress(srv, c);
 }
 
+/* inline: jobs run on the loop's thread, so a long batch would starve
+ * timers (the drain deadline too) and signals; look every few jobs. */
+#define INLINE_CHECK_EVERY 16
+
+static void inline_checks(pf_server *srv)
+{
+    if (pf_timers_next(&srv->timers) <= pf_now_ms())
+        run_timers(srv);
+    if (srv->sigfd >= 0 && !srv->done)
+        on_signal(srv);
+}
+
+/* inline: run the jobs deferred during this turn (those they start run on
+ * the next one). */
+static void inline_ready(pf_server *srv)
+{
+    pf__conn *r = srv->ready;
+    unsigned k = 0;
+
+    srv->ready = srv->ready_tail = NULL;
+    while (r) {
+        pf__conn *c = r;
+        r = c->wnext;
+        c->wnext = NULL;
+        srv->inline_busy = 1;
+        pf__server_run_job(srv, c);
+        pf__loop_complete(srv, c);
+        srv->inline_busy = 0;
+        if (++k % INLINE_CHECK_EVERY == 0)
+            inline_checks(srv);
+    }
+}
+
 int pf__loop_once(pf_server *srv, int ms)
 {
     backend_event evs[MAX_EVENTS];
@@ -676,12 +782,16 @@ int pf__loop_once(pf_server *srv, int ms)
         pf__loop_reap(srv);
         arm_timerfd(srv);
     }
-    n = backend_wait(srv, evs, max, srv->nposts ? 0 : ms);
+    n = backend_wait(srv, evs, max, srv->nposts || srv->ready ? 0 : ms);
 
     if (n < 0)
         return n;
     for (int i = 0; i < n && !srv->done; i++) {
         void *p = event_ptr(&evs[i]);
+        if (srv->conf.mode == PF_MODE_INLINE && i % INLINE_CHECK_EVERY == INLINE_CHECK_EVERY - 1)
+            inline_checks(srv);
+        if (srv->done)
+            break;
         switch (event_tag(&evs[i])) {
         case TAG_CONN:
             on_conn(srv, p, event_mask(&evs[i]));
@@ -700,6 +810,8 @@ int pf__loop_once(pf_server *srv, int ms)
             break;
         }
     }
+    if (srv->conf.mode == PF_MODE_INLINE && srv->ready)
+        inline_ready(srv);
     pf__server_flush_posts(srv);
     pf__loop_reap(srv);
     arm_timerfd(srv);

@@ -119,6 +119,7 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
     ls->fd = fd;
     ls->proto = lc->proto;
     ls->proto_conf = lc->proto_conf;
+    ls->data = lc->data;
     ls->fstats = malloc(pf_fsm_stats_size(lc->proto->fsm));
     if (!ls->fstats) {
         close(fd);
@@ -150,11 +151,16 @@ const pf_fsm *pf_server_fsm(const pf_server *srv, unsigned i)
 void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
 {
 #define LD(f) atomic_load_explicit(&srv->st.f, memory_order_relaxed)
-    o->conns_accepted = LD(conns_accepted);
+    /* Closed first: a connection is counted accepted before it is counted
+     * closed, so reading them in this order (with acquire, so the second
+     * load is not older than the first) never sees more closed than
+     * accepted; clamp all the same. */
+    o->conns_closed = atomic_load_explicit(&srv->st.conns_closed, memory_order_acquire);
+    o->conns_accepted = atomic_load_explicit(&srv->st.conns_accepted, memory_order_acquire);
     o->conns_refused = LD(conns_refused);
     o->conns_shed = LD(conns_shed);
-    o->conns_closed = LD(conns_closed);
-    o->conns_current = o->conns_accepted - o->conns_closed;
+    o->conns_current =
+        o->conns_accepted > o->conns_closed ? o->conns_accepted - o->conns_closed : 0;
     o->packets = LD(packets);
     o->events = LD(events);
     o->bytes_in = LD(bytes_in);
@@ -189,6 +195,23 @@ int pf_timer(pf_session *s, unsigned ms)
     return 0;
 }
 
+int pf_session_peer(pf_session *s, struct sockaddr_storage *addr, socklen_t *len)
+{
+    pf__conn *c = s->host;
+
+    if (!c)
+        return -ENOTSUP;
+    /* The job's thread holds the connection: its descriptor stays open. */
+    return getpeername(c->fd, (struct sockaddr *)addr, len) < 0 ? -errno : 0;
+}
+
+void *pf_session_listener_data(pf_session *s)
+{
+    pf__conn *c = s->host;
+
+    return c ? c->ls->data : NULL;
+}
+
 /* ---- jobs ----------------------------------------------------------------- */
 
 void pf__server_run_job(pf_server *srv, pf__conn *c)
@@ -218,14 +241,20 @@ static void done_many(pf_server *srv, pf__conn **cs, size_t n)
 
 void pf__server_done(pf_server *srv, pf__conn *c) { done_many(srv, &c, 1); }
 
-static void waitq_push(pf_server *srv, pf__conn *c)
+/* Append to a list linked through wnext (the wait queue, the ready list). */
+static void wlist_push(pf__conn **head, pf__conn **tail, pf__conn *c)
 {
     c->wnext = NULL;
-    if (srv->waitq_tail)
-        srv->waitq_tail->wnext = c;
+    if (*tail)
+        (*tail)->wnext = c;
     else
-        srv->waitq = c;
-    srv->waitq_tail = c;
+        *head = c;
+    *tail = c;
+}
+
+static void waitq_push(pf_server *srv, pf__conn *c)
+{
+    wlist_push(&srv->waitq, &srv->waitq_tail, c);
 }
 
 /* The queue is full and the protocol prefers refusing to waiting: answer
@@ -315,16 +344,20 @@ void pf__server_dispatch(pf_server *srv, pf__conn *c)
         srv->posts[srv->nposts++] = c;
         break;
     case PF_MODE_LF:
-        c->wnext = NULL;
-        if (srv->ready_tail)
-            srv->ready_tail->wnext = c;
-        else
-            srv->ready = c;
-        srv->ready_tail = c;
+        wlist_push(&srv->ready, &srv->ready_tail, c);
         break;
     case PF_MODE_INLINE:
+        /* A job started by a completion (the read cap, or more work) waits
+         * for the end of the turn: no recursion, and the loop gets to
+         * timers and signals between jobs. */
+        if (srv->inline_busy) {
+            wlist_push(&srv->ready, &srv->ready_tail, c);
+            break;
+        }
+        srv->inline_busy = 1;
         pf__server_run_job(srv, c);
         pf__loop_complete(srv, c);
+        srv->inline_busy = 0;
         break;
     }
 }
@@ -434,10 +467,24 @@ int pf_server_run(pf_server *srv)
     }
     if (rc == 0)
         rc = srv->result;
-    if (rc == -EINTR || (rc == -ETIMEDOUT && any_in_flight(srv))) {
+    int busy = 0;
+    if (rc == -ETIMEDOUT) {
+        /* In lf mode the other threads still finish jobs, take the leader
+         * lock, run completions and free connections: walk the list under
+         * that lock. */
+        if (srv->conf.mode == PF_MODE_LF)
+            pthread_mutex_lock(&srv->leader);
+        busy = any_in_flight(srv);
+        if (srv->conf.mode == PF_MODE_LF)
+            pthread_mutex_unlock(&srv->leader);
+    }
+    if (rc == -EINTR || busy) {
         /* Workers may be inside handlers that will not return soon: leave
          * them; the caller exits. */
         srv->abandoned = 1;
+        /* Not joined: detached, so their end is no leak. */
+        for (unsigned i = 0; i < srv->nthreads; i++)
+            pthread_detach(srv->threads[i]);
         return rc;
     }
     pf_queue_close(&srv->queue);

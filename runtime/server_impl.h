@@ -41,6 +41,7 @@ typedef struct pf__listener {
     const pf_protocol *proto;
     const void *proto_conf;
     pf_fsm_stats *fstats;
+    void *data;                      /* pf_listen_conf.data */
     struct sockaddr_storage addr;
     socklen_t addrlen;
 } pf__listener;
@@ -54,10 +55,11 @@ typedef struct pf__conn {
     struct pf__conn *prev, *next;    /* srv->conns */
     struct pf__conn *wnext;          /* srv->waitq / graveyard / ready list */
     struct pf__conn *dnext;          /* completion list */
-    pf_timer_entry timer;            /* at min(idle_at, req_at, user_at) */
+    pf_timer_entry timer;            /* at min(idle_at, req_at, user_at, flush_at) */
     uint64_t idle_at, req_at, user_at;
+    uint64_t flush_at;               /* closing with output pending: closed
+                                        hard then, unless writes progress */
     uint8_t in_flight;
-    uint8_t waiting;                 /* on srv->waitq for queue room */
     uint8_t dead;                    /* closed; freed at the end of the batch */
     uint8_t lingering;               /* our FIN sent, waiting for the peer's */
     uint8_t drain;                   /* server draining: close once idle */
@@ -72,9 +74,11 @@ typedef struct pf__conn {
     uint8_t job_events;              /* events this job delivers */
     uint8_t user_set;                /* pf_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */
-    uint8_t activity;                /* bytes were read during the job */
+    uint8_t activity;                /* bytes were read or written */
     uint8_t completed;               /* a whole packet arrived during the job */
     uint8_t jerr;                    /* the job hit a socket error (-> hard) */
+    uint8_t drain_cut;               /* draining: input ends after drain_left */
+    size_t drain_left;               /* bytes the socket held when the drain began */
     int perr;                        /* sticky parse error to answer */
     unsigned user_ms;
     pf_session s;                    /* its `in` is our input buffer and its
@@ -103,6 +107,7 @@ struct pf_server {
     pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
+    int inline_busy;                 /* inline: a job runs; new ones go to srv->ready */
     int masked;                      /* oldmask holds the caller's signal mask */
     sigset_t oldmask;
     pf__conn **posts;                /* jobs collected this turn */

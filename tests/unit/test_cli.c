@@ -99,12 +99,41 @@ static void test_errors(void **state)
     assert_int_equal(h, 1);
 }
 
+/* Counts must be whole; a positive sub-millisecond timeout is 1 ms, not
+ * 0 (never). */
+static void test_fractions(void **state)
+{
+    pf_cli cli;
+    (void)state;
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    const char *threads[] = { "prog", "--threads", "2.5" };
+    const char *conns[] = { "prog", "--max-conns", "10.1" };
+    const char *out[] = { "prog", "--max-output", "100.5" };
+    int r[3] = { parse(&cli, 3, threads), parse(&cli, 3, conns), parse(&cli, 3, out) };
+    fclose(stderr);
+    stderr = saved;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(r[i], -EINVAL);
+    const char *tiny[] = { "prog", "--idle-timeout", "0.0001", "--request-timeout", "0.0004",
+                           "--drain-timeout", "0.0015", "--threads", "2.0" };
+    assert_int_equal(parse(&cli, 9, tiny), 0);
+    assert_int_equal(cli.conf.idle_timeout_ms, 1);
+    assert_int_equal(cli.conf.request_timeout_ms, 1);
+    assert_int_equal(cli.conf.drain_timeout_ms, 1);
+    assert_int_equal(cli.conf.threads, 2);
+    const char *zero[] = { "prog", "--idle-timeout", "0" };
+    assert_int_equal(parse(&cli, 3, zero), 0);
+    assert_int_equal(cli.conf.idle_timeout_ms, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_fractions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,6 +71,15 @@ static void test_close_wakes(void **state)
     (void)state;
     assert_int_equal(pf_queue_init(&q, 8), 0);
     pthread_create(&t, NULL, blocked_taker, &q);
+    /* Close only once the taker is asleep in pf_queue_take: closing first
+     * would test the closed check, not the wake-up. */
+    for (unsigned w = 0; !w;) {
+        pthread_mutex_lock(&q._lock);
+        w = q._waiting;
+        pthread_mutex_unlock(&q._lock);
+        if (!w)
+            sched_yield();
+    }
     pf_queue_close(&q);
     pthread_join(t, &rv);
     assert_int_equal(U(rv), 0);

@@ -61,9 +61,20 @@ typedef struct {
 static atomic_int violations, opens, closes, timeouts_seen;
 static int strict_seq = 1; /* 0: packets may be refused (busy), so only increasing */
 
+/* What the OPEN handlers saw of pf_session_peer and the listener data. */
+static atomic_int peer_ok, ldata_ok;
+static int listener_tag;
+
 static int on_open(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (pf_session_peer(s, &ss, &sl) == 0 && ss.ss_family == AF_INET &&
+        ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK))
+        atomic_fetch_add(&peer_ok, 1);
+    if (pf_session_listener_data(s) == &listener_tag)
+        atomic_fetch_add(&ldata_ok, 1);
     seq_state *st = calloc(1, sizeof(*st));
     pf_session_set_data(s, st);
     atomic_fetch_add(&opens, 1);
@@ -105,10 +116,23 @@ static int on_seq(pf_session *s, const pf_packet *pkt)
     return PF_NEXT;
 }
 
+/* For test_timer_accuracy: when the last timer was asked for, and how long
+ * each took to fire (ns). */
+static _Atomic uint64_t timer_asked_ns, timer_took_ns[16];
+static atomic_int timer_fired;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int on_timer_req(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     seq_state *st = pf_session_data(s);
+    atomic_store(&timer_asked_ns, mono_ns());
     st->timer_pending = 1;
     assert_int_equal(pf_timer(s, 20), 0);
     return PF_NEXT;
@@ -119,6 +143,9 @@ static int on_timeout(pf_session *s, const pf_packet *pkt)
     seq_state *st = pf_session_data(s);
     if (pkt->raw.len == 5 && memcmp(pkt->raw.ptr, "timer", 5) == 0 && st->timer_pending) {
         st->timer_pending = 0;
+        int k = atomic_fetch_add(&timer_fired, 1);
+        if (k >= 0 && k < 16)
+            atomic_store(&timer_took_ns[k], mono_ns() - atomic_load(&timer_asked_ns));
         atomic_fetch_add(&timeouts_seen, 1);
         pf_reply(s, "T\n", 2);
     }
@@ -199,11 +226,13 @@ static void run_mode(pf_mode mode)
     pf_server *srv;
     pf_server_conf conf = { .mode = mode, .threads = 4, .no_signals = 1, .batch = 8,
                             .max_input = 4096 };
-    pf_listen_conf lc = { .proto = &seq_proto };
+    pf_listen_conf lc = { .proto = &seq_proto, .data = &listener_tag };
     pthread_t t;
     char addr[64];
     void *rv;
 
+    atomic_store(&peer_ok, 0);
+    atomic_store(&ldata_ok, 0);
     atomic_store(&violations, 0);
     atomic_store(&opens, 0);
     atomic_store(&closes, 0);
@@ -231,6 +260,8 @@ static void run_mode(pf_mode mode)
     assert_int_equal(done, NCONN);
     assert_int_equal(atomic_load(&violations), 0);
     assert_int_equal(atomic_load(&opens), NCONN);
+    assert_int_equal(atomic_load(&peer_ok), NCONN);
+    assert_int_equal(atomic_load(&ldata_ok), NCONN);
     assert_int_equal(atomic_load(&closes), NCONN);
     assert_int_equal(atomic_load(&timeouts_seen), NCONN / 2);
     assert_int_equal(st.conns_accepted, NCONN);
@@ -328,6 +359,108 @@ static void test_busy_reply(void **state)
     assert_true(st.queue_full > 0);
 }
 
+/* conns_current = accepted - closed must never wrap while connections come
+ * and go: a thread churns short connections while this one reads stats. */
+static atomic_int churn_stop;
+static void *churn(void *arg)
+{
+    unsigned port = (unsigned)(intptr_t)arg;
+    while (!atomic_load(&churn_stop)) {
+        int fd = h_connect(port, 0);
+        if (fd >= 0)
+            close(fd);
+    }
+    return NULL;
+}
+
+static void test_conns_current_never_wraps(void **state)
+{
+    pf_server *srv;
+    pf_server_conf conf = { .mode = PF_MODE_INLINE, .no_signals = 1 };
+    pf_listen_conf lc = { .proto = &seq_proto };
+    pthread_t t, ch[2];
+    char addr[64];
+    void *rv;
+    int bad = 0;
+    (void)state;
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    pf_server_address(srv, 0, addr, sizeof(addr));
+    unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
+    pthread_create(&t, NULL, run_server, srv);
+    atomic_store(&churn_stop, 0);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&ch[i], NULL, churn, (void *)(intptr_t)port);
+    uint64_t t0 = h_now_ms();
+    while (h_now_ms() - t0 < 1500) {
+        pf_server_stats st;
+        pf_server_stats_get(srv, &st);
+        bad += st.conns_current > st.conns_accepted || st.conns_current > 1000;
+    }
+    atomic_store(&churn_stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(ch[i], NULL);
+    pf_server_stop(srv);
+    pthread_join(t, &rv);
+    pf_server_free(srv);
+    assert_int_equal(bad, 0);
+}
+
+/* pf_timer(s, 20) through the server fires no earlier than 20 ms after it
+ * was asked for and (typically) at most one 1 ms tick late: the deadline
+ * rounds up to the next millisecond, and the tick adds at most one more.
+ * Inline and hsha, 16 timers one after the other on one connection; the
+ * median must be within 20..23 ms (slack for scheduling), none early. */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void timer_accuracy(pf_mode mode)
+{
+    pf_server *srv;
+    pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
+    pf_listen_conf lc = { .proto = &seq_proto };
+    pthread_t t;
+    char addr[64], b[8];
+    void *rv;
+    int eof;
+    uint64_t took[16];
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    pf_server_address(srv, 0, addr, sizeof(addr));
+    unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
+    pthread_create(&t, NULL, run_server, srv);
+    atomic_store(&timer_fired, 0);
+    int fd = h_connect(port, 0);
+    for (int i = 0; i < 16; i++) {
+        h_send_all(fd, "t\n", 2);
+        assert_int_equal(h_recv_n(fd, b, 2, 5000, &eof), 2);
+        assert_memory_equal(b, "T\n", 2);
+    }
+    close(fd);
+    pf_server_stop(srv);
+    pthread_join(t, &rv);
+    pf_server_free(srv);
+    assert_int_equal(atomic_load(&timer_fired), 16);
+    for (int i = 0; i < 16; i++) {
+        took[i] = atomic_load(&timer_took_ns[i]);
+        assert_true(took[i] >= 20000000u); /* never early */
+    }
+    qsort(took, 16, sizeof(took[0]), cmp_u64);
+    print_message("timer 20 ms (%s): min %.2f median %.2f max %.2f ms\n", pf_mode_name(mode),
+                  took[0] / 1e6, took[8] / 1e6, took[15] / 1e6);
+    assert_true(took[8] <= 23000000u);
+}
+
+static void test_timer_accuracy(void **state)
+{
+    (void)state;
+    timer_accuracy(PF_MODE_INLINE);
+    timer_accuracy(PF_MODE_HSHA);
+}
+
 static void test_conf_and_errors(void **state)
 {
     pf_server *srv;
@@ -351,6 +484,10 @@ static void test_conf_and_errors(void **state)
     assert_string_equal(pf_mode_name(PF_MODE_INLINE), "inline");
     pf_session *s = pf_session_new(&seq_proto, NULL);
     assert_int_equal(pf_timer(s, 10), -ENOTSUP); /* not hosted by a server */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    assert_int_equal(pf_session_peer(s, &ss, &sl), -ENOTSUP);
+    assert_null(pf_session_listener_data(s));
     pf_session_free(s);
 }
 
@@ -360,6 +497,8 @@ int main(void)
         cmocka_unit_test(test_order_hsha),   cmocka_unit_test(test_order_reactor),
         cmocka_unit_test(test_order_lf),     cmocka_unit_test(test_order_inline),
         cmocka_unit_test(test_busy_reply),         cmocka_unit_test(test_conf_and_errors),
+        cmocka_unit_test(test_conns_current_never_wraps),
+        cmocka_unit_test(test_timer_accuracy),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

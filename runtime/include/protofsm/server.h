@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "protofsm/protocol.h"
 #include "protofsm/session.h"
@@ -69,6 +70,7 @@ typedef struct pf_listen_conf {
     const void *proto_conf;      /* passed to parser_init (the protocol's limits) */
     int reuseport;               /* SO_REUSEPORT: several processes share the port */
     int backlog;                 /* default 1024 */
+    void *data;                  /* the application's, for pf_session_listener_data */
 } pf_listen_conf;
 
 /* 0 and *out set, or -ENOMEM / -EINVAL (bad conf).  SIGPIPE is ignored from
@@ -102,6 +104,18 @@ void pf_server_free(pf_server *srv);
  * replaces the earlier one.  -ENOTSUP for a session not hosted by a server
  * (pf_session_new). */
 int pf_timer(pf_session *s, unsigned ms);
+
+/* Handler-side, any handler (OPEN included): the peer's address (e.g. for
+ * an SMTP Received: header).  *len is the room in *addr on entry, the
+ * address length on return.  0, -errno from getpeername, or -ENOTSUP for a
+ * session not hosted by a server. */
+struct sockaddr_storage;
+int pf_session_peer(pf_session *s, struct sockaddr_storage *addr, socklen_t *len);
+
+/* Handler-side, any handler (OPEN included): pf_listen_conf.data of the
+ * listener that accepted this session; NULL for a session not hosted by a
+ * server. */
+void *pf_session_listener_data(pf_session *s);
 
 /* PF_EV_TIMEOUT packets carry the reason in raw: "idle", "deadline" (both
  * followed by a close) or "timer" (pf_timer; the session goes on). */
