@@ -11,6 +11,7 @@
  * DATA_END, which runs on a worker; only then is 250 queued.  A connection
  * that dies before that leaves at most a file in tmp/ (removed by the CLOSE
  * handler when the process lives on; Maildir readers ignore tmp/). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,11 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "protofsm/server.h"
 #include "protofsm/session.h"
 #include "smtp.h"
 #include "smtp_fsm.h"
@@ -44,6 +48,7 @@ typedef struct smtp_sess {
     char from[PF_SMTP_PATH_MAX + 1];
     char rcpt[PF_SMTP_PATH_MAX + 1];         /* the first recipient */
     char name[NAME_MAX_];                    /* Maildir file name */
+    char peer[INET6_ADDRSTRLEN + 8];         /* "[1.2.3.4]", "[IPv6:::1]" or "" */
 } smtp_sess;
 
 /* ---- identity ------------------------------------------------------------ */
@@ -188,6 +193,25 @@ static void store_text(smtp_sess *t, const pf_smtp_fields *f)
 
 /* ---- connection events --------------------------------------------------- */
 
+/* The client's address as an RFC 5321 4.1.3 address literal, for the
+ * Received: header's TCP-info (4.4); empty when there is none (a session
+ * driven by hand). */
+static void peer_literal(pf_session *s, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char a[INET6_ADDRSTRLEN];
+    out[0] = 0;
+    if (pf_session_peer(s, &ss, &sl) < 0)
+        return;
+    if (ss.ss_family == AF_INET &&
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a, sizeof(a)))
+        snprintf(out, len, "[%s]", a);
+    else if (ss.ss_family == AF_INET6 &&
+             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a, sizeof(a)))
+        snprintf(out, len, "[IPv6:%s]", a);
+}
+
 int smtp_on_open(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
@@ -195,6 +219,7 @@ int smtp_on_open(pf_session *s, const pf_packet *pkt)
     if (!t)
         return -ENOMEM;
     t->fd = -1;
+    peer_literal(s, t->peer, sizeof(t->peer));
     pf_session_set_data(s, t);
     pf_slice parts[] = { LIT("220 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
                          LIT(" ESMTP protofsm\r\n") };
@@ -411,9 +436,10 @@ static int begin_message(smtp_sess *t)
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
     n = snprintf(hdr, sizeof(hdr),
                  "Return-Path: <%s>\r\n"
-                 "Received: from %s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
+                 "Received: from %s%s%s%s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
                  "\tfor <%s>; %s\r\n",
-                 t->from, t->helo, pf_smtp_hostname(), t->esmtp ? "ESMTP" : "SMTP", q,
+                 t->from, t->helo, t->peer[0] ? " (" : "", t->peer, t->peer[0] ? ")" : "",
+                 pf_smtp_hostname(), t->esmtp ? "ESMTP" : "SMTP", q,
                  t->rcpt, date);
     if (n < 0 || (size_t)n >= sizeof(hdr))
         n = 0;

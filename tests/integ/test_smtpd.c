@@ -99,6 +99,12 @@ static char *only_message(size_t *len)
     buf = calloc(1, 8 << 20);
     size_t n = fread(buf, 1, (8 << 20) - 1, f);
     fclose(f);
+    /* RFC 5321 4.4: the Received: line names the client's address too. */
+    if (!strstr(buf, " ([127.0.0.1])\r\n\tby ")) {
+        fprintf(stderr, "no client address in the Received: line\n");
+        free(buf);
+        return NULL;
+    }
     char *b = strstr(buf, "\r\n\tfor <");
     b = b ? strstr(b + 2, "\r\n") : NULL;
     if (!b) {
