@@ -25,6 +25,7 @@
 #include "http1.h"
 #include "http1_fsm.h"
 #include "protofsm/session.h"
+#include "testutil.h"
 
 #define VEC_DIR "tests/vectors/http1"
 
@@ -230,61 +231,34 @@ struct vec {
 static struct vec vecs[256];
 static size_t nvecs;
 
-static char *slurp(const char *path, size_t *len)
+/* PF_HTTP1_BLESS=1 rewrites every NAME.out from the parser: for reviewing a
+ * deliberate change as a diff, never to make a failing run pass. */
+static int add_vector(const char *name, void *ctx)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap);
-    while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap)
-            b = realloc(b, cap *= 2);
+    int bless = *(const int *)ctx;
+    if (nvecs == sizeof(vecs) / sizeof(vecs[0]) || strlen(name) >= sizeof(vecs[0].name))
+        return -1;
+    struct vec *v = &vecs[nvecs++];
+    strcpy(v->name, name);
+    v->in = pf_test_vec_file(VEC_DIR, name, "in", &v->in_len);
+    if (bless && v->in) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.out", VEC_DIR, name);
+        char *txt = parse_text(v->in, v->in_len, NULL, 0, NULL);
+        FILE *o = fopen(path, "wb");
+        fputs(txt, o);
+        fclose(o);
+        free(txt);
     }
-    fclose(f);
-    *len = n;
-    return b;
+    v->out = pf_test_vec_file(VEC_DIR, name, "out", &v->out_len);
+    return v->in && v->out ? 0 : -1;
 }
 
 static int load_vectors(void **st)
 {
     (void)st;
-    DIR *d = opendir(VEC_DIR);
-    if (!d) {
-        fprintf(stderr, "cannot open %s (run from the repository root)\n", VEC_DIR);
-        return -1;
-    }
     int bless = getenv("PF_HTTP1_BLESS") != NULL;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 4 || strcmp(e->d_name + l - 3, ".in") || l - 3 >= sizeof(vecs[0].name))
-            continue;
-        if (nvecs == sizeof(vecs) / sizeof(vecs[0]))
-            return -1;
-        struct vec *v = &vecs[nvecs++];
-        memcpy(v->name, e->d_name, l - 3);
-        v->name[l - 3] = 0;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s.in", VEC_DIR, v->name);
-        v->in = slurp(path, &v->in_len);
-        snprintf(path, sizeof path, "%s/%s.out", VEC_DIR, v->name);
-        if (bless) {
-            char *txt = parse_text(v->in, v->in_len, NULL, 0, NULL);
-            FILE *o = fopen(path, "wb");
-            fputs(txt, o);
-            fclose(o);
-            free(txt);
-        }
-        v->out = slurp(path, &v->out_len);
-        if (!v->in || !v->out) {
-            fprintf(stderr, "vector %s: missing .in or .out\n", v->name);
-            return -1;
-        }
-    }
-    closedir(d);
-    return nvecs >= 100 ? 0 : -1;
+    return pf_test_each_vector(VEC_DIR, add_vector, &bless) >= 100 ? 0 : -1;
 }
 
 static int free_vectors(void **st)

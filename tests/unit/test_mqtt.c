@@ -31,58 +31,23 @@
 
 #define VEC_DIR "tests/vectors/mqtt"
 
-struct vec {
-    char name[128];
-    char *in, *out;
-    size_t in_len, out_len;
-    int closes;
-};
-static struct vec vecs[128];
-static size_t nvecs;
+static pf_test_vec vecs[128];
+static pf_test_vecs all = { VEC_DIR, vecs, 0, 128 };
 
 static int load_vectors(void **st)
 {
     (void)st;
-    DIR *d = opendir(VEC_DIR);
-    if (!d) {
-        fprintf(stderr, "cannot open %s (run from the repository root)\n", VEC_DIR);
-        return -1;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 4 || strcmp(e->d_name + l - 3, ".in") || l - 3 >= sizeof(vecs[0].name))
-            continue;
-        if (nvecs == sizeof(vecs) / sizeof(vecs[0]))
-            return -1;
-        struct vec *v = &vecs[nvecs++];
-        memcpy(v->name, e->d_name, l - 3);
-        v->name[l - 3] = 0;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s.in", VEC_DIR, v->name);
-        v->in = pf_test_slurp(path, &v->in_len);
-        snprintf(path, sizeof path, "%s/%s.out", VEC_DIR, v->name);
-        v->out = pf_test_slurp(path, &v->out_len);
-        snprintf(path, sizeof path, "%s/%s.closed", VEC_DIR, v->name);
-        v->closes = access(path, F_OK) == 0;
-        if (!v->in || !v->out)
-            return -1;
-    }
-    closedir(d);
-    return nvecs >= 40 ? 0 : -1;
+    return pf_test_each_vector(VEC_DIR, pf_test_vecs_add, &all) >= 40 ? 0 : -1;
 }
 
 static int free_vectors(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++) {
-        free(vecs[i].in);
-        free(vecs[i].out);
-    }
+    pf_test_vecs_free(&all);
     return 0;
 }
 
-static void run_cut(const struct vec *v, const size_t *cuts, size_t ncuts, const char *how)
+static void run_cut(const pf_test_vec *v, const size_t *cuts, size_t ncuts, const char *how)
 {
     pf_session *s = pf_session_new(&pf_mqtt_protocol, NULL);
     assert_non_null(s);
@@ -110,15 +75,15 @@ static void run_cut(const struct vec *v, const size_t *cuts, size_t ncuts, const
 static void test_vectors_whole(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
+    for (size_t i = 0; i < all.n; i++)
         run_cut(&vecs[i], NULL, 0, "whole");
 }
 
 static void test_vectors_byte_by_byte(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++) {
-        const struct vec *v = &vecs[i];
+    for (size_t i = 0; i < all.n; i++) {
+        const pf_test_vec *v = &vecs[i];
         size_t *cuts = malloc(v->in_len * sizeof(size_t) + 1);
         for (size_t k = 1; k < v->in_len; k++)
             cuts[k - 1] = k;
@@ -130,7 +95,7 @@ static void test_vectors_byte_by_byte(void **st)
 static void test_vectors_every_split(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
+    for (size_t i = 0; i < all.n; i++)
         for (size_t k = 0; k <= vecs[i].in_len; k++) {
             char how[64];
             snprintf(how, sizeof how, "split at %zu", k);
@@ -143,8 +108,8 @@ static void test_guard_page(void **st)
 {
     (void)st;
     long pg = sysconf(_SC_PAGESIZE);
-    for (size_t i = 0; i < nvecs; i++) {
-        const struct vec *v = &vecs[i];
+    for (size_t i = 0; i < all.n; i++) {
+        const pf_test_vec *v = &vecs[i];
         size_t pages = (v->in_len + (size_t)pg - 1) / (size_t)pg + 1;
         char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -124,38 +124,27 @@ static int read_conf(const char *path, pf_resp_conf *c)
     return 0;
 }
 
+static int add_vector(const char *name, void *ctx)
+{
+    (void)ctx;
+    if (nvecs == sizeof(vecs) / sizeof(vecs[0]) || strlen(name) >= sizeof(vecs[0].name))
+        return -1;
+    struct vec *v = &vecs[nvecs++];
+    strcpy(v->name, name);
+    v->in = pf_test_vec_file(VEC_DIR, name, "in", &v->in_len);
+    v->out = pf_test_vec_file(VEC_DIR, name, "out", &v->out_len);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.conf", VEC_DIR, name);
+    if (read_conf(path, &v->conf) < 0 || !v->in || !v->out)
+        return -1;
+    v->closes = memmem(v->out, v->out_len, "-ERR Protocol error", 19) != NULL;
+    return 0;
+}
+
 static int load_vectors(void **st)
 {
     (void)st;
-    DIR *d = opendir(VEC_DIR);
-    if (!d) {
-        fprintf(stderr, "cannot open %s (run from the repository root)\n", VEC_DIR);
-        return -1;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 4 || strcmp(e->d_name + l - 3, ".in") || l - 3 >= sizeof(vecs[0].name))
-            continue;
-        if (nvecs == sizeof(vecs) / sizeof(vecs[0]))
-            return -1;
-        struct vec *v = &vecs[nvecs++];
-        memcpy(v->name, e->d_name, l - 3);
-        v->name[l - 3] = 0;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s.in", VEC_DIR, v->name);
-        v->in = pf_test_slurp(path, &v->in_len);
-        snprintf(path, sizeof path, "%s/%s.out", VEC_DIR, v->name);
-        v->out = pf_test_slurp(path, &v->out_len);
-        snprintf(path, sizeof path, "%s/%s.conf", VEC_DIR, v->name);
-        if (read_conf(path, &v->conf) < 0)
-            return -1;
-        if (!v->in || !v->out)
-            return -1;
-        v->closes = memmem(v->out, v->out_len, "-ERR Protocol error", 19) != NULL;
-    }
-    closedir(d);
-    return nvecs >= 30 ? 0 : -1;
+    return pf_test_each_vector(VEC_DIR, add_vector, NULL) >= 30 ? 0 : -1;
 }
 
 static int free_vectors(void **st)

@@ -3,8 +3,11 @@
 #ifndef PF_TESTUTIL_H
 #define PF_TESTUTIL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Read a whole file; NULL if it cannot be read.  The result is
  * NUL-terminated (not counted in *len) and must be freed. */
@@ -37,6 +40,92 @@ static inline char *pf_test_slurp(const char *path, size_t *len)
     if (len)
         *len = n;
     return b;
+}
+
+/* ---- protocol vectors: DIR/NAME.in with its expectations beside it ---- */
+
+/* Read DIR/NAME.EXT (see pf_test_slurp). */
+static inline char *pf_test_vec_file(const char *dir, const char *name, const char *ext,
+                                     size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    return pf_test_slurp(path, len);
+}
+
+/* Does DIR/NAME.EXT exist (a marker file such as NAME.closed)? */
+static inline int pf_test_vec_has(const char *dir, const char *name, const char *ext)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    return access(path, F_OK) == 0;
+}
+
+/* Call add(NAME, ctx) for every NAME.in in dir.  Returns how many, or -1
+ * when the folder cannot be read or add fails. */
+static inline int pf_test_each_vector(const char *dir, int (*add)(const char *name, void *ctx),
+                                      void *ctx)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "cannot open %s (run from the repository root)\n", dir);
+        return -1;
+    }
+    int n = 0;
+    struct dirent *e;
+    char name[256];
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || strcmp(e->d_name + l - 3, ".in") || l - 3 >= sizeof(name))
+            continue;
+        memcpy(name, e->d_name, l - 3);
+        name[l - 3] = 0;
+        if (add(name, ctx) < 0) {
+            fprintf(stderr, "vector %s/%s cannot be loaded\n", dir, name);
+            closedir(d);
+            return -1;
+        }
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The common shape: NAME.in, the exact NAME.out, and NAME.closed present
+ * when the session must end up closing. */
+typedef struct pf_test_vec {
+    char name[128];
+    char *in, *out;
+    size_t in_len, out_len;
+    int closes;
+} pf_test_vec;
+
+typedef struct pf_test_vecs {
+    const char *dir;
+    pf_test_vec *v;
+    size_t n, max;
+} pf_test_vecs;
+
+static inline int pf_test_vecs_add(const char *name, void *ctx)
+{
+    pf_test_vecs *vs = ctx;
+    if (vs->n == vs->max || strlen(name) >= sizeof(vs->v[0].name))
+        return -1;
+    pf_test_vec *v = &vs->v[vs->n++];
+    strcpy(v->name, name);
+    v->in = pf_test_vec_file(vs->dir, name, "in", &v->in_len);
+    v->out = pf_test_vec_file(vs->dir, name, "out", &v->out_len);
+    v->closes = pf_test_vec_has(vs->dir, name, "closed");
+    return v->in && v->out ? 0 : -1;
+}
+
+static inline void pf_test_vecs_free(pf_test_vecs *vs)
+{
+    for (size_t i = 0; i < vs->n; i++) {
+        free(vs->v[i].in);
+        free(vs->v[i].out);
+    }
+    vs->n = 0;
 }
 
 #endif
