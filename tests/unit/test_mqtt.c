@@ -75,49 +75,29 @@ static void run_cut(const pf_test_vec *v, const size_t *cuts, size_t ncuts, cons
 static void test_vectors_whole(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < all.n; i++)
-        run_cut(&vecs[i], NULL, 0, "whole");
+    pf_test_feed_whole(&all, run_cut);
 }
 
 static void test_vectors_byte_by_byte(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < all.n; i++) {
-        const pf_test_vec *v = &vecs[i];
-        size_t *cuts = malloc(v->in_len * sizeof(size_t) + 1);
-        for (size_t k = 1; k < v->in_len; k++)
-            cuts[k - 1] = k;
-        run_cut(v, cuts, v->in_len ? v->in_len - 1 : 0, "byte by byte");
-        free(cuts);
-    }
+    pf_test_feed_bytewise(&all, run_cut);
 }
 
 static void test_vectors_every_split(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < all.n; i++)
-        for (size_t k = 0; k <= vecs[i].in_len; k++) {
-            char how[64];
-            snprintf(how, sizeof how, "split at %zu", k);
-            run_cut(&vecs[i], &k, 1, how);
-        }
+    pf_test_feed_every_split(&all, run_cut);
 }
 
 /* The parser never reads past `len`, and its slices stay inside the packet. */
 static void test_guard_page(void **st)
 {
     (void)st;
-    long pg = sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < all.n; i++) {
         const pf_test_vec *v = &vecs[i];
-        size_t pages = (v->in_len + (size_t)pg - 1) / (size_t)pg + 1;
-        char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        assert_true(m != MAP_FAILED);
-        char *guard = m + (pages - 1) * (size_t)pg;
-        assert_int_equal(mprotect(guard, (size_t)pg, PROT_NONE), 0);
-        char *in = guard - v->in_len;
-        memcpy(in, v->in, v->in_len);
+        char *in = pf_test_guard_copy(v->in, v->in_len);
+        assert_non_null(in);
         _Alignas(max_align_t) char parser[256];
         assert_true(pf_mqtt_protocol.parser_size <= sizeof parser);
         pf_mqtt_protocol.parser_init(parser, NULL);
@@ -138,7 +118,7 @@ static void test_guard_page(void **st)
                     assert_true(sl[k]->ptr >= in + at && sl[k]->ptr + sl[k]->len <= in + at + n);
             at += (size_t)n;
         }
-        munmap(m, pages * (size_t)pg);
+        pf_test_guard_free(in, v->in_len);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Read a whole file; NULL if it cannot be read.  The result is
@@ -126,6 +127,66 @@ static inline void pf_test_vecs_free(pf_test_vecs *vs)
         free(vs->v[i].out);
     }
     vs->n = 0;
+}
+
+/* Feed one vector with input cut at cuts[0..ncuts); the test checks. */
+typedef void (*pf_test_run_cut)(const pf_test_vec *v, const size_t *cuts, size_t ncuts,
+                                const char *how);
+
+/* The split rule, three ways: whole, byte by byte, and split in two at
+ * every position (0 and in_len included). */
+static inline void pf_test_feed_whole(const pf_test_vecs *vs, pf_test_run_cut run)
+{
+    for (size_t i = 0; i < vs->n; i++)
+        run(&vs->v[i], NULL, 0, "whole");
+}
+
+static inline void pf_test_feed_bytewise(const pf_test_vecs *vs, pf_test_run_cut run)
+{
+    for (size_t i = 0; i < vs->n; i++) {
+        const pf_test_vec *v = &vs->v[i];
+        size_t *cuts = malloc(v->in_len * sizeof(size_t) + 1);
+        for (size_t k = 1; k < v->in_len; k++)
+            cuts[k - 1] = k;
+        run(v, cuts, v->in_len ? v->in_len - 1 : 0, "byte by byte");
+        free(cuts);
+    }
+}
+
+static inline void pf_test_feed_every_split(const pf_test_vecs *vs, pf_test_run_cut run)
+{
+    for (size_t i = 0; i < vs->n; i++)
+        for (size_t k = 0; k <= vs->v[i].in_len; k++) {
+            char how[64];
+            snprintf(how, sizeof how, "split at %zu", k);
+            run(&vs->v[i], &k, 1, how);
+        }
+}
+
+/* A copy of data[0..len) whose last byte sits just before a PROT_NONE page,
+ * so a parser reading past `len` faults.  NULL on failure; release with
+ * pf_test_guard_free(copy, len). */
+static inline char *pf_test_guard_copy(const void *data, size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t pages = (len + pg - 1) / pg + 1;
+    char *m = mmap(NULL, pages * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    char *guard = m + (pages - 1) * pg;
+    if (mprotect(guard, pg, PROT_NONE) < 0) {
+        munmap(m, pages * pg);
+        return NULL;
+    }
+    memcpy(guard - len, data, len);
+    return guard - len;
+}
+
+static inline void pf_test_guard_free(char *copy, size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t pages = (len + pg - 1) / pg + 1;
+    munmap(copy + len - (pages - 1) * pg, pages * pg);
 }
 
 #endif
