@@ -271,6 +271,8 @@ void pf__conn_handle(pf__conn *c)
     unsigned handled = 0;
 
     c->s.out = &c->jout;
+    if (pf__files_page_in(&c->s)) /* the owner found the next bytes cold */
+        PF__STAT_ADD(c->srv, file_waits, 1);
     if (c->job_events & PF__EV_OPEN)
         pf__conn_event(c, PF_EV_OPEN, NULL);
     /* A pending file segment is back-pressure too (sendfile.h). */
@@ -298,11 +300,14 @@ int pf__conn_flush(pf__conn *c)
         size_t lim = pf__files_gap(&c->s);
 
         if (lim == 0) {
-            n = pf__files_send(&c->s, c->fd);
+            /* hsha: the owner writes and must not wait for the disk. */
+            n = pf__files_send(&c->s, c->fd, c->srv->conf.mode == PF_MODE_HSHA);
             if (n == -EAGAIN) {
                 c->writable = 0;
                 break;
             }
+            if (n == -EINPROGRESS)
+                break; /* cold: a job reads it in (progress_hsha) */
             if (n < 0)
                 return (int)n;
             PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
@@ -394,7 +399,7 @@ static void handle_buffered(pf__conn *c, size_t hwm)
 void pf__conn_io(pf__conn *c)
 {
     size_t hwm = c->srv->conf.max_output;
-    int reads = 0, again = 0;
+    int reads = 0, again = 0, blocked = 0;
 
     c->s.out = &c->s.own_out;
     if (c->job_events & PF__EV_OPEN)
@@ -409,8 +414,10 @@ void pf__conn_io(pf__conn *c)
                 c->jerr = 1;
                 break;
             }
-            if (rc == 1 && (c->s.own_out.len >= hwm || c->s.files))
+            if (rc == 1 && (c->s.own_out.len >= hwm || c->s.files)) {
+                blocked = 1;
                 break; /* back-pressure: wait for EPOLLOUT */
+            }
         }
         if (c->s.closing || c->jerr || c->perr)
             break;
@@ -435,7 +442,11 @@ void pf__conn_io(pf__conn *c)
         c->jerr = 1;
         break;
     }
-    if ((c->s.own_out.len || c->s.files) && !c->jerr && pf__conn_flush(c) < 0)
+    /* Not after back-pressure: if this flush emptied the output, nothing
+     * would come back for the input still buffered behind it (the socket
+     * was read dry), and the connection would wait for bytes that came
+     * long ago.  The EPOLLOUT job flushes, then handles that input. */
+    if (!blocked && (c->s.own_out.len || c->s.files) && !c->jerr && pf__conn_flush(c) < 0)
         c->jerr = 1;
     c->partial = c->s.in.len > 0;
     pf_buf_shrink(&c->s.in);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "post_impl.h"
+#include "sendfile_impl.h"
 #include "server_impl.h"
 
 #include "loop_epoll.c.h"
@@ -418,6 +419,10 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
     }
     if (c->activity && !c->in_flight)
         conn_timers_after(srv, c); /* writes push the idle deadline too */
+    if (pf__files_cold(&c->s) && !c->hard) {
+        start_job(srv, c); /* a worker waits for the disk, not us */
+        return;
+    }
     /* Packets parsed before a parse error are handled: not stopping(). */
     /* Both output buffers count: a job with the worker's buffer full
      * handles nothing, and would only be started again and again. */
@@ -446,6 +451,10 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         pf__session_parse_error(&c->s, c->perr);
         if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
             close_now(srv, c);
+            return;
+        }
+        if (pf__files_cold(&c->s)) {
+            start_job(srv, c);
             return;
         }
     }

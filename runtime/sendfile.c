@@ -4,10 +4,19 @@
  * 1 GB file into the output would either hold a GB of memory or have to
  * come back for more later, interleaving with the pipelined requests that
  * follow.  A segment is a placeholder in the byte stream that the writer
- * fills from the page cache with sendfile when the stream reaches it. */
+ * fills from the page cache with sendfile when the stream reaches it.
+ *
+ * Why a residency check before sendfile: sendfile on a file that is not in
+ * the page cache waits for the disk, and in hsha the writer is the I/O
+ * thread, which every other connection waits on.  So that writer sends only
+ * what mincore(2) finds cached, a window at a time; when the next bytes are
+ * not there a worker reads the window in (pf__files_page_in) and the I/O
+ * thread goes on with other connections meanwhile. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -71,7 +80,7 @@ int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
     size_t before = 0;
     for (; *tail; tail = &(*tail)->next)
         before += (*tail)->gap;
-    *g = (pf__fseg){ .fd = fd, .off = off, .len = len, .gap = buffered(s) - before };
+    *g = (pf__fseg){ .fd = fd, .off = off, .len = len, .gap = buffered(s) - before, .warm = off };
     *tail = g;
     return 0;
 }
@@ -95,11 +104,88 @@ static void pop(pf_session *s)
     free(g);
 }
 
-ssize_t pf__files_send(pf_session *s, int sock)
+/* Bytes checked (or read in) at a time: one mmap + mincore per window, so
+ * the check costs little against the bytes it clears. */
+#define WINDOW ((size_t)4 << 20)
+
+/* How many of the `want` bytes from g->off are in the page cache, counted
+ * from the start (a prefix).  When it cannot tell, it says all of them and
+ * lets sendfile decide. */
+static size_t resident(const pf__fseg *g, size_t want)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t skew = (size_t)((uint64_t)g->off % pg), maplen = skew + want, i, n;
+    unsigned char vec[(WINDOW >> 12) + 2]; /* pages are 4 KiB or larger */
+    void *m = mmap(NULL, maplen, PROT_READ, MAP_SHARED, g->fd, g->off - (off_t)skew);
+
+    if (m == MAP_FAILED)
+        return want;
+    if (mincore(m, maplen, vec) < 0) {
+        munmap(m, maplen);
+        return want;
+    }
+    munmap(m, maplen);
+    for (i = 0; i < (maplen + pg - 1) / pg && (vec[i] & 1); i++)
+        ;
+    n = i * pg;
+    n = n > skew ? n - skew : 0;
+    return n < want ? n : want;
+}
+
+int pf__files_cold(const pf_session *s)
+{
+    return s->files && s->files->cold;
+}
+
+int pf__files_page_in(pf_session *s)
+{
+    pf__fseg *g = s->files;
+
+    if (!g || !g->cold)
+        return 0;
+    size_t w = g->len < WINDOW ? g->len : WINDOW, left = w, chunk = 128u << 10;
+    off_t o = g->off;
+    char *buf = malloc(chunk);
+    /* Ask for the whole window at once (the disk sees one large request),
+     * then read through it: pread returns once each piece is cached. */
+    (void)posix_fadvise(g->fd, o, (off_t)w, POSIX_FADV_WILLNEED);
+    while (buf && left) {
+        ssize_t n = pread(g->fd, buf, left < chunk ? left : chunk, o);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* a short file: sendfile will report it */
+        o += n;
+        left -= (size_t)n;
+    }
+    free(buf);
+    /* Trusted even if part of it went again before the writer gets there:
+     * the writer then waits briefly, but the transfer always progresses. */
+    g->warm = g->off + (off_t)w;
+    g->cold = 0;
+    return 1;
+}
+
+ssize_t pf__files_send(pf_session *s, int sock, int nowait)
 {
     pf__fseg *g = s->files;
     size_t want = g->len < (1u << 30) ? g->len : (1u << 30);
     ssize_t n;
+
+    if (nowait) {
+        if (g->cold)
+            return -EINPROGRESS;
+        if (g->off >= g->warm) {
+            size_t r = resident(g, want < WINDOW ? want : WINDOW);
+            if (r == 0) {
+                g->cold = 1;
+                return -EINPROGRESS;
+            }
+            g->warm = g->off + (off_t)r;
+        }
+        if ((uint64_t)(g->warm - g->off) < want)
+            want = (size_t)(g->warm - g->off);
+    }
     do
         n = sendfile(sock, g->fd, &g->off, want);
     while (n < 0 && errno == EINTR);

@@ -20,6 +20,8 @@ typedef struct pf__fseg {
     off_t off;
     size_t len;   /* bytes of the file still to send */
     size_t gap;   /* buffered bytes to write before this segment */
+    off_t warm;   /* [off, warm) was found in the page cache (or read in) */
+    int cold;     /* the writer must not wait: a worker reads in first */
 } pf__fseg;
 
 /* Buffered bytes that may be written before the first segment: SIZE_MAX
@@ -28,8 +30,17 @@ size_t pf__files_gap(const pf_session *s);
 /* n buffered bytes were written. */
 void pf__files_wrote(pf_session *s, size_t n);
 /* Send from the first segment (its gap must be 0); pops it when done.
- * Bytes sent (> 0), -EAGAIN, or -errno (-EIO when the file came up short). */
-ssize_t pf__files_send(pf_session *s, int sock);
+ * Bytes sent (> 0), -EAGAIN, or -errno (-EIO when the file came up short).
+ * With `nowait` (the writer is an I/O thread that must not wait for the
+ * disk) only bytes found in the page cache are sent; when the next ones are
+ * not there the segment is marked cold and -EINPROGRESS returned: a worker
+ * calls pf__files_page_in, then the writer tries again. */
+ssize_t pf__files_send(pf_session *s, int sock, int nowait);
+/* Whether the first segment waits for pf__files_page_in. */
+int pf__files_cold(const pf_session *s);
+/* Worker side: read the first segment's next window into the page cache
+ * (this waits for the disk).  Returns 1 when there was work. */
+int pf__files_page_in(pf_session *s);
 /* Close and free every segment (the connection is going away). */
 void pf__files_free(pf_session *s);
 

@@ -168,6 +168,7 @@ void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
     o->timeouts = LD(timeouts);
     o->proto_errors = LD(proto_errors);
     o->queue_full = LD(queue_full);
+    o->file_waits = LD(file_waits);
 #undef LD
     o->queue_depth = pf_queue_depth(&srv->queue);
     o->queue_capacity = pf_queue_capacity(&srv->queue);

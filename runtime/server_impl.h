@@ -126,7 +126,7 @@ struct pf_server {
 
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
-            events, bytes_in, bytes_out, timeouts, proto_errors, queue_full;
+            events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits;
     } st;
 };
 

@@ -9,9 +9,13 @@
  * connection handles no further packet (output back-pressure, like a full
  * output buffer), so pipelined requests cannot pile up open files.
  *
- * The page cache does the reading: a cold file makes sendfile wait for the
- * disk on the writing thread.  A handler that cares calls readahead(2) (or
- * posix_fadvise WILLNEED) on its worker first.
+ * The page cache does the reading.  In hsha the writer is the I/O thread,
+ * which must never wait for the disk: it sends only the bytes mincore(2)
+ * finds cached, and when the next ones are not, a worker reads the next
+ * window (4 MiB) in while the I/O thread serves other connections
+ * (pf_server_stats.file_waits counts these).  In reactor and lf the writer
+ * is the job's worker, which may wait; inline mode has one thread for
+ * everything, so a cold file stalls it while the disk reads.
  *
  * A session driven by hand (pf_session_new) has no socket: the range is
  * read with pread into the output buffer instead, so the session's output

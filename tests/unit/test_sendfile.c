@@ -1,0 +1,289 @@
+/* File segments through a running server (protofsm/sendfile.h): the bytes
+ * arrive exact and in stream order in every mode, and in hsha the I/O
+ * thread never waits for the disk.
+ *
+ * How the last point is checked: this program defines sendfile() itself, so
+ * the runtime's calls land here; each call asks mincore(2) whether the
+ * range it is about to send is in the page cache, counts the calls that
+ * are not, and then does the real system call.  In hsha every sendfile
+ * runs on the I/O thread, so a single call over pages that are not cached
+ * is a wait for the disk on that thread.  The file is pushed out of the page
+ * cache (fsync + POSIX_FADV_DONTNEED) before each request; where the file
+ * system keeps it anyway (tmpfs) the cold-file tests are skipped, saying so. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+
+#include "../integ/harness.h"
+#include "protofsm/sendfile.h"
+#include "protofsm/server.h"
+#include "protofsm/stats.h"
+
+static atomic_long sf_calls, sf_cold_calls;
+
+/* Whether every page of [off, off + len) of fd is in the page cache. */
+static int cached(int fd, off_t off, size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), skew = (size_t)off % pg, ml = skew + len;
+    unsigned char *vec = malloc(ml / pg + 2);
+    void *m = mmap(NULL, ml, PROT_READ, MAP_SHARED, fd, off - (off_t)skew);
+    int all = 1;
+    assert_non_null(vec);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mincore(m, ml, vec), 0);
+    for (size_t i = 0; i < (ml + pg - 1) / pg; i++)
+        if (!(vec[i] & 1))
+            all = 0;
+    munmap(m, ml);
+    free(vec);
+    return all;
+}
+
+static ssize_t checked_sendfile(int out, int in, off_t *off, size_t count)
+{
+    struct stat st;
+    atomic_fetch_add(&sf_calls, 1);
+    if (count && fstat(in, &st) == 0 && off && *off < st.st_size) {
+        size_t n = (uint64_t)(st.st_size - *off) < count ? (size_t)(st.st_size - *off) : count;
+        if (!cached(in, *off, n))
+            atomic_fetch_add(&sf_cold_calls, 1);
+    }
+    return syscall(SYS_sendfile, out, in, off, count);
+}
+
+ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+    return checked_sendfile(out, in, off, count);
+}
+
+ssize_t sendfile64(int out, int in, off_t *off, size_t count);
+ssize_t sendfile64(int out, int in, off_t *off, size_t count)
+{
+    return checked_sendfile(out, in, off, count);
+}
+
+/* ---- the "file" protocol: a line "f" answers "<\n", the file, ">\n" ---- */
+
+#define FILE_SIZE ((size_t)13 << 20) /* several read-in windows, not a multiple */
+
+static char path[PATH_MAX];
+static char *content;
+
+enum { EV_LINE = PF_EV__BUILTIN, NEV };
+
+typedef struct { size_t scanned; } lp;
+
+static void lp_init(void *p, const void *conf)
+{
+    (void)conf;
+    ((lp *)p)->scanned = 0;
+}
+
+static ssize_t lp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
+{
+    lp *p = pp;
+    const char *nl = memchr(buf + p->scanned, '\n', len - p->scanned);
+    if (!nl) {
+        p->scanned = len;
+        return -EAGAIN;
+    }
+    p->scanned = 0;
+    out->raw.ptr = buf;
+    out->raw.len = (size_t)(nl - buf) + 1;
+    out->event = EV_LINE;
+    return (ssize_t)out->raw.len;
+}
+
+static int on_line(pf_session *s, const pf_packet *pkt)
+{
+    if (pkt->raw.ptr[0] != 'f') {
+        pf_reply(s, "p\n", 2);
+        return PF_NEXT;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    pf_reply(s, "<\n", 2);
+    if (pf_reply_file(s, fd, 0, FILE_SIZE) < 0)
+        return PF_CLOSE;
+    pf_reply(s, ">\n", 2);
+    return PF_NEXT;
+}
+
+static const pf_handler handlers[] = { NULL, on_line };
+static const pf_fsm_cell cells[NEV] = {
+    [PF_EV_OPEN] = { PF_FSM_NOROW, 0, 0 },  [PF_EV_CLOSE] = { PF_FSM_NOROW, 0, 0 },
+    [PF_EV_TIMEOUT] = { PF_FSM_NOROW, 0, 0 }, [PF_EV_DRAIN] = { PF_FSM_NOROW, 0, 0 },
+    [EV_LINE] = { 0, 1, 0 },
+};
+static const char *const snames[] = { "S" };
+static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "LINE" };
+static const uint8_t finals[] = { 0 };
+static const pf_fsm file_fsm = {
+    .name = "file", .source = "test_sendfile.c", .kind = PF_FSM_DISPATCH, .nstates = 1,
+    .nevents = NEV, .start = 0, .state_names = snames, .event_names = enames,
+    .final = finals, .table = cells, .handlers = handlers, .nhandlers = 2,
+};
+static const pf_protocol file_proto = {
+    .name = "file", .fsm = &file_fsm, .parser_size = sizeof(lp), .fields_size = 0,
+    .parser_init = lp_init, .parse = lp_parse,
+};
+
+/* Push the file out of the page cache; 0 when it went. */
+static int evict(void)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(fsync(fd), 0);
+    assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    int first = cached(fd, 0, 4096), last = cached(fd, FILE_SIZE - 4096, 4096);
+    close(fd);
+    return first || last ? -1 : 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    /* Next to this program (a real disk in the build folder), not /tmp,
+     * which may be tmpfs. */
+    ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+    assert_true(n > 0);
+    path[n] = 0;
+    snprintf(strrchr(path, '/'), 32, "/sendfile-%d.bin", (int)getpid());
+    content = malloc(FILE_SIZE);
+    assert_non_null(content);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < FILE_SIZE; i++) {
+        x = x * 1103515245u + 12345u;
+        content[i] = (char)(x >> 16);
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    for (size_t done = 0; done < FILE_SIZE;) {
+        ssize_t w = write(fd, content + done, FILE_SIZE - done);
+        assert_true(w > 0);
+        done += (size_t)w;
+    }
+    close(fd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    free(content);
+    return 0;
+}
+
+static void *run_server(void *arg)
+{
+    return (void *)(intptr_t)pf_server_run(arg);
+}
+
+/* Two file requests pipelined around a ping on one connection, and pings
+ * on a second connection meanwhile; every byte checked. */
+static void serve(pf_mode mode, int cold, pf_server_stats *st)
+{
+    pf_server *srv;
+    pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
+    pf_listen_conf lc = { .proto = &file_proto };
+    pthread_t t;
+    char addr[64];
+    void *rv;
+
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
+    unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
+    pthread_create(&t, NULL, run_server, srv);
+
+    if (cold)
+        assert_int_equal(evict(), 0);
+    atomic_store(&sf_calls, 0);
+    atomic_store(&sf_cold_calls, 0);
+    int a = h_connect(port, 0), b = h_connect(port, 0);
+    assert_true(a >= 0 && b >= 0);
+    assert_int_equal(h_send_all(a, "f\np\nf\n", 6), 0);
+    size_t one = 2 + FILE_SIZE + 2, want = 2 * one + 2;
+    char *got = malloc(want), pong[2];
+    assert_non_null(got);
+    assert_int_equal(h_send_all(b, "p\n", 2), 0);
+    assert_int_equal(h_recv_n(b, pong, 2, 10000, NULL), 2);
+    assert_int_equal(h_recv_n(a, got, want, 20000, NULL), (ssize_t)want);
+    for (int k = 0; k < 2; k++) {
+        const char *r = got + (size_t)k * (one + 2);
+        assert_memory_equal(r, "<\n", 2);
+        assert_memory_equal(r + 2, content, FILE_SIZE);
+        assert_memory_equal(r + 2 + FILE_SIZE, ">\n", 2);
+        if (k == 0)
+            assert_memory_equal(r + one, "p\n", 2);
+    }
+    free(got);
+    close(a);
+    close(b);
+
+    pf_server_stats_get(srv, st);
+    pf_server_stop(srv);
+    pthread_join(t, &rv);
+    assert_int_equal((int)(intptr_t)rv, 0);
+    pf_server_free(srv);
+    /* The check below would pass vacuously if sendfile were not ours. */
+    assert_true(atomic_load(&sf_calls) > 0);
+}
+
+static void test_warm_every_mode(void **state)
+{
+    (void)state;
+    pf_mode modes[] = { PF_MODE_HSHA, PF_MODE_REACTOR, PF_MODE_LF, PF_MODE_INLINE };
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        pf_server_stats st;
+        serve(modes[i], 0, &st);
+        assert_int_equal(st.file_waits, 0); /* it was cached: no detour */
+    }
+}
+
+static void test_cold_hsha_io_thread_never_waits(void **state)
+{
+    (void)state;
+    if (evict() < 0)
+        skip(); /* the file system keeps it cached (tmpfs?): nothing to see */
+    pf_server_stats st;
+    serve(PF_MODE_HSHA, 1, &st);
+    assert_int_equal(atomic_load(&sf_cold_calls), 0);
+    assert_true(st.file_waits >= 1);
+}
+
+/* The other modes send from the job's thread (a worker, or the only thread
+ * in inline), which may wait: the bytes must still be right. */
+static void test_cold_other_modes(void **state)
+{
+    (void)state;
+    if (evict() < 0)
+        skip();
+    pf_mode modes[] = { PF_MODE_REACTOR, PF_MODE_LF, PF_MODE_INLINE };
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        pf_server_stats st;
+        serve(modes[i], 1, &st);
+        assert_int_equal(st.file_waits, 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_warm_every_mode),
+        cmocka_unit_test(test_cold_hsha_io_thread_never_waits),
+        cmocka_unit_test(test_cold_other_modes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
