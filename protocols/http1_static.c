@@ -5,6 +5,7 @@
  * read.  Large bodies leave as a file segment that the connection's writer
  * sends with sendfile, so no thread holds a file's bytes in memory and the
  * I/O thread never waits on the client. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include "http1_fsm.h"
 #include "http1_response.h"
 #include "http1_static.h"
+#include "protofsm/server.h"
 #include "protofsm/session.h"
 
 #define PATH_MAX_DECODED 4096
@@ -240,16 +242,38 @@ static int parse_range(pf_slice v, uint64_t size, uint64_t *first, uint64_t *las
 
 /* ---- answering ---------------------------------------------------------- */
 
-static void access_log(const pf_http1_static *st, const pf_http1_fields *f, int status,
-                       uint64_t bytes)
+/* The client's address for the log: "-" when there is none (a session
+ * driven by hand). */
+static void peer_text(pf_session *s, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    const void *a = NULL;
+    snprintf(out, len, "-");
+    if (pf_session_peer(s, &ss, &sl) < 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        a = &((struct sockaddr_in *)&ss)->sin_addr;
+    else if (ss.ss_family == AF_INET6)
+        a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (a && !inet_ntop(ss.ss_family, a, out, (socklen_t)len))
+        snprintf(out, len, "-");
+}
+
+/* One line per response: client, date, request line, status, body bytes.
+ * The target is printed as received: the parser admits only visible ASCII
+ * there, so a line cannot be forged into two. */
+static void access_log(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f,
+                       int status, uint64_t bytes)
 {
     if (st->log_fd < 0)
         return;
-    char date[PF_HTTP1_DATE_LEN + 1], line[600];
+    char date[PF_HTTP1_DATE_LEN + 1], peer[INET6_ADDRSTRLEN], line[700];
     pf_http1_date_now(date);
+    peer_text(s, peer, sizeof(peer));
     int tl = f->target.len > 400 ? 400 : (int)f->target.len;
-    int n = snprintf(line, sizeof(line), "[%s] \"%.*s %.*s HTTP/1.%u\" %d %" PRIu64 "\n", date,
-                     (int)(f->method.len > 32 ? 32 : f->method.len), f->method.ptr, tl,
+    int n = snprintf(line, sizeof(line), "%s [%s] \"%.*s %.*s HTTP/1.%u\" %d %" PRIu64 "\n", peer,
+                     date, (int)(f->method.len > 32 ? 32 : f->method.len), f->method.ptr, tl,
                      f->target.ptr, f->version_minor, status, bytes);
     if (n > 0)
         (void)!write(st->log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
@@ -268,7 +292,7 @@ static int simple(const pf_http1_static *st, pf_session *s, const pf_http1_field
         pf_http1_res_close(&r);
     if (status != 204)
         pf_http1_res_header(&r, "Content-Type", "text/plain; charset=utf-8");
-    access_log(st, f, status, status == 204 ? 0 : (uint64_t)n);
+    access_log(st, s, f, status, status == 204 ? 0 : (uint64_t)n);
     return pf_http1_send(s, &r, body, status == 204 ? 0 : (size_t)n);
 }
 
@@ -283,7 +307,7 @@ static int redirect_dir(const pf_http1_static *st, pf_session *s, const pf_http1
     pf_http1_res_init(&r, f, 301, head, sizeof(head));
     pf_http1_res_headern(&r, "Location", 8, loc, f->path.len + 1);
     pf_http1_res_header(&r, "Content-Type", "text/plain; charset=utf-8");
-    access_log(st, f, 301, 0);
+    access_log(st, s, f, 301, 0);
     return pf_http1_send(s, &r, "301 Moved Permanently\n", 22);
 }
 
@@ -363,14 +387,14 @@ static int serve_file(const pf_http1_static *st, pf_session *s, const pf_http1_f
         snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
         pf_http1_res_header(&r, "Content-Range", cr);
         pf_http1_res_header(&r, "Content-Type", "text/plain; charset=utf-8");
-        access_log(st, f, 416, 26);
+        access_log(st, s, f, 416, 26);
         return pf_http1_send(s, &r, "416 Range Not Satisfiable\n", 26);
     }
     pf_http1_res_header(&r, "Last-Modified", lm);
     pf_http1_res_header(&r, "ETag", etag);
     if (status == 304) {
         close(fd);
-        access_log(st, f, 304, 0);
+        access_log(st, s, f, 304, 0);
         return pf_http1_send(s, &r, NULL, 0);
     }
     pf_http1_res_header(&r, "Content-Type", mime_of(rel));
@@ -380,7 +404,7 @@ static int serve_file(const pf_http1_static *st, pf_session *s, const pf_http1_f
         pf_http1_res_header(&r, "Content-Range", cr);
     }
     uint64_t len = size ? last - first + 1 : 0;
-    access_log(st, f, status, r.head ? 0 : len);
+    access_log(st, s, f, status, r.head ? 0 : len);
     if (len > SIZE_MAX / 2) {
         close(fd);
         return simple(st, s, f, 500, NULL, 1);
@@ -427,7 +451,7 @@ int pf_http1_static_handle(const pf_http1_static *st, pf_session *s, const pf_pa
         pf_http1_res r;
         pf_http1_res_init(&r, f, 200, head, sizeof(head));
         pf_http1_res_headern(&r, "Content-Type", 12, "text/plain", 10);
-        access_log(st, f, 200, r.head ? 0 : st->hello_len);
+        access_log(st, s, f, 200, r.head ? 0 : st->hello_len);
         return pf_http1_send(s, &r, st->hello, st->hello_len);
     }
     if (st->root_fd < 0)

@@ -9,6 +9,9 @@
  * /hello exists (everything else is 404). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,31 +30,85 @@ PF_HTTP1_STATIC_HANDLERS(&site)
 static const char about[] =
     "httpd: static files (--root DIR) and GET /hello over HTTP/1.1\n"
     "  --root DIR           serve files under DIR (no escape: see http1_static.h)\n"
-    "  --access-log FILE    one line per response to FILE ('-': stderr)";
+    "  --access-log FILE    one line per response to FILE ('-': stderr)\n"
+    "  --max-request-line B request line bytes (default 8192; over it: 414)\n"
+    "  --max-header-bytes B header section bytes (default 65536; over it: 431)\n"
+    "  --max-headers N      field lines (default and cap 64; over it: 431)\n"
+    "  --max-body B         body bytes (default 1048576; over it: 413)\n"
+    "  (--max-input defaults to what the largest request allowed above needs)";
+
+/* Our own numeric options: name, where it goes. */
+static pf_http1_conf hconf;
+static const struct {
+    const char *name;
+    uint32_t *to;
+} limits[] = {
+    { "--max-request-line", &hconf.max_request_line },
+    { "--max-header-bytes", &hconf.max_head_bytes },
+    { "--max-headers", &hconf.max_headers },
+    { "--max-body", &hconf.max_body },
+};
+
+static int take_limit(const char *name, const char *val)
+{
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        if (strcmp(name, limits[i].name) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(val, &end, 10);
+        if (errno || end == val || *end || v == 0 || v > UINT32_MAX || val[0] == '-') {
+            fprintf(stderr, "httpd: %s %s: expected a number from 1 to %u\n", name, val,
+                    (unsigned)UINT32_MAX);
+            return -1;
+        }
+        *limits[i].to = (uint32_t)v;
+        return 1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
     const char *root = NULL, *logpath = NULL;
-    char *args[256];
-    int n = 0;
+    char *args[256], input[32];
+    int n = 0, has_max_input = 0;
 
     /* Take our own options out; the rest is the common command line. */
-    for (int i = 0; i < argc && n < 255; i++) {
-        if ((strcmp(argv[i], "--root") == 0 || strcmp(argv[i], "--access-log") == 0) &&
-            i + 1 < argc) {
-            *(argv[i][2] == 'r' ? &root : &logpath) = argv[i + 1];
-            i++;
+    for (int i = 0; i < argc && n < 253; i++) {
+        const char *eq = strchr(argv[i], '=');
+        char name[32];
+        size_t nl = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+        if (nl >= sizeof(name))
+            nl = sizeof(name) - 1;
+        memcpy(name, argv[i], nl);
+        name[nl] = 0;
+        const char *val = eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+        int own = strcmp(name, "--root") == 0 || strcmp(name, "--access-log") == 0;
+        int lim = val ? take_limit(name, val) : 0;
+        if (lim < 0)
+            return 2;
+        if (own && val)
+            *(name[2] == 'r' ? &root : &logpath) = val;
+        if ((own && val) || lim) {
+            i += !eq;
             continue;
         }
-        if (strncmp(argv[i], "--root=", 7) == 0) {
-            root = argv[i] + 7;
-            continue;
-        }
-        if (strncmp(argv[i], "--access-log=", 13) == 0) {
-            logpath = argv[i] + 13;
-            continue;
-        }
+        if (strcmp(name, "--max-input") == 0)
+            has_max_input = 1;
         args[n++] = argv[i];
+    }
+    /* The runtime holds a whole request (head and body) in the input
+     * buffer: make it as large as the limits above allow, so they, not the
+     * buffer, decide (a body under --max-body must not get 413). */
+    if (!has_max_input) {
+        uint64_t need = (uint64_t)(hconf.max_head_bytes ? hconf.max_head_bytes
+                                                        : PF_HTTP1_MAX_HEAD_BYTES_DEFAULT) +
+                        (hconf.max_body ? hconf.max_body : PF_HTTP1_MAX_BODY_DEFAULT) +
+                        PF_HTTP1_MAX_CHUNK_FRAMING_DEFAULT + PF_HTTP1_MAX_HEAD_BYTES_DEFAULT;
+        snprintf(input, sizeof(input), "%" PRIu64, need);
+        args[n++] = "--max-input";
+        args[n++] = input;
     }
     args[n] = NULL;
 
@@ -71,7 +128,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    pf_listen_conf lc = { .proto = &pf_http1_protocol };
+    pf_listen_conf lc = { .proto = &pf_http1_protocol, .proto_conf = &hconf };
     rc = pf_cli_main(n, args, about, "127.0.0.1:8080", &lc);
     pf_http1_static_close(&site);
     return rc;

@@ -190,7 +190,7 @@ static void test_curl(void **state)
     assert_non_null(strstr(out, "Allow: GET, HEAD, OPTIONS\r\n"));
     stop_ok(&sp);
     /* one access-log line per response */
-    sh(out, sizeof(out), "grep -c '\"GET /a.css HTTP/1.1\" 304 0' %s", logpath);
+    sh(out, sizeof(out), "grep -c '^127\\.0\\.0\\.1 \\[.* GMT\\] \"GET /a.css HTTP/1.1\" 304 0$' %s", logpath);
     assert_string_equal(out, "3\n");
 }
 
@@ -306,6 +306,60 @@ static void test_oversized(void **state)
     stop_ok(&sp);
 }
 
+/* A body of n bytes to /hello, as curl would send it. */
+static int post_status(unsigned port, size_t n)
+{
+    char *req = malloc(n + 128);
+    int k = sprintf(req, "POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
+    memset(req + k, 'b', n);
+    req[k + (int)n] = 0;
+    int st = status_of(port, req);
+    free(req);
+    return st;
+}
+
+/* httpd's own limit options, and the input buffer sized to them: a body
+ * under --max-body reaches the handler (405 for POST), one over it is 413,
+ * whatever --max-input would have been by default (64 KiB). */
+static void test_limit_options(void **state)
+{
+    (void)state;
+    srv_proc sp;
+    assert_int_equal(h_spawn(&sp, "httpd", 1, 0, (const char *[]){ "--listen", "127.0.0.1:0", NULL }), 0);
+    assert_int_equal(post_status(sp.port, 200000), 405);
+    assert_int_equal(post_status(sp.port, (1u << 20) + 1), 413);
+    stop_ok(&sp);
+
+    const char *args[] = { "--listen", "127.0.0.1:0", "--max-body=1000", "--max-headers", "2",
+                           "--max-request-line", "100", "--max-header-bytes", "300", NULL };
+    assert_int_equal(h_spawn(&sp, "httpd", 1, 0, args), 0);
+    assert_int_equal(post_status(sp.port, 1000), 405);
+    assert_int_equal(post_status(sp.port, 1001), 413);
+    assert_int_equal(status_of(sp.port, "GET /hello HTTP/1.1\r\nHost: x\r\nA: 1\r\n\r\n"), 200);
+    assert_int_equal(status_of(sp.port, "GET /hello HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n"), 431);
+    char req[512];
+    snprintf(req, sizeof(req), "GET /%0100d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+    assert_int_equal(status_of(sp.port, req), 414);
+    snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: x\r\nA: %0300d\r\n\r\n", 0);
+    assert_int_equal(status_of(sp.port, req), 431);
+    stop_ok(&sp);
+
+    /* A bad value is refused at start, exit status 2. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/bin/httpd", getenv("PF_BUILD") ? getenv("PF_BUILD") : "build");
+        execl(path, "httpd", "--max-body", "-5", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+}
+
 static void test_continue_connect(void **state)
 {
     (void)state;
@@ -398,6 +452,7 @@ int main(void)
         cmocka_unit_test_teardown(test_pipelining, h_teardown),
         cmocka_unit_test_teardown(test_traversal, h_teardown),
         cmocka_unit_test_teardown(test_oversized, h_teardown),
+        cmocka_unit_test_teardown(test_limit_options, h_teardown),
         cmocka_unit_test_teardown(test_continue_connect, h_teardown),
         cmocka_unit_test_teardown(test_big_file, h_teardown),
     };
