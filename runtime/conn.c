@@ -49,7 +49,7 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     pf__session_init(&c->s, p, ls->proto_conf, parser_mem(c), scratch_fields(c),
                      &c->s.own_out, ls->fstats);
     /* After the session's init, which clears its buffers. */
-    pf_buf_init(&c->s.in, srv->conf.max_input);
+    pf_buf_init(&c->s.in, ls->max_input);
     /* Reading stops at max_output, so one more reply of up to max_output
      * always fits; pf_reply beyond that closes the session. */
     pf_buf_init(&c->s.own_out, srv->conf.mode == PF_MODE_HSHA ? 0 : 2 * srv->conf.max_output);

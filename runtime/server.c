@@ -120,6 +120,7 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
     ls->proto = lc->proto;
     ls->proto_conf = lc->proto_conf;
     ls->data = lc->data;
+    ls->max_input = lc->max_input ? lc->max_input : srv->conf.max_input;
     ls->fstats = malloc(pf_fsm_stats_size(lc->proto->fsm));
     if (!ls->fstats) {
         close(fd);

@@ -42,6 +42,7 @@ typedef struct pf__listener {
     const void *proto_conf;
     pf_fsm_stats *fstats;
     void *data;                      /* pf_listen_conf.data */
+    size_t max_input;                /* resolved: never 0 */
     struct sockaddr_storage addr;
     socklen_t addrlen;
 } pf__listener;

@@ -71,6 +71,9 @@ typedef struct pf_listen_conf {
     int reuseport;               /* SO_REUSEPORT: several processes share the port */
     int backlog;                 /* default 1024 */
     void *data;                  /* the application's, for pf_session_listener_data */
+    size_t max_input;            /* this listener's largest packet; 0: the server's
+                                    max_input (protocols differ: SMTP lines vs
+                                    HTTP bodies in one server) */
 } pf_listen_conf;
 
 /* 0 and *out set, or -ENOMEM / -EINVAL (bad conf).  SIGPIPE is ignored from
