@@ -167,25 +167,13 @@ static void conn_element(http1_parser *hp, const char *s, size_t n)
         hp->m.conn |= C_UPGRADE;
 }
 
-/* A field line ends at p (its CR): record it, and act on the fields that
- * frame the message.  Returns 0 or a parse error. */
-HOT int field_end(http1_parser *hp, const char *buf, const char *p)
+/* What a header field (not a trailer) of kind `kind` with the trimmed
+ * value v[0..n) means for the framing and the flags.  Returns 0 or a parse
+ * error. */
+HOT int field_kind(http1_parser *hp, int kind, const char *v, size_t n)
 {
     struct msg *m = &hp->m;
-    hdr_off *h = &hp->hdr[m->nhdr + m->ntrl];
-    uint32_t end = (uint32_t)(p - buf), vs = m->vstart == NONE ? end : m->vstart;
-    while (end > vs && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
-        end--;
-    h->value = vs;
-    h->value_len = end - vs;
-    if (m->phase == PH_TRAILERS) {
-        m->ntrl++;         /* trailers never frame the message */
-        return 0;
-    }
-    m->nhdr++;
-    const char *v = buf + vs;
-    size_t n = end - vs;
-    switch (m->kind) {
+    switch (kind) {
     case K_CL:
         return field_cl(hp, v, n);
     case K_TE:
@@ -208,6 +196,25 @@ HOT int field_end(http1_parser *hp, const char *buf, const char *p)
     default:
         return 0;
     }
+}
+
+/* A field line ends at p (its CR): record it, and act on the fields that
+ * frame the message.  Returns 0 or a parse error. */
+HOT int field_end(http1_parser *hp, const char *buf, const char *p)
+{
+    struct msg *m = &hp->m;
+    hdr_off *h = &hp->hdr[m->nhdr + m->ntrl];
+    uint32_t end = (uint32_t)(p - buf), vs = m->vstart == NONE ? end : m->vstart;
+    while (end > vs && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+        end--;
+    h->value = vs;
+    h->value_len = end - vs;
+    if (m->phase == PH_TRAILERS) {
+        m->ntrl++;         /* trailers never frame the message */
+        return 0;
+    }
+    m->nhdr++;
+    return field_kind(hp, m->kind, buf + vs, end - vs);
 }
 
 static int is_alpha(int c)
@@ -560,35 +567,40 @@ static inline __attribute__((always_inline)) ssize_t complete(http1_parser *hp, 
     return (ssize_t)n;
 }
 
-/* The request line of a common request, whole in buf[0 .. lim): the
- * method by a word compare, the target by a vector scan and the version by
- * a compare, leaving the machine at the first field line.  Anything else
- * (leading CRLF, another method, a line not all here) is left to the
- * machine, which reaches the same result a byte at a time: the tests feed
+/* The request line of a common request, whole in buf[0 .. pe): GET, POST,
+ * HEAD or PUT by a word compare, an origin-form target by a vector scan
+ * and " HTTP/1.0" or " HTTP/1.1" CRLF by a compare.  Returns 1 and fills
+ * *rl, or 0 for anything else (leading CRLF, another method or form, a line
+ * not all here), which the machine decides a byte at a time: the tests feed
  * every input whole and byte by byte to hold the two paths equal. */
-HOT int fast_request_line(http1_parser *hp, const char *buf, size_t lim)
-{
-    struct msg *m = &hp->m;
-    if (lim < 16)
-        return 0;
-    uint32_t w, ml;
+struct rline {
+    const char *t, *e; /* the target: [t, e); e is the SP before HTTP */
+    const char *q;     /* its '?', NULL when none */
+    uint32_t ml;       /* method length */
     uint8_t ev;
+};
+
+HOT int scan_request_line(const char *buf, const char *pe, struct rline *rl)
+{
+    if (pe - buf < 16)
+        return 0;
+    uint32_t w;
     memcpy(&w, buf, 4);
 #define W(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
     if (w == W('G', 'E', 'T', ' '))
-        ev = HTTP1_EV_GET, ml = 3;
+        rl->ev = HTTP1_EV_GET, rl->ml = 3;
     else if (w == W('P', 'O', 'S', 'T') && buf[4] == ' ')
-        ev = HTTP1_EV_POST, ml = 4;
+        rl->ev = HTTP1_EV_POST, rl->ml = 4;
     else if (w == W('H', 'E', 'A', 'D') && buf[4] == ' ')
-        ev = HTTP1_EV_HEAD, ml = 4;
+        rl->ev = HTTP1_EV_HEAD, rl->ml = 4;
     else if (w == W('P', 'U', 'T', ' '))
-        ev = HTTP1_EV_PUT, ml = 3;
+        rl->ev = HTTP1_EV_PUT, rl->ml = 3;
     else
         return 0;
 #undef W
     /* origin-form only: path, then maybe '?' query; '#' or anything else
      * sends the line to the machine (which refuses a '#'). */
-    const char *t = buf + ml + 1, *pe = buf + lim, *q = NULL;
+    const char *t = buf + rl->ml + 1, *q = NULL;
     if (*t != '/')
         return 0;
     const char *e = skip_path(t + 1, pe, buf);
@@ -601,21 +613,36 @@ HOT int fast_request_line(http1_parser *hp, const char *buf, size_t lim)
     if (pe - e < 11 || *e != ' ' || memcmp(e + 1, "HTTP/1.", 7) != 0 ||
         (e[8] != '0' && e[8] != '1') || e[9] != '\r' || e[10] != '\n')
         return 0;
+    rl->t = t;
+    rl->e = e;
+    rl->q = q;
+    return 1;
+}
+
+/* A common request line whole in buf[0 .. lim): leave the machine at the
+ * first field line, as if it had walked the line. */
+HOT int fast_request_line(http1_parser *hp, const char *buf, size_t lim)
+{
+    struct msg *m = &hp->m;
+    struct rline rl;
+    if (!scan_request_line(buf, buf + lim, &rl))
+        return 0;
+    const char *t = rl.t, *e = rl.e;
     /* what request_line_end would decide for this line */
     m->rl_done = 1;
     if ((size_t)(e + 11 - buf) > hp->max_request_line)
         return hp->err = PF_HTTP1_E414;
-    m->ev = ev;
-    m->method_len = ml;
-    m->target_off = m->path_off = ml + 1;
+    m->ev = rl.ev;
+    m->method_len = rl.ml;
+    m->target_off = m->path_off = rl.ml + 1;
     m->target_len = (uint32_t)(e - t);
     m->major = 1;
     m->minor = (uint8_t)(e[8] - '0');
     m->form = PF_HTTP1_FORM_ORIGIN;
-    if (q) {
-        m->path_len = (uint32_t)(q - t);
-        m->query_off = (uint32_t)(q + 1 - buf);
-        m->query_len = (uint32_t)(e - q - 1);
+    if (rl.q) {
+        m->path_len = (uint32_t)(rl.q - t);
+        m->query_off = (uint32_t)(rl.q + 1 - buf);
+        m->query_len = (uint32_t)(e - rl.q - 1);
     } else {
         m->path_len = m->target_len;
         m->query_off = NONE;
@@ -625,12 +652,90 @@ HOT int fast_request_line(http1_parser *hp, const char *buf, size_t lim)
     return 0;
 }
 
+/* A whole common request at the start of buf, in one pass: the request
+ * line above, field lines by scan_field_line and a Content-Length body (or
+ * none) all here.  Fills the packet straight from the scan, with no stop
+ * in the machine and no per-request offsets kept; returns its length.
+ * Returns 0, with the parser as fresh as before, for anything else (a
+ * line it does not take, an error, a chunked body, a request not all
+ * here), which the machine then parses from the first byte: one extra
+ * pass at most per request, never an error of its own.  This is where a
+ * short request's time goes, so it keeps what it learns in registers. */
+HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packet *out)
+{
+    struct msg *m = &hp->m;
+    pf_http1_fields *f = out->fields;
+    const char *pe = buf + (len < hp->max_head_bytes ? len : hp->max_head_bytes);
+    struct rline rl;
+    if (!scan_request_line(buf, pe, &rl) || (size_t)(rl.e + 11 - buf) > hp->max_request_line)
+        return 0;
+    const char *p = rl.e + 11, *t = rl.t, *e = rl.e, *q = rl.q;
+    unsigned nh = 0;
+    while (p < pe && *p != '\r') {
+        const char *ne, *v, *ve, *next;
+        if (nh >= hp->max_headers || !(next = scan_field_line(p, pe, buf, &ne, &v, &ve)))
+            goto bail;
+        f->headers[nh].name.ptr = p;
+        f->headers[nh].name.len = (size_t)(ne - p);
+        f->headers[nh].value.ptr = v;
+        f->headers[nh].value.len = (size_t)(ve - v);
+        nh++;
+        int kind = name_kind(p, (uint32_t)(ne - p));
+        if (kind != K_OTHER && field_kind(hp, kind, v, (size_t)(ve - v)) != 0)
+            goto bail;
+        p = next;
+    }
+    if (pe - p < 2 || p[1] != '\n')
+        goto bail;
+    p += 2;
+    m->minor = (uint8_t)(e[8] - '0');
+    if (head_end(hp) != 0 || (m->flags & PF_HTTP1_F_CHUNKED) || m->cl > len - (size_t)(p - buf))
+        goto bail;
+    size_t n = (size_t)(p - buf) + (size_t)m->cl;
+    out->event = rl.ev;
+    out->raw.ptr = buf;
+    out->raw.len = n;
+    f->method.ptr = buf;
+    f->method.len = rl.ml;
+    f->target.ptr = f->path.ptr = t;
+    f->target.len = (size_t)(e - t);
+    if (q) {
+        f->path.len = (size_t)(q - t);
+        f->query.ptr = q + 1;
+        f->query.len = (size_t)(e - q - 1);
+    } else {
+        f->path.len = f->target.len;
+        f->query.ptr = NULL;
+        f->query.len = 0;
+    }
+    f->authority.ptr = buf;
+    f->authority.len = 0;
+    f->form = PF_HTTP1_FORM_ORIGIN;
+    f->version_minor = m->minor;
+    f->flags = (uint16_t)m->flags;
+    f->nheaders = (uint16_t)nh;
+    f->ntrailers = 0;
+    f->content_length = m->cl;
+    f->body.ptr = p;
+    f->body.len = (size_t)m->cl;
+    msg_reset(hp);
+    return (ssize_t)n;
+bail:
+    msg_reset(hp);
+    return 0;
+}
+
 static ssize_t http1_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
     http1_parser *hp = pp;
     struct msg *m = &hp->m;
     if (hp->err)
         return hp->err;
+    if (m->off == 0) {          /* a fresh request */
+        ssize_t n = fast_request(hp, buf, len, out);
+        if (n > 0)
+            return n;
+    }
     for (;;) {
         size_t lim;
         int limit_err;

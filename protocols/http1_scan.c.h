@@ -126,6 +126,33 @@ HOT const char *skip_token(const char *p, const char *pe)
     return p;
 }
 
+/* One whole field line at p, "name:" OWS value OWS CRLF (RFC 9112 §5), all
+ * of it before pe: sets the name's end and the value's bounds (leading and
+ * trailing OWS left out; an empty value starts and ends at the CR) and
+ * returns the byte after the LF.  NULL for anything else, a line that is
+ * not all here included: the machine decides those.  This accepts exactly
+ * the lines the grammar's field_line accepts. */
+HOT const char *scan_field_line(const char *p, const char *pe, const char *lo,
+                                const char **name_end, const char **v, const char **ve)
+{
+    const char *e = skip_token(p, pe), *s;
+    if (e == p || e == pe || *e != ':')
+        return NULL;
+    *name_end = e;
+    for (s = e + 1; s < pe && (*s == ' ' || *s == '\t');)
+        s++;
+    e = skip_value(s, pe, lo);
+    while (e < pe && *e == '\t')          /* HTAB inside a value is rare */
+        e = skip_value(e + 1, pe, lo);
+    if (pe - e < 2 || e[0] != '\r' || e[1] != '\n')
+        return NULL;
+    *v = s;
+    *ve = e;
+    while (*ve > s && ((*ve)[-1] == ' ' || (*ve)[-1] == '\t'))
+        (*ve)--;
+    return e + 2;
+}
+
 /* Index of the first c1 or c2 in t[0..n), n when neither is there. */
 static inline size_t find2(const char *t, size_t n, char c1, char c2)
 {
