@@ -573,6 +573,18 @@ static inline __attribute__((always_inline)) ssize_t complete(http1_parser *hp, 
  * *rl, or 0 for anything else (leading CRLF, another method or form, a line
  * not all here), which the machine decides a byte at a time: the tests feed
  * every input whole and byte by byte to hold the two paths equal. */
+/* The words that bytes a, b, ... make in memory, for compares with
+ * memcpy'd input. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define W4(a, b, c, d) ((uint32_t)(uint8_t)(d) | (uint32_t)(uint8_t)(c) << 8 | \
+                        (uint32_t)(uint8_t)(b) << 16 | (uint32_t)(uint8_t)(a) << 24)
+#define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(e, f, g, h) | (uint64_t)W4(a, b, c, d) << 32)
+#else
+#define W4(a, b, c, d) ((uint32_t)(uint8_t)(a) | (uint32_t)(uint8_t)(b) << 8 | \
+                        (uint32_t)(uint8_t)(c) << 16 | (uint32_t)(uint8_t)(d) << 24)
+#define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(a, b, c, d) | (uint64_t)W4(e, f, g, h) << 32)
+#endif
+
 struct rline {
     const char *t, *e; /* the target: [t, e); e is the SP before HTTP */
     const char *q;     /* its '?', NULL when none */
@@ -586,18 +598,16 @@ HOT int scan_request_line(const char *buf, const char *pe, struct rline *rl)
         return 0;
     uint32_t w;
     memcpy(&w, buf, 4);
-#define W(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
-    if (w == W('G', 'E', 'T', ' '))
+    if (w == W4('G', 'E', 'T', ' '))
         rl->ev = HTTP1_EV_GET, rl->ml = 3;
-    else if (w == W('P', 'O', 'S', 'T') && buf[4] == ' ')
+    else if (w == W4('P', 'O', 'S', 'T') && buf[4] == ' ')
         rl->ev = HTTP1_EV_POST, rl->ml = 4;
-    else if (w == W('H', 'E', 'A', 'D') && buf[4] == ' ')
+    else if (w == W4('H', 'E', 'A', 'D') && buf[4] == ' ')
         rl->ev = HTTP1_EV_HEAD, rl->ml = 4;
-    else if (w == W('P', 'U', 'T', ' '))
+    else if (w == W4('P', 'U', 'T', ' '))
         rl->ev = HTTP1_EV_PUT, rl->ml = 3;
     else
         return 0;
-#undef W
     /* origin-form only: path, then maybe '?' query; '#' or anything else
      * sends the line to the machine (which refuses a '#'). */
     const char *t = buf + rl->ml + 1, *q = NULL;
@@ -610,8 +620,15 @@ HOT int scan_request_line(const char *buf, const char *pe, struct rline *rl)
             e = skip_path(e + 1, pe, buf);
         while (e < pe && *e == '?');
     }
-    if (pe - e < 11 || *e != ' ' || memcmp(e + 1, "HTTP/1.", 7) != 0 ||
-        (e[8] != '0' && e[8] != '1') || e[9] != '\r' || e[10] != '\n')
+    /* " HTTP/1." then "1\r\n" or "0\r\n", as two word compares */
+    uint64_t v8;
+    uint32_t v4;
+    if (pe - e < 11)
+        return 0;
+    memcpy(&v8, e, 8);
+    memcpy(&v4, e + 7, 4);
+    if (v8 != W8(' ', 'H', 'T', 'T', 'P', '/', '1', '.') ||
+        (v4 != W4('.', '1', '\r', '\n') && v4 != W4('.', '0', '\r', '\n')))
         return 0;
     rl->t = t;
     rl->e = e;
