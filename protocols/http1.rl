@@ -686,7 +686,29 @@ HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packe
     struct rline rl;
     if (!scan_request_line(buf, pe, &rl) || (size_t)(rl.e + 11 - buf) > hp->max_request_line)
         return 0;
-    const char *p = rl.e + 11, *t = rl.t, *e = rl.e, *q = rl.q;
+    /* The request line's fields now, so that the field loop has the
+     * registers to itself (the machine rewrites them all if we bail). */
+    const char *t = rl.t, *e = rl.e, *q = rl.q, *p = e + 11;
+    out->event = rl.ev;
+    out->raw.ptr = buf;
+    f->method.ptr = buf;
+    f->method.len = rl.ml;
+    f->target.ptr = f->path.ptr = t;
+    f->target.len = (size_t)(e - t);
+    if (q) {
+        f->path.len = (size_t)(q - t);
+        f->query.ptr = q + 1;
+        f->query.len = (size_t)(e - q - 1);
+    } else {
+        f->path.len = f->target.len;
+        f->query.ptr = NULL;
+        f->query.len = 0;
+    }
+    f->authority.ptr = buf;
+    f->authority.len = 0;
+    f->form = PF_HTTP1_FORM_ORIGIN;
+    f->version_minor = m->minor = (uint8_t)(e[8] - '0');
+    f->ntrailers = 0;
     unsigned nh = 0;
     while (p < pe && *p != '\r') {
         const char *ne, *v, *ve, *next;
@@ -705,38 +727,16 @@ HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packe
     if (pe - p < 2 || p[1] != '\n')
         goto bail;
     p += 2;
-    m->minor = (uint8_t)(e[8] - '0');
     if (head_end(hp) != 0 || (m->flags & PF_HTTP1_F_CHUNKED) || m->cl > len - (size_t)(p - buf))
         goto bail;
-    size_t n = (size_t)(p - buf) + (size_t)m->cl;
-    out->event = rl.ev;
-    out->raw.ptr = buf;
-    out->raw.len = n;
-    f->method.ptr = buf;
-    f->method.len = rl.ml;
-    f->target.ptr = f->path.ptr = t;
-    f->target.len = (size_t)(e - t);
-    if (q) {
-        f->path.len = (size_t)(q - t);
-        f->query.ptr = q + 1;
-        f->query.len = (size_t)(e - q - 1);
-    } else {
-        f->path.len = f->target.len;
-        f->query.ptr = NULL;
-        f->query.len = 0;
-    }
-    f->authority.ptr = buf;
-    f->authority.len = 0;
-    f->form = PF_HTTP1_FORM_ORIGIN;
-    f->version_minor = m->minor;
+    out->raw.len = (size_t)(p - buf) + (size_t)m->cl;
     f->flags = (uint16_t)m->flags;
     f->nheaders = (uint16_t)nh;
-    f->ntrailers = 0;
     f->content_length = m->cl;
     f->body.ptr = p;
     f->body.len = (size_t)m->cl;
     msg_reset(hp);
-    return (ssize_t)n;
+    return (ssize_t)out->raw.len;
 bail:
     msg_reset(hp);
     return 0;
