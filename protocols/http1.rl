@@ -5,7 +5,11 @@
  * inside actions, a vector of bytes at a time, and `fexec` puts the machine
  * past them in the same state it would have reached byte by byte.  That is
  * where the speed is: the per-byte machine only sees method, field names and
- * delimiters.
+ * delimiters.  A whole common request (the usual case: one read holds it)
+ * does not enter the machine at all: fast_request() takes it in one pass
+ * of the same scanners and the same semantic checks, and hands anything
+ * it does not take to the machine (the tests hold the two to the same
+ * result, slice for slice).
  *
  * Between calls the parser keeps offsets from the packet's first byte and
  * the machine state, never a pointer: the runtime may move the buffer.  A
@@ -567,117 +571,45 @@ static inline __attribute__((always_inline)) ssize_t complete(http1_parser *hp, 
     return (ssize_t)n;
 }
 
-/* The request line of a common request, whole in buf[0 .. pe): GET, POST,
- * HEAD or PUT by a word compare, an origin-form target by a vector scan
- * and " HTTP/1.0" or " HTTP/1.1" CRLF by a compare.  Returns 1 and fills
- * *rl, or 0 for anything else (leading CRLF, another method or form, a line
- * not all here), which the machine decides a byte at a time: the tests feed
- * every input whole and byte by byte to hold the two paths equal. */
-/* The words that bytes a, b, ... make in memory, for compares with
- * memcpy'd input. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define W4(a, b, c, d) ((uint32_t)(uint8_t)(d) | (uint32_t)(uint8_t)(c) << 8 | \
-                        (uint32_t)(uint8_t)(b) << 16 | (uint32_t)(uint8_t)(a) << 24)
-#define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(e, f, g, h) | (uint64_t)W4(a, b, c, d) << 32)
-#else
-#define W4(a, b, c, d) ((uint32_t)(uint8_t)(a) | (uint32_t)(uint8_t)(b) << 8 | \
-                        (uint32_t)(uint8_t)(c) << 16 | (uint32_t)(uint8_t)(d) << 24)
-#define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(a, b, c, d) | (uint64_t)W4(e, f, g, h) << 32)
-#endif
-
-struct rline {
-    const char *t, *e; /* the target: [t, e); e is the SP before HTTP */
-    const char *q;     /* its '?', NULL when none */
-    uint32_t ml;       /* method length */
-    uint8_t ev;
-};
-
-HOT int scan_request_line(const char *buf, const char *pe, struct rline *rl)
-{
-    if (pe - buf < 16)
-        return 0;
-    uint32_t w;
-    memcpy(&w, buf, 4);
-    if (w == W4('G', 'E', 'T', ' '))
-        rl->ev = HTTP1_EV_GET, rl->ml = 3;
-    else if (w == W4('P', 'O', 'S', 'T') && buf[4] == ' ')
-        rl->ev = HTTP1_EV_POST, rl->ml = 4;
-    else if (w == W4('H', 'E', 'A', 'D') && buf[4] == ' ')
-        rl->ev = HTTP1_EV_HEAD, rl->ml = 4;
-    else if (w == W4('P', 'U', 'T', ' '))
-        rl->ev = HTTP1_EV_PUT, rl->ml = 3;
-    else
-        return 0;
-    /* origin-form only: path, then maybe '?' query; '#' or anything else
-     * sends the line to the machine (which refuses a '#'). */
-    const char *t = buf + rl->ml + 1, *q = NULL;
-    if (*t != '/')
-        return 0;
-    const char *e = skip_path(t + 1, pe, buf);
-    if (e < pe && *e == '?') {
-        q = e;
-        do
-            e = skip_path(e + 1, pe, buf);
-        while (e < pe && *e == '?');
-    }
-    /* " HTTP/1." then "1\r\n" or "0\r\n", as two word compares */
-    uint64_t v8;
-    uint32_t v4;
-    if (pe - e < 11)
-        return 0;
-    memcpy(&v8, e, 8);
-    memcpy(&v4, e + 7, 4);
-    if (v8 != W8(' ', 'H', 'T', 'T', 'P', '/', '1', '.') ||
-        (v4 != W4('.', '1', '\r', '\n') && v4 != W4('.', '0', '\r', '\n')))
-        return 0;
-    rl->t = t;
-    rl->e = e;
-    rl->q = q;
-    return 1;
-}
-
-/* A common request line whole in buf[0 .. lim): leave the machine at the
- * first field line, as if it had walked the line. */
-HOT int fast_request_line(http1_parser *hp, const char *buf, size_t lim)
+/* Leave the machine at the first field line of a request line that
+ * scan_request_line took, as if it had walked the line. */
+static __attribute__((noinline, cold)) void take_request_line(http1_parser *hp, const char *buf, const struct rline *rl)
 {
     struct msg *m = &hp->m;
-    struct rline rl;
-    if (!scan_request_line(buf, buf + lim, &rl))
-        return 0;
-    const char *t = rl.t, *e = rl.e;
-    /* what request_line_end would decide for this line */
+    const char *t = rl->t, *e = rl->e;
     m->rl_done = 1;
-    if ((size_t)(e + 11 - buf) > hp->max_request_line)
-        return hp->err = PF_HTTP1_E414;
-    m->ev = rl.ev;
-    m->method_len = rl.ml;
-    m->target_off = m->path_off = rl.ml + 1;
+    m->ev = rl->ev;
+    m->method_len = rl->ml;
+    m->target_off = m->path_off = rl->ml + 1;
     m->target_len = (uint32_t)(e - t);
     m->major = 1;
     m->minor = (uint8_t)(e[8] - '0');
     m->form = PF_HTTP1_FORM_ORIGIN;
-    if (rl.q) {
-        m->path_len = (uint32_t)(rl.q - t);
-        m->query_off = (uint32_t)(rl.q + 1 - buf);
-        m->query_len = (uint32_t)(e - rl.q - 1);
+    if (rl->q) {
+        m->path_len = (uint32_t)(rl->q - t);
+        m->query_off = (uint32_t)(rl->q + 1 - buf);
+        m->query_len = (uint32_t)(e - rl->q - 1);
     } else {
         m->path_len = m->target_len;
         m->query_off = NONE;
     }
     m->off = (uint32_t)(e + 11 - buf);
     m->cs = http1_en_headers;
-    return 0;
 }
 
-/* A whole common request at the start of buf, in one pass: the request
- * line above, field lines by scan_field_line and a Content-Length body (or
- * none) all here.  Fills the packet straight from the scan, with no stop
- * in the machine and no per-request offsets kept; returns its length.
- * Returns 0, with the parser as fresh as before, for anything else (a
- * line it does not take, an error, a chunked body, a request not all
- * here), which the machine then parses from the first byte: one extra
- * pass at most per request, never an error of its own.  This is where a
- * short request's time goes, so it keeps what it learns in registers. */
+/* A whole common request at the start of buf, in one pass: a request line
+ * that scan_request_line takes, field lines that scan_field_line takes and
+ * a Content-Length body (or none), all here.  Fills the packet straight
+ * from the scan, with no stop in the machine and no offsets kept in the
+ * parser, and returns the request's length.  This is where a short
+ * request's time goes: per-request state in memory, a machine step per
+ * delimiter and the copy into the packet cost it more than the scan.
+ *
+ * Anything else (a line it does not take, an error, a chunked body, a
+ * request not all here) returns 0 and leaves the parser as the machine
+ * would be at the first field line (when the request line was taken) or
+ * fresh: the machine then decides, so errors never come from here, and a
+ * request costs at most one extra pass over its header section. */
 HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packet *out)
 {
     struct msg *m = &hp->m;
@@ -739,6 +671,7 @@ HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packe
     return (ssize_t)out->raw.len;
 bail:
     msg_reset(hp);
+    take_request_line(hp, buf, &rl);
     return 0;
 }
 
@@ -788,11 +721,6 @@ static ssize_t http1_parse(void *pp, const char *buf, size_t len, pf_packet *out
             return hp->err = limit_err;
         if (m->off >= lim)
             return -EAGAIN;
-        if (m->off == 0) {
-            int rc = fast_request_line(hp, buf, lim);
-            if (rc < 0)
-                return rc;
-        }
         int rc = run(hp, buf, lim);
         if (rc < 0)
             return rc;
