@@ -573,7 +573,8 @@ static inline __attribute__((always_inline)) ssize_t complete(http1_parser *hp, 
 
 /* Leave the machine at the first field line of a request line that
  * scan_request_line took, as if it had walked the line. */
-static __attribute__((noinline, cold)) void take_request_line(http1_parser *hp, const char *buf, const struct rline *rl)
+static __attribute__((noinline, cold)) void take_request_line(http1_parser *hp, const char *buf,
+                                                              const struct rline *rl)
 {
     struct msg *m = &hp->m;
     const char *t = rl->t, *e = rl->e;

@@ -155,12 +155,6 @@ HOT const char *scan_field_line(const char *p, const char *pe, const char *lo,
     return e + 2;
 }
 
-/* The request line of a common request, whole in buf[0 .. pe): GET, POST,
- * HEAD or PUT by a word compare, an origin-form target by a vector scan
- * and " HTTP/1.0" or " HTTP/1.1" CRLF by a compare.  Returns 1 and fills
- * *rl, or 0 for anything else (leading CRLF, another method or form, a line
- * not all here), which the machine decides a byte at a time: the tests feed
- * every input whole and byte by byte to hold the two paths equal. */
 /* The words that bytes a, b, ... make in memory, for compares with
  * memcpy'd input. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -173,6 +167,12 @@ HOT const char *scan_field_line(const char *p, const char *pe, const char *lo,
 #define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(a, b, c, d) | (uint64_t)W4(e, f, g, h) << 32)
 #endif
 
+/* The request line of a common request, whole in buf[0 .. pe): GET, POST,
+ * HEAD or PUT by a word compare, an origin-form target by a vector scan
+ * and " HTTP/1.0" or " HTTP/1.1" CRLF by a compare.  Returns 1 and fills
+ * *rl, or 0 for anything else (leading CRLF, another method or form, a line
+ * not all here), which the machine decides a byte at a time: the tests feed
+ * every input whole and byte by byte to hold the two paths equal. */
 struct rline {
     const char *t, *e; /* the target: [t, e); e is the SP before HTTP */
     const char *q;     /* its '?', NULL when none */

@@ -3,8 +3,10 @@
  * split in two at every position, each call on a fresh copy of the
  * unconsumed bytes (so the parser must keep offsets, never pointers, and
  * ASan sees any read past the end); every input ending at a PROT_NONE
- * page; the limits at their edges with their statuses; the error replies;
- * the chunk walk; and dispatch through a session.
+ * page; whole (the one-pass parse) and byte by byte (the machine) giving
+ * the same slices, not only the same text; fields of packets parsed ahead
+ * left alone; the limits at their edges with their statuses; the error
+ * replies; the chunk walk; and dispatch through a session.
  *
  * PF_HTTP1_BLESS=1 rewrites the .out files from the whole-input parse (read
  * the diff before committing it). */
