@@ -140,7 +140,9 @@ typedef struct pf_http1_header {
  * f->headers[i] directly with no accessor, and 64 entries (2 KiB) is a
  * modest per-packet cost next to the request buffer itself; the parser state
  * keeps its own compact 32-bit offsets (16 bytes a field) because the
- * buffer may move while a request is in progress. */
+ * buffer may move while a request is in progress.  The struct is the
+ * packet's own: parse() may write to it also when it returns no packet
+ * (-EAGAIN or an error), and it means something only after a packet. */
 typedef struct pf_http1_fields {
     pf_slice method;        /* token as sent */
     pf_slice target;        /* request-target as sent */

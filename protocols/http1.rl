@@ -5,7 +5,11 @@
  * inside actions, a vector of bytes at a time, and `fexec` puts the machine
  * past them in the same state it would have reached byte by byte.  That is
  * where the speed is: the per-byte machine only sees method, field names and
- * delimiters.
+ * delimiters.  A whole common request (the usual case: one read holds it)
+ * does not enter the machine at all: fast_request() takes it in one pass
+ * of the same scanners and the same semantic checks, and hands anything
+ * it does not take to the machine (the tests hold the two to the same
+ * result, slice for slice).
  *
  * Between calls the parser keeps offsets from the packet's first byte and
  * the machine state, never a pointer: the runtime may move the buffer.  A
@@ -167,25 +171,13 @@ static void conn_element(http1_parser *hp, const char *s, size_t n)
         hp->m.conn |= C_UPGRADE;
 }
 
-/* A field line ends at p (its CR): record it, and act on the fields that
- * frame the message.  Returns 0 or a parse error. */
-HOT int field_end(http1_parser *hp, const char *buf, const char *p)
+/* What a header field (not a trailer) of kind `kind` with the trimmed
+ * value v[0..n) means for the framing and the flags.  Returns 0 or a parse
+ * error. */
+HOT int field_kind(http1_parser *hp, int kind, const char *v, size_t n)
 {
     struct msg *m = &hp->m;
-    hdr_off *h = &hp->hdr[m->nhdr + m->ntrl];
-    uint32_t end = (uint32_t)(p - buf), vs = m->vstart == NONE ? end : m->vstart;
-    while (end > vs && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
-        end--;
-    h->value = vs;
-    h->value_len = end - vs;
-    if (m->phase == PH_TRAILERS) {
-        m->ntrl++;         /* trailers never frame the message */
-        return 0;
-    }
-    m->nhdr++;
-    const char *v = buf + vs;
-    size_t n = end - vs;
-    switch (m->kind) {
+    switch (kind) {
     case K_CL:
         return field_cl(hp, v, n);
     case K_TE:
@@ -208,6 +200,25 @@ HOT int field_end(http1_parser *hp, const char *buf, const char *p)
     default:
         return 0;
     }
+}
+
+/* A field line ends at p (its CR): record it, and act on the fields that
+ * frame the message.  Returns 0 or a parse error. */
+HOT int field_end(http1_parser *hp, const char *buf, const char *p)
+{
+    struct msg *m = &hp->m;
+    hdr_off *h = &hp->hdr[m->nhdr + m->ntrl];
+    uint32_t end = (uint32_t)(p - buf), vs = m->vstart == NONE ? end : m->vstart;
+    while (end > vs && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+        end--;
+    h->value = vs;
+    h->value_len = end - vs;
+    if (m->phase == PH_TRAILERS) {
+        m->ntrl++;         /* trailers never frame the message */
+        return 0;
+    }
+    m->nhdr++;
+    return field_kind(hp, m->kind, buf + vs, end - vs);
 }
 
 static int is_alpha(int c)
@@ -560,68 +571,108 @@ static inline __attribute__((always_inline)) ssize_t complete(http1_parser *hp, 
     return (ssize_t)n;
 }
 
-/* The request line of a common request, whole in buf[0 .. lim): the
- * method by a word compare, the target by a vector scan and the version by
- * a compare, leaving the machine at the first field line.  Anything else
- * (leading CRLF, another method, a line not all here) is left to the
- * machine, which reaches the same result a byte at a time: the tests feed
- * every input whole and byte by byte to hold the two paths equal. */
-HOT int fast_request_line(http1_parser *hp, const char *buf, size_t lim)
+/* Leave the machine at the first field line of a request line that
+ * scan_request_line took, as if it had walked the line. */
+static __attribute__((noinline, cold)) void take_request_line(http1_parser *hp, const char *buf,
+                                                              const struct rline *rl)
 {
     struct msg *m = &hp->m;
-    if (lim < 16)
-        return 0;
-    uint32_t w, ml;
-    uint8_t ev;
-    memcpy(&w, buf, 4);
-#define W(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
-    if (w == W('G', 'E', 'T', ' '))
-        ev = HTTP1_EV_GET, ml = 3;
-    else if (w == W('P', 'O', 'S', 'T') && buf[4] == ' ')
-        ev = HTTP1_EV_POST, ml = 4;
-    else if (w == W('H', 'E', 'A', 'D') && buf[4] == ' ')
-        ev = HTTP1_EV_HEAD, ml = 4;
-    else if (w == W('P', 'U', 'T', ' '))
-        ev = HTTP1_EV_PUT, ml = 3;
-    else
-        return 0;
-#undef W
-    /* origin-form only: path, then maybe '?' query; '#' or anything else
-     * sends the line to the machine (which refuses a '#'). */
-    const char *t = buf + ml + 1, *pe = buf + lim, *q = NULL;
-    if (*t != '/')
-        return 0;
-    const char *e = skip_path(t + 1, pe, buf);
-    if (e < pe && *e == '?') {
-        q = e;
-        do
-            e = skip_path(e + 1, pe, buf);
-        while (e < pe && *e == '?');
-    }
-    if (pe - e < 11 || *e != ' ' || memcmp(e + 1, "HTTP/1.", 7) != 0 ||
-        (e[8] != '0' && e[8] != '1') || e[9] != '\r' || e[10] != '\n')
-        return 0;
-    /* what request_line_end would decide for this line */
+    const char *t = rl->t, *e = rl->e;
     m->rl_done = 1;
-    if ((size_t)(e + 11 - buf) > hp->max_request_line)
-        return hp->err = PF_HTTP1_E414;
-    m->ev = ev;
-    m->method_len = ml;
-    m->target_off = m->path_off = ml + 1;
+    m->ev = rl->ev;
+    m->method_len = rl->ml;
+    m->target_off = m->path_off = rl->ml + 1;
     m->target_len = (uint32_t)(e - t);
     m->major = 1;
     m->minor = (uint8_t)(e[8] - '0');
     m->form = PF_HTTP1_FORM_ORIGIN;
-    if (q) {
-        m->path_len = (uint32_t)(q - t);
-        m->query_off = (uint32_t)(q + 1 - buf);
-        m->query_len = (uint32_t)(e - q - 1);
+    if (rl->q) {
+        m->path_len = (uint32_t)(rl->q - t);
+        m->query_off = (uint32_t)(rl->q + 1 - buf);
+        m->query_len = (uint32_t)(e - rl->q - 1);
     } else {
         m->path_len = m->target_len;
         m->query_off = NONE;
     }
     m->off = (uint32_t)(e + 11 - buf);
     m->cs = http1_en_headers;
+}
+
+/* A whole common request at the start of buf, in one pass: a request line
+ * that scan_request_line takes, field lines that scan_field_line takes and
+ * a Content-Length body (or none), all here.  Fills the packet straight
+ * from the scan, with no stop in the machine and no offsets kept in the
+ * parser, and returns the request's length.  This is where a short
+ * request's time goes: per-request state in memory, a machine step per
+ * delimiter and the copy into the packet cost it more than the scan.
+ *
+ * Anything else (a line it does not take, an error, a chunked body, a
+ * request not all here) returns 0 and leaves the parser as the machine
+ * would be at the first field line (when the request line was taken) or
+ * fresh: the machine then decides, so errors never come from here, and a
+ * request costs at most one extra pass over its header section. */
+HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packet *out)
+{
+    struct msg *m = &hp->m;
+    pf_http1_fields *f = out->fields;
+    const char *pe = buf + (len < hp->max_head_bytes ? len : hp->max_head_bytes);
+    struct rline rl;
+    if (!scan_request_line(buf, pe, &rl) || (size_t)(rl.e + 11 - buf) > hp->max_request_line)
+        return 0;
+    /* The request line's fields now, so that the field loop has the
+     * registers to itself (the machine rewrites them all if we bail). */
+    const char *t = rl.t, *e = rl.e, *q = rl.q, *p = e + 11;
+    out->event = rl.ev;
+    out->raw.ptr = buf;
+    f->method.ptr = buf;
+    f->method.len = rl.ml;
+    f->target.ptr = f->path.ptr = t;
+    f->target.len = (size_t)(e - t);
+    if (q) {
+        f->path.len = (size_t)(q - t);
+        f->query.ptr = q + 1;
+        f->query.len = (size_t)(e - q - 1);
+    } else {
+        f->path.len = f->target.len;
+        f->query.ptr = NULL;
+        f->query.len = 0;
+    }
+    f->authority.ptr = buf;
+    f->authority.len = 0;
+    f->form = PF_HTTP1_FORM_ORIGIN;
+    f->version_minor = m->minor = (uint8_t)(e[8] - '0');
+    f->ntrailers = 0;
+    unsigned nh = 0;
+    while (p < pe && *p != '\r') {
+        const char *ne, *v, *ve, *next;
+        if (nh >= hp->max_headers || !(next = scan_field_line(p, pe, buf, &ne, &v, &ve)))
+            goto bail;
+        f->headers[nh].name.ptr = p;
+        f->headers[nh].name.len = (size_t)(ne - p);
+        f->headers[nh].value.ptr = v;
+        f->headers[nh].value.len = (size_t)(ve - v);
+        nh++;
+        int kind = name_kind(p, (uint32_t)(ne - p));
+        if (kind != K_OTHER && field_kind(hp, kind, v, (size_t)(ve - v)) != 0)
+            goto bail;
+        p = next;
+    }
+    if (pe - p < 2 || p[1] != '\n')
+        goto bail;
+    p += 2;
+    if (head_end(hp) != 0 || (m->flags & PF_HTTP1_F_CHUNKED) || m->cl > len - (size_t)(p - buf))
+        goto bail;
+    out->raw.len = (size_t)(p - buf) + (size_t)m->cl;
+    f->flags = (uint16_t)m->flags;
+    f->nheaders = (uint16_t)nh;
+    f->content_length = m->cl;
+    f->body.ptr = p;
+    f->body.len = (size_t)m->cl;
+    msg_reset(hp);
+    return (ssize_t)out->raw.len;
+bail:
+    msg_reset(hp);
+    take_request_line(hp, buf, &rl);
     return 0;
 }
 
@@ -631,6 +682,11 @@ static ssize_t http1_parse(void *pp, const char *buf, size_t len, pf_packet *out
     struct msg *m = &hp->m;
     if (hp->err)
         return hp->err;
+    if (m->off == 0) {          /* a fresh request */
+        ssize_t n = fast_request(hp, buf, len, out);
+        if (n > 0)
+            return n;
+    }
     for (;;) {
         size_t lim;
         int limit_err;
@@ -666,11 +722,6 @@ static ssize_t http1_parse(void *pp, const char *buf, size_t len, pf_packet *out
             return hp->err = limit_err;
         if (m->off >= lim)
             return -EAGAIN;
-        if (m->off == 0) {
-            int rc = fast_request_line(hp, buf, lim);
-            if (rc < 0)
-                return rc;
-        }
         int rc = run(hp, buf, lim);
         if (rc < 0)
             return rc;

@@ -3,14 +3,18 @@
  *
  * Each input (a whole request) is parsed from memory in a loop for a fixed
  * time by each parser in turn, alternating rounds so that frequency drift
- * hits both; the best round of each is kept.  Both produce the same result:
- * method, target, every header as (name, value) slices, the body.  For
- * http-parser that means callbacks that store the slices, which is what a
- * server using it does.
+ * hits both; the best round of each is kept.  Many short rounds rather
+ * than a few long ones: on a shared machine a round is often slowed by
+ * someone else's work; with more of them each parser is likelier to get
+ * clean ones, and the ratio varies less from run to run.
+ *
+ * Both produce the same result: method, target, every header as (name,
+ * value) slices, the body.  For http-parser that means callbacks that
+ * store the slices, which is what a server using it does.
  *
  *   bench_http1_parser [FILE...]     default: $PF_BENCH_DIR/http-{long,short}.txt
  *   PF_BENCH_DIR (default /work/shared/bench), PF_BENCH_SECONDS per round
- *   (default 0.5), PF_BENCH_ROUNDS (default 5). */
+ *   (default 0.2), PF_BENCH_ROUNDS (default 15). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,8 +185,8 @@ static char *slurp(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
     const char *dir = getenv("PF_BENCH_DIR") ? getenv("PF_BENCH_DIR") : "/work/shared/bench";
-    double secs = getenv("PF_BENCH_SECONDS") ? atof(getenv("PF_BENCH_SECONDS")) : 0.5;
-    int rounds = getenv("PF_BENCH_ROUNDS") ? atoi(getenv("PF_BENCH_ROUNDS")) : 5;
+    double secs = getenv("PF_BENCH_SECONDS") ? atof(getenv("PF_BENCH_SECONDS")) : 0.2;
+    int rounds = getenv("PF_BENCH_ROUNDS") ? atoi(getenv("PF_BENCH_ROUNDS")) : 15;
     char def[2][512];
     const char *files[16];
     int nfiles = 0;

@@ -3,8 +3,10 @@
  * split in two at every position, each call on a fresh copy of the
  * unconsumed bytes (so the parser must keep offsets, never pointers, and
  * ASan sees any read past the end); every input ending at a PROT_NONE
- * page; the limits at their edges with their statuses; the error replies;
- * the chunk walk; and dispatch through a session.
+ * page; whole (the one-pass parse) and byte by byte (the machine) giving
+ * the same slices, not only the same text; fields of packets parsed ahead
+ * left alone; the limits at their edges with their statuses; the error
+ * replies; the chunk walk; and dispatch through a session.
  *
  * PF_HTTP1_BLESS=1 rewrites the .out files from the whole-input parse (read
  * the diff before committing it). */
@@ -587,6 +589,119 @@ static void test_slices_into_final_buffer(void **st)
     free(a), free(b), free(c);
 }
 
+/* Every slice of every packet as (offset from the packet's first byte,
+ * length), -1 for a NULL pointer: what a parse gives, beyond its text. */
+static size_t slice_offsets(const pf_packet *pkt, const pf_http1_fields *f, long *o)
+{
+    const pf_slice s[] = { f->method, f->target, f->path, f->query, f->authority, f->body };
+    size_t k = 0;
+    o[k++] = (long)pkt->raw.len;
+    o[k++] = (long)pkt->event;
+    o[k++] = f->form | f->version_minor << 8 | (long)f->flags << 16;
+    o[k++] = f->nheaders | (long)f->ntrailers << 16;
+    o[k++] = (long)f->content_length;
+#define OFF(sl) (o[k++] = (sl).ptr ? (long)((sl).ptr - pkt->raw.ptr) : -1, o[k++] = (long)(sl).len)
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        OFF(s[i]);
+    for (unsigned i = 0; i < (unsigned)f->nheaders + f->ntrailers; i++) {
+        OFF(f->headers[i].name);
+        OFF(f->headers[i].value);
+    }
+#undef OFF
+    return k;
+}
+
+/* Parse `in` whole or a byte at a time (each call on a fresh copy of the
+ * unconsumed bytes), appending every packet's slice_offsets to o. */
+static size_t offsets_of(const struct vec *v, int bytewise, long *o)
+{
+    pf_http1_protocol.parser_init(parser_mem, NULL);
+    size_t start = 0, avail = bytewise ? 0 : v->in_len, k = 0;
+    for (;;) {
+        size_t have = avail - start;
+        char *copy = malloc(have ? have : 1);
+        memcpy(copy, v->in + start, have);
+        pf_packet pkt = { .fields = &fields };
+        ssize_t r = pf_http1_protocol.parse(parser_mem, copy, have, &pkt);
+        if (r > 0) {
+            k += slice_offsets(&pkt, &fields, o + k);
+            start += (size_t)r;
+        }
+        free(copy);
+        if (r > 0)
+            continue;
+        if (r != -EAGAIN || avail == v->in_len)
+            return k;
+        avail++;
+    }
+}
+
+/* A whole common request is parsed in one C pass, anything else (and any
+ * request that arrives in pieces) by the machine: both must give the same
+ * slices, byte for byte, not only the same text (an empty value, an empty
+ * authority and a missing query point where the machine points them). */
+static void test_fast_path_same_slices(void **st)
+{
+    (void)st;
+    enum { CAP = 1 << 16 };
+    long *a = malloc(CAP * sizeof(long)), *b = malloc(CAP * sizeof(long));
+    for (size_t i = 0; i < nvecs; i++) {
+        if (vecs[i].in_len * 4 + 64 > CAP)
+            continue;
+        size_t na = offsets_of(&vecs[i], 0, a), nb = offsets_of(&vecs[i], 1, b);
+        if (na != nb || memcmp(a, b, na * sizeof(long))) {
+            fprintf(stderr, "vector %s: whole and byte-by-byte slices differ\n", vecs[i].name);
+            fail();
+        }
+    }
+    free(a), free(b);
+}
+
+/* The runtime parses ahead: the packets of one read are all parsed before
+ * the first is handled, each into its own fields.  A packet's fields hold
+ * pointers into its own bytes only, never into parser memory, and parsing
+ * the next one (whole or in pieces) leaves them alone. */
+static void test_parse_ahead_keeps_fields(void **st)
+{
+    (void)st;
+    const char in[] = "GET /a?q=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "POST /b HTTP/1.1\r\nHost: y\r\nContent-Length: 3\r\n\r\nabc"
+                      "DELETE /c HTTP/1.1\r\nHost: z\r\n\r\n"
+                      "GET /d HTTP/1.1\r\nHost: w\r\n";
+    pf_http1_fields f[4];
+    pf_packet pk[4];
+    pf_http1_protocol.parser_init(parser_mem, NULL);
+    size_t at = 0;
+    for (int i = 0; i < 3; i++) {
+        pk[i] = (pf_packet){ .fields = &f[i] };
+        ssize_t n = pf_http1_protocol.parse(parser_mem, in + at, sizeof in - 1 - at, &pk[i]);
+        assert_true(n > 0);
+        at += (size_t)n;
+    }
+    pk[3] = (pf_packet){ .fields = &f[3] };
+    assert_int_equal(pf_http1_protocol.parse(parser_mem, in + at, sizeof in - 1 - at, &pk[3]),
+                     -EAGAIN);
+    memset(parser_mem, 0x5a, pf_http1_protocol.parser_size);
+    static const char *const want[3][4] = { { "GET", "/a", "q=1", "x" },
+                                            { "POST", "/b", NULL, "y" },
+                                            { "DELETE", "/c", NULL, "z" } };
+    for (int i = 0; i < 3; i++) {
+#define EQ(sl, str) (assert_int_equal((sl).len, strlen(str)), \
+                     assert_memory_equal((sl).ptr, str, strlen(str)))
+        EQ(f[i].method, want[i][0]);
+        EQ(f[i].path, want[i][1]);
+        if (want[i][2])
+            EQ(f[i].query, want[i][2]);
+        else
+            assert_null(f[i].query.ptr);
+        assert_int_equal(f[i].nheaders, i == 1 ? 2 : 1);
+        EQ(f[i].headers[0].value, want[i][3]);
+#undef EQ
+    }
+    assert_int_equal(f[1].body.len, 3);
+    assert_memory_equal(f[1].body.ptr, "abc", 3);
+}
+
 static void test_chunk_walk(void **st)
 {
     (void)st;
@@ -733,6 +848,8 @@ int main(void)
         cmocka_unit_test(test_endless_refused_early),
         cmocka_unit_test(test_error_replies),
         cmocka_unit_test(test_slices_into_final_buffer),
+        cmocka_unit_test(test_fast_path_same_slices),
+        cmocka_unit_test(test_parse_ahead_keeps_fields),
         cmocka_unit_test(test_chunk_walk),
         cmocka_unit_test(test_wants_continue),
         cmocka_unit_test(test_fields_size),
