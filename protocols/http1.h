@@ -84,8 +84,9 @@
 
 /* Limits; pass to parser_init as `conf` (NULL: defaults).  0 in a field
  * means its default; values above the ceilings are clamped.  The session's
- * own max_input (pf_session_conf) must be at least the largest request
- * these allow, since a packet is buffered whole. */
+ * own max_input (pf_session_conf, pf_listen_conf) must be at least the
+ * largest request these allow (pf_http1_max_request), since a packet is
+ * buffered whole. */
 typedef struct pf_http1_conf {
     uint32_t max_request_line;  /* bytes, CRLF included */
     uint32_t max_head_bytes;    /* request line + field lines + final CRLF */
@@ -181,6 +182,11 @@ int pf_http1_chunk_next(const pf_http1_fields *f, size_t *pos, pf_slice *data);
  * Expect: 100-continue and its body has not fully arrived (the moment to
  * send "100 Continue"), else 0. */
 int pf_http1_wants_continue(const void *parser);
+
+/* The largest request `conf` admits (NULL: the defaults), in bytes: what
+ * the connection's input buffer must hold, since a request is one packet
+ * (pf_listen_conf.max_input).  Under 2^31 with 64-bit size_t. */
+size_t pf_http1_max_request(const pf_http1_conf *conf);
 
 extern const pf_protocol pf_http1_protocol;
 

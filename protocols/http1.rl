@@ -514,18 +514,38 @@ static inline void msg_reset(http1_parser *hp)
     memcpy(&hp->m, &fresh, sizeof fresh);
 }
 
-static void http1_parser_init(void *pp, const void *conf)
+/* `c` with defaults filled in and ceilings applied: what the parser runs
+ * with. */
+static pf_http1_conf resolve(const pf_http1_conf *c)
 {
-    http1_parser *hp = pp;
-    const pf_http1_conf *c = conf;
-    hp->err = 0;
-#define LIM(f, def, ceil) hp->f = c && c->f ? (c->f < (ceil) ? c->f : (ceil)) : (def)
+    pf_http1_conf r;
+#define LIM(f, def, ceil) r.f = c && c->f ? (c->f < (ceil) ? c->f : (ceil)) : (def)
     LIM(max_request_line, PF_HTTP1_MAX_REQUEST_LINE_DEFAULT, PF_HTTP1_MAX_HEAD_CEILING);
     LIM(max_head_bytes, PF_HTTP1_MAX_HEAD_BYTES_DEFAULT, PF_HTTP1_MAX_HEAD_CEILING);
     LIM(max_headers, PF_HTTP1_MAX_HEADERS, PF_HTTP1_MAX_HEADERS);
     LIM(max_body, PF_HTTP1_MAX_BODY_DEFAULT, PF_HTTP1_MAX_BODY_CEILING);
     LIM(max_chunk_framing, PF_HTTP1_MAX_CHUNK_FRAMING_DEFAULT, PF_HTTP1_MAX_BODY_CEILING);
 #undef LIM
+    return r;
+}
+
+size_t pf_http1_max_request(const pf_http1_conf *conf)
+{
+    pf_http1_conf r = resolve(conf);
+    /* Head, body, chunk framing, trailer section (limited like a head). */
+    return (size_t)r.max_head_bytes + r.max_body + r.max_chunk_framing + r.max_head_bytes;
+}
+
+static void http1_parser_init(void *pp, const void *conf)
+{
+    http1_parser *hp = pp;
+    pf_http1_conf r = resolve(conf);
+    hp->err = 0;
+    hp->max_request_line = r.max_request_line;
+    hp->max_head_bytes = r.max_head_bytes;
+    hp->max_headers = r.max_headers;
+    hp->max_body = r.max_body;
+    hp->max_chunk_framing = r.max_chunk_framing;
     msg_reset(hp);
 }
 

@@ -9,7 +9,6 @@
  * /hello exists (everything else is 404). */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -102,11 +101,7 @@ int main(int argc, char **argv)
      * buffer: make it as large as the limits above allow, so they, not the
      * buffer, decide (a body under --max-body must not get 413). */
     if (!has_max_input) {
-        uint64_t need = (uint64_t)(hconf.max_head_bytes ? hconf.max_head_bytes
-                                                        : PF_HTTP1_MAX_HEAD_BYTES_DEFAULT) +
-                        (hconf.max_body ? hconf.max_body : PF_HTTP1_MAX_BODY_DEFAULT) +
-                        PF_HTTP1_MAX_CHUNK_FRAMING_DEFAULT + PF_HTTP1_MAX_HEAD_BYTES_DEFAULT;
-        snprintf(input, sizeof(input), "%" PRIu64, need);
+        snprintf(input, sizeof(input), "%zu", pf_http1_max_request(&hconf));
         args[n++] = "--max-input";
         args[n++] = input;
     }

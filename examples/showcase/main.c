@@ -56,6 +56,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
         const struct service *sv = &services[i];
         pf_listen_conf lc = { .proto = sv->proto, .reuseport = cli.reuseport };
+        /* A request is one packet: HTTP needs room for a whole body. */
+        if (sv->proto == &pf_http1_protocol)
+            lc.max_input = pf_http1_max_request(NULL);
         char host[256], addr[300];
         unsigned port;
 
