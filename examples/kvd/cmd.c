@@ -66,17 +66,15 @@ static void lock_mask(kv_ctx *c, uint64_t mask)
     if (c->all_locked)
         return;
     mask &= ~c->locked;
-    for (unsigned i = 0; i < KV_SHARDS; i++)
-        if (mask >> i & 1)
-            pthread_mutex_lock(&c->st->shard[i].mu);
+    for (uint64_t m = mask; m; m &= m - 1) /* ascending, set bits only */
+        pthread_mutex_lock(&c->st->shard[__builtin_ctzll(m)].mu);
     c->locked |= mask;
 }
 
 static void unlock_all(kv_ctx *c)
 {
-    for (unsigned i = 0; i < KV_SHARDS; i++)
-        if (c->locked >> i & 1)
-            pthread_mutex_unlock(&c->st->shard[i].mu);
+    for (uint64_t m = c->locked; m; m &= m - 1)
+        pthread_mutex_unlock(&c->st->shard[__builtin_ctzll(m)].mu);
     c->locked = 0;
 }
 
@@ -203,9 +201,9 @@ static void op_set(kv_ctx *c, pf_slice k, const kv_entry *e, int keepttl)
 {
     if (!LOGGING)
         return;
-    char ms[32];
-    int n = snprintf(ms, sizeof ms, "%lld", (long long)e->expire);
-    pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, (size_t)n } };
+    char ms[24];
+    size_t n = e->expire >= 0 ? kv_ll2str(ms, e->expire) : 0;
+    pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, n } };
     if (keepttl) {
         av[3] = (pf_slice){ "KEEPTTL", 7 };
         kv_ops_add(&c->ops, shard_no(k), 4, av);
@@ -472,9 +470,9 @@ static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
     if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v))
         return err(c, "ERR increment or decrement would overflow");
     v += by;
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", v);
-    e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, (size_t)n, e ? e->expire : -1);
+    char num[24];
+    size_t n = kv_ll2str(num, v);
+    e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, n, e ? e->expire : -1);
     if (!e)
         return err(c, E_OOM);
     op_set(c, av[1], e, 1);

@@ -85,21 +85,39 @@ void kv_buf_bulk(kv_buf *b, const void *p, size_t n)
     kv_buf_put(b, "\r\n", 2);
 }
 
-/* c, then the decimal digits of v, then CRLF: the hot reply headers, without
- * printf. */
-static void put_num(kv_buf *b, char c, long long v)
+/* The decimal digits of v, right-aligned so they end at `end`; returns
+ * where they start (at most 20 bytes before end). */
+static char *digits(char *end, long long v)
 {
-    char t[32];
-    char *e = t + sizeof t, *p = e;
+    char *p = end;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    *--p = '\n';
-    *--p = '\r';
     do {
         *--p = (char)('0' + u % 10);
         u /= 10;
     } while (u);
     if (v < 0)
         *--p = '-';
+    return p;
+}
+
+size_t kv_ll2str(char *out, long long v)
+{
+    char t[24];
+    char *p = digits(t + sizeof t, v);
+    size_t n = (size_t)(t + sizeof t - p);
+    memcpy(out, p, n);
+    return n;
+}
+
+/* c, then the decimal digits of v, then CRLF: the hot reply headers, without
+ * printf. */
+static void put_num(kv_buf *b, char c, long long v)
+{
+    char t[32];
+    char *e = t + sizeof t, *p = e;
+    *--p = '\n';
+    *--p = '\r';
+    p = digits(p, v);
     *--p = c;
     kv_buf_put(b, p, (size_t)(e - p));
 }
