@@ -698,6 +698,20 @@ ssize_t pf_resp_args(const pf_resp_fields *f, pf_slice *argv, size_t cap, char *
     int rc;
     if (f->argc > cap)
         return -ENOSPC;
+    if (!f->is_inline) {
+        /* pf_resp_arg_next's multibulk step, in one loop (MSET's 21
+         * arguments made the calls show in profiles) */
+        const char *p = f->args.ptr;
+        for (; n < f->argc; n++) {
+            size_t len = 0;
+            for (p++; *p != '\r'; p++)
+                len = len * 10 + (size_t)(*p - '0');
+            p += 2;
+            argv[n] = (pf_slice){ p, len };
+            p += len + 2;
+        }
+        return (ssize_t)n;
+    }
     pf_resp_iter_init(&it, f, buf, bufcap);
     while ((rc = pf_resp_arg_next(&it, &argv[n])) > 0)
         n++;
