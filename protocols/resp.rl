@@ -45,7 +45,7 @@ events  PING ECHO GET SET SETNX GETSET MGET MSET DEL EXISTS
 events  INCR DECR INCRBY DECRBY APPEND STRLEN
 events  EXPIRE PEXPIRE TTL PTTL PERSIST TYPE KEYS SCAN
 events  DBSIZE FLUSHDB FLUSHALL SELECT QUIT INFO COMMAND CLIENT HELLO
-events  AUTH MULTI EXEC DISCARD
+events  AUTH MULTI EXEC DISCARD CONFIG
 events  UNKNOWN EMPTY
 
 PING     -> resp_on_ping
@@ -85,6 +85,7 @@ AUTH     -> resp_on_auth
 MULTI    -> resp_on_multi
 EXEC     -> resp_on_exec
 DISCARD  -> resp_on_discard
+CONFIG   -> resp_on_config
 UNKNOWN  -> resp_on_unknown
 EMPTY    -> -               # skipped blank commands: nothing to answer
 @end */
@@ -164,6 +165,7 @@ typedef struct resp_parser {
     action multi    { ev = RESP_EV_MULTI; }
     action exec     { ev = RESP_EV_EXEC; }
     action discard  { ev = RESP_EV_DISCARD; }
+    action config   { ev = RESP_EV_CONFIG; }
 
     include resp_cmd_grammar "resp_grammar.rl";
 

@@ -328,6 +328,78 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_put(&c->out, "\r\n", 2);
 }
 
+/* CONFIG GET pattern [pattern ...]: the few parameters clients ask for
+ * (redis-benchmark: save, appendonly), read-only.  As redis 7.0: a name
+ * without glob characters is looked up ignoring case and echoed as given;
+ * a pattern matches the canonical names (ignoring case); each parameter
+ * is listed once. */
+static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (eq(av[1], "GET")) {
+        if (argc < 3)
+            return arity_err(&c->out, av[0], "get");
+        char mem[24], dbs[] = "1";
+        const char *no_yes[] = { "no", "yes" };
+        mem[kv_ll2str(mem, (long long)c->st->maxmemory)] = 0;
+        const struct { const char *name, *val; } par[] = {
+            { "save", "" },   /* no snapshots, ever */
+            { "appendonly", no_yes[kvd.aof != NULL] },
+            { "appendfsync", kvd.appendfsync ? kvd.appendfsync : "everysec" },
+            { "appendfilename", "appendonly.aof" },
+            { "dir", kvd.dir ? kvd.dir : "." },
+            { "maxmemory", mem },
+            { "maxmemory-policy", "noeviction" },
+            { "databases", dbs },
+        };
+        enum { NPAR = sizeof par / sizeof par[0] };
+        pf_slice name[NPAR];
+        size_t n = 0;
+        for (size_t k = 0; k < NPAR; k++) {
+            name[k].ptr = NULL;
+            for (size_t i = 2; i < argc && !name[k].ptr; i++) {
+                pf_slice p = av[i];
+                if (!memchr(p.ptr, '*', p.len) && !memchr(p.ptr, '?', p.len) &&
+                    !memchr(p.ptr, '[', p.len)) {
+                    if (eq(p, par[k].name))
+                        name[k] = p;
+                } else {
+                    char low[128];
+                    if (p.len < sizeof low) {
+                        lower(low, p, sizeof low);
+                        if (glob(low, p.len, par[k].name, strlen(par[k].name), 0))
+                            name[k] = (pf_slice){ par[k].name, strlen(par[k].name) };
+                    }
+                }
+            }
+            n += name[k].ptr != NULL;
+        }
+        kv_buf_arrhdr(&c->out, 2 * n);
+        for (size_t k = 0; k < NPAR; k++)
+            if (name[k].ptr) {
+                kv_buf_bulk(&c->out, name[k].ptr, name[k].len);
+                kv_buf_bulk(&c->out, par[k].val, strlen(par[k].val));
+            }
+        return;
+    }
+    if (eq(av[1], "HELP")) {
+        if (argc != 2)
+            return arity_err(&c->out, av[0], "help");
+        static const char help[] =
+            "*5\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            "+GET <pattern>\r\n"
+            "+    Return parameters matching the glob-like <pattern> and their values.\r\n"
+            "+HELP\r\n+    Prints this help.\r\n";
+        return kv_buf_put(&c->out, help, sizeof help - 1);
+    }
+    if (eq(av[1], "SET") || eq(av[1], "RESETSTAT") || eq(av[1], "REWRITE"))
+        return err(c, "ERR kvd takes its configuration from the command line only");
+    size_t from = c->out.len;
+    kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
+               (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
+    sanitize(&c->out, from);
+    kv_buf_put(&c->out, "\r\n", 2);
+}
+
 static int check_pass(pf_slice user, pf_slice pass)
 {
     if (!eq(user, "default"))
@@ -432,6 +504,7 @@ static const cmd_def cmds[KVD_NEVENTS] = {
     CMD(COMMAND, "command", -1, c_command) CMD(CLIENT, "client", -2, c_client)
     CMD(HELLO, "hello", -1, c_hello) CMD(AUTH, "auth", -2, c_auth)
     CMD(MULTI, "multi", 1, NULL) CMD(EXEC, "exec", 1, NULL) CMD(DISCARD, "discard", 1, NULL)
+    CMD(CONFIG, "config", -2, c_config)
 };
 
 /* ---- running commands ----------------------------------------------------- */

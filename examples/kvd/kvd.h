@@ -140,6 +140,8 @@ typedef struct kv_server {
     kv_store store;
     kv_aof *aof;             /* NULL: --appendonly no */
     const char *requirepass; /* NULL: none */
+    const char *dir;         /* --dir, --appendfsync: for CONFIG GET */
+    const char *appendfsync;
     uint64_t start_ms;
     uint64_t conns;          /* atomic */
     void *srv;               /* the pf_server, for INFO's counters */

@@ -129,6 +129,8 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     kvd.start_ms = (uint64_t)kv_now_ms();
+    kvd.dir = dir;
+    kvd.appendfsync = pol;
     if (appendonly) {
         char err[512] = "";
         kv_fsync p = !strcmp(pol, "always") ? KV_FSYNC_ALWAYS
