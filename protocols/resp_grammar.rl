@@ -44,5 +44,5 @@
             | 'select'i %select | 'quit'i %quit | 'info'i %info
             | 'command'i %command | 'client'i %client | 'hello'i %hello
             | 'auth'i %auth | 'multi'i %multi | 'exec'i %exec
-            | 'discard'i %discard;
+            | 'discard'i %discard | 'config'i %config;
 }%%

@@ -73,6 +73,7 @@ NOT_HERE(append) NOT_HERE(strlen) NOT_HERE(expire) NOT_HERE(pexpire) NOT_HERE(tt
 NOT_HERE(persist) NOT_HERE(type) NOT_HERE(keys) NOT_HERE(scan) NOT_HERE(dbsize)
 NOT_HERE(flushdb) NOT_HERE(flushall) NOT_HERE(select) NOT_HERE(info) NOT_HERE(client)
 NOT_HERE(hello) NOT_HERE(auth) NOT_HERE(multi) NOT_HERE(exec) NOT_HERE(discard)
+NOT_HERE(config)
 
 int resp_on_unknown(pf_session *s, const pf_packet *pkt)
 {

@@ -6,7 +6,8 @@
  * parser's events index this table directly.
  *
  * States: NOAUTH until AUTH succeeds (the OPEN handler moves on at once
- * when no password is set), READY, MULTI while a transaction is queued,
+ * when no password is set; before it only AUTH, HELLO, QUIT and PING are
+ * served, so a health check needs no password), READY, MULTI while a transaction is queued,
  * DONE after QUIT or close.  Commands in READY go to one handler that
  * looks the command up in cmd.c's table (arity, flags, function), which
  * MULTI's queue and EXEC use as well. */
@@ -21,7 +22,7 @@ events  PING ECHO GET SET SETNX GETSET MGET MSET DEL EXISTS
 events  INCR DECR INCRBY DECRBY APPEND STRLEN
 events  EXPIRE PEXPIRE TTL PTTL PERSIST TYPE KEYS SCAN
 events  DBSIZE FLUSHDB FLUSHALL SELECT QUIT INFO COMMAND CLIENT HELLO
-events  AUTH MULTI EXEC DISCARD
+events  AUTH MULTI EXEC DISCARD CONFIG
 events  UNKNOWN EMPTY
 
 # state  event    -> next    handler
@@ -29,6 +30,7 @@ NOAUTH   OPEN     -> READY   kvd_on_open       # PF_STAY when a password is set
 NOAUTH   AUTH     -> READY   kvd_on_auth       # PF_STAY on a wrong password
 NOAUTH   HELLO    -> READY   kvd_on_hello      # PF_STAY unless HELLO ... AUTH succeeds
 NOAUTH   QUIT     -> DONE    kvd_on_quit
+NOAUTH   PING     -> .       kvd_on_command    # allowed before AUTH (redis 7 says -NOAUTH)
 NOAUTH   *        -> .       kvd_on_noauth     # -NOAUTH Authentication required.
 READY    AUTH     -> .       kvd_on_auth
 READY    HELLO    -> .       kvd_on_hello

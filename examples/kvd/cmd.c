@@ -33,7 +33,7 @@ SAME(DEL) SAME(EXISTS) SAME(INCR) SAME(DECR) SAME(INCRBY) SAME(DECRBY) SAME(APPE
 SAME(STRLEN) SAME(EXPIRE) SAME(PEXPIRE) SAME(TTL) SAME(PTTL) SAME(PERSIST) SAME(TYPE)
 SAME(KEYS) SAME(SCAN) SAME(DBSIZE) SAME(FLUSHDB) SAME(FLUSHALL) SAME(SELECT) SAME(QUIT)
 SAME(INFO) SAME(COMMAND) SAME(CLIENT) SAME(HELLO) SAME(AUTH) SAME(MULTI) SAME(EXEC)
-SAME(DISCARD) SAME(UNKNOWN) SAME(EMPTY)
+SAME(DISCARD) SAME(CONFIG) SAME(UNKNOWN) SAME(EMPTY)
 _Static_assert((int)KVD_NEVENTS == (int)RESP_NEVENTS, "kvd and resp event counts differ");
 
 kv_server kvd;
@@ -66,17 +66,15 @@ static void lock_mask(kv_ctx *c, uint64_t mask)
     if (c->all_locked)
         return;
     mask &= ~c->locked;
-    for (unsigned i = 0; i < KV_SHARDS; i++)
-        if (mask >> i & 1)
-            pthread_mutex_lock(&c->st->shard[i].mu);
+    for (uint64_t m = mask; m; m &= m - 1) /* ascending, set bits only */
+        pthread_mutex_lock(&c->st->shard[__builtin_ctzll(m)].mu);
     c->locked |= mask;
 }
 
 static void unlock_all(kv_ctx *c)
 {
-    for (unsigned i = 0; i < KV_SHARDS; i++)
-        if (c->locked >> i & 1)
-            pthread_mutex_unlock(&c->st->shard[i].mu);
+    for (uint64_t m = c->locked; m; m &= m - 1)
+        pthread_mutex_unlock(&c->st->shard[__builtin_ctzll(m)].mu);
     c->locked = 0;
 }
 
@@ -114,7 +112,7 @@ static kv_entry *findr(kv_ctx *c, kref r, pf_slice k)
     return e;
 }
 static kv_entry *find(kv_ctx *c, pf_slice k) { return findr(c, ref(c, k), k); }
-static unsigned shard_no(pf_slice k) { return kv_shard_of(kv_hash(k.ptr, k.len)); }
+static unsigned shard_idx(kv_ctx *c, kref r) { return (unsigned)(r.sh - c->st->shard); }
 
 /* ---- replies ---------------------------------------------------------------- */
 
@@ -199,35 +197,34 @@ static int oom(kv_ctx *c)
 /* Log records are made only when there is a log. */
 #define LOGGING (kvd.aof != NULL)
 
-static void op_set(kv_ctx *c, pf_slice k, const kv_entry *e, int keepttl)
+static void op_set(kv_ctx *c, kref r, pf_slice k, const kv_entry *e, int keepttl)
 {
     if (!LOGGING)
         return;
-    char ms[32];
-    int n = snprintf(ms, sizeof ms, "%lld", (long long)e->expire);
-    pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, (size_t)n } };
+    char ms[24];
+    size_t n = e->expire >= 0 ? kv_ll2str(ms, e->expire) : 0;
+    pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, n } };
     if (keepttl) {
         av[3] = (pf_slice){ "KEEPTTL", 7 };
-        kv_ops_add(&c->ops, shard_no(k), 4, av);
+        kv_ops_add(&c->ops, shard_idx(c, r), 4, av);
     } else {
-        kv_ops_add(&c->ops, shard_no(k), e->expire >= 0 ? 5 : 3, av);
+        kv_ops_add(&c->ops, shard_idx(c, r), e->expire >= 0 ? 5 : 3, av);
     }
 }
-static void op_key(kv_ctx *c, const char *cmd, pf_slice k)
+static void op_key(kv_ctx *c, kref r, const char *cmd, pf_slice k)
 {
     if (!LOGGING)
         return;
     pf_slice av[2] = { { cmd, strlen(cmd) }, k };
-    kv_ops_add(&c->ops, shard_no(k), 2, av);
+    kv_ops_add(&c->ops, shard_idx(c, r), 2, av);
 }
-static void op_expire(kv_ctx *c, pf_slice k, int64_t at)
+static void op_expire(kv_ctx *c, kref r, pf_slice k, int64_t at)
 {
     if (!LOGGING)
         return;
-    char ms[32];
-    int n = snprintf(ms, sizeof ms, "%lld", (long long)at);
-    pf_slice av[3] = { { "PEXPIREAT", 9 }, k, { ms, (size_t)n } };
-    kv_ops_add(&c->ops, shard_no(k), 3, av);
+    char ms[24];
+    pf_slice av[3] = { { "PEXPIREAT", 9 }, k, { ms, kv_ll2str(ms, at) } };
+    kv_ops_add(&c->ops, shard_idx(c, r), 3, av);
 }
 
 int kv_apply_op(kv_store *st, size_t argc, const pf_slice *av)
@@ -358,7 +355,7 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, exp);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, av[1], e, 0);
+    op_set(c, r, av[1], e, 0);
     if (!get)
         ok(c);
 }
@@ -367,14 +364,14 @@ static void c_setnx(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (oom(c))
         return;
-    lock_keys(c, argc, av, 1, 1);
-    if (find(c, av[1]))
+    (void)argc;
+    kref r = lock1(c, av[1]);
+    if (findr(c, r, av[1]))
         return kv_buf_int(&c->out, 0);
-    kref r = ref(c, av[1]);
     kv_entry *e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, av[1], e, 0);
+    op_set(c, r, av[1], e, 0);
     kv_buf_int(&c->out, 1);
 }
 
@@ -382,16 +379,16 @@ static void c_getset(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (oom(c))
         return;
-    lock_keys(c, argc, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    (void)argc;
+    kref r = lock1(c, av[1]);
+    kv_entry *e = findr(c, r, av[1]);
     if (e)
         kv_buf_bulk(&c->out, e->val, e->vlen);
     else
         nil(c);
-    kref r = ref(c, av[1]);
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
     if (e)
-        op_set(c, av[1], e, 0);
+        op_set(c, r, av[1], e, 0);
 }
 
 static void c_mget(kv_ctx *c, size_t argc, const pf_slice *av)
@@ -430,7 +427,7 @@ static void c_mset(kv_ctx *c, size_t argc, const pf_slice *av)
                 free(refs);
             return err(c, E_OOM);
         }
-        op_set(c, av[i], e, 0);
+        op_set(c, r, av[i], e, 0);
     }
     if (refs != small)
         free(refs);
@@ -445,7 +442,7 @@ static void c_del(kv_ctx *c, size_t argc, const pf_slice *av)
         kref r = ref(c, av[i]);
         if (kv_del(c->st, r.sh, av[i].ptr, av[i].len, r.h)) {
             n++;
-            op_key(c, "DEL", av[i]);
+            op_key(c, r, "DEL", av[i]);
         }
     }
     kv_buf_int(&c->out, n);
@@ -472,12 +469,12 @@ static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
     if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v))
         return err(c, "ERR increment or decrement would overflow");
     v += by;
-    char num[32];
-    int n = snprintf(num, sizeof num, "%lld", v);
-    e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, (size_t)n, e ? e->expire : -1);
+    char num[24];
+    size_t n = kv_ll2str(num, v);
+    e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, n, e ? e->expire : -1);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, av[1], e, 1);
+    op_set(c, r, av[1], e, 1);
     kv_buf_int(&c->out, v);
 }
 
@@ -506,9 +503,9 @@ static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (oom(c))
         return;
-    lock_keys(c, argc, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
-    kref r = ref(c, av[1]);
+    (void)argc;
+    kref r = lock1(c, av[1]);
+    kv_entry *e = findr(c, r, av[1]);
     if (!e) {
         e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
         if (!e)
@@ -521,14 +518,14 @@ static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     pf_slice op[3] = { { "APPEND", 6 }, av[1], av[2] };
     if (LOGGING)
-        kv_ops_add(&c->ops, (unsigned)(r.sh - c->st->shard), 3, op);
+        kv_ops_add(&c->ops, shard_idx(c, r), 3, op);
     kv_buf_int(&c->out, (long long)e->vlen);
 }
 
 static void c_strlen(kv_ctx *c, size_t argc, const pf_slice *av)
 {
-    lock_keys(c, argc, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    (void)argc;
+    kv_entry *e = findr(c, lock1(c, av[1]), av[1]);
     kv_buf_int(&c->out, e ? (long long)e->vlen : 0);
 }
 
@@ -565,20 +562,19 @@ static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_un
         return kv_buf_fmt(&c->out, "-ERR invalid expire time in '%s' command\r\n", n);
     }
     long long at = t * (ms_unit ? 1 : 1000) + now;
-    lock_keys(c, 2, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    kref r = lock1(c, av[1]);
+    kv_entry *e = findr(c, r, av[1]);
     if (!e)
         return kv_buf_int(&c->out, 0);
     if ((nx && e->expire >= 0) || (xx && e->expire < 0) ||
         (gt && (e->expire < 0 || at <= e->expire)) || (lt && e->expire >= 0 && at >= e->expire))
         return kv_buf_int(&c->out, 0);
-    kref r = ref(c, av[1]);
     if (at <= now) {
         kv_del(c->st, r.sh, av[1].ptr, av[1].len, r.h);
-        op_key(c, "DEL", av[1]);
+        op_key(c, r, "DEL", av[1]);
     } else {
         kv_set_expire(r.sh, e, at);
-        op_expire(c, av[1], at);
+        op_expire(c, r, av[1], at);
     }
     kv_buf_int(&c->out, 1);
 }
@@ -587,8 +583,7 @@ static void c_pexpire(kv_ctx *c, size_t argc, const pf_slice *av) { expire_gener
 
 static void ttl_generic(kv_ctx *c, const pf_slice *av, int ms_unit)
 {
-    lock_keys(c, 2, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    kv_entry *e = findr(c, lock1(c, av[1]), av[1]);
     if (!e)
         return kv_buf_int(&c->out, -2);
     if (e->expire < 0)
@@ -603,19 +598,20 @@ static void c_pttl(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; ttl
 
 static void c_persist(kv_ctx *c, size_t argc, const pf_slice *av)
 {
-    lock_keys(c, argc, av, 1, 1);
-    kv_entry *e = find(c, av[1]);
+    (void)argc;
+    kref r = lock1(c, av[1]);
+    kv_entry *e = findr(c, r, av[1]);
     if (!e || e->expire < 0)
         return kv_buf_int(&c->out, 0);
-    kv_set_expire(ref(c, av[1]).sh, e, -1);
-    op_key(c, "PERSIST", av[1]);
+    kv_set_expire(r.sh, e, -1);
+    op_key(c, r, "PERSIST", av[1]);
     kv_buf_int(&c->out, 1);
 }
 
 static void c_type(kv_ctx *c, size_t argc, const pf_slice *av)
 {
-    lock_keys(c, argc, av, 1, 1);
-    if (find(c, av[1]))
+    (void)argc;
+    if (findr(c, lock1(c, av[1]), av[1]))
         kv_buf_put(&c->out, "+string\r\n", 9);
     else
         kv_buf_put(&c->out, "+none\r\n", 7);

@@ -328,6 +328,78 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_put(&c->out, "\r\n", 2);
 }
 
+/* CONFIG GET pattern [pattern ...]: the few parameters clients ask for
+ * (redis-benchmark: save, appendonly), read-only.  As redis 7.0: a name
+ * without glob characters is looked up ignoring case and echoed as given;
+ * a pattern matches the canonical names (ignoring case); each parameter
+ * is listed once. */
+static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
+{
+    if (eq(av[1], "GET")) {
+        if (argc < 3)
+            return arity_err(&c->out, av[0], "get");
+        char mem[24], dbs[] = "1";
+        const char *no_yes[] = { "no", "yes" };
+        mem[kv_ll2str(mem, (long long)c->st->maxmemory)] = 0;
+        const struct { const char *name, *val; } par[] = {
+            { "save", "" },   /* no snapshots, ever */
+            { "appendonly", no_yes[kvd.aof != NULL] },
+            { "appendfsync", kvd.appendfsync ? kvd.appendfsync : "everysec" },
+            { "appendfilename", "appendonly.aof" },
+            { "dir", kvd.dir ? kvd.dir : "." },
+            { "maxmemory", mem },
+            { "maxmemory-policy", "noeviction" },
+            { "databases", dbs },
+        };
+        enum { NPAR = sizeof par / sizeof par[0] };
+        pf_slice name[NPAR];
+        size_t n = 0;
+        for (size_t k = 0; k < NPAR; k++) {
+            name[k].ptr = NULL;
+            for (size_t i = 2; i < argc && !name[k].ptr; i++) {
+                pf_slice p = av[i];
+                if (!memchr(p.ptr, '*', p.len) && !memchr(p.ptr, '?', p.len) &&
+                    !memchr(p.ptr, '[', p.len)) {
+                    if (eq(p, par[k].name))
+                        name[k] = p;
+                } else {
+                    char low[128];
+                    if (p.len < sizeof low) {
+                        lower(low, p, sizeof low);
+                        if (glob(low, p.len, par[k].name, strlen(par[k].name), 0))
+                            name[k] = (pf_slice){ par[k].name, strlen(par[k].name) };
+                    }
+                }
+            }
+            n += name[k].ptr != NULL;
+        }
+        kv_buf_arrhdr(&c->out, 2 * n);
+        for (size_t k = 0; k < NPAR; k++)
+            if (name[k].ptr) {
+                kv_buf_bulk(&c->out, name[k].ptr, name[k].len);
+                kv_buf_bulk(&c->out, par[k].val, strlen(par[k].val));
+            }
+        return;
+    }
+    if (eq(av[1], "HELP")) {
+        if (argc != 2)
+            return arity_err(&c->out, av[0], "help");
+        static const char help[] =
+            "*5\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            "+GET <pattern>\r\n"
+            "+    Return parameters matching the glob-like <pattern> and their values.\r\n"
+            "+HELP\r\n+    Prints this help.\r\n";
+        return kv_buf_put(&c->out, help, sizeof help - 1);
+    }
+    if (eq(av[1], "SET") || eq(av[1], "RESETSTAT") || eq(av[1], "REWRITE"))
+        return err(c, "ERR kvd takes its configuration from the command line only");
+    size_t from = c->out.len;
+    kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
+               (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
+    sanitize(&c->out, from);
+    kv_buf_put(&c->out, "\r\n", 2);
+}
+
 static int check_pass(pf_slice user, pf_slice pass)
 {
     if (!eq(user, "default"))
@@ -432,6 +504,7 @@ static const cmd_def cmds[KVD_NEVENTS] = {
     CMD(COMMAND, "command", -1, c_command) CMD(CLIENT, "client", -2, c_client)
     CMD(HELLO, "hello", -1, c_hello) CMD(AUTH, "auth", -2, c_auth)
     CMD(MULTI, "multi", 1, NULL) CMD(EXEC, "exec", 1, NULL) CMD(DISCARD, "discard", 1, NULL)
+    CMD(CONFIG, "config", -2, c_config)
 };
 
 /* ---- running commands ----------------------------------------------------- */
@@ -464,75 +537,117 @@ static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
     return 0;
 }
 
-/* The arguments of a packet: into `small` when they fit, else malloc'd. */
-typedef struct argv_t {
-    pf_slice small[16];
-    pf_slice *av;
-    char *unesc;
-    size_t argc;
-} argv_t;
-
-static int get_args(argv_t *a, const pf_packet *pkt)
-{
-    const pf_resp_fields *f = pkt->fields;
-    a->av = a->small;
-    a->unesc = NULL;
-    a->argc = f->argc;
-    if (f->argc > 16 && !(a->av = malloc(f->argc * sizeof *a->av)))
-        return -ENOMEM;
-    if (f->is_inline && !(a->unesc = malloc(f->args.len + 1))) {
-        if (a->av != a->small)
-            free(a->av);
-        return -ENOMEM;
-    }
-    pf_resp_args(f, a->av, f->argc, a->unesc, f->args.len);
-    return 0;
-}
-
-static void put_args(argv_t *a)
-{
-    if (a->av != a->small)
-        free(a->av);
-    free(a->unesc);
-}
-
-/* Each thread keeps its reply and log buffers from one command to the
- * next (no malloc per command); one that grew past 64 KiB is given back,
- * and a thread's are freed when it exits (a pthread key destructor). */
+/* Each thread keeps its reply and log buffers and its argument vector
+ * from one command to the next (no malloc per command); one that grew past
+ * 64 KiB is given back, and a thread's are freed when it exits (a pthread
+ * key destructor; the _Thread_local pointer is the fast way in). */
+#define TL_KEEP (64u << 10)
 typedef struct tl_bufs {
     kv_buf out;
     kv_ops ops;
+    pf_slice *av;        /* argument vector, nav entries */
+    size_t nav;
+    char *unesc;         /* inline arguments that needed unescaping */
+    size_t nunesc;
 } tl_bufs;
 static pthread_key_t tl_key;
 static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+static _Thread_local tl_bufs *tl_mine;
 
 static void tl_free(void *p)
 {
     tl_bufs *t = p;
     kv_buf_free(&t->out);
     kv_ops_free(&t->ops);
+    free(t->av);
+    free(t->unesc);
     free(t);
+    tl_mine = NULL;
 }
 
 static void tl_init(void) { pthread_key_create(&tl_key, tl_free); }
 
 static tl_bufs *tl_get(void)
 {
+    tl_bufs *t = tl_mine;
+    if (t)
+        return t;
     pthread_once(&tl_once, tl_init);
-    tl_bufs *t = pthread_getspecific(tl_key);
-    if (!t && (t = calloc(1, sizeof *t)) != NULL && pthread_setspecific(tl_key, t) != 0) {
+    if ((t = calloc(1, sizeof *t)) != NULL && pthread_setspecific(tl_key, t) != 0) {
         free(t);
         t = NULL;
     }
-    return t;
+    return tl_mine = t;
+}
+
+/* The arguments of a packet, in the thread's vector and unescape buffer
+ * (taken out of tl_bufs while in use, like the reply buffers, so a nested
+ * use would simply allocate its own), grown as needed. */
+typedef struct argv_t {
+    pf_slice *av;
+    size_t nav;
+    char *unesc;
+    size_t nunesc;
+    size_t argc;
+} argv_t;
+
+static int get_args(argv_t *a, const pf_packet *pkt)
+{
+    const pf_resp_fields *f = pkt->fields;
+    tl_bufs *t = tl_get();
+    size_t ucap = f->is_inline ? f->args.len + 1 : 0;
+    memset(a, 0, sizeof *a);
+    if (t) {
+        a->av = t->av, a->nav = t->nav, a->unesc = t->unesc, a->nunesc = t->nunesc;
+        t->av = NULL, t->nav = 0, t->unesc = NULL, t->nunesc = 0;
+    }
+    a->argc = f->argc;
+    if (a->nav < f->argc) {
+        size_t n = f->argc < 32 ? 32 : f->argc;
+        pf_slice *v = realloc(a->av, n * sizeof *v);
+        if (!v)
+            goto oom;
+        a->av = v;
+        a->nav = n;
+    }
+    if (a->nunesc < ucap) {
+        char *u = realloc(a->unesc, ucap);
+        if (!u)
+            goto oom;
+        a->unesc = u;
+        a->nunesc = ucap;
+    }
+    pf_resp_args(f, a->av, f->argc, ucap ? a->unesc : NULL, f->args.len);
+    return 0;
+oom:
+    free(a->av);
+    free(a->unesc);
+    return -ENOMEM;
+}
+
+static void put_args(argv_t *a)
+{
+    tl_bufs *t = tl_get();
+    if (t && !t->av && a->nav * sizeof *a->av <= TL_KEEP) {
+        t->av = a->av;
+        t->nav = a->nav;
+    } else {
+        free(a->av);
+    }
+    if (t && !t->unesc && a->nunesc <= TL_KEEP) {
+        t->unesc = a->unesc;
+        t->nunesc = a->nunesc;
+    } else {
+        free(a->unesc);
+    }
 }
 
 static void ctx_done(kv_ctx *c)
 {
     tl_bufs *t = tl_get();
-    if (!t || c->out.cap > (64u << 10))
+    if (!t || c->out.cap > TL_KEEP || t->out.p)
         kv_buf_free(&c->out);
-    if (!t || c->ops.rec.cap > (64u << 10) || c->ops.cap > 1024)
+    if (!t || c->ops.rec.cap > TL_KEEP || c->ops.cap > 1024 || t->ops.rec.p || t->ops.end)
         kv_ops_free(&c->ops);
     if (!t)
         return;
@@ -563,7 +678,8 @@ static void ctx_init(kv_ctx *c, pf_session *s)
     if (t) {
         c->out = t->out;
         c->ops = t->ops;
-        memset(t, 0, sizeof *t);
+        memset(&t->out, 0, sizeof t->out);
+        memset(&t->ops, 0, sizeof t->ops);
     }
     c->st = &kvd.store;
     c->cl = pf_session_data(s);

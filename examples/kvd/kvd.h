@@ -30,6 +30,8 @@ void kv_buf_fmt(kv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2
 void kv_buf_bulk(kv_buf *b, const void *p, size_t n);
 void kv_buf_int(kv_buf *b, long long v);
 void kv_buf_arrhdr(kv_buf *b, size_t n);
+/* The decimal text of v into out (at least 20 bytes); its length. */
+size_t kv_ll2str(char *out, long long v);
 /* A multibulk command from argv (the AOF record format). */
 void kv_buf_cmd(kv_buf *b, size_t argc, const pf_slice *argv);
 
@@ -138,6 +140,8 @@ typedef struct kv_server {
     kv_store store;
     kv_aof *aof;             /* NULL: --appendonly no */
     const char *requirepass; /* NULL: none */
+    const char *dir;         /* --dir, --appendfsync: for CONFIG GET */
+    const char *appendfsync;
     uint64_t start_ms;
     uint64_t conns;          /* atomic */
     void *srv;               /* the pf_server, for INFO's counters */

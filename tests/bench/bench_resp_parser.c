@@ -42,7 +42,7 @@ STUB(decrby) STUB(append) STUB(strlen) STUB(expire) STUB(pexpire) STUB(ttl)
 STUB(pttl) STUB(persist) STUB(type) STUB(keys) STUB(scan) STUB(dbsize)
 STUB(flushdb) STUB(flushall) STUB(select) STUB(quit) STUB(info)
 STUB(command) STUB(client) STUB(hello) STUB(auth) STUB(multi) STUB(exec)
-STUB(discard) STUB(unknown)
+STUB(discard) STUB(config) STUB(unknown)
 
 #define READ_SIZE 16384
 #define RUN_SECONDS 0.3

@@ -38,7 +38,7 @@ STUB(decrby) STUB(append) STUB(strlen) STUB(expire) STUB(pexpire) STUB(ttl)
 STUB(pttl) STUB(persist) STUB(type) STUB(keys) STUB(scan) STUB(dbsize)
 STUB(flushdb) STUB(flushall) STUB(select) STUB(quit) STUB(info)
 STUB(command) STUB(client) STUB(hello) STUB(auth) STUB(multi) STUB(exec)
-STUB(discard) STUB(unknown)
+STUB(discard) STUB(config) STUB(unknown)
 
 struct rec {        /* no padding: compared with memcmp */
     uint32_t ev;
@@ -112,7 +112,7 @@ static const char *const names[] = {
     "INCR", "DECR", "INCRBY", "DECRBY", "APPEND", "STRLEN", "EXPIRE", "PEXPIRE",
     "TTL", "PTTL", "PERSIST", "TYPE", "KEYS", "SCAN", "DBSIZE", "FLUSHDB",
     "FLUSHALL", "SELECT", "QUIT", "INFO", "COMMAND", "CLIENT", "HELLO", "AUTH",
-    "MULTI", "EXEC", "DISCARD",
+    "MULTI", "EXEC", "DISCARD", "CONFIG",
 };
 
 static uint32_t ref_event(const char *p, size_t n)

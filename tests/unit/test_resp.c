@@ -87,7 +87,7 @@ STUB(decrby) STUB(append) STUB(strlen) STUB(expire) STUB(pexpire) STUB(ttl)
 STUB(pttl) STUB(persist) STUB(type) STUB(keys) STUB(scan) STUB(dbsize)
 STUB(flushdb) STUB(flushall) STUB(select) STUB(quit) STUB(info)
 STUB(command) STUB(client) STUB(hello) STUB(auth) STUB(multi) STUB(exec)
-STUB(discard) STUB(unknown)
+STUB(discard) STUB(config) STUB(unknown)
 
 /* ---- vectors ---------------------------------------------------------- */
 
@@ -671,7 +671,8 @@ static void test_command_names(void **st)
         { "select", RESP_EV_SELECT }, { "quit", RESP_EV_QUIT }, { "info", RESP_EV_INFO },
         { "command", RESP_EV_COMMAND }, { "client", RESP_EV_CLIENT },
         { "hello", RESP_EV_HELLO }, { "auth", RESP_EV_AUTH }, { "multi", RESP_EV_MULTI },
-        { "exec", RESP_EV_EXEC }, { "discard", RESP_EV_DISCARD },
+        { "exec", RESP_EV_EXEC }, { "discard", RESP_EV_DISCARD }, { "Config", RESP_EV_CONFIG },
+        { "configs", RESP_EV_UNKNOWN },
         { "", RESP_EV_UNKNOWN }, { "g", RESP_EV_UNKNOWN }, { "ge", RESP_EV_UNKNOWN },
         { "gets", RESP_EV_UNKNOWN }, { "getsetx", RESP_EV_UNKNOWN },
         { "flush", RESP_EV_UNKNOWN },
