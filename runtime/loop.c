@@ -67,6 +67,18 @@ int pf__loop_init(pf_server *srv)
          * the signals wait in the signalfd. */
         pthread_sigmask(SIG_BLOCK, &set, &srv->oldmask);
         srv->masked = 1;
+        /* An ignored signal is discarded when sent, blocked or not, so it
+         * would never reach the signalfd: a shell starts background jobs
+         * with SIGINT ignored, and `kill -INT` would do nothing.  While
+         * blocked, the default action is never taken; the caller's
+         * disposition comes back when pf_server_run returns. */
+        int sigs[2] = { SIGTERM, SIGINT };
+        for (int i = 0; i < 2; i++) {
+            struct sigaction old, dfl = { .sa_handler = SIG_DFL };
+            if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN &&
+                sigaction(sigs[i], &dfl, NULL) == 0)
+                srv->unignore |= 1u << i;
+        }
         srv->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (srv->sigfd < 0)
             return -errno;

@@ -500,6 +500,12 @@ int pf_server_run(pf_server *srv)
         struct signalfd_siginfo si;
         while (read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
             ;
+        struct sigaction ign = { .sa_handler = SIG_IGN };
+        if (srv->unignore & 1u)
+            sigaction(SIGTERM, &ign, NULL);
+        if (srv->unignore & 2u)
+            sigaction(SIGINT, &ign, NULL);
+        srv->unignore = 0;
         pthread_sigmask(SIG_SETMASK, &srv->oldmask, NULL);
     }
     return rc;

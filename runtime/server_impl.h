@@ -110,6 +110,7 @@ struct pf_server {
     int draining, done, result, accepting, abandoned;
     int inline_busy;                 /* inline: a job runs; new ones go to srv->ready */
     int masked;                      /* oldmask holds the caller's signal mask */
+    unsigned unignore;               /* bit 0 SIGTERM, 1 SIGINT: were SIG_IGN */
     sigset_t oldmask;
     pf__conn **posts;                /* jobs collected this turn */
     size_t nposts;

@@ -61,7 +61,11 @@ typedef struct pf_server_conf {
                                     stops above it; default 256 KiB */
     size_t queue_size;           /* request queue capacity (work items); default 4096 */
     unsigned batch;              /* packets per work item; default 64 */
-    int no_signals;              /* 1: do not take SIGTERM/SIGINT through signalfd */
+    int no_signals;              /* 1: do not take SIGTERM/SIGINT through signalfd.
+                                    0: pf_server_run blocks them in its thread,
+                                    which its workers inherit (threads of your
+                                    own must block them too), and sets them to
+                                    default if ignored, until it returns */
 } pf_server_conf;
 
 /* One listener.  Zero means default. */
