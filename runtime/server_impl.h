@@ -86,9 +86,12 @@ typedef struct pf__conn {
                                         by the owner (hsha) or the job */
     pf_buf jout;                     /* hsha: the worker's replies */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
-    pf_packet *pk;                   /* hsha: parsed packets, [pkcap] */
+    pf_packet pk0;                   /* hsha: the first parsed packet; its
+                                        fields are the session's scratch */
+    pf_packet *pk;                   /* hsha: packets 1.., [pkcap] */
     char *pkf;                       /* hsha: their fields, [pkcap] */
-    unsigned first, npk, pkcap;      /* hsha: pk[first..npk) not yet handled */
+    unsigned first, npk, pkcap;      /* hsha: packets [first..npk) not yet
+                                        handled (pf__conn_packet) */
     /* parser state follows, proto->parser_size bytes, max-aligned */
 } pf__conn;
 
@@ -152,6 +155,11 @@ int pf__conn_flush(pf__conn *c);
 void pf__conn_event(pf__conn *c, uint16_t ev, const char *why);
 /* Whether more work could be done now without the socket. */
 int pf__conn_has_packets(const pf__conn *c);
+/* hsha: parsed packet i (0 <= i < npk). */
+static inline pf_packet *pf__conn_packet(pf__conn *c, unsigned i)
+{
+    return i ? &c->pk[i - 1] : &c->pk0;
+}
 void pf__conn_release_packets(pf__conn *c);
 
 /* loop.c */
