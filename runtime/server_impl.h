@@ -9,8 +9,12 @@
  * packets) belongs to the owner too, except while the connection is in
  * flight (c->in_flight): then exactly one thread, the one running its job,
  * has it, and the owner only sets pending flags.  Hand-overs go through the
- * request queue and the completion list, both under a mutex, which is the
- * happens-before edge that makes this safe (and TSan agree). */
+ * request queue (under its mutex) and the completion list (an atomic
+ * stack: release on push, acquire on the owner's swap), the happens-before
+ * edges that make this safe (and TSan agree).  A completion wakes the
+ * owner (eventfd) only if the owner sleeps in epoll_wait, or is about to:
+ * awake, it swaps the list before it sleeps (srv->sleeping, see
+ * pf__loop_once and server.c done_many). */
 #ifndef PF__SERVER_IMPL_H
 #define PF__SERVER_IMPL_H
 
@@ -121,8 +125,9 @@ struct pf_server {
     pf_queue queue;
     pthread_t *threads;
     unsigned nthreads;
-    pthread_mutex_t done_lock;       /* completion list */
-    pf__conn *done_list;
+    _Atomic(pf__conn *) done_list;   /* completions, pushed by any thread */
+    atomic_int sleeping;             /* the owner is (about to be) in epoll_wait */
+    atomic_int wake_sent;            /* the eventfd was written since */
     pthread_mutex_t leader;          /* lf */
     uint32_t post_dirty;             /* post.c: slots posted to since the
                                         last wake-up, under post.c's lock */
