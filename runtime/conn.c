@@ -190,6 +190,20 @@ static int grow_packets(pf__conn *c, unsigned batch, size_t fsz)
     return 0;
 }
 
+/* Between jobs with nothing buffered: a connection that pipelines keeps
+ * small arrays (RESP: 16 packets in about 1 KB) instead of growing them
+ * anew, three reallocs each, for every batch; big ones (HTTP fields are
+ * 2 KB a packet) go, as idle connections keep nothing. */
+#define PACKETS_KEEP 2048u
+
+void pf__conn_trim_packets(pf__conn *c)
+{
+    size_t fsz = align_up(c->ls->proto->fields_size);
+
+    if (c->pkcap * (sizeof(pf_packet) + fsz) > PACKETS_KEEP)
+        pf__conn_release_packets(c);
+}
+
 void pf__conn_release_packets(pf__conn *c)
 {
     free(c->pk);

@@ -531,7 +531,7 @@ void pf__loop_complete(pf_server *srv, pf__conn *c)
         c->first = c->npk = 0;
         if (c->s.in.len == 0) {
             pf_buf_shrink(&c->s.in);
-            pf__conn_release_packets(c);
+            pf__conn_trim_packets(c);
         }
     }
     conn_timers_after(srv, c);

@@ -166,6 +166,8 @@ static inline pf_packet *pf__conn_packet(pf__conn *c, unsigned i)
     return i ? &c->pk[i - 1] : &c->pk0;
 }
 void pf__conn_release_packets(pf__conn *c);
+/* hsha, between jobs: release the packet arrays unless they are small. */
+void pf__conn_trim_packets(pf__conn *c);
 
 /* loop.c */
 int pf__loop_init(pf_server *srv);
