@@ -55,7 +55,11 @@ int pf__loop_init(pf_server *srv)
     if (srv->timerfd < 0 || srv->wakefd < 0)
         return -errno;
     if ((rc = backend_add(srv, srv->timerfd, EV_IN, srv, TAG_TIMER)) < 0 ||
-        (rc = backend_add(srv, srv->wakefd, EV_IN, srv, TAG_WAKE)) < 0)
+        /* Edge-triggered: every write() to an eventfd wakes its waiters,
+         * so each one is reported again and the count need not be read
+         * back (one syscall per wake-up saved; it would take 2^64 writes
+         * to fill it). */
+        (rc = backend_add(srv, srv->wakefd, EV_IN | EV_ET, srv, TAG_WAKE)) < 0)
         return rc;
     if (!srv->conf.no_signals) {
         sigset_t set;
@@ -676,11 +680,6 @@ static void on_signal(pf_server *srv)
 
 static void on_wake(pf_server *srv)
 {
-    uint64_t junk;
-
-    /* One read takes the whole count (not EFD_SEMAPHORE): a second one
-     * would only say EAGAIN. */
-    (void)!read(srv->wakefd, &junk, sizeof(junk));
     if (atomic_load(&srv->stop_req))
         begin_drain(srv);
     pf__loop_completions(srv);
