@@ -162,17 +162,20 @@ static ssize_t read_some(pf__conn *c)
     return -errno;
 }
 
-/* Room for one more parsed packet: the arrays start small and double up
- * to the batch size, re-pointing the fields of packets already parsed
- * (nothing else refers to them before the job is posted). */
+/* Room for one more parsed packet.  The first one lives in the connection,
+ * its fields in the session's scratch (unused in hsha), so the usual job of
+ * one request allocates nothing; a pipelined batch grows arrays for the
+ * rest, doubling up to the batch size and re-pointing the fields of
+ * packets already parsed (nothing else refers to them before the job is
+ * posted). */
 static int grow_packets(pf__conn *c, unsigned batch, size_t fsz)
 {
     unsigned cap = c->pkcap ? c->pkcap * 2 : 4;
     pf_packet *pk;
     char *pkf;
 
-    if (cap > batch)
-        cap = batch;
+    if (cap > batch - 1)
+        cap = batch - 1;
     pk = realloc(c->pk, cap * sizeof(*pk));
     if (!pk)
         return -ENOMEM;
@@ -182,9 +185,23 @@ static int grow_packets(pf__conn *c, unsigned batch, size_t fsz)
         return -ENOMEM;
     c->pkf = pkf;
     c->pkcap = cap;
-    for (unsigned i = 0; i < c->npk; i++)
-        c->pk[i].fields = c->pkf + i * fsz;
+    for (unsigned i = 1; i < c->npk; i++)
+        c->pk[i - 1].fields = c->pkf + (i - 1) * fsz;
     return 0;
+}
+
+/* Between jobs with nothing buffered: a connection that pipelines keeps
+ * small arrays (RESP: 16 packets in about 1 KB) instead of growing them
+ * anew, three reallocs each, for every batch; big ones (HTTP fields are
+ * 2 KB a packet) go, as idle connections keep nothing. */
+#define PACKETS_KEEP 2048u
+
+void pf__conn_trim_packets(pf__conn *c)
+{
+    size_t fsz = align_up(c->ls->proto->fields_size);
+
+    if (c->pkcap * (sizeof(pf_packet) + fsz) > PACKETS_KEEP)
+        pf__conn_release_packets(c);
 }
 
 void pf__conn_release_packets(pf__conn *c)
@@ -232,15 +249,15 @@ int pf__conn_read_parse(pf__conn *c)
     }
     if (c->perr || c->s.in.len == c->parsed)
         goto out;
-    while (c->npk < batch) {
-        if (c->npk == c->pkcap && grow_packets(c, batch, fsz) < 0) {
+    while (c->npk < batch && c->s.in.len > c->parsed) {
+        if (c->npk == c->pkcap + 1 && grow_packets(c, batch, fsz) < 0) {
             c->hard = 1;
             return -ENOMEM;
         }
-        pf_packet *pkt = &c->pk[c->npk];
+        pf_packet *pkt = pf__conn_packet(c, c->npk);
         ssize_t n;
 
-        pkt->fields = c->pkf + c->npk * fsz;
+        pkt->fields = c->npk ? c->pkf + (c->npk - 1) * fsz : c->s.fields;
         n = p->parse(c->s.parser, pf_buf_head(&c->s.in) + c->parsed, c->s.in.len - c->parsed, pkt);
         if (n > 0) {
             c->parsed += (size_t)n;
@@ -277,7 +294,7 @@ void pf__conn_handle(pf__conn *c)
         pf__conn_event(c, PF_EV_OPEN, NULL);
     /* A pending file segment is back-pressure too (sendfile.h). */
     while (c->first < c->npk && !c->s.closing && c->jout.len < hwm && !c->s.files) {
-        pf__session_dispatch(&c->s, &c->pk[c->first++]);
+        pf__session_dispatch(&c->s, pf__conn_packet(c, c->first++));
         handled++;
     }
     if (c->s.closing)

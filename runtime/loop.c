@@ -56,7 +56,11 @@ int pf__loop_init(pf_server *srv)
     if (srv->timerfd < 0 || srv->wakefd < 0)
         return -errno;
     if ((rc = backend_add(srv, srv->timerfd, EV_IN, srv, TAG_TIMER)) < 0 ||
-        (rc = backend_add(srv, srv->wakefd, EV_IN, srv, TAG_WAKE)) < 0)
+        /* Edge-triggered: every write() to an eventfd wakes its waiters,
+         * so each one is reported again and the count need not be read
+         * back (one syscall per wake-up saved; it would take 2^64 writes
+         * to fill it). */
+        (rc = backend_add(srv, srv->wakefd, EV_IN | EV_ET, srv, TAG_WAKE)) < 0)
         return rc;
     if (!srv->conf.no_signals) {
         sigset_t set;
@@ -269,8 +273,7 @@ static void run_timers(pf_server *srv)
     uint64_t now = pf_now_ms(), junk;
     pf_timer_entry *e;
 
-    while (read(srv->timerfd, &junk, sizeof(junk)) > 0)
-        ;
+    (void)!read(srv->timerfd, &junk, sizeof(junk)); /* one read resets it */
     srv->timer_armed = PF_TIMER_NEVER; /* it fired: arm_timerfd sets it anew */
     while ((e = pf_timers_expired(&srv->timers, now))) {
         if (e == &srv->drain_timer) {
@@ -553,7 +556,7 @@ void pf__loop_complete(pf_server *srv, pf__conn *c)
         c->first = c->npk = 0;
         if (c->s.in.len == 0) {
             pf_buf_shrink(&c->s.in);
-            pf__conn_release_packets(c);
+            pf__conn_trim_packets(c);
         }
     }
     conn_timers_after(srv, c);
@@ -698,10 +701,6 @@ static void on_signal(pf_server *srv)
 
 static void on_wake(pf_server *srv)
 {
-    uint64_t junk;
-
-    while (read(srv->wakefd, &junk, sizeof(junk)) > 0)
-        ;
     if (atomic_load(&srv->stop_req))
         begin_drain(srv);
     pf__loop_completions(srv);
@@ -717,10 +716,9 @@ void pf__loop_completions(pf_server *srv)
 {
     pf__conn *list;
 
-    pthread_mutex_lock(&srv->done_lock);
-    list = srv->done_list;
-    srv->done_list = NULL;
-    pthread_mutex_unlock(&srv->done_lock);
+    if (!atomic_load_explicit(&srv->done_list, memory_order_relaxed))
+        return;
+    list = atomic_exchange(&srv->done_list, NULL);
     while (list) {
         pf__conn *c = list;
         list = c->dnext;
@@ -797,16 +795,37 @@ int pf__loop_once(pf_server *srv, int ms)
     int max = srv->conf.mode == PF_MODE_LF ? 8 : MAX_EVENTS;
     int n;
 
-    /* Nothing may be left collected (or a timer unarmed) while we sleep. */
-    if (srv->nposts || srv->waitq) {
-        pf__server_flush_posts(srv);
+    for (;;) {
+        /* Nothing may be left collected (or a timer unarmed) while we
+         * sleep: lf_main, for one, runs completions between turns. */
+        if (srv->nposts || srv->waitq)
+            pf__server_flush_posts(srv);
         pf__loop_reap(srv);
         arm_timerfd(srv);
+        if (srv->nposts || srv->ready || ms == 0 || srv->conf.mode == PF_MODE_INLINE)
+            break;
+        /* Going to sleep: from here on a completion wakes us; what came
+         * before must be taken now (server.c done_many). */
+        atomic_store(&srv->wake_sent, 0);
+        atomic_store(&srv->sleeping, 1);
+        if (!atomic_load(&srv->done_list))
+            break;
+        atomic_store(&srv->sleeping, 0);
+        pf__loop_completions(srv);
+        if (srv->done) { /* the drain may have ended with that */
+            pf__server_flush_posts(srv);
+            pf__loop_reap(srv);
+            return 0;
+        }
     }
     n = backend_wait(srv, evs, max, srv->nposts || srv->ready ? 0 : ms);
+    atomic_store(&srv->sleeping, 0);
 
     if (n < 0)
         return n;
+    /* Completions first: their connections' new events find them idle,
+     * and timers do not take them for busy. */
+    pf__loop_completions(srv);
     for (int i = 0; i < n && !srv->done; i++) {
         void *p = event_ptr(&evs[i]);
         if (srv->conf.mode == PF_MODE_INLINE && i % INLINE_CHECK_EVERY == INLINE_CHECK_EVERY - 1)

@@ -1,15 +1,36 @@
 /* Bounded, batched request queue (see protofsm/queue.h).
  *
- * One mutex and one condition variable.  A poster signals only when takers
+ * One mutex and one futex word (Linux, like the rest of the runtime).  Not
+ * a condition variable: glibc's pthread_cond_wait takes the mutex back
+ * marked contended, so every woken taker paid one more futex wake at its
+ * unlock, on the hot path of every job.  A poster wakes only when takers
  * are asleep, and wakes as many as the batch can keep busy: waking every
  * worker for one item is the thundering herd, waking one for a burst of
  * blocking handlers serialises them.  A taker takes its share
  * (count / takers, rounded up) so a burst spreads over the pool while a
  * single busy connection still costs one lock per batch. */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "protofsm/queue.h"
+
+/* The mutex orders everything else; the futex only puts takers to sleep
+ * and back, so a wake-up that races with a new sleeper is never lost: the
+ * sleeper read _seq under the lock, and FUTEX_WAIT returns at once when a
+ * post bumped it since. */
+static void futex_wait(atomic_uint *w, unsigned val)
+{
+    syscall(SYS_futex, (unsigned *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_uint *w, int n)
+{
+    syscall(SYS_futex, (unsigned *)w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
 
 int pf_queue_init(pf_queue *q, size_t cap)
 {
@@ -19,7 +40,7 @@ int pf_queue_init(pf_queue *q, size_t cap)
     if (!q->_ring)
         return -ENOMEM;
     pthread_mutex_init(&q->_lock, NULL);
-    pthread_cond_init(&q->_nonempty, NULL);
+    atomic_init(&q->_seq, 0);
     q->_cap = cap;
     q->_head = q->_count = 0;
     q->_waiting = 0;
@@ -30,7 +51,6 @@ int pf_queue_init(pf_queue *q, size_t cap)
 
 void pf_queue_destroy(pf_queue *q)
 {
-    pthread_cond_destroy(&q->_nonempty);
     pthread_mutex_destroy(&q->_lock);
     free(q->_ring);
     q->_ring = NULL;
@@ -58,11 +78,14 @@ size_t pf_queue_post(pf_queue *q, void *const *items, size_t n)
         q->_ring[(q->_head + q->_count + i) % q->_cap] = items[i];
     q->_count += n;
     wake = q->_waiting < n ? q->_waiting : n;
-    if (wake == 1)
-        pthread_cond_signal(&q->_nonempty);
-    else if (wake > 1)
-        pthread_cond_broadcast(&q->_nonempty);
+    if (wake)
+        atomic_fetch_add_explicit(&q->_seq, 1, memory_order_relaxed);
     pthread_mutex_unlock(&q->_lock);
+    /* After the unlock: a taker woken (and run at once, on a shared CPU)
+     * while we still held the lock would only block on it again, two
+     * more context switches and futex calls per post. */
+    if (wake)
+        futex_wake(&q->_seq, wake > INT_MAX ? INT_MAX : (int)wake);
     return n;
 }
 
@@ -91,8 +114,11 @@ size_t pf_queue_take(pf_queue *q, void **out, size_t max)
         return 0;
     pthread_mutex_lock(&q->_lock);
     while (q->_count == 0 && !q->_closed) {
+        unsigned seq = atomic_load_explicit(&q->_seq, memory_order_relaxed);
         q->_waiting++;
-        pthread_cond_wait(&q->_nonempty, &q->_lock);
+        pthread_mutex_unlock(&q->_lock);
+        futex_wait(&q->_seq, seq);
+        pthread_mutex_lock(&q->_lock);
         q->_waiting--;
     }
     if (q->_count > 0)
@@ -118,8 +144,9 @@ void pf_queue_close(pf_queue *q)
 {
     pthread_mutex_lock(&q->_lock);
     q->_closed = 1;
-    pthread_cond_broadcast(&q->_nonempty);
+    atomic_fetch_add_explicit(&q->_seq, 1, memory_order_relaxed);
     pthread_mutex_unlock(&q->_lock);
+    futex_wake(&q->_seq, INT_MAX);
 }
 
 size_t pf_queue_depth(pf_queue *q)

@@ -9,8 +9,9 @@
  *            lock on before running it itself, so the wait on epoll is
  *            never left empty and no queue hop happens.
  *   inline   the owner runs the job on the spot.
- * Completions come back through one locked list and an eventfd, swapped out
- * whole by the owner (libuv's uv__work_done). */
+ * Completions come back through one atomic list, swapped out whole by the
+ * owner (libuv's uv__work_done), and an eventfd written only when the
+ * owner sleeps (server_impl.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -81,7 +82,9 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     pf_timer_entry_init(&srv->drain_timer);
     pf_timer_entry_init(&srv->accept_timer);
     srv->timer_armed = PF_TIMER_NEVER;
-    pthread_mutex_init(&srv->done_lock, NULL);
+    atomic_init(&srv->done_list, NULL);
+    atomic_init(&srv->sleeping, 0);
+    atomic_init(&srv->wake_sent, 0);
     pthread_mutex_init(&srv->leader, NULL);
     rc = pf_queue_init(&srv->queue, srv->conf.queue_size);
     if (rc == 0) {
@@ -224,20 +227,26 @@ void pf__server_run_job(pf_server *srv, pf__conn *c)
         pf__conn_io(c);
 }
 
+/* Push n completions; none of cs[] may be touched after the push.  The
+ * owner is woken only if it sleeps: awake, it swaps the list before it
+ * sleeps (pf__loop_once).  Both sides use seq_cst, so either this thread
+ * sees the `sleeping` the owner set before its last look at the list, or
+ * that look sees the push: no wake-up is lost. */
 static void done_many(pf_server *srv, pf__conn **cs, size_t n)
 {
-    int was_empty;
     uint64_t one = 1;
+    pf__conn *head = cs[0], *old;
 
-    pthread_mutex_lock(&srv->done_lock);
-    was_empty = srv->done_list == NULL;
-    for (size_t i = 0; i < n; i++) {
-        cs[i]->dnext = srv->done_list;
-        srv->done_list = cs[i];
-    }
-    pthread_mutex_unlock(&srv->done_lock);
-    /* Only the first completion after a swap needs to wake the owner. */
-    if (was_empty)
+    for (size_t i = 0; i + 1 < n; i++)
+        cs[i]->dnext = cs[i + 1];
+    old = atomic_load_explicit(&srv->done_list, memory_order_relaxed);
+    do
+        cs[n - 1]->dnext = old;
+    while (!atomic_compare_exchange_weak(&srv->done_list, &old, head));
+    if (!atomic_load(&srv->sleeping))
+        return;
+    /* Only the first completion after the owner went to sleep writes. */
+    if (!atomic_exchange(&srv->wake_sent, 1))
         (void)!write(srv->wakefd, &one, sizeof(one));
 }
 
@@ -536,7 +545,6 @@ void pf_server_free(pf_server *srv)
     pf__loop_fini(srv);
     pf_timers_free(&srv->timers);
     pf_queue_destroy(&srv->queue);
-    pthread_mutex_destroy(&srv->done_lock);
     pthread_mutex_destroy(&srv->leader);
     free(srv->posts);
     free(srv->threads);

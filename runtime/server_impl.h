@@ -9,8 +9,12 @@
  * packets) belongs to the owner too, except while the connection is in
  * flight (c->in_flight): then exactly one thread, the one running its job,
  * has it, and the owner only sets pending flags.  Hand-overs go through the
- * request queue and the completion list, both under a mutex, which is the
- * happens-before edge that makes this safe (and TSan agree). */
+ * request queue (under its mutex) and the completion list (an atomic
+ * stack: release on push, acquire on the owner's swap), the happens-before
+ * edges that make this safe (and TSan agree).  A completion wakes the
+ * owner (eventfd) only if the owner sleeps in epoll_wait, or is about to:
+ * awake, it swaps the list before it sleeps (srv->sleeping, see
+ * pf__loop_once and server.c done_many). */
 #ifndef PF__SERVER_IMPL_H
 #define PF__SERVER_IMPL_H
 
@@ -87,9 +91,12 @@ typedef struct pf__conn {
                                         by the owner (hsha) or the job */
     pf_buf jout;                     /* hsha: the worker's replies */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
-    pf_packet *pk;                   /* hsha: parsed packets, [pkcap] */
+    pf_packet pk0;                   /* hsha: the first parsed packet; its
+                                        fields are the session's scratch */
+    pf_packet *pk;                   /* hsha: packets 1.., [pkcap] */
     char *pkf;                       /* hsha: their fields, [pkcap] */
-    unsigned first, npk, pkcap;      /* hsha: pk[first..npk) not yet handled */
+    unsigned first, npk, pkcap;      /* hsha: packets [first..npk) not yet
+                                        handled (pf__conn_packet) */
     /* parser state follows, proto->parser_size bytes, max-aligned */
 } pf__conn;
 
@@ -120,8 +127,9 @@ struct pf_server {
     pf_queue queue;
     pthread_t *threads;
     unsigned nthreads;
-    pthread_mutex_t done_lock;       /* completion list */
-    pf__conn *done_list;
+    _Atomic(pf__conn *) done_list;   /* completions, pushed by any thread */
+    atomic_int sleeping;             /* the owner is (about to be) in epoll_wait */
+    atomic_int wake_sent;            /* the eventfd was written since */
     pthread_mutex_t leader;          /* lf */
     uint32_t post_dirty;             /* post.c: slots posted to since the
                                         last wake-up, under post.c's lock */
@@ -154,7 +162,14 @@ int pf__conn_flush(pf__conn *c);
 void pf__conn_event(pf__conn *c, uint16_t ev, const char *why);
 /* Whether more work could be done now without the socket. */
 int pf__conn_has_packets(const pf__conn *c);
+/* hsha: parsed packet i (0 <= i < npk). */
+static inline pf_packet *pf__conn_packet(pf__conn *c, unsigned i)
+{
+    return i ? &c->pk[i - 1] : &c->pk0;
+}
 void pf__conn_release_packets(pf__conn *c);
+/* hsha, between jobs: release the packet arrays unless they are small. */
+void pf__conn_trim_packets(pf__conn *c);
 
 /* loop.c */
 int pf__loop_init(pf_server *srv);

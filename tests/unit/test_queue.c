@@ -1,5 +1,7 @@
-/* The bounded request queue: order, the bound, batch shares, close, and a
- * many-producer many-consumer run that loses and duplicates nothing. */
+/* The bounded request queue: order, the bound, batch shares, close, a
+ * many-producer many-consumer run that loses and duplicates nothing, and a
+ * ping-pong that puts the takers to sleep before every post (a lost
+ * wake-up hangs it). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +11,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "protofsm/queue.h"
 
@@ -161,6 +165,61 @@ static void test_mpmc(void **state)
     pf_queue_destroy(&mq);
 }
 
+/* One item at a time, each posted only once the last was taken and the
+ * takers have gone back to sleep: every post must wake one of them. */
+#define PINGS 3000
+static pf_queue pq;
+static atomic_uint pongs;
+
+static void *ponger(void *arg)
+{
+    void *out[4];
+    size_t n;
+    (void)arg;
+    while ((n = pf_queue_take(&pq, out, 4)) > 0)
+        atomic_fetch_add(&pongs, (unsigned)n);
+    return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void test_ping_pong_wakes(void **state)
+{
+    pthread_t t[2];
+    unsigned lost = 0;
+    (void)state;
+    assert_int_equal(pf_queue_init(&pq, 4), 0);
+    pf_queue_set_takers(&pq, 2);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, ponger, NULL);
+    for (unsigned i = 1; i <= PINGS && !lost; i++) {
+        void *item = P(i);
+        assert_int_equal(pf_queue_post(&pq, &item, 1), 1);
+        uint64_t end = now_ms() + 5000;
+        while (atomic_load(&pongs) < i)
+            if (now_ms() > end) {
+                lost = i; /* nobody woke for it */
+                break;
+            } else if (i % 2) {
+                sched_yield(); /* odd: the next post races the sleep */
+            } else {
+                struct timespec ts = { 0, 20000 };
+                nanosleep(&ts, NULL); /* even: the takers are asleep */
+            }
+    }
+    pf_queue_close(&pq);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(lost, 0);
+    assert_int_equal(atomic_load(&pongs), PINGS);
+    pf_queue_destroy(&pq);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_batch_share),
         cmocka_unit_test(test_close_wakes),
         cmocka_unit_test(test_mpmc),
+        cmocka_unit_test(test_ping_pong_wakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

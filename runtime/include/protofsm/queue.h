@@ -12,11 +12,12 @@
 #define PROTOFSM_QUEUE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 typedef struct pf_queue {
     pthread_mutex_t _lock;
-    pthread_cond_t _nonempty;
+    atomic_uint _seq;   /* futex word: bumped by every post that wakes */
     void **_ring;
     size_t _cap, _head, _count;
     unsigned _waiting;  /* takers asleep in pf_queue_take */
