@@ -263,6 +263,26 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* WRITERS writer threads on port (counters: INCR+APPEND pairs, else SETs),
+ * running for ms; with stop, they are stopped and joined before the
+ * return, else left running (joined by the caller once the server died). */
+static void run_writers(unsigned port, int counters, long ms, int stop, writer_arg *w,
+                        pthread_t *t)
+{
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (writer_arg){ port, i, 0, counters, 0 };
+        pthread_create(&t[i], NULL, writer, &w[i]);
+    }
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    if (!stop)
+        return;
+    for (int i = 0; i < WRITERS; i++)
+        __atomic_store_n(&w[i].stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(t[i], NULL);
+}
+
 static long info_field(unsigned port, const char *field)
 {
     int fd = h_connect(port, 0);
@@ -318,17 +338,8 @@ static void test_kill9_everysec(void **st)
     assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
     writer_arg w[WRITERS];
     pthread_t t[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        w[i] = (writer_arg){ sp.port, i, 0, 1, 0 };
-        pthread_create(&t[i], NULL, writer, &w[i]);
-    }
-    struct timespec ts = { 0, 500 * 1000000L };
-    nanosleep(&ts, NULL);
-    for (int i = 0; i < WRITERS; i++)
-        __atomic_store_n(&w[i].stop, 1, __ATOMIC_RELEASE);
-    for (int i = 0; i < WRITERS; i++)
-        pthread_join(t[i], NULL);
-    ts = (struct timespec){ 0, 100 * 1000000L };
+    run_writers(sp.port, 1, 500, 1, w, t);
+    struct timespec ts = { 0, 100 * 1000000L };
     nanosleep(&ts, NULL);
     kill(sp.pid, SIGKILL);
     h_wait(&sp, 5000);
@@ -355,16 +366,7 @@ static void test_rewrite_under_load(void **st)
     assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
     writer_arg w[WRITERS];
     pthread_t t[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        w[i] = (writer_arg){ sp.port, i, 0, 1, 0 };
-        pthread_create(&t[i], NULL, writer, &w[i]);
-    }
-    struct timespec ts = { 1, 500 * 1000000L };
-    nanosleep(&ts, NULL);
-    for (int i = 0; i < WRITERS; i++)
-        __atomic_store_n(&w[i].stop, 1, __ATOMIC_RELEASE);
-    for (int i = 0; i < WRITERS; i++)
-        pthread_join(t[i], NULL);
+    run_writers(sp.port, 1, 1500, 1, w, t);
     long rewrites = info_field(sp.port, "aof_rewrites:");
     kill(sp.pid, SIGTERM);
     int status = h_wait(&sp, 10000);
@@ -391,12 +393,7 @@ static void test_kill9_durability(void **st)
     assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
     writer_arg w[WRITERS];
     pthread_t t[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        w[i] = (writer_arg){ sp.port, i, 0, 0, 0 };
-        pthread_create(&t[i], NULL, writer, &w[i]);
-    }
-    struct timespec ts = { 1, 500 * 1000000L }; /* load long enough for a rewrite or two */
-    nanosleep(&ts, NULL);
+    run_writers(sp.port, 0, 1500, 0, w, t); /* long enough for a rewrite or two */
     long rewrites = info_field(sp.port, "aof_rewrites:");
     kill(sp.pid, SIGKILL);
     long acked[WRITERS];

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "../integ/harness.h"
+#include "test_lines.h"
 #include "protofsm/sendfile.h"
 #include "protofsm/server.h"
 #include "protofsm/stats.h"
@@ -80,27 +81,12 @@ static char *content;
 
 enum { EV_LINE = PF_EV__BUILTIN, NEV };
 
-typedef struct { size_t scanned; } lp;
-
-static void lp_init(void *p, const void *conf)
-{
-    (void)conf;
-    ((lp *)p)->scanned = 0;
-}
-
 static ssize_t lp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
-    lp *p = pp;
-    const char *nl = memchr(buf + p->scanned, '\n', len - p->scanned);
-    if (!nl) {
-        p->scanned = len;
-        return -EAGAIN;
-    }
-    p->scanned = 0;
-    out->raw.ptr = buf;
-    out->raw.len = (size_t)(nl - buf) + 1;
-    out->event = EV_LINE;
-    return (ssize_t)out->raw.len;
+    ssize_t n = pf_test_line_frame(pp, buf, len, out);
+    if (n > 0)
+        out->event = EV_LINE;
+    return n;
 }
 
 static int on_line(pf_session *s, const pf_packet *pkt)
@@ -134,8 +120,8 @@ static const pf_fsm file_fsm = {
     .final = finals, .table = cells, .handlers = handlers, .nhandlers = 2,
 };
 static const pf_protocol file_proto = {
-    .name = "file", .fsm = &file_fsm, .parser_size = sizeof(lp), .fields_size = 0,
-    .parser_init = lp_init, .parse = lp_parse,
+    .name = "file", .fsm = &file_fsm, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
+    .parser_init = pf_test_line_init, .parse = lp_parse,
 };
 
 /* Push the file out of the page cache; 0 when it went. */

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 
 #include "../integ/harness.h"
+#include "test_lines.h"
 #include "protofsm/server.h"
 #include "protofsm/stats.h"
 
@@ -29,27 +30,12 @@
 
 enum { EV_SEQ = PF_EV__BUILTIN, EV_TIMER, EV_SLOW, NEV };
 
-typedef struct { size_t scanned; } seq_parser;
-
-static void seq_init(void *p, const void *conf)
-{
-    (void)conf;
-    ((seq_parser *)p)->scanned = 0;
-}
-
 static ssize_t seq_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
-    seq_parser *p = pp;
-    const char *nl = memchr(buf + p->scanned, '\n', len - p->scanned);
-    if (!nl) {
-        p->scanned = len;
-        return -EAGAIN;
-    }
-    p->scanned = 0;
-    out->raw.ptr = buf;
-    out->raw.len = (size_t)(nl - buf) + 1;
-    out->event = buf[0] == 't' ? EV_TIMER : buf[0] == 's' ? EV_SLOW : EV_SEQ;
-    return (ssize_t)out->raw.len;
+    ssize_t n = pf_test_line_frame(pp, buf, len, out);
+    if (n > 0)
+        out->event = buf[0] == 't' ? EV_TIMER : buf[0] == 's' ? EV_SLOW : EV_SEQ;
+    return n;
 }
 
 typedef struct {
@@ -179,13 +165,13 @@ static const pf_fsm seq_fsm = {
     .final = finals, .table = cells, .handlers = handlers, .nhandlers = 7,
 };
 static const pf_protocol seq_proto = {
-    .name = "seq", .fsm = &seq_fsm, .parser_size = sizeof(seq_parser), .fields_size = 0,
-    .parser_init = seq_init, .parse = seq_parse,
+    .name = "seq", .fsm = &seq_fsm, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
+    .parser_init = pf_test_line_init, .parse = seq_parse,
 };
 
 static const pf_protocol busy_proto = {
-    .name = "seq-busy", .fsm = &seq_fsm, .parser_size = sizeof(seq_parser), .fields_size = 0,
-    .parser_init = seq_init, .parse = seq_parse, .busy_reply = { "BUSY\n", 5 },
+    .name = "seq-busy", .fsm = &seq_fsm, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
+    .parser_init = pf_test_line_init, .parse = seq_parse, .busy_reply = { "BUSY\n", 5 },
 };
 
 /* ---- running it ---- */

@@ -61,27 +61,28 @@ static void drains_on(int sig)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* `sig` ignored by the caller: the server still drains on it, and the
+ * caller's SIG_IGN is back once the server is done. */
+static void ignored_still_drains(int sig)
+{
+    struct sigaction ign = { .sa_handler = SIG_IGN }, now;
+
+    assert_int_equal(sigaction(sig, &ign, NULL), 0);
+    drains_on(sig);
+    assert_int_equal(sigaction(sig, NULL, &now), 0);
+    assert_true(now.sa_handler == SIG_IGN);
+}
+
 static void test_ignored_sigint_still_drains(void **state)
 {
     (void)state;
-    struct sigaction ign = { .sa_handler = SIG_IGN }, now;
-
-    assert_int_equal(sigaction(SIGINT, &ign, NULL), 0);
-    drains_on(SIGINT);
-    /* The caller's choice is back once the server is done. */
-    assert_int_equal(sigaction(SIGINT, NULL, &now), 0);
-    assert_true(now.sa_handler == SIG_IGN);
+    ignored_still_drains(SIGINT);
 }
 
 static void test_ignored_sigterm_still_drains(void **state)
 {
     (void)state;
-    struct sigaction ign = { .sa_handler = SIG_IGN }, now;
-
-    assert_int_equal(sigaction(SIGTERM, &ign, NULL), 0);
-    drains_on(SIGTERM);
-    assert_int_equal(sigaction(SIGTERM, NULL, &now), 0);
-    assert_true(now.sa_handler == SIG_IGN);
+    ignored_still_drains(SIGTERM);
 }
 
 int main(void)
