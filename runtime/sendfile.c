@@ -11,13 +11,24 @@
  * thread, which every other connection waits on.  So that writer sends only
  * what mincore(2) finds cached, a window at a time; when the next bytes are
  * not there a worker reads the window in (pf__files_page_in) and the I/O
- * thread goes on with other connections meanwhile. */
+ * thread goes on with other connections meanwhile.
+ *
+ * mincore is not always honest: since Linux 5.0 it reports a file's pages
+ * as cached unless the caller owns the file (or is root) or could open it
+ * for writing.  A server serving other people's read-only files gets no
+ * answer from it, so for those the I/O thread reads a piece with
+ * preadv2(RWF_NOWAIT), which fails rather than wait, and writes what it
+ * got: a copy more than sendfile, but never a wait. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "protofsm/sendfile.h"
@@ -61,6 +72,23 @@ out:
     return rc;
 }
 
+int pf__files_distrust;
+
+/* Whether mincore tells the truth about fd (the kernel's can_do_mincore:
+ * the file's owner, CAP_FOWNER, or write permission). */
+static int mincore_trusted(int fd)
+{
+    struct stat st;
+    char path[40];
+
+    if (pf__files_distrust || fstat(fd, &st) < 0)
+        return 0;
+    if (st.st_uid == geteuid() || geteuid() == 0)
+        return 1;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
+}
+
 int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
 {
     if (!s->host)
@@ -80,7 +108,8 @@ int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
     size_t before = 0;
     for (; *tail; tail = &(*tail)->next)
         before += (*tail)->gap;
-    *g = (pf__fseg){ .fd = fd, .off = off, .len = len, .gap = buffered(s) - before, .warm = off };
+    *g = (pf__fseg){ .fd = fd, .off = off, .len = len, .gap = buffered(s) - before, .warm = off,
+                     .trusted = mincore_trusted(fd) };
     *tail = g;
     return 0;
 }
@@ -101,6 +130,7 @@ static void pop(pf_session *s)
     pf__fseg *g = s->files;
     s->files = g->next;
     close(g->fd);
+    free(g->probe);
     free(g);
 }
 
@@ -143,14 +173,14 @@ int pf__files_page_in(pf_session *s)
 
     if (!g || !g->cold)
         return 0;
-    size_t w = g->len < WINDOW ? g->len : WINDOW, left = w, chunk = 128u << 10;
+    size_t w = g->len < WINDOW ? g->len : WINDOW, left = w;
     off_t o = g->off;
-    char *buf = malloc(chunk);
+    char buf[64 << 10]; /* a worker's stack: no allocation to fail */
     /* Ask for the whole window at once (the disk sees one large request),
      * then read through it: pread returns once each piece is cached. */
     (void)posix_fadvise(g->fd, o, (off_t)w, POSIX_FADV_WILLNEED);
-    while (buf && left) {
-        ssize_t n = pread(g->fd, buf, left < chunk ? left : chunk, o);
+    while (left) {
+        ssize_t n = pread(g->fd, buf, left < sizeof(buf) ? left : sizeof(buf), o);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -158,12 +188,50 @@ int pf__files_page_in(pf_session *s)
         o += n;
         left -= (size_t)n;
     }
-    free(buf);
     /* Trusted even if part of it went again before the writer gets there:
      * the writer then waits briefly, but the transfer always progresses. */
     g->warm = g->off + (off_t)w;
     g->cold = 0;
     return 1;
+}
+
+#define PROBE ((size_t)64 << 10)
+
+static void advance(pf_session *s, pf__fseg *g, size_t n)
+{
+    g->len -= n;
+    if (g->len == 0)
+        pop(s);
+}
+
+/* A file mincore says nothing about: read what the page cache has without
+ * waiting, write that. */
+static ssize_t send_probed(pf_session *s, pf__fseg *g, int sock, size_t want)
+{
+    struct iovec iov = { g->probe, want < PROBE ? want : PROBE };
+    ssize_t r, n;
+
+    if (!g->probe && !(iov.iov_base = g->probe = malloc(PROBE))) {
+        g->cold = 1; /* a worker reads the window in; then sendfile */
+        return -EINPROGRESS;
+    }
+    do
+        r = preadv2(g->fd, &iov, 1, g->off, RWF_NOWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return -EIO; /* the file shrank */
+    if (r < 0) {
+        g->cold = 1; /* EAGAIN: not cached; EOPNOTSUPP: cannot tell */
+        return -EINPROGRESS;
+    }
+    do
+        n = send(sock, g->probe, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    g->off += n; /* what the socket did not take is read again next time */
+    advance(s, g, (size_t)n);
+    return n;
 }
 
 ssize_t pf__files_send(pf_session *s, int sock, int nowait)
@@ -175,6 +243,8 @@ ssize_t pf__files_send(pf_session *s, int sock, int nowait)
     if (nowait) {
         if (g->cold)
             return -EINPROGRESS;
+        if (g->off >= g->warm && !g->trusted)
+            return send_probed(s, g, sock, want);
         if (g->off >= g->warm) {
             size_t r = resident(g, want < WINDOW ? want : WINDOW);
             if (r == 0) {
@@ -193,9 +263,7 @@ ssize_t pf__files_send(pf_session *s, int sock, int nowait)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     if (n == 0)
         return -EIO; /* the file shrank: the promised length cannot be sent */
-    g->len -= (size_t)n;
-    if (g->len == 0)
-        pop(s);
+    advance(s, g, (size_t)n);
     return n;
 }
 

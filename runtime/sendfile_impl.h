@@ -22,6 +22,8 @@ typedef struct pf__fseg {
     size_t gap;   /* buffered bytes to write before this segment */
     off_t warm;   /* [off, warm) was found in the page cache (or read in) */
     int cold;     /* the writer must not wait: a worker reads in first */
+    int trusted;  /* mincore(2) tells the truth about this file */
+    char *probe;  /* not trusted: bytes read with RWF_NOWAIT, then sent */
 } pf__fseg;
 
 /* Buffered bytes that may be written before the first segment: SIZE_MAX
@@ -41,6 +43,9 @@ int pf__files_cold(const pf_session *s);
 /* Worker side: read the first segment's next window into the page cache
  * (this waits for the disk).  Returns 1 when there was work. */
 int pf__files_page_in(pf_session *s);
+/* Tests: 1 makes every later segment take the path for files whose page
+ * cache state mincore hides (not ours, not writable), as root cannot. */
+extern int pf__files_distrust;
 /* Close and free every segment (the connection is going away). */
 void pf__files_free(pf_session *s);
 

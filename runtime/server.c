@@ -447,12 +447,35 @@ static int any_in_flight(const pf_server *srv)
     return 0;
 }
 
+/* Give the caller its signal mask and dispositions back, first taking the
+ * SIGTERMs and SIGINTs that came after the drain had started: they asked
+ * for what has now happened, and must not kill the process once
+ * unblocked. */
+static void give_back_signals(pf_server *srv)
+{
+    if (!srv->masked)
+        return;
+    struct signalfd_siginfo si;
+    while (srv->sigfd >= 0 && read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        ;
+    struct sigaction ign = { .sa_handler = SIG_IGN };
+    if (srv->unignore & 1u)
+        sigaction(SIGTERM, &ign, NULL);
+    if (srv->unignore & 2u)
+        sigaction(SIGINT, &ign, NULL);
+    srv->unignore = 0;
+    pthread_sigmask(SIG_SETMASK, &srv->oldmask, NULL);
+    srv->masked = 0;
+}
+
 int pf_server_run(pf_server *srv)
 {
     int rc = pf__loop_init(srv);
 
-    if (rc < 0)
+    if (rc < 0) {
+        give_back_signals(srv); /* loop_init may have taken them already */
         return rc;
+    }
     if (atomic_load(&srv->stop_req))
         pf_server_stop(srv);
     switch (srv->conf.mode) {
@@ -502,21 +525,7 @@ int pf_server_run(pf_server *srv)
     for (unsigned i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i], NULL);
     srv->nthreads = 0;
-    /* Give the caller its signal mask back, first taking the SIGTERMs and
-     * SIGINTs that came after the drain had started: they asked for what
-     * has now happened, and must not kill the process once unblocked. */
-    if (srv->masked) {
-        struct signalfd_siginfo si;
-        while (read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-            ;
-        struct sigaction ign = { .sa_handler = SIG_IGN };
-        if (srv->unignore & 1u)
-            sigaction(SIGTERM, &ign, NULL);
-        if (srv->unignore & 2u)
-            sigaction(SIGINT, &ign, NULL);
-        srv->unignore = 0;
-        pthread_sigmask(SIG_SETMASK, &srv->oldmask, NULL);
-    }
+    give_back_signals(srv);
     return rc;
 }
 
