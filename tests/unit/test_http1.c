@@ -273,8 +273,9 @@ static int free_vectors(void **st)
     return 0;
 }
 
-static void expect_vec(const struct vec *v, const size_t *cuts, size_t ncuts, const char *how)
+static void expect_vec(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
+    const struct vec *v = vp;
     char *got = parse_text(v->in, v->in_len, cuts, ncuts, NULL);
     if (strlen(got) != v->out_len || memcmp(got, v->out, v->out_len)) {
         fprintf(stderr, "vector %s fed %s:\n--- got\n%s--- want\n%.*s", v->name, how, got,
@@ -285,35 +286,28 @@ static void expect_vec(const struct vec *v, const size_t *cuts, size_t ncuts, co
     free(got);
 }
 
+static void feed_vectors(int kind)
+{
+    for (size_t i = 0; i < nvecs; i++)
+        pf_test_cuts(&vecs[i], vecs[i].in_len, kind, expect_vec);
+}
+
 static void test_vectors_whole(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
-        expect_vec(&vecs[i], NULL, 0, "whole");
+    feed_vectors(PF_TEST_WHOLE);
 }
 
 static void test_vectors_byte_by_byte(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++) {
-        const struct vec *v = &vecs[i];
-        size_t *cuts = malloc((v->in_len + 1) * sizeof(size_t));
-        for (size_t k = 1; k < v->in_len; k++)
-            cuts[k - 1] = k;
-        expect_vec(v, cuts, v->in_len ? v->in_len - 1 : 0, "byte by byte");
-        free(cuts);
-    }
+    feed_vectors(PF_TEST_BYTEWISE);
 }
 
 static void test_vectors_every_split(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
-        for (size_t k = 0; k <= vecs[i].in_len; k++) {
-            char how[64];
-            snprintf(how, sizeof how, "split at %zu", k);
-            expect_vec(&vecs[i], &k, 1, how);
-        }
+    feed_vectors(PF_TEST_EVERY_SPLIT);
 }
 
 /* The vectors cover what the issue asks for: a feature or rejection missing

@@ -47,8 +47,9 @@ static int free_vectors(void **st)
     return 0;
 }
 
-static void run_cut(const pf_test_vec *v, const size_t *cuts, size_t ncuts, const char *how)
+static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
+    const pf_test_vec *v = vp;
     pf_session *s = pf_session_new(&pf_mqtt_protocol, NULL);
     assert_non_null(s);
     size_t at = 0;
@@ -75,19 +76,19 @@ static void run_cut(const pf_test_vec *v, const size_t *cuts, size_t ncuts, cons
 static void test_vectors_whole(void **st)
 {
     (void)st;
-    pf_test_feed_whole(&all, run_cut);
+    pf_test_feed(&all, PF_TEST_WHOLE, run_cut);
 }
 
 static void test_vectors_byte_by_byte(void **st)
 {
     (void)st;
-    pf_test_feed_bytewise(&all, run_cut);
+    pf_test_feed(&all, PF_TEST_BYTEWISE, run_cut);
 }
 
 static void test_vectors_every_split(void **st)
 {
     (void)st;
-    pf_test_feed_every_split(&all, run_cut);
+    pf_test_feed(&all, PF_TEST_EVERY_SPLIT, run_cut);
 }
 
 /* The parser never reads past `len`, and its slices stay inside the packet. */

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "resp.h"
@@ -165,8 +164,9 @@ static void show(const char *what, const char *p, size_t n)
 }
 
 /* Feed `v` in pieces cut at cuts[0..ncuts) and check output and closing. */
-static void run_cut(const struct vec *v, const size_t *cuts, size_t ncuts, const char *how)
+static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
+    const struct vec *v = vp;
     pf_session_conf sc = { .proto_conf = &v->conf };
     pf_session *s = pf_session_new(&pf_resp_protocol, &sc);
     assert_non_null(s);
@@ -191,35 +191,28 @@ static void run_cut(const struct vec *v, const size_t *cuts, size_t ncuts, const
     pf_session_free(s);
 }
 
+static void feed_vectors(int kind)
+{
+    for (size_t i = 0; i < nvecs; i++)
+        pf_test_cuts(&vecs[i], vecs[i].in_len, kind, run_cut);
+}
+
 static void test_vectors_whole(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
-        run_cut(&vecs[i], NULL, 0, "whole");
+    feed_vectors(PF_TEST_WHOLE);
 }
 
 static void test_vectors_byte_by_byte(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++) {
-        const struct vec *v = &vecs[i];
-        size_t *cuts = malloc(v->in_len * sizeof(size_t) + 1);
-        for (size_t k = 1; k < v->in_len; k++)
-            cuts[k - 1] = k;
-        run_cut(v, cuts, v->in_len ? v->in_len - 1 : 0, "byte by byte");
-        free(cuts);
-    }
+    feed_vectors(PF_TEST_BYTEWISE);
 }
 
 static void test_vectors_every_split(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
-        for (size_t k = 0; k <= vecs[i].in_len; k++) {
-            char how[64];
-            snprintf(how, sizeof how, "split at %zu", k);
-            run_cut(&vecs[i], &k, 1, how);
-        }
+    feed_vectors(PF_TEST_EVERY_SPLIT);
 }
 
 /* ---- the parser alone ------------------------------------------------- */
@@ -263,17 +256,10 @@ static int within(const char *p, size_t n, const char *lo, size_t len)
 static void test_guard_page(void **st)
 {
     (void)st;
-    long pg = sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < nvecs; i++) {
         const struct vec *v = &vecs[i];
-        size_t pages = (v->in_len + (size_t)pg - 1) / (size_t)pg + 1;
-        char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        assert_true(m != MAP_FAILED);
-        char *guard = m + (pages - 1) * (size_t)pg;
-        assert_int_equal(mprotect(guard, (size_t)pg, PROT_NONE), 0);
-        char *in = guard - v->in_len;
-        memcpy(in, v->in, v->in_len);
+        char *in = pf_test_guard_copy(v->in, v->in_len);
+        assert_non_null(in);
         void *rp = new_parser(&v->conf);
         size_t at = 0;
         for (;;) {
@@ -292,7 +278,7 @@ static void test_guard_page(void **st)
             at += (size_t)n;
         }
         free(rp);
-        munmap(m, pages * (size_t)pg);
+        pf_test_guard_free(in, v->in_len);
     }
 }
 

@@ -20,13 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "protofsm/session.h"
 #include "smtp.h"
 #include "smtp_fsm.h"
+#include "testutil.h"
 
 #define VEC_DIR "tests/vectors/smtp"
 #define GREETING "220 mx.test ESMTP protofsm\r\n"
@@ -204,8 +204,9 @@ static pf_smtp_conf test_conf(void)
     return c;
 }
 
-static void run_cut(const struct vec *v, const size_t *cuts, size_t ncuts, const char *how)
+static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
+    const struct vec *v = vp;
     pf_smtp_conf conf = test_conf();
     pf_session_conf sc = { .proto_conf = &conf };
     pf_session *s = pf_session_new(&pf_smtp_protocol, &sc);
@@ -241,35 +242,28 @@ static void run_cut(const struct vec *v, const size_t *cuts, size_t ncuts, const
     free(m);
 }
 
+static void feed_vectors(int kind)
+{
+    for (size_t i = 0; i < nvecs; i++)
+        pf_test_cuts(&vecs[i], vecs[i].in_len, kind, run_cut);
+}
+
 static void test_vectors_whole(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
-        run_cut(&vecs[i], NULL, 0, "whole");
+    feed_vectors(PF_TEST_WHOLE);
 }
 
 static void test_vectors_byte_by_byte(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++) {
-        const struct vec *v = &vecs[i];
-        size_t *cuts = malloc(v->in_len * sizeof(size_t) + 1);
-        for (size_t k = 1; k < v->in_len; k++)
-            cuts[k - 1] = k;
-        run_cut(v, cuts, v->in_len ? v->in_len - 1 : 0, "byte by byte");
-        free(cuts);
-    }
+    feed_vectors(PF_TEST_BYTEWISE);
 }
 
 static void test_vectors_every_split(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < nvecs; i++)
-        for (size_t k = 0; k <= vecs[i].in_len; k++) {
-            char how[64];
-            snprintf(how, sizeof how, "split at %zu", k);
-            run_cut(&vecs[i], &k, 1, how);
-        }
+    feed_vectors(PF_TEST_EVERY_SPLIT);
 }
 
 /* The parser alone must never read past `len`.  A DATA is taken as
@@ -277,17 +271,10 @@ static void test_vectors_every_split(void **st)
 static void test_guard_page(void **st)
 {
     (void)st;
-    long pg = sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < nvecs; i++) {
         const struct vec *v = &vecs[i];
-        size_t pages = (v->in_len + (size_t)pg - 1) / (size_t)pg + 1;
-        char *m = mmap(NULL, pages * (size_t)pg, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        assert_true(m != MAP_FAILED);
-        char *guard = m + (pages - 1) * (size_t)pg;
-        assert_int_equal(mprotect(guard, (size_t)pg, PROT_NONE), 0);
-        char *in = guard - v->in_len;
-        memcpy(in, v->in, v->in_len);
+        char *in = pf_test_guard_copy(v->in, v->in_len);
+        assert_non_null(in);
         _Alignas(max_align_t) char parser[256];
         assert_true(pf_smtp_protocol.parser_size <= sizeof parser);
         pf_smtp_protocol.parser_init(parser, NULL);
@@ -304,7 +291,7 @@ static void test_guard_page(void **st)
                 pf_smtp_parser_data(f.parser, 1);
             at += (size_t)n;
         }
-        munmap(m, pages * (size_t)pg);
+        pf_test_guard_free(in, v->in_len);
     }
 }
 

@@ -129,38 +129,39 @@ static inline void pf_test_vecs_free(pf_test_vecs *vs)
     vs->n = 0;
 }
 
-/* Feed one vector with input cut at cuts[0..ncuts); the test checks. */
-typedef void (*pf_test_run_cut)(const pf_test_vec *v, const size_t *cuts, size_t ncuts,
-                                const char *how);
+/* Feed one vector `v` (any vector type) with its input cut at
+ * cuts[0..ncuts); the test checks. */
+typedef void (*pf_test_run_cut)(const void *v, const size_t *cuts, size_t ncuts, const char *how);
 
 /* The split rule, three ways: whole, byte by byte, and split in two at
- * every position (0 and in_len included). */
-static inline void pf_test_feed_whole(const pf_test_vecs *vs, pf_test_run_cut run)
-{
-    for (size_t i = 0; i < vs->n; i++)
-        run(&vs->v[i], NULL, 0, "whole");
-}
+ * every position (0 and len included). */
+enum { PF_TEST_WHOLE, PF_TEST_BYTEWISE, PF_TEST_EVERY_SPLIT };
 
-static inline void pf_test_feed_bytewise(const pf_test_vecs *vs, pf_test_run_cut run)
+/* One vector whose input is `len` bytes, cut the `kind` way. */
+static inline void pf_test_cuts(const void *v, size_t len, int kind, pf_test_run_cut run)
 {
-    for (size_t i = 0; i < vs->n; i++) {
-        const pf_test_vec *v = &vs->v[i];
-        size_t *cuts = malloc(v->in_len * sizeof(size_t) + 1);
-        for (size_t k = 1; k < v->in_len; k++)
+    if (kind == PF_TEST_WHOLE) {
+        run(v, NULL, 0, "whole");
+    } else if (kind == PF_TEST_BYTEWISE) {
+        size_t *cuts = malloc(len * sizeof(size_t) + 1);
+        for (size_t k = 1; k < len; k++)
             cuts[k - 1] = k;
-        run(v, cuts, v->in_len ? v->in_len - 1 : 0, "byte by byte");
+        run(v, cuts, len ? len - 1 : 0, "byte by byte");
         free(cuts);
+    } else {
+        for (size_t k = 0; k <= len; k++) {
+            char how[64];
+            snprintf(how, sizeof how, "split at %zu", k);
+            run(v, &k, 1, how);
+        }
     }
 }
 
-static inline void pf_test_feed_every_split(const pf_test_vecs *vs, pf_test_run_cut run)
+/* Every vector of vs (run gets a const pf_test_vec *). */
+static inline void pf_test_feed(const pf_test_vecs *vs, int kind, pf_test_run_cut run)
 {
     for (size_t i = 0; i < vs->n; i++)
-        for (size_t k = 0; k <= vs->v[i].in_len; k++) {
-            char how[64];
-            snprintf(how, sizeof how, "split at %zu", k);
-            run(&vs->v[i], &k, 1, how);
-        }
+        pf_test_cuts(&vs->v[i], vs->v[i].in_len, kind, run);
 }
 
 /* A copy of data[0..len) whose last byte sits just before a PROT_NONE page,
