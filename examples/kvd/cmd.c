@@ -618,3 +618,4 @@ static void c_type(kv_ctx *c, size_t argc, const pf_slice *av)
 }
 
 #include "cmd_keyspace.c.h"
+#include "cmd_run.c.h"
