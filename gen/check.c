@@ -185,11 +185,16 @@ static void check_unused_events(pfg_machine *m)
             used = c->next != PFG_NOROW &&
                    (m->kind == PFG_DISPATCH || !(c->flags & PFG_CELL_DEFAULT));
         }
-        if (!used)
+        const char *why = m->kind == PFG_DISPATCH ? " (no row names it, no default row)"
+                                                  : " (no row names it, no 'STATE *' row)";
+        if (used)
+            continue;
+        if (m->over)
+            pfg_error(m, m->over_line, "event '%s' of protocol '%s' is handled by no row%s",
+                      m->events.name[e], m->over, why);
+        else
             pfg_error(m, m->events.line[e], "event '%s' is declared but no row handles it%s",
-                      m->events.name[e],
-                      m->kind == PFG_DISPATCH ? " (no row names it, no default row)"
-                                              : " (no row names it, no 'STATE *' row)");
+                      m->events.name[e], why);
     }
 }
 
@@ -275,6 +280,8 @@ int pfg_check(pfg_machine *m)
 {
     if (m->oom)
         return -1;
+    if (m->is_protocol)
+        return pfg_check_symbols(m) != 0 || m->oom ? -1 : (int)m->ndiags;
     if (m->block_line == 0 || m->kind == PFG_KIND_UNSET)
         return (int)m->ndiags;  /* nothing sensible to check further */
     if (m->kind == PFG_TRANSITION && m->final_line == 0)

@@ -61,6 +61,8 @@ void pfg_print_diags(pfg_machine *m, FILE *f)
 void pfg_machine_free(pfg_machine *m)
 {
     free(m->name);
+    free(m->over);
+    free(m->over_path);
     pfg_names_free(&m->states);
     pfg_names_free(&m->events);
     pfg_names_free(&m->handlers);

@@ -34,8 +34,11 @@ int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f)
     pfg_put_banner(f, m->path);
     fprintf(f, "#include \"%s_fsm.h\"\n\n", base);
 
+    if (!m->over) {
+        pfg_put_events_def(f, m);
+        fputc('\n', f);
+    }
     put_names(f, m, "state", &m->states, "_NSTATES");
-    put_names(f, m, "event", &m->events, "_NEVENTS");
 
     fprintf(f, "static const uint8_t %s_fsm_final[", n);
     pfg_put_id(f, m, "_NSTATES", "");
@@ -44,16 +47,17 @@ int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f)
         fprintf(f, "    %d, /* %s */\n", m->final[s] ? 1 : 0, m->states.name[s]);
     fputs("};\n\n", f);
 
-    fprintf(f, "static const pf_handler %s_fsm_handlers[%zu] = {\n", n, m->handlers.n + 1);
-    fputs("    NULL,\n", f);
+    fprintf(f, "static const char *const %s_fsm_handler_names[", n);
+    pfg_put_id(f, m, "_NHANDLERS", "");
+    fputs("] = {\n    NULL,\n", f);
     for (size_t h = 0; h < m->handlers.n; h++)
-        fprintf(f, "    %s, /* %zu */\n", m->handlers.name[h], h + 1);
+        fprintf(f, "    \"%s\", /* %zu */\n", m->handlers.name[h], h + 1);
     fputs("};\n\n", f);
 
     fprintf(f, "static const pf_fsm_cell %s_fsm_table[", n);
     pfg_put_id(f, m, "_NSTATES", "");
     fputs(" * ", f);
-    pfg_put_id(f, m, "_NEVENTS", "");
+    pfg_put_ev_id(f, m, "_NEVENTS", "");
     fputs("] = {\n", f);
     for (size_t s = 0; s < m->states.n; s++) {
         if (s > 0)
@@ -72,15 +76,16 @@ int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f)
     fputs("    .nstates = ", f);
     pfg_put_id(f, m, "_NSTATES", "");
     fputs(",\n    .nevents = ", f);
-    pfg_put_id(f, m, "_NEVENTS", "");
+    pfg_put_ev_id(f, m, "_NEVENTS", "");
     fputs(",\n    .start = ", f);
     pfg_put_id(f, m, "_ST_", m->states.name[m->start]);
     fprintf(f, ",\n    .state_names = %s_fsm_state_names,\n", n);
-    fprintf(f, "    .event_names = %s_fsm_event_names,\n", n);
+    fprintf(f, "    .events = &%s_events,\n", pfg_events_owner(m));
     fprintf(f, "    .final = %s_fsm_final,\n", n);
     fprintf(f, "    .table = %s_fsm_table,\n", n);
-    fprintf(f, "    .handlers = %s_fsm_handlers,\n", n);
-    fprintf(f, "    .nhandlers = %zu,\n", m->handlers.n + 1);
+    fputs("    .nhandlers = ", f);
+    pfg_put_id(f, m, "_NHANDLERS", "");
+    fprintf(f, ",\n    .handler_names = %s_fsm_handler_names,\n", n);
     fputs("};\n", f);
     return pfg_finish(f);
 }

@@ -42,11 +42,26 @@ void pfg_put_cstring(FILE *f, const char *s)
 
 /* NAME uppercased, then `mid` and `tail`: NAME_ST_A, NAME_NEVENTS.  symbols.c
  * spells the same identifiers to check them. */
-void pfg_put_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail)
+static void put_upper(FILE *f, const char *name, const char *mid, const char *tail)
 {
-    for (const char *p = m->name; *p; p++)
+    for (const char *p = name; *p; p++)
         fputc(toupper((unsigned char)*p), f);
     fprintf(f, "%s%s", mid, tail);
+}
+
+void pfg_put_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail)
+{
+    put_upper(f, m->name, mid, tail);
+}
+
+const char *pfg_events_owner(const pfg_machine *m)
+{
+    return m->over ? m->over : m->name;
+}
+
+void pfg_put_ev_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail)
+{
+    put_upper(f, pfg_events_owner(m), mid, tail);
 }
 
 int pfg_finish(FILE *f)
@@ -76,12 +91,12 @@ char *pfg_strdupf(const char *fmt, ...)
     return s;
 }
 
-/* BASE_FSM_H with BASE uppercased, other characters as '_', and PFGEN_ in
- * front when BASE starts with a digit. */
-char *pfg_guard(const char *base)
+/* BASE then SUFFIX (_FSM_H, _EVENTS_H) with BASE uppercased, other
+ * characters as '_', and PFGEN_ in front when BASE starts with a digit. */
+char *pfg_guard(const char *base, const char *suffix)
 {
     int digit = isdigit((unsigned char)base[0]);
-    char *g = pfg_strdupf("%s%s_FSM_H", digit ? "PFGEN_" : "", base);
+    char *g = pfg_strdupf("%s%s%s", digit ? "PFGEN_" : "", base, suffix);
     if (g == NULL)
         return NULL;
     for (char *p = g; *p; p++)

@@ -1,11 +1,15 @@
-/* The table block parser: .rl text in, pfg_machine out.
+/* The table block parser: .rl or .fsm text in, pfg_machine out.
  *
- * It finds the one `/ * @fsm ... @end * /` block (the rest of the file is the
- * Ragel grammar and is ignored), splits it into lines of tokens, and reads
- * them in three passes so that directives may come in any order: `kind`
- * first (it decides what a row looks like), then the other directives (so
- * rows may name states declared further down), then the rows.  Name
- * resolution problems are reported here; graph-level checks are check.c's. */
+ * In a .rl file it finds the one `/ * @fsm ... @end * /` block (the rest of
+ * the file is the Ragel grammar and is ignored); a .fsm file is all block.
+ * It splits the block into lines of tokens, and reads them in three passes
+ * so that directives may come in any order: `kind` first (it decides what a
+ * row looks like), then the other directives (so rows may name states
+ * declared further down), then the rows.  A block is either a protocol
+ * (`protocol NAME` and its `events`) or a machine; a machine `over` a
+ * protocol takes that protocol's events (import.c) before its rows are
+ * read.  Name resolution problems are reported here; graph-level checks
+ * are check.c's. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +99,8 @@ static void check_comment_marks(pfg_machine *m, int line, const char *p, const c
 
 static int add_line(pfg_machine *m, block *b, int line, const char *p, const char *e)
 {
-    check_comment_marks(m, line, p, e);
+    if (!m->whole_file)
+        check_comment_marks(m, line, p, e);
     const char *hash = memchr(p, '#', (size_t)(e - p));
     if (hash != NULL)
         e = hash;
@@ -158,6 +163,18 @@ static int read_block(pfg_machine *m, const char *text, size_t len, block *b)
 {
     const char *p = text, *end = text + len;
     int line = 0, inside = 0, start = 0, found = 0, ok = 1;
+    if (m->whole_file) {
+        m->block_line = 1;
+        while (p < end) {
+            const char *e = memchr(p, '\n', (size_t)(end - p));
+            if (e == NULL)
+                e = end;
+            if (add_line(m, b, ++line, p, e) != 0)
+                return -1;
+            p = e < end ? e + 1 : end;
+        }
+        return 1;
+    }
     while (p < end) {
         const char *e = memchr(p, '\n', (size_t)(end - p));
         if (e == NULL)
@@ -299,26 +316,55 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
         pfg_error(m, l->line, "'%.*s' expects at least one name", (int)t0->len, t0->s);
         return 0;
     }
-    if (tok_is(t0, "machine")) {
+    if (tok_is(t0, "machine") || tok_is(t0, "protocol")) {
+        int proto = t0->s[0] == 'p';
+        const char *what = proto ? "protocol" : "machine";
         if (m->name_line != 0) {
-            pfg_error(m, l->line, "duplicate 'machine' directive (first at line %d)",
-                      m->name_line);
+            pfg_error(m, l->line, "duplicate '%s' directive (first at line %d)%s", what,
+                      m->name_line,
+                      proto == m->is_protocol ? ""
+                                              : ": a block is a protocol (its events) or a "
+                                                "machine (a table), not both");
             return 0;
         }
         m->name_line = l->line;
-        if (!one_arg(m, l, "name"))
+        m->is_protocol = proto;
+        if (!proto && l->ntok == 4 && tok_is(&l->t[2], "over")) {
+            const char *why = pfg_ident_problem(l->t[3].s, l->t[3].len, 1);
+            if (*why) {
+                pfg_error(m, l->line, "invalid protocol name '%.*s': %s", (int)l->t[3].len,
+                          l->t[3].s, why);
+                return 0;
+            }
+            m->over = strndup(l->t[3].s, l->t[3].len);
+            m->over_line = l->line;
+            if (m->over == NULL)
+                return -1;
+        } else if (l->ntok != 2) {
+            pfg_error(m, l->line, proto ? "'protocol' expects exactly one name"
+                                        : "'machine' expects a name, or 'NAME over PROTOCOL'");
             return 0;
+        }
         const char *why = pfg_ident_problem(l->t[1].s, l->t[1].len, 1);
         if (*why) {
-            pfg_error(m, l->line, "invalid machine name '%.*s': %s", (int)l->t[1].len,
+            pfg_error(m, l->line, "invalid %s name '%.*s': %s", what, (int)l->t[1].len,
                       l->t[1].s, why);
             return 0;
         }
         m->name = strndup(l->t[1].s, l->t[1].len);
-        return m->name == NULL ? -1 : 0;
+        if (m->name == NULL)
+            return -1;
+        /* `over P` finds P.rl, so a protocol is named like its file. */
+        if (proto && m->base != NULL && strcmp(m->name, m->base) != 0)
+            pfg_error(m, l->line, "protocol '%s' is in a file named '%s': name them alike "
+                      "(a machine 'over %s' looks for %s.rl)", m->name, m->base, m->name,
+                      m->name);
+        return 0;
     }
     if (tok_is(t0, "states") || tok_is(t0, "events")) {
         int st = t0->s[0] == 's';
+        if (!st && m->events_line == 0)
+            m->events_line = l->line;
         for (size_t i = 1; i < l->ntok; i++) {
             int *over = st ? &pd->over_states : &pd->over_events;
             pfg_names *ns = st ? &m->states : &m->events;
@@ -367,8 +413,8 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
 
 static int is_directive(const tok *t)
 {
-    static const char *const kw[] = { "machine", "kind", "states", "events", "start",
-                                      "final" };
+    static const char *const kw[] = { "machine", "protocol", "kind", "states", "events",
+                                      "start", "final" };
     for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
         if (tok_is(t, kw[i]))
             return 1;
@@ -387,8 +433,8 @@ static void not_directive(pfg_machine *m, const bline *l)
                   m->kind == PFG_DISPATCH ? "'EVENT -> HANDLER'"
                                           : "'STATE EVENT -> NEXT HANDLER'");
     else
-        pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, kind, states, "
-                              "events, start or final)", (int)t0->len, t0->s);
+        pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, protocol, kind, "
+                              "states, events, start or final)", (int)t0->len, t0->s);
 }
 
 static long find_state(pfg_machine *m, const tok *t, int line, const char *what)
@@ -524,6 +570,24 @@ static int resolve_start_final(pfg_machine *m, pending *pd)
     return 0;
 }
 
+/* A protocol block holds its name and events; anything about a table is
+ * a machine's. */
+static int protocol_only(pfg_machine *m, const block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const bline *l = &b->l[i];
+        const tok *t0 = &l->t[0];
+        if (has_arrow(l))
+            pfg_error(m, l->line, "a protocol has no table rows: they belong to a machine "
+                      "over it ('machine NAME over %s', in a .fsm file)", m->name);
+        else if (tok_is(t0, "kind") || tok_is(t0, "states") || tok_is(t0, "start") ||
+                 tok_is(t0, "final"))
+            pfg_error(m, l->line, "'%.*s' belongs to a machine, not to protocol '%s'",
+                      (int)t0->len, t0->s, m->name);
+    }
+    return 0;
+}
+
 int pfg_parse(pfg_machine *m, const char *text, size_t len)
 {
     block b = { 0 };
@@ -548,11 +612,22 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
     for (size_t i = 0; i < b.n; i++)
         if (!has_arrow(&b.l[i]) && !is_directive(&b.l[i].t[0]))
             not_directive(m, &b.l[i]);
+    if (m->is_protocol) {
+        rc = protocol_only(m, &b);
+        goto out;
+    }
     if (m->name_line == 0)
         pfg_error(m, m->block_line, "missing 'machine' directive (the name that prefixes "
                                     "generated symbols)");
     if (m->kind_line == 0)
         pfg_error(m, m->block_line, "missing 'kind' directive (dispatch or transition)");
+    if (m->over != NULL) {
+        if (m->events_line != 0)
+            pfg_error(m, m->events_line, "machine '%s' is over protocol '%s', whose events "
+                      "it takes: declare no 'events' here", m->name, m->over);
+        if (pfg_import_events(m) != 0)
+            goto out;
+    }
     if (resolve_start_final(m, &pd) != 0)
         goto out;
     if (m->kind != PFG_KIND_UNSET) {

@@ -1,11 +1,13 @@
-/* pfgen: compile the table block of a protocol's .rl file into C tables.
+/* pfgen: compile the table block of a .rl or .fsm file into C.
  *
- *   pfgen [-o DIR] [--check] FILE.rl
+ *   pfgen [-o DIR] [-I DIR]... [--check] FILE.rl|FILE.fsm
  *
- * Reads FILE.rl, parses and checks its `@fsm` block, and writes
- * DIR/BASE_fsm.h, DIR/BASE_fsm.c and DIR/BASE.dot (creating DIR if needed).  Each output goes to a
- * temporary file in DIR first and is renamed only when all three were
- * written, so a failed run never leaves a partial or stale-looking file.
+ * A protocol's block (`protocol NAME`, its events) gives DIR/BASE_events.h
+ * and DIR/BASE_events.c; a machine's (`machine NAME [over PROTO]`, states,
+ * rows) gives DIR/BASE_fsm.h, DIR/BASE_fsm.c and DIR/BASE.dot (creating DIR
+ * if needed).  Each output goes to a temporary file in DIR first and is
+ * renamed only when all were written, so a failed run never leaves a
+ * partial or stale-looking file.
  * Exit status: 0 ok, 1 the table has errors, 2 usage, 3 I/O. */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,23 +22,31 @@
 enum { EXIT_OK = 0, EXIT_TABLE = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
 
 static const char usage_text[] =
-    "usage: pfgen [-o DIR] [--check] FILE.rl\n"
+    "usage: pfgen [-o DIR] [-I DIR]... [--check] FILE.rl|FILE.fsm\n"
     "\n"
-    "Reads the table block of FILE.rl and writes DIR/BASE_fsm.h, DIR/BASE_fsm.c\n"
-    "and DIR/BASE.dot (BASE: FILE's name without .rl).\n"
+    "Reads the block of FILE (BASE: its name without .rl or .fsm).  A protocol\n"
+    "block writes DIR/BASE_events.h and DIR/BASE_events.c; a machine block\n"
+    "writes DIR/BASE_fsm.h, DIR/BASE_fsm.c and DIR/BASE.dot.\n"
     "\n"
     "  -o DIR     output directory, created if missing (default: .)\n"
+    "  -I DIR     where 'over PROTO' looks for PROTO.rl after FILE's own\n"
+    "             directory; may repeat, searched in order\n"
     "  --check    validate only; write nothing\n"
     "  -h, --help this text\n"
     "  --version  print the version\n"
     "\n"
-    "Table block (inside a C comment, so ragel passes it through):\n"
-    "  /* @fsm                      starts the block (one per file)\n"
-    "  machine NAME                 C identifier, prefix of generated symbols\n"
-    "  kind    dispatch|transition\n"
-    "  states  A B ...              transition only; may repeat\n"
+    "The block: in a .rl file inside a C comment (ragel passes it through),\n"
+    "from a line '/* @fsm' to a line containing '@end */'; a .fsm file is all\n"
+    "block.  A protocol:\n"
+    "  protocol NAME                C identifier, named like the file\n"
     "  events  X Y ...              packet events; may repeat; OPEN CLOSE\n"
     "                               TIMEOUT DRAIN are built in (0..3)\n"
+    "A machine (a service's session table):\n"
+    "  machine NAME over PROTO      C identifier, prefix of generated symbols;\n"
+    "                               its events are PROTO's (or, without\n"
+    "                               'over PROTO', its own 'events' lines)\n"
+    "  kind    dispatch|transition\n"
+    "  states  A B ...              transition only; may repeat\n"
     "  start   A                    transition only\n"
     "  final   A ...                transition only\n"
     "  STATE EVENT -> NEXT HANDLER  transition row; STATE may be *, EVENT *,\n"
@@ -44,11 +54,11 @@ static const char usage_text[] =
     "  default -> NEXT HANDLER      transition default row (= * * -> ...)\n"
     "  EVENT -> HANDLER             dispatch row; * or default: the default\n"
     "  # comment\n"
-    "  @end */                      ends the block\n"
     "Precedence: STATE EVENT > * EVENT > STATE * > default.  Wildcards and\n"
     "the default never cover the built-in events; in a dispatch machine the\n"
     "default answers every packet event without a row.  A row that fills no\n"
-    "cell (shadowed, or covering none) is an error.\n"
+    "cell (shadowed, or covering none) is an error.  Handlers are bound at run\n"
+    "time: BASE_fsm.h lists them as NAME_HANDLERS(X).\n"
     "\n"
     "Exit status: 0 ok, 1 the table has errors (listed as FILE:LINE: message),\n"
     "2 usage error, 3 I/O error.\n";
@@ -67,40 +77,8 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 8192, n = 0;
-    char *buf = malloc(cap);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (ferror(f)) {
-            int e = errno ? errno : EIO;
-            free(buf);
-            fclose(f);
-            errno = e;
-            return NULL;
-        }
-        if (n < cap)
-            break;
-        char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-        if (nb == NULL) {
-            free(buf);
-            buf = NULL;
-            errno = ENOMEM;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 enum { OUT_H, OUT_C, OUT_DOT, NOUT };
+#define NOUT_PROTOCOL 2 /* BASE_events.h, BASE_events.c */
 
 typedef struct output {
     char *path;
@@ -168,7 +146,9 @@ static int write_one(const pfg_machine *m, const char *base, int which, output *
         errno = e;
         return -1;
     }
-    int rc = which == OUT_H ? pfg_emit_h(m, base, f)
+    int rc = m->is_protocol ? (which == OUT_H ? pfg_emit_events_h(m, base, f)
+                                              : pfg_emit_events_c(m, base, f))
+             : which == OUT_H ? pfg_emit_h(m, base, f)
              : which == OUT_C ? pfg_emit_c(m, base, f) : pfg_emit_dot(m, f);
     int e = errno;
     if (fclose(f) != 0 && rc == 0) {
@@ -181,11 +161,14 @@ static int write_one(const pfg_machine *m, const char *base, int which, output *
 
 static int write_outputs(const pfg_machine *m, const char *dir, const char *base)
 {
-    static const char *const suffix[NOUT] = { "_fsm.h", "_fsm.c", ".dot" };
+    static const char *const machine_suffix[NOUT] = { "_fsm.h", "_fsm.c", ".dot" };
+    static const char *const protocol_suffix[NOUT] = { "_events.h", "_events.c", "" };
+    const char *const *suffix = m->is_protocol ? protocol_suffix : machine_suffix;
+    int nout = m->is_protocol ? NOUT_PROTOCOL : NOUT;
     output out[NOUT] = { { 0 } };
     int rc = EXIT_IO, made = 0;
     const char *failed = NULL;
-    for (int i = 0; i < NOUT; i++) {
+    for (int i = 0; i < nout; i++) {
         char tsuf[32];
         snprintf(tsuf, sizeof tsuf, "%s.XXXXXX", suffix[i]);
         out[i].path = join(dir, base, suffix[i], "");
@@ -195,14 +178,14 @@ static int write_outputs(const pfg_machine *m, const char *dir, const char *base
             goto done;
         }
     }
-    for (made = 0; made < NOUT; made++) {
+    for (made = 0; made < nout; made++) {
         if (write_one(m, base, made, &out[made]) != 0) {
             failed = out[made].path;
             made++;  /* its temp may exist */
             goto fail;
         }
     }
-    for (int i = 0; i < NOUT; i++) {
+    for (int i = 0; i < nout; i++) {
         if (rename(out[i].tmp, out[i].path) != 0) {
             failed = out[i].path;
             goto fail;
@@ -214,7 +197,7 @@ static int write_outputs(const pfg_machine *m, const char *dir, const char *base
 fail:
     fprintf(stderr, "pfgen: cannot write '%s': %s\n", failed, strerror(errno));
 done:
-    for (int i = 0; i < NOUT; i++) {
+    for (int i = 0; i < nout; i++) {
         if (i < made && out[i].tmp != NULL && out[i].tmp[0] != '\0')
             unlink(out[i].tmp);
         free(out[i].path);
@@ -227,6 +210,10 @@ int main(int argc, char **argv)
 {
     const char *dir = ".", *input = NULL;
     int check_only = 0, nopts = 1;
+    /* -I directories are collected at the front of argv: each is written
+     * to a slot the loop has already read. */
+    const char **incdirs = (const char **)argv;
+    size_t nincdirs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (nopts && strcmp(a, "--") == 0) {
@@ -245,10 +232,16 @@ int main(int argc, char **argv)
             dir = argv[++i];
         } else if (nopts && strncmp(a, "-o", 2) == 0) {
             dir = a + 2;
+        } else if (nopts && strcmp(a, "-I") == 0) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0')
+                return usage_error("option '-I' needs a directory");
+            incdirs[nincdirs++] = argv[++i];
+        } else if (nopts && strncmp(a, "-I", 2) == 0) {
+            incdirs[nincdirs++] = a + 2;
         } else if (nopts && a[0] == '-' && a[1] != '\0') {
             return usage_error("unknown option '%s'", a);
         } else if (input != NULL) {
-            return usage_error("too many input files (at '%s'); give one FILE.rl", a);
+            return usage_error("too many input files (at '%s'); give one FILE", a);
         } else {
             input = a;
         }
@@ -257,20 +250,25 @@ int main(int argc, char **argv)
         return usage_error("no input file");
     const char *slash = strrchr(input, '/');
     const char *bname = slash ? slash + 1 : input;
-    size_t bl = strlen(bname);
-    if (bl <= 3 || strcmp(bname + bl - 3, ".rl") != 0)
-        return usage_error("input '%s' is not a NAME.rl file", input);
+    size_t bl = strlen(bname), ext = 0;
+    if (bl > 3 && strcmp(bname + bl - 3, ".rl") == 0)
+        ext = 3;
+    else if (bl > 4 && strcmp(bname + bl - 4, ".fsm") == 0)
+        ext = 4;
+    if (ext == 0)
+        return usage_error("input '%s' is not a NAME.rl or NAME.fsm file", input);
     if (*dir == '\0')
         return usage_error("option '-o' needs a directory");
 
     size_t len;
-    char *text = read_all(input, &len);
+    char *text = pfg_read_file(input, &len);
     if (text == NULL) {
         fprintf(stderr, "pfgen: cannot read '%s': %s\n", input, strerror(errno));
         return EXIT_IO;
     }
-    char *base = strndup(bname, bl - 3);
-    pfg_machine m = { .path = input, .base = base };
+    char *base = strndup(bname, bl - ext);
+    pfg_machine m = { .path = input, .base = base, .whole_file = ext == 4,
+                      .incdirs = incdirs, .nincdirs = nincdirs };
     int rc = 0;
     if (base == NULL || pfg_parse(&m, text, len) != 0 || (rc = pfg_check(&m)) < 0) {
         fprintf(stderr, "pfgen: out of memory\n");

@@ -64,10 +64,18 @@ typedef struct pfg_diag {
 typedef struct pfg_machine {
     const char *path;     /* the input, as given on the command line */
     const char *base;     /* BASE of BASE_fsm.h, for its include guard (or NULL) */
+    int whole_file;       /* a .fsm file: every line is block content */
+    const char *const *incdirs; /* where `over P` looks for P.rl (after the */
+    size_t nincdirs;            /* input's own directory) */
     int block_line;       /* line of `/ * @fsm` (0: none found) */
 
-    char *name;           /* `machine` */
+    int is_protocol;      /* `protocol NAME`: an event list, no table */
+    char *name;           /* `machine` or `protocol` */
     int name_line;
+    char *over;           /* `machine NAME over PROTO`: PROTO, whose events */
+    int over_line;        /* the machine takes from PROTO.rl */
+    char *over_path;      /* the PROTO.rl that was read */
+    int events_line;      /* first `events` directive (0: none) */
     int kind;             /* enum pfg_kind */
     int kind_line;
 
@@ -91,6 +99,13 @@ typedef struct pfg_machine {
     size_t ndiags, capdiags;
     int oom;              /* an allocation failed: give up with exit 3 */
 } pfg_machine;
+
+/* import.c: read a whole file (NULL with errno set on failure). */
+char *pfg_read_file(const char *path, size_t *len);
+/* Fill m->events from the protocol m->over names, found as OVER.rl in the
+ * input's directory or m->incdirs.  Problems go to pfg_error; -1 only when
+ * out of memory. */
+int pfg_import_events(pfg_machine *m);
 
 /* names.c */
 void pfg_names_free(pfg_names *ns);
@@ -126,21 +141,34 @@ int pfg_check(pfg_machine *m);
  * clashes with each other and with the included headers.  -1: no memory. */
 int pfg_check_symbols(pfg_machine *m);
 
-/* Emitters: write one output to `f`.  0, or -1 with errno set. */
+/* Emitters: write one output to `f`.  0, or -1 with errno set.  A machine
+ * gives BASE_fsm.h, BASE_fsm.c and BASE.dot; a protocol BASE_events.h and
+ * BASE_events.c. */
 int pfg_emit_h(const pfg_machine *m, const char *base, FILE *f);
 int pfg_emit_c(const pfg_machine *m, const char *base, FILE *f);
 int pfg_emit_dot(const pfg_machine *m, FILE *f);
+int pfg_emit_events_h(const pfg_machine *m, const char *base, FILE *f);
+int pfg_emit_events_c(const pfg_machine *m, const char *base, FILE *f);
+/* emit_events.c: the event enum and `extern const pf_events` (into a
+ * header), and the names with the pf_events (into a .c), for the machine's
+ * own events (a protocol, or a machine over no protocol). */
+void pfg_put_events_decl(FILE *f, const pfg_machine *m);
+void pfg_put_events_def(FILE *f, const pfg_machine *m);
 
 /* emit_util.c: shared text helpers for the emitters. */
 void pfg_put_banner(FILE *f, const char *path);  /* one C/dot comment line */
 void pfg_put_cstring(FILE *f, const char *s);    /* "..." with escapes */
 void pfg_put_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail);
+/* The same for the owner of the events: the protocol a machine is over, or
+ * the machine itself. */
+void pfg_put_ev_id(FILE *f, const pfg_machine *m, const char *mid, const char *tail);
+const char *pfg_events_owner(const pfg_machine *m);
 int pfg_finish(FILE *f);                         /* ferror -> -1/errno */
 char *pfg_strdupf(const char *fmt, ...)          /* malloc'd, or NULL */
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
-char *pfg_guard(const char *base);               /* include guard, malloc'd */
+char *pfg_guard(const char *base, const char *suffix); /* include guard, malloc'd */
 
 #endif

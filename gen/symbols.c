@@ -1,8 +1,10 @@
 /* Names in the generated C.  Every identifier pfgen writes at file scope (or
  * as a macro) is made from a name in the table: the machine's (NAME_fsm,
- * NAME_fsm_table, ..., and NAME uppercased in NAME_ST_*, NAME_EV_*,
- * NAME_NSTATES, NAME_NEVENTS), each state's and event's (an enumerator), each
- * handler's (a prototype), and the file's (the include guard).  Two of them
+ * NAME_fsm_table, ..., and NAME uppercased in NAME_ST_*, NAME_NSTATES,
+ * NAME_HANDLERS), the events' owner's (the protocol's, or the machine's
+ * own: OWNER_events, OWNER_EV_*, OWNER_NEVENTS), each state's and event's
+ * (an enumerator), each handler's (a name the service defines and lists
+ * with NAME_HANDLERS), and the file's (the include guard).  Two of them
  * may come out the same, or name something the included headers declare;
  * either way the output would not compile, so it is reported here, at the
  * line that chose the name (the handler's, when a handler is involved). */
@@ -158,14 +160,19 @@ static char *describe(const pfg_machine *m, const sym *s, int line)
 {
     switch (s->from) {
     case FROM_GUARD:
-        return pfg_strdupf("the include guard of %s_fsm.h", m->base);
+        return s->index ? pfg_strdupf("the include guard of %s_events.h", m->over)
+               : pfg_strdupf("the include guard of %s_%s.h", m->base,
+                             m->is_protocol ? "events" : "fsm");
     case FROM_MACHINE:
-        return pfg_strdupf("a symbol pfgen generates for machine '%s' (line %d)", m->name,
-                           line);
+        return pfg_strdupf("a symbol pfgen generates for %s '%s' (line %d)",
+                           m->is_protocol ? "protocol" : "machine", m->name, line);
     case FROM_STATE:
         return pfg_strdupf("the enumerator of state '%s' (line %d)",
                            m->states.name[s->index], line);
     case FROM_EVENT:
+        if (m->over && s->index >= PFG_NBUILTIN)
+            return pfg_strdupf("the enumerator of event '%s' of protocol '%s'",
+                               m->events.name[s->index], m->over);
         if (s->index < PFG_NBUILTIN)
             return pfg_strdupf("the enumerator of built-in event '%s'",
                                m->events.name[s->index]);
@@ -192,8 +199,8 @@ static void report(pfg_machine *m, const sym *s, int line, const char *id, const
                   m->events.name[s->index], id, why);
         break;
     default:
-        pfg_error(m, line, "invalid machine name '%s': it would generate '%s', but %s",
-                  m->name, id, why);
+        pfg_error(m, line, "invalid %s name '%s': it would generate '%s', but %s",
+                  m->is_protocol ? "protocol" : "machine", m->name, id, why);
         break;
     }
 }
@@ -256,10 +263,30 @@ static int add_owned(pfg_machine *m, symtab *t, char *id, enum origin from, size
     return rc;
 }
 
+/* The event enumerators and the pf_events of `owner` (a protocol, or a
+ * machine over none). */
+static int add_events(pfg_machine *m, symtab *t, const char *owner, int nl, int check)
+{
+    if (add_owned(m, t, pfg_strdupf("%s_events", owner), FROM_MACHINE, 0, nl, check) ||
+        add_owned(m, t, upper_id(owner, "_NEVENTS", ""), FROM_MACHINE, 0, nl, check))
+        return -1;
+    if (!m->over &&
+        add_owned(m, t, pfg_strdupf("%s_event_names", owner), FROM_MACHINE, 0, nl, check))
+        return -1;
+    for (size_t e = 0; e < m->events.n; e++) {
+        int line = e < PFG_NBUILTIN || m->over ? nl : m->events.line[e];
+        if (add_owned(m, t, upper_id(owner, "_EV_", m->events.name[e]), FROM_EVENT, e, line,
+                      check) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int pfg_check_symbols(pfg_machine *m)
 {
-    static const char *const suffix[] = { "_fsm", "_fsm_state_names", "_fsm_event_names",
-                                          "_fsm_final", "_fsm_handlers", "_fsm_table" };
+    static const char *const suffix[] = { "_fsm", "_fsm_state_names", "_fsm_final",
+                                          "_fsm_handler_names", "_fsm_table" };
+    static const char *const upper[] = { "_NSTATES", "_HANDLERS", "_NHANDLERS" };
     if (m->name == NULL)
         return 0;  /* no machine name: nothing is generated */
     symtab t = { 0 };
@@ -271,23 +298,31 @@ int pfg_check_symbols(pfg_machine *m)
         goto out;
     int mine = strncmp(up, "PF_", 3) == 0 || strncmp(up, "PROTOFSM_", 9) == 0;
     if (mine)
-        pfg_error(m, nl, "invalid machine name '%s': the generated enumerators would "
+        pfg_error(m, nl, "invalid %s name '%s': the generated enumerators would "
                   "start with '%s' (%sEV_OPEN, ...), and the PF_ and PROTOFSM_ prefixes "
-                  "belong to protofsm", m->name, up, up);
+                  "belong to protofsm", m->is_protocol ? "protocol" : "machine", m->name, up,
+                  up);
     free(up);
     int check = !mine;
-    if (m->base != NULL && add_owned(m, &t, pfg_guard(m->base), FROM_GUARD, 0, 0, 0) != 0)
+    if (m->base != NULL &&
+        add_owned(m, &t, pfg_guard(m->base, m->is_protocol ? "_EVENTS_H" : "_FSM_H"),
+                  FROM_GUARD, 0, 0, 0) != 0)
+        goto out;
+    if (m->is_protocol) {
+        rc = add_events(m, &t, m->name, nl, check);
+        goto out;
+    }
+    if (m->over != NULL &&
+        add_owned(m, &t, pfg_guard(m->over, "_EVENTS_H"), FROM_GUARD, 1, 0, 0) != 0)
+        goto out;
+    if (add_events(m, &t, pfg_events_owner(m), m->over ? m->over_line : nl, check) != 0)
         goto out;
     for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
         if (add_owned(m, &t, pfg_strdupf("%s%s", m->name, suffix[i]), FROM_MACHINE, 0, nl,
                       check) != 0)
             goto out;
-    if (add_owned(m, &t, upper_id(m->name, "_NSTATES", ""), FROM_MACHINE, 0, nl, check) ||
-        add_owned(m, &t, upper_id(m->name, "_NEVENTS", ""), FROM_MACHINE, 0, nl, check))
-        goto out;
-    for (size_t e = 0; e < m->events.n; e++)
-        if (add_owned(m, &t, upper_id(m->name, "_EV_", m->events.name[e]), FROM_EVENT, e,
-                      e < PFG_NBUILTIN ? nl : m->events.line[e], check) != 0)
+    for (size_t i = 0; i < sizeof upper / sizeof upper[0]; i++)
+        if (add_owned(m, &t, upper_id(m->name, upper[i], ""), FROM_MACHINE, 0, nl, check))
             goto out;
     for (size_t s = 0; s < m->states.n; s++)
         if (add_owned(m, &t, upper_id(m->name, "_ST_", m->states.name[s]), FROM_STATE, s,

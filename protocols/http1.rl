@@ -21,28 +21,15 @@
  * The session machine is state-independent: one handler per method. */
 
 /* @fsm
-machine http1
-kind    dispatch
+protocol http1
 events  GET HEAD POST PUT DELETE OPTIONS CONNECT PATCH TRACE OTHER
-
-# event   -> handler     (defined by the service, e.g. examples/httpd)
-GET       -> http1_on_get
-HEAD      -> http1_on_head
-POST      -> http1_on_post
-PUT       -> http1_on_put
-DELETE    -> http1_on_delete
-OPTIONS   -> http1_on_options
-CONNECT   -> http1_on_connect
-PATCH     -> http1_on_patch
-TRACE     -> http1_on_trace
-OTHER     -> http1_on_other
 @end */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
+#include "http1_events.h"
 
 enum { PH_HEAD, PH_BODY, PH_CHUNKED, PH_TRAILERS, PH_DONE };
 enum { K_OTHER, K_CL, K_TE, K_CONN, K_EXPECT, K_UPGRADE, K_HOST };
@@ -836,7 +823,7 @@ static pf_slice http1_error_reply(const void *pp, int err)
 
 const pf_protocol pf_http1_protocol = {
     .name = "http1",
-    .fsm = &http1_fsm,
+    .events = &http1_events,
     .parser_size = sizeof(http1_parser),
     .fields_size = sizeof(pf_http1_fields),
     .parser_init = http1_parser_init,

@@ -9,29 +9,14 @@
  * The session machine: HELLO must come first (a transition, not an `if`). */
 
 /* @fsm
-machine line
-kind    transition
-states  START READY DONE
-start   START
-final   DONE
+protocol line
 events  HELLO ECHO SLEEP QUIT UNKNOWN
-
-# state  event    -> next   handler
-START    HELLO    -> READY  line_on_hello
-START    QUIT     -> DONE   line_on_quit
-START    *        -> .      line_on_need_hello
-READY    HELLO    -> .      line_on_hello
-READY    ECHO     -> .      line_on_echo
-READY    SLEEP    -> .      line_on_sleep
-READY    QUIT     -> DONE   line_on_quit
-READY    UNKNOWN  -> .      line_on_unknown
-*        CLOSE    -> DONE   -
 @end */
 #include <errno.h>
 #include <string.h>
 
 #include "line.h"
-#include "line_fsm.h"
+#include "line_events.h"
 
 typedef struct line_parser {
     size_t scanned;     /* bytes of the current line searched for LF */
@@ -123,7 +108,7 @@ static pf_slice line_error_reply(const void *pp, int err)
 
 const pf_protocol pf_line_protocol = {
     .name = "line",
-    .fsm = &line_fsm,
+    .events = &line_events,
     .parser_size = sizeof(line_parser),
     .fields_size = sizeof(pf_line_fields),
     .parser_init = line_parser_init,

@@ -13,36 +13,14 @@
  * CONNECT; keep-alive and will are TIMEOUT and CLOSE rows. */
 
 /* @fsm
-machine mqtt
-kind    transition
-states  START CONNECTED CLOSED
-start   START
-final   CLOSED
+protocol mqtt
 events  CONNECT PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE UNSUBSCRIBE PINGREQ DISCONNECT
-
-# state    event        -> next       handler
-START      OPEN         -> .          mqtt_on_open        # arm the CONNECT timer
-START      CONNECT      -> CONNECTED  mqtt_on_connect     # may refuse: CONNACK rc, stay, close
-START      *            -> CLOSED     mqtt_on_violation   # MQTT-3.1.0-1: CONNECT first
-START      TIMEOUT      -> CLOSED     -                   # no CONNECT in time
-CONNECTED  CONNECT      -> CLOSED     mqtt_on_violation   # MQTT-3.1.0-2: a second CONNECT
-CONNECTED  PUBLISH      -> .          mqtt_on_publish
-CONNECTED  PUBACK       -> .          mqtt_on_puback
-CONNECTED  PUBREC       -> .          mqtt_on_pubrec
-CONNECTED  PUBREL       -> .          mqtt_on_pubrel
-CONNECTED  PUBCOMP      -> .          mqtt_on_pubcomp
-CONNECTED  SUBSCRIBE    -> .          mqtt_on_subscribe
-CONNECTED  UNSUBSCRIBE  -> .          mqtt_on_unsubscribe
-CONNECTED  PINGREQ      -> .          mqtt_on_pingreq
-CONNECTED  DISCONNECT   -> CLOSED     mqtt_on_disconnect  # MQTT-3.14.4-3: will discarded
-CONNECTED  TIMEOUT      -> CLOSED     mqtt_on_keepalive   # 1.5 x keep-alive: will published
-*          CLOSE        -> CLOSED     mqtt_on_close       # will unless DISCONNECT; detach
 @end */
 #include <errno.h>
 #include <string.h>
 
 #include "mqtt.h"
-#include "mqtt_fsm.h"
+#include "mqtt_events.h"
 
 typedef struct mqtt_parser {
     int cs;            /* Ragel state of the fixed header */
@@ -360,7 +338,7 @@ static pf_slice mqtt_error_reply(const void *pp, int err)
 
 const pf_protocol pf_mqtt_protocol = {
     .name = "mqtt",
-    .fsm = &mqtt_fsm,
+    .events = &mqtt_events,
     .parser_size = sizeof(mqtt_parser),
     .fields_size = sizeof(pf_mqtt_fields),
     .parser_init = mqtt_parser_init,

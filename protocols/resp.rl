@@ -39,55 +39,13 @@
  * own, built over the same events. */
 
 /* @fsm
-machine resp
-kind    dispatch
+protocol resp
 events  PING ECHO GET SET SETNX GETSET MGET MSET DEL EXISTS
 events  INCR DECR INCRBY DECRBY APPEND STRLEN
 events  EXPIRE PEXPIRE TTL PTTL PERSIST TYPE KEYS SCAN
 events  DBSIZE FLUSHDB FLUSHALL SELECT QUIT INFO COMMAND CLIENT HELLO
 events  AUTH MULTI EXEC DISCARD CONFIG
 events  UNKNOWN EMPTY
-
-PING     -> resp_on_ping
-ECHO     -> resp_on_echo
-GET      -> resp_on_get
-SET      -> resp_on_set
-SETNX    -> resp_on_setnx
-GETSET   -> resp_on_getset
-MGET     -> resp_on_mget
-MSET     -> resp_on_mset
-DEL      -> resp_on_del
-EXISTS   -> resp_on_exists
-INCR     -> resp_on_incr
-DECR     -> resp_on_decr
-INCRBY   -> resp_on_incrby
-DECRBY   -> resp_on_decrby
-APPEND   -> resp_on_append
-STRLEN   -> resp_on_strlen
-EXPIRE   -> resp_on_expire
-PEXPIRE  -> resp_on_pexpire
-TTL      -> resp_on_ttl
-PTTL     -> resp_on_pttl
-PERSIST  -> resp_on_persist
-TYPE     -> resp_on_type
-KEYS     -> resp_on_keys
-SCAN     -> resp_on_scan
-DBSIZE   -> resp_on_dbsize
-FLUSHDB  -> resp_on_flushdb
-FLUSHALL -> resp_on_flushall
-SELECT   -> resp_on_select
-QUIT     -> resp_on_quit
-INFO     -> resp_on_info
-COMMAND  -> resp_on_command
-CLIENT   -> resp_on_client
-HELLO    -> resp_on_hello
-AUTH     -> resp_on_auth
-MULTI    -> resp_on_multi
-EXEC     -> resp_on_exec
-DISCARD  -> resp_on_discard
-CONFIG   -> resp_on_config
-UNKNOWN  -> resp_on_unknown
-EMPTY    -> -               # skipped blank commands: nothing to answer
 @end */
 #include <errno.h>
 #include <limits.h>
@@ -95,7 +53,7 @@ EMPTY    -> -               # skipped blank commands: nothing to answer
 #include <string.h>
 
 #include "resp.h"
-#include "resp_fsm.h"
+#include "resp_events.h"
 
 enum { M_START, M_MBULK, M_INLINE };
 
@@ -787,7 +745,7 @@ static pf_slice resp_error_reply(const void *pp, int err)
 
 const pf_protocol pf_resp_protocol = {
     .name = "resp",
-    .fsm = &resp_fsm,
+    .events = &resp_events,
     .parser_size = sizeof(resp_parser),
     .fields_size = sizeof(pf_resp_fields),
     .parser_init = resp_parser_init,

@@ -67,9 +67,6 @@ typedef struct pf_smtp_conf {
     size_t max_text_line;     /* octets, CRLF included */
     unsigned max_rcpt;
     uint64_t max_message;     /* octets of message text (after unstuffing) */
-    const char *maildir;      /* NULL: accept and discard (a sink) */
-    const char *const *domains; /* NULL-terminated; NULL: accept any domain */
-    int no_fsync;             /* 1: skip fsync (tests of the protocol only) */
 } pf_smtp_conf;
 
 /* Why a SYNTAX packet is not a command. */
@@ -113,15 +110,5 @@ extern const pf_protocol pf_smtp_protocol;
  * once; it runs on the thread handling the packet, which owns the parser
  * while it does. */
 void pf_smtp_parser_data(pf_smtp_parser *p, int accepted);
-
-/* Handlers' process-wide identity: the name in the greeting, EHLO reply,
- * Received: header and Maildir file names.  Default gethostname().  Call
- * before serving; the string must stay valid. */
-void pf_smtp_set_hostname(const char *name);
-const char *pf_smtp_hostname(void);
-
-/* Create DIR, DIR/tmp, DIR/new and DIR/cur as needed (mode 0700).  0 or
- * -errno. */
-int pf_smtp_maildir_prepare(const char *dir);
 
 #endif

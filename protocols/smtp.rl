@@ -27,50 +27,15 @@
  *   `make diagrams` renders build/gen/smtp.svg from this table. */
 
 /* @fsm
-machine smtp
-kind    transition
-states  CONNECTED GREETED MAIL RCPT DATA DONE
-start   CONNECTED
-final   DONE
+protocol smtp
 events  HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP
 events  UNKNOWN SYNTAX LONG SKIP DATA_CHUNK DATA_END
-
-# state     event       -> next      handler
-*           OPEN        -> .         smtp_on_open
-*           CLOSE       -> DONE      smtp_on_close
-*           TIMEOUT     -> DONE      smtp_on_timeout
-*           DRAIN       -> DONE      smtp_on_drain
-
-# Any time (4.1.4): a new EHLO or HELO, RSET, NOOP, VRFY, HELP, QUIT.
-*           EHLO        -> GREETED   smtp_on_ehlo
-*           HELO        -> GREETED   smtp_on_helo
-*           RSET        -> GREETED   smtp_on_rset
-CONNECTED   RSET        -> .         smtp_on_rset
-*           NOOP        -> .         smtp_on_noop
-*           VRFY        -> .         smtp_on_vrfy
-*           HELP        -> .         smtp_on_help
-*           QUIT        -> DONE      smtp_on_quit
-*           UNKNOWN     -> .         smtp_on_unknown
-*           SYNTAX      -> .         smtp_on_syntax
-*           LONG        -> .         smtp_on_long
-*           SKIP        -> .         -
-
-# The mail transaction (3.3).
-GREETED     MAIL        -> MAIL      smtp_on_mail
-MAIL        RCPT        -> RCPT      smtp_on_rcpt
-RCPT        RCPT        -> .         smtp_on_rcpt
-RCPT        DATA        -> DATA      smtp_on_data
-DATA        DATA_CHUNK  -> .         smtp_on_chunk
-DATA        DATA_END    -> GREETED   smtp_on_data_end
-
-# Everything else: 503 5.5.1 Bad sequence of commands.
-default                 -> .         smtp_on_bad_sequence
 @end */
 #include <errno.h>
 #include <string.h>
 
 #include "smtp.h"
-#include "smtp_fsm.h"
+#include "smtp_events.h"
 
 enum { MODE_CMD, MODE_SKIP, MODE_WAIT, MODE_DATA };
 /* Data-mode states: line start, "." at line start, "." CR at line start,
@@ -487,7 +452,7 @@ static pf_slice smtp_error_reply(const void *pp, int err)
 
 const pf_protocol pf_smtp_protocol = {
     .name = "smtp",
-    .fsm = &smtp_fsm,
+    .events = &smtp_events,
     .parser_size = sizeof(pf_smtp_parser),
     .fields_size = sizeof(pf_smtp_fields),
     .parser_init = smtp_parser_init,

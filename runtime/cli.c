@@ -221,6 +221,11 @@ int pf_cli_main(int argc, char **argv, const char *about, const char *default_li
 
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    char why[200];
+    if (pf_service_check(lc->service, why, sizeof(why)) < 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], why);
+        return 1;
+    }
     if (cli.nlisten == 0) {
         if (pf_cli_split(default_listen, cli.listen[0].host, sizeof(cli.listen[0].host),
                          &cli.listen[0].port) < 0)

@@ -46,7 +46,7 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     c->ls = ls;
     c->srv = srv;
     pf_timer_entry_init(&c->timer);
-    pf__session_init(&c->s, p, ls->proto_conf, parser_mem(c), scratch_fields(c),
+    pf__session_init(&c->s, ls->svc, ls->proto_conf, parser_mem(c), scratch_fields(c),
                      &c->s.own_out, ls->fstats);
     /* After the session's init, which clears its buffers. */
     pf_buf_init(&c->s.in, ls->max_input);

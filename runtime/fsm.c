@@ -5,6 +5,7 @@
  * mutable data are the optional counters, shared by every worker thread and
  * therefore updated with relaxed atomics: they are statistics, not
  * synchronisation. */
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -42,9 +43,9 @@ uint64_t pf_fsm_stats_get(const pf_fsm_stats *st, const pf_fsm *m,
                                 memory_order_relaxed);
 }
 
-int pf_fsm_run(const pf_fsm *m, uint16_t *state, uint16_t event,
-               pf_session *s, const pf_packet *pkt, pf_fsm_stats *stats,
-               pf_fsm_step *out)
+int pf_fsm_run(const pf_fsm *m, const pf_handler *handlers, uint16_t *state,
+               uint16_t event, pf_session *s, const pf_packet *pkt,
+               pf_fsm_stats *stats, pf_fsm_step *out)
 {
     uint16_t from = *state;
     if (from >= m->nstates || event >= m->nevents)
@@ -64,8 +65,8 @@ int pf_fsm_run(const pf_fsm *m, uint16_t *state, uint16_t event,
 
     int rc = PF_NEXT;
     if (c->handler) {
-        pf_handler h = m->handlers[c->handler];
-        rc = h(s, pkt);
+        assert(c->handler < m->nhandlers && handlers[c->handler]);
+        rc = handlers[c->handler](s, pkt);
         if (rc < 0 || rc == PF_STAY) {
             if (out)
                 out->closing = rc < 0;
@@ -87,15 +88,25 @@ const char *pf_fsm_state_name(const pf_fsm *m, uint16_t state)
     return state < m->nstates ? m->state_names[state] : "?";
 }
 
+const char *pf_event_name(const pf_events *ev, uint16_t event)
+{
+    return event < ev->n ? ev->names[event] : "?";
+}
+
 const char *pf_fsm_event_name(const pf_fsm *m, uint16_t event)
 {
-    return event < m->nevents ? m->event_names[event] : "?";
+    return pf_event_name(m->events, event);
+}
+
+const char *pf_fsm_handler_name(const pf_fsm *m, uint16_t slot)
+{
+    return slot == 0 ? "-" : slot < m->nhandlers ? m->handler_names[slot] : "?";
 }
 
 int pf_fsm_event_by_name(const pf_fsm *m, const char *name)
 {
     for (uint16_t i = 0; i < m->nevents; i++)
-        if (strcmp(m->event_names[i], name) == 0)
+        if (strcmp(m->events->names[i], name) == 0)
             return i;
     return -ENOENT;
 }

@@ -109,7 +109,7 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
     pf__listener *ls;
     int fd;
 
-    if (!lc || !lc->proto || !lc->proto->fsm || !lc->proto->parse)
+    if (!lc || pf_service_check(lc->service, NULL, 0) < 0)
         return -EINVAL;
     if (srv->nlisteners == PF__MAX_LISTENERS)
         return -ENOSPC;
@@ -120,16 +120,17 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
     if (fd < 0)
         return fd;
     ls->fd = fd;
-    ls->proto = lc->proto;
+    ls->svc = lc->service;
+    ls->proto = lc->service->proto;
     ls->proto_conf = lc->proto_conf;
     ls->data = lc->data;
     ls->max_input = lc->max_input ? lc->max_input : srv->conf.max_input;
-    ls->fstats = malloc(pf_fsm_stats_size(lc->proto->fsm));
+    ls->fstats = malloc(pf_fsm_stats_size(ls->svc->fsm));
     if (!ls->fstats) {
         close(fd);
         return -ENOMEM;
     }
-    ls->fstats = pf_fsm_stats_init(lc->proto->fsm, ls->fstats);
+    ls->fstats = pf_fsm_stats_init(ls->svc->fsm, ls->fstats);
     return (int)srv->nlisteners++;
 }
 
@@ -149,7 +150,7 @@ const pf_fsm_stats *pf_server_fsm_stats(const pf_server *srv, unsigned i)
 
 const pf_fsm *pf_server_fsm(const pf_server *srv, unsigned i)
 {
-    return i < srv->nlisteners ? srv->ls[i].proto->fsm : NULL;
+    return i < srv->nlisteners ? srv->ls[i].svc->fsm : NULL;
 }
 
 void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
@@ -187,7 +188,7 @@ void pf_server_stop(pf_server *srv)
         (void)!write(srv->wakefd, &one, sizeof(one));
 }
 
-int pf_timer(pf_session *s, unsigned ms)
+int pf_session_timer(pf_session *s, unsigned ms)
 {
     pf__conn *c = s->host;
 
@@ -210,12 +211,7 @@ int pf_session_peer(pf_session *s, struct sockaddr_storage *addr, socklen_t *len
     return getpeername(c->fd, (struct sockaddr *)addr, len) < 0 ? -errno : 0;
 }
 
-void *pf_session_listener_data(pf_session *s)
-{
-    pf__conn *c = s->host;
-
-    return c ? c->ls->data : NULL;
-}
+void *pf__host_listener_data(void *host) { return ((pf__conn *)host)->ls->data; }
 
 /* ---- jobs ----------------------------------------------------------------- */
 

@@ -42,7 +42,8 @@
 
 typedef struct pf__listener {
     int fd;
-    const pf_protocol *proto;
+    const pf_service *svc;
+    const pf_protocol *proto;        /* svc->proto */
     const void *proto_conf;
     pf_fsm_stats *fstats;
     void *data;                      /* pf_listen_conf.data */
@@ -77,7 +78,7 @@ typedef struct pf__conn {
     uint8_t eof;                     /* peer sent FIN */
     uint8_t rdhup;                   /* epoll reported the peer's FIN queued */
     uint8_t job_events;              /* events this job delivers */
-    uint8_t user_set;                /* pf_timer called during the job */
+    uint8_t user_set;                /* pf_session_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */
     uint8_t activity;                /* bytes were read or written */
     uint8_t completed;               /* a whole packet arrived during the job */

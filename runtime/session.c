@@ -7,6 +7,8 @@
  * error with the protocol's own error reply. */
 #include <errno.h>
 #include <stdalign.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,20 +61,63 @@ int pf_session_closing(const pf_session *s) { return s->closing; }
 void *pf_session_data(const pf_session *s) { return s->data; }
 void pf_session_set_data(pf_session *s, void *data) { s->data = data; }
 uint16_t pf_session_state(const pf_session *s) { return s->state; }
-const pf_protocol *pf_session_protocol(const pf_session *s) { return s->proto; }
+const pf_protocol *pf_session_protocol(const pf_session *s) { return s->svc->proto; }
+const pf_service *pf_session_service(const pf_session *s) { return s->svc; }
 
-void pf__session_init(pf_session *s, const pf_protocol *proto,
+/* Copy at most errlen - 1 bytes of the formatted reason; -EINVAL. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int bad_service(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+int pf_service_check(const pf_service *svc, char *err, size_t errlen)
+{
+    if (errlen)
+        err[0] = 0;
+    if (!svc || !svc->proto || !svc->fsm || !svc->handlers)
+        return bad_service(err, errlen, "service without %s",
+                           !svc ? "a definition" : !svc->proto ? "a protocol"
+                           : !svc->fsm ? "a table" : "handlers");
+    const pf_protocol *p = svc->proto;
+    const pf_fsm *m = svc->fsm;
+    if (!p->parse || !p->parser_init || !p->events)
+        return bad_service(err, errlen, "protocol %s has no parser or no events",
+                           p->name ? p->name : "?");
+    /* The same generated event list, not one that happens to be as long:
+     * a table over another protocol would run the wrong handlers. */
+    if (m->events != p->events)
+        return bad_service(err, errlen, "table %s is over protocol %s, not %s", m->name,
+                           m->events ? m->events->protocol : "?", p->name);
+    if (m->nevents != p->events->n || m->start >= m->nstates)
+        return bad_service(err, errlen, "table %s does not match its events", m->name);
+    for (uint16_t i = 1; i < m->nhandlers; i++)
+        if (!svc->handlers[i])
+            return bad_service(err, errlen, "table %s: handler slot %u (%s) is not bound",
+                               m->name, i, pf_fsm_handler_name(m, i));
+    return 0;
+}
+
+void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
                       pf_buf *out, pf_fsm_stats *stats)
 {
     memset(s, 0, sizeof(*s));
-    s->proto = proto;
+    s->svc = svc;
     s->stats = stats;
     s->parser = parser;
     s->fields = fields;
     s->out = out;
-    s->state = proto->fsm->start;
-    proto->parser_init(parser, proto_conf);
+    s->state = svc->fsm->start;
+    svc->proto->parser_init(parser, proto_conf);
 }
 
 int pf__session_dispatch(pf_session *s, const pf_packet *pkt)
@@ -80,7 +125,7 @@ int pf__session_dispatch(pf_session *s, const pf_packet *pkt)
     if (s->closed)
         return PF_ECLOSED;
     pf_fsm_step step;
-    int rc = pf_fsm_run(s->proto->fsm, &s->state, pkt->event, s, pkt,
+    int rc = pf_fsm_run(s->svc->fsm, s->svc->handlers, &s->state, pkt->event, s, pkt,
                         s->stats, &step);
     if (pkt->event == PF_EV_CLOSE)
         s->closed = 1;
@@ -98,8 +143,8 @@ int pf__session_dispatch(pf_session *s, const pf_packet *pkt)
 void pf__session_parse_error(pf_session *s, int err)
 {
     pf_slice r = { NULL, 0 };
-    if (s->proto->error_reply)
-        r = s->proto->error_reply(s->parser, err);
+    if (s->svc->proto->error_reply)
+        r = s->svc->proto->error_reply(s->parser, err);
     if (r.len)
         pf_reply(s, r.ptr, r.len);
     fail(s, err);
@@ -110,6 +155,7 @@ void pf__session_parse_error(pf_session *s, int err)
 struct pf_session_block {
     pf_session s;
     size_t max_input;
+    void *listener_data;
     alignas(max_align_t) unsigned char mem[];
 };
 
@@ -118,18 +164,24 @@ static size_t round_up(size_t n)
     return (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
 }
 
-pf_session *pf_session_new(const pf_protocol *proto, const pf_session_conf *conf)
+pf_session *pf_session_new(const pf_service *svc, const pf_session_conf *conf)
 {
     static const pf_session_conf none;
     if (!conf)
         conf = &none;
+    if (pf_service_check(svc, NULL, 0) < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    const pf_protocol *proto = svc->proto;
     size_t psz = round_up(proto->parser_size), fsz = round_up(proto->fields_size);
     struct pf_session_block *b = calloc(1, sizeof(*b) + psz + fsz);
     if (!b)
         return NULL;
     pf_session *s = &b->s;
-    pf__session_init(s, proto, conf->proto_conf, b->mem, b->mem + psz,
+    pf__session_init(s, svc, conf->proto_conf, b->mem, b->mem + psz,
                      &s->own_out, conf->stats);
+    b->listener_data = conf->listener_data;
     /* pf__session_init cleared the struct, buffers included. */
     pf_buf_init(&s->own_out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT);
     pf_buf_init(&s->in, 0);
@@ -163,16 +215,22 @@ int pf_session_event(pf_session *s, uint16_t event)
 
 pf_buf *pf_session_output(pf_session *s) { return &s->own_out; }
 
+void *pf_session_listener_data(pf_session *s)
+{
+    return s->host ? pf__host_listener_data(s->host)
+                   : ((struct pf_session_block *)s)->listener_data;
+}
+
 /* Parse and handle every complete packet in s->in. */
 static int drain_input(pf_session *s, int *handled)
 {
     while (s->in.len && !s->closing) {
         pf_packet pkt = { .fields = s->fields };
-        ssize_t n = s->proto->parse(s->parser, pf_buf_head(&s->in), s->in.len, &pkt);
+        ssize_t n = s->svc->proto->parse(s->parser, pf_buf_head(&s->in), s->in.len, &pkt);
         if (n == -EAGAIN) {
             pf_slice r = { NULL, 0 };
-            if (s->proto->interim) /* protocol.h: e.g. HTTP 100 Continue */
-                r = s->proto->interim(s->parser);
+            if (s->svc->proto->interim) /* protocol.h: e.g. HTTP 100 Continue */
+                r = s->svc->proto->interim(s->parser);
             if (r.len)
                 pf_reply(s, r.ptr, r.len);
             return 0;

@@ -4,10 +4,11 @@
 #ifndef PF__SESSION_IMPL_H
 #define PF__SESSION_IMPL_H
 
+#include "protofsm/service.h"
 #include "protofsm/session.h"
 
 struct pf_session {
-    const pf_protocol *proto;
+    const pf_service *svc;      /* protocol, table, handlers */
     pf_fsm_stats *stats;
     void *data;          /* pf_session_data */
     void *parser;        /* proto->parser_size bytes */
@@ -29,10 +30,13 @@ struct pf_session {
 };
 
 /* Initialise `s` over caller memory for parser and fields; `out` receives
- * replies.  Does not deliver PF_EV_OPEN. */
-void pf__session_init(pf_session *s, const pf_protocol *proto,
+ * replies.  `svc` passed pf_service_check.  Does not deliver PF_EV_OPEN. */
+void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
                       pf_buf *out, pf_fsm_stats *stats);
+
+/* The listener data of a hosted session's connection (server.c). */
+void *pf__host_listener_data(void *host);
 
 /* Run one event through the machine and fold the outcome into the session:
  * closing on PF_CLOSE, a final state, a handler error, or a packet event the

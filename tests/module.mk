@@ -6,25 +6,25 @@ INTEG_TEST_SRC := $(wildcard tests/integ/test_*.c)
 TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TEST_SRC))
 TESTS += $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_TEST_SRC))
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(PROTOLIB) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(PROTOLIB) $(LIB) -lcmocka
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBS) -lcmocka
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/integ/%.o $(PROTOLIB) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/integ/%.o $(LIBS)
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(PROTOLIB) $(LIB) -lcmocka
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBS) -lcmocka
 
 # Benchmarks: tests/bench/bench_*.c; BENCH_LIBS_<name> adds peer libraries.
 BENCH_LIBS_bench_http1_parser := -lhttp_parser
 BENCH_LIBS_bench_resp_parser := -lhiredis
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES += $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(PROTOLIB) $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBS)
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(PROTOLIB) $(LIB) $(BENCH_LIBS_$*)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBS) $(BENCH_LIBS_$*)
 
 bench-run: all $(BENCHES)
 	$(Q)PF_BUILD=$(BUILD) sh tests/bench/run.sh $(BENCHES)
@@ -34,12 +34,12 @@ bench-run: all $(BENCHES)
 FUZZ_BUILD := build/fuzz
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all -Iruntime/include -Iprotocols -I$(BUILD)/gen
+              -fno-sanitize-recover=all $(INC_ALL)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS += $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
-# The library and protocols go into one archive, so each fuzzer links only
-# the objects it references (another protocol's handlers need not exist).
-FUZZ_LIB_SRC = $(LIB_SRC) $(PROTO_SRC) $(GEN_C)
+# The runtime, protocols and services go into one archive; each fuzzer links
+# the objects it references.
+FUZZ_LIB_SRC = $(LIB_SRC) $(PROTO_SRC) $(SVC_SRC) $(PF_GEN_SRC)
 FUZZ_LIB_OBJ = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(subst $(BUILD)/gen/,generated/,$(FUZZ_LIB_SRC)))
 FUZZ_LIB := $(FUZZ_BUILD)/libfuzzprotofsm.a
 $(FUZZ_BUILD)/obj/generated/%.o: $(BUILD)/gen/%.c $(GEN_H)

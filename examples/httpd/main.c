@@ -1,10 +1,11 @@
-/* httpd: static files and a fixed /hello over protocols/http1.
+/* httpd: the site service (services/site: static files and a fixed
+ * /hello) over protocols/http1.
  *
  *   build/bin/httpd --root DIR [--access-log FILE|-] [--listen 127.0.0.1:8080]
  *                           [--mode hsha] [--threads N] ...   (the common options)
  *   curl -i http://127.0.0.1:8080/hello
  *
- * What is served and the security policy are in protocols/http1_static.h;
+ * What is served and the security policy are in services/site/site.h;
  * the response helpers in protocols/http1_response.h.  Without --root only
  * /hello exists (everything else is 404). */
 #include <errno.h>
@@ -16,15 +17,10 @@
 #include <unistd.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
-#include "http1_static.h"
 #include "protofsm/cli.h"
+#include "site/site.h"
 
-static pf_http1_static site;
-
-/* Every method goes to the site, which answers 405/501 for the ones it
- * does not serve: a handler missing here would be a link error. */
-PF_HTTP1_STATIC_HANDLERS(&site)
+static pf_site site;
 
 static const char about[] =
     "httpd: static files (--root DIR) and GET /hello over HTTP/1.1\n"
@@ -107,7 +103,7 @@ int main(int argc, char **argv)
     }
     args[n] = NULL;
 
-    int rc = pf_http1_static_open(&site, root);
+    int rc = pf_site_open(&site, root);
     if (rc < 0) {
         fprintf(stderr, "httpd: --root %s: %s\n", root, strerror(-rc));
         return 2;
@@ -123,8 +119,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    pf_listen_conf lc = { .proto = &pf_http1_protocol, .proto_conf = &hconf };
+    pf_listen_conf lc = { .service = &pf_site_service, .proto_conf = &hconf, .data = &site };
     rc = pf_cli_main(n, args, about, "127.0.0.1:8080", &lc);
-    pf_http1_static_close(&site);
+    pf_site_close(&site);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* kvd: a durable key-value server speaking RESP (protocols/resp.rl) with
- * the session machine of protocols/resp_kvd.rl.
+ * the session machine of services/kvd/kvd.fsm.
  *
  *   kvd [--port 6380] [--requirepass PASS] [--appendonly yes|no]
  *       [--appendfsync always|everysec|no] [--dir DIR]
@@ -24,12 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kvd.h"
-#include "resp.h"
-#include "resp_kvd_fsm.h"
+#include "kvd/kvd.h"
 #include "protofsm/cli.h"
 
-static pf_protocol kvd_protocol;
 static volatile int cron_stop;
 static pthread_mutex_t cron_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cron_cv = PTHREAD_COND_INITIALIZER;
@@ -149,10 +146,6 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    kvd_protocol = pf_resp_protocol;
-    kvd_protocol.name = "kvd";
-    kvd_protocol.fsm = &kvd_fsm;
-
     pf_server *srv;
     rc = pf_server_new(&srv, &cli.conf);
     if (rc < 0) {
@@ -160,7 +153,7 @@ int main(int argc, char **argv)
         return 1;
     }
     kvd.srv = srv;
-    pf_listen_conf lc = { .proto = &kvd_protocol, .reuseport = cli.reuseport };
+    pf_listen_conf lc = { .service = &pf_kvd_service, .reuseport = cli.reuseport };
     if (cli.nlisten == 0) {
         cli.nlisten = 1;
         snprintf(cli.listen[0].host, sizeof cli.listen[0].host, "127.0.0.1");

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "broker/broker.h"
 #include "mqtt.h"
 #include "protofsm/cli.h"
 
@@ -65,8 +66,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", argv[0], strerror(-rc));
         return 1;
     }
-    pf_listen_conf lc = { .proto = &pf_mqtt_protocol, .proto_conf = &mconf,
-                          .reuseport = cli.reuseport };
+    pf_broker *broker = pf_broker_new();
+    if (!broker) {
+        fprintf(stderr, "%s: %s\n", argv[0], strerror(ENOMEM));
+        pf_server_free(srv);
+        return 1;
+    }
+    pf_listen_conf lc = { .service = &pf_broker_service, .proto_conf = &mconf,
+                          .data = broker, .reuseport = cli.reuseport };
     for (unsigned i = 0; i < cli.nlisten; i++) {
         rc = pf_server_listen(srv, cli.listen[i].host, cli.listen[i].port, &lc);
         if (rc < 0) {
@@ -77,5 +84,7 @@ int main(int argc, char **argv)
         }
     }
     pf_cli_announce(srv);
-    return pf_cli_finish(srv, pf_server_run(srv));
+    rc = pf_cli_finish(srv, pf_server_run(srv));
+    pf_broker_free(broker);
+    return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "maildir/maildir.h"
 #include "protofsm/cli.h"
 #include "smtp.h"
 
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
 {
     static const char *domains[MAX_DOMAINS + 1];
     static pf_smtp_conf conf;
+    static pf_maildir md;
     char **rest = calloc((size_t)argc + 1, sizeof(char *));
     char listen[64] = "127.0.0.1:2525";
     unsigned ndomains = 0;
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
         int has = i + 1 < argc;
         unsigned long long v;
         if (!strcmp(o, "--no-fsync")) {
-            conf.no_fsync = 1;
+            md.no_fsync = 1;
             continue;
         }
         if (strcmp(o, "--maildir") && strcmp(o, "--domain") && strcmp(o, "--port") &&
@@ -63,16 +65,16 @@ int main(int argc, char **argv)
         }
         const char *a = argv[++i];
         if (!strcmp(o, "--maildir")) {
-            conf.maildir = a;
+            md.dir = a;
         } else if (!strcmp(o, "--domain")) {
             if (ndomains == MAX_DOMAINS) {
                 fprintf(stderr, "%s: at most %d --domain\n", argv[0], MAX_DOMAINS);
                 return 2;
             }
             domains[ndomains++] = a;
-            conf.domains = domains;
+            md.domains = domains;
         } else if (!strcmp(o, "--hostname")) {
-            pf_smtp_set_hostname(a);
+            md.hostname = a;
         } else if (!strcmp(o, "--port")) {
             if (number(a, 65535, &v) < 0) {
                 fprintf(stderr, "%s: bad --port: %s\n", argv[0], a);
@@ -93,14 +95,14 @@ int main(int argc, char **argv)
             conf.max_rcpt = (unsigned)v;
         }
     }
-    if (conf.maildir) {
-        int rc = pf_smtp_maildir_prepare(conf.maildir);
+    if (md.dir) {
+        int rc = pf_maildir_prepare(md.dir);
         if (rc < 0) {
-            fprintf(stderr, "%s: maildir %s: %s\n", argv[0], conf.maildir, strerror(-rc));
+            fprintf(stderr, "%s: maildir %s: %s\n", argv[0], md.dir, strerror(-rc));
             return 1;
         }
     }
-    pf_listen_conf lc = { .proto = &pf_smtp_protocol, .proto_conf = &conf };
+    pf_listen_conf lc = { .service = &pf_maildir_service, .proto_conf = &conf, .data = &md };
     int rc = pf_cli_main(nrest, rest, about, listen, &lc);
     free(rest);
     return rc;

@@ -58,12 +58,14 @@ static const pf_fsm_cell t_table[NS * NE] = {
 static const pf_handler t_handlers[] = { NULL, h_one, h_ask, h_dflt };
 static const char *const t_states[] = { "A", "B", "Z" };
 static const char *const t_events[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "X", "Y" };
+static const pf_events t_ev = { "t", "test", NE, t_events };
+static const char *const t_hnames[] = { NULL, "h_one", "h_ask", "h_dflt" };
 static const uint8_t t_final[] = { 0, 0, 1 };
 static const pf_fsm tm = {
     .name = "t", .source = "test", .kind = PF_FSM_TRANSITION,
     .nstates = NS, .nevents = NE, .start = A,
-    .state_names = t_states, .event_names = t_events, .final = t_final,
-    .table = t_table, .handlers = t_handlers, .nhandlers = 4,
+    .state_names = t_states, .events = &t_ev, .final = t_final,
+    .table = t_table, .nhandlers = 4, .handler_names = t_hnames,
 };
 
 static void test_exact_row_moves_and_calls(void **st)
@@ -73,7 +75,7 @@ static void test_exact_row_moves_and_calls(void **st)
     uint16_t s = A;
     pf_packet pkt = { .event = EX };
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&tm, &s, EX, (pf_session *)&r, &pkt, NULL, &step), PF_NEXT);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, EX, (pf_session *)&r, &pkt, NULL, &step), PF_NEXT);
     assert_int_equal(s, B);
     assert_int_equal(r.calls[1], 1);
     assert_ptr_equal(r.last_pkt, &pkt);
@@ -89,7 +91,7 @@ static void test_veto_keeps_state(void **st)
     struct rec r = { .result = PF_STAY };
     uint16_t s = B;
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&tm, &s, EX, (pf_session *)&r, NULL, NULL, &step), PF_STAY);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, EX, (pf_session *)&r, NULL, NULL, &step), PF_STAY);
     assert_int_equal(s, B); /* the row says Z, the handler said no */
     assert_int_equal(r.calls[2], 1);
     assert_false(step.closing);
@@ -102,7 +104,7 @@ static void test_close_result_moves_and_closes(void **st)
     struct rec r = { .result = PF_CLOSE };
     uint16_t s = B;
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&tm, &s, PF_EV_TIMEOUT, (pf_session *)&r, NULL, NULL, &step), PF_CLOSE);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, PF_EV_TIMEOUT, (pf_session *)&r, NULL, NULL, &step), PF_CLOSE);
     assert_int_equal(s, A); /* the move is taken: A is not final, yet closing */
     assert_int_equal(step.to, A);
     assert_true(step.closing);
@@ -114,7 +116,7 @@ static void test_handler_error_stays_and_closes(void **st)
     struct rec r = { .result = -EIO };
     uint16_t s = B;
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&tm, &s, EX, (pf_session *)&r, NULL, NULL, &step), -EIO);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, EX, (pf_session *)&r, NULL, NULL, &step), -EIO);
     assert_int_equal(s, B);
     assert_true(step.closing);
 }
@@ -125,7 +127,7 @@ static void test_final_state_closes(void **st)
     struct rec r = { .result = PF_NEXT };
     uint16_t s = B;
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&tm, &s, EX, (pf_session *)&r, NULL, NULL, &step), PF_NEXT);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, EX, (pf_session *)&r, NULL, NULL, &step), PF_NEXT);
     assert_int_equal(s, Z);
     assert_true(step.closing);
 }
@@ -136,7 +138,7 @@ static void test_default_row_answers(void **st)
     struct rec r = { 0 };
     uint16_t s = A;
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&tm, &s, EY, (pf_session *)&r, NULL, NULL, &step), PF_NEXT);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, EY, (pf_session *)&r, NULL, NULL, &step), PF_NEXT);
     assert_int_equal(s, A);
     assert_int_equal(r.calls[3], 1);
     assert_true(step.defaulted);
@@ -147,10 +149,10 @@ static void test_no_row(void **st)
     (void)st;
     struct rec r = { 0 };
     uint16_t s = A;
-    assert_int_equal(pf_fsm_run(&tm, &s, PF_EV_DRAIN, (pf_session *)&r, NULL, NULL, NULL), PF_ENOROW);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, PF_EV_DRAIN, (pf_session *)&r, NULL, NULL, NULL), PF_ENOROW);
     assert_int_equal(s, A);
     s = Z;
-    assert_int_equal(pf_fsm_run(&tm, &s, EX, (pf_session *)&r, NULL, NULL, NULL), PF_ENOROW);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, EX, (pf_session *)&r, NULL, NULL, NULL), PF_ENOROW);
     assert_int_equal(r.calls[1] + r.calls[2] + r.calls[3], 0);
 }
 
@@ -159,7 +161,7 @@ static void test_row_without_handler(void **st)
     (void)st;
     uint16_t s = A;
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&tm, &s, PF_EV_CLOSE, NULL, NULL, NULL, &step), PF_NEXT);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, PF_EV_CLOSE, NULL, NULL, NULL, &step), PF_NEXT);
     assert_int_equal(s, Z);
     assert_true(step.closing);
 }
@@ -168,9 +170,9 @@ static void test_out_of_range(void **st)
 {
     (void)st;
     uint16_t s = NS;
-    assert_int_equal(pf_fsm_run(&tm, &s, EX, NULL, NULL, NULL, NULL), -EINVAL);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, EX, NULL, NULL, NULL, NULL), -EINVAL);
     s = A;
-    assert_int_equal(pf_fsm_run(&tm, &s, NE, NULL, NULL, NULL, NULL), -EINVAL);
+    assert_int_equal(pf_fsm_run(&tm, t_handlers, &s, NE, NULL, NULL, NULL, NULL), -EINVAL);
     assert_int_equal(s, A);
 }
 
@@ -183,11 +185,11 @@ static void test_counters(void **st)
     struct rec r = { .result = PF_STAY };
     for (int i = 0; i < 3; i++) {
         uint16_t s = A;
-        pf_fsm_run(&tm, &s, EX, (pf_session *)&r, NULL, stats, NULL);
-        pf_fsm_run(&tm, &s, EX, (pf_session *)&r, NULL, stats, NULL); /* B x X, vetoed */
+        pf_fsm_run(&tm, t_handlers, &s, EX, (pf_session *)&r, NULL, stats, NULL);
+        pf_fsm_run(&tm, t_handlers, &s, EX, (pf_session *)&r, NULL, stats, NULL); /* B x X, vetoed */
     }
     uint16_t s = Z;
-    pf_fsm_run(&tm, &s, EY, (pf_session *)&r, NULL, stats, NULL); /* no row: counted */
+    pf_fsm_run(&tm, t_handlers, &s, EY, (pf_session *)&r, NULL, stats, NULL); /* no row: counted */
     assert_int_equal(pf_fsm_stats_get(stats, &tm, A, EX), 3);
     assert_int_equal(pf_fsm_stats_get(stats, &tm, B, EX), 3);
     assert_int_equal(pf_fsm_stats_get(stats, &tm, Z, EY), 1);
@@ -216,8 +218,8 @@ static const uint8_t d_final[] = { 0 };
 static const pf_fsm dm = {
     .name = "d", .source = "test", .kind = PF_FSM_DISPATCH,
     .nstates = 1, .nevents = NE, .start = 0,
-    .state_names = d_states, .event_names = t_events, .final = d_final,
-    .table = d_table, .handlers = t_handlers, .nhandlers = 3,
+    .state_names = d_states, .events = &t_ev, .final = d_final,
+    .table = d_table, .nhandlers = 3, .handler_names = t_hnames,
 };
 
 static void test_dispatch(void **st)
@@ -226,14 +228,14 @@ static void test_dispatch(void **st)
     struct rec r = { .result = PF_CLOSE };
     uint16_t s = 0;
     pf_fsm_step step;
-    assert_int_equal(pf_fsm_run(&dm, &s, EX, (pf_session *)&r, NULL, NULL, &step), PF_NEXT);
+    assert_int_equal(pf_fsm_run(&dm, t_handlers, &s, EX, (pf_session *)&r, NULL, NULL, &step), PF_NEXT);
     assert_int_equal(r.calls[1], 1);
     assert_false(step.closing);
-    assert_int_equal(pf_fsm_run(&dm, &s, EY, (pf_session *)&r, NULL, NULL, &step), PF_CLOSE);
+    assert_int_equal(pf_fsm_run(&dm, t_handlers, &s, EY, (pf_session *)&r, NULL, NULL, &step), PF_CLOSE);
     assert_int_equal(r.calls[2], 1);
     assert_true(step.closing);
     assert_int_equal(s, 0);
-    assert_int_equal(pf_fsm_run(&dm, &s, PF_EV_OPEN, (pf_session *)&r, NULL, NULL, NULL), PF_ENOROW);
+    assert_int_equal(pf_fsm_run(&dm, t_handlers, &s, PF_EV_OPEN, (pf_session *)&r, NULL, NULL, NULL), PF_ENOROW);
 }
 
 int main(void)

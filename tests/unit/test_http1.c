@@ -25,39 +25,39 @@
 #include <unistd.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
+#include "http1_events.h"
 #include "protofsm/session.h"
+#include "test_watch.h"
 #include "testutil.h"
 
 #define VEC_DIR "tests/vectors/http1"
 
-/* ---- handlers: the table names them; services define them --------------- */
+/* ---- the watching service ------------------------------------------------ */
 
-/* Each answers "<HANDLER> <target>\n" so the session tests can see which
- * row ran, and closes when the request is not keep-alive. */
-static int answer(pf_session *s, const pf_packet *pkt, const char *who)
+/* Every request answers "<method event, lowercase> <target>\n" so the
+ * session tests can see which event the parser emitted, and closes when
+ * the request is not keep-alive. */
+static int answer(pf_session *s, const pf_packet *pkt)
 {
     const pf_http1_fields *f = pkt->fields;
-    pf_slice parts[] = { { who, strlen(who) }, { " ", 1 }, f->target, { "\n", 1 } };
+    char who[16];
+    const char *ev = pf_event_name(&http1_events, pkt->event);
+    size_t n = 0;
+    for (; ev[n] && n < sizeof who - 1; n++)
+        who[n] = (char)(ev[n] >= 'A' && ev[n] <= 'Z' ? ev[n] - 'A' + 'a' : ev[n]);
+    pf_slice parts[] = { { who, n }, { " ", 1 }, f->target, { "\n", 1 } };
     int rc = pf_replyv(s, parts, 4);
     if (rc < 0)
         return rc;
     return (f->flags & PF_HTTP1_F_KEEP_ALIVE) ? PF_NEXT : PF_CLOSE;
 }
 
-#define HANDLER(name)                                      \
-    int name(pf_session *s, const pf_packet *pkt);         \
-    int name(pf_session *s, const pf_packet *pkt) { return answer(s, pkt, &#name[9]); }
-HANDLER(http1_on_get)
-HANDLER(http1_on_head)
-HANDLER(http1_on_post)
-HANDLER(http1_on_put)
-HANDLER(http1_on_delete)
-HANDLER(http1_on_options)
-HANDLER(http1_on_connect)
-HANDLER(http1_on_patch)
-HANDLER(http1_on_trace)
-HANDLER(http1_on_other)
+static pf_test_watch watch;
+
+static pf_session *new_session(const pf_session_conf *sc)
+{
+    return pf_session_new(pf_test_watch_init(&watch, &pf_http1_protocol, answer), sc);
+}
 
 /* ---- text rendering of parse results ------------------------------------ */
 
@@ -105,7 +105,7 @@ static const char *const forms[] = { "origin", "absolute", "authority", "asteris
 
 static void render(struct text *t, const pf_packet *pkt, const pf_http1_fields *f)
 {
-    putf(t, "request %s %zu bytes\n", pf_fsm_event_name(&http1_fsm, pkt->event), pkt->raw.len);
+    putf(t, "request %s %zu bytes\n", pf_event_name(&http1_events, pkt->event), pkt->raw.len);
     put(t, "method ", 7), put_esc(t, f->method), put(t, "\n", 1);
     put(t, "target ", 7), put_esc(t, f->target), putf(t, " (%s)\n", forms[f->form]);
     put(t, "path ", 5), put_esc(t, f->path), put(t, "\n", 1);
@@ -752,7 +752,7 @@ static void test_fields_size(void **st)
 static void test_session_dispatch(void **st)
 {
     (void)st;
-    pf_session *s = pf_session_new(&pf_http1_protocol, NULL);
+    pf_session *s = new_session(NULL);
     assert_non_null(s);
     const char *in = "GET /g HTTP/1.1\r\nHost: x\r\n\r\n"
                      "HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -795,7 +795,7 @@ static void test_session_error_reply(void **st)
         { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br, chunked\r\n\r\n", "HTTP/1.1 501 " },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        pf_session *s = pf_session_new(&pf_http1_protocol, NULL);
+        pf_session *s = new_session(NULL);
         const char *ok = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n";
         assert_int_equal(pf_session_feed(s, ok, strlen(ok)), 1);
         assert_true(pf_session_feed(s, cases[i].req, strlen(cases[i].req)) < 0);
@@ -814,7 +814,7 @@ static void test_session_input_limit_is_413(void **st)
 {
     (void)st;
     pf_session_conf sc = { .max_input = 256 };
-    pf_session *s = pf_session_new(&pf_http1_protocol, &sc);
+    pf_session *s = new_session(&sc);
     const char *head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
     assert_int_equal(pf_session_feed(s, head, strlen(head)), 0);
     char body[1000];

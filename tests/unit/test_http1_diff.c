@@ -35,17 +35,9 @@
 #include <http_parser.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
+#include "http1_events.h"
 
 #define VEC_DIR "tests/vectors/http1"
-
-/* The table names handlers; this test never runs them. */
-#define NOP(name)                                      \
-    int name(pf_session *s, const pf_packet *pkt);     \
-    int name(pf_session *s, const pf_packet *pkt) { (void)s; (void)pkt; return 0; }
-NOP(http1_on_get) NOP(http1_on_head) NOP(http1_on_post) NOP(http1_on_put)
-NOP(http1_on_delete) NOP(http1_on_options) NOP(http1_on_connect)
-NOP(http1_on_patch) NOP(http1_on_trace) NOP(http1_on_other)
 
 /* Inputs the vectors do not have: cases where parsers commonly differ. */
 #define X(name, lit) { name, lit, sizeof(lit) - 1 }

@@ -1,5 +1,5 @@
 /* The HTTP/1.1 response helpers (http1_response.h) and the static site
- * (http1_static.h), driven through sessions by hand (no sockets): exact
+ * (services/site), driven through sessions by hand (no sockets): exact
  * bytes of every reply with the Date value masked; dates; chunked output
  * for 1.1 and 1.0; keep-alive and close rules; response splitting refused;
  * heads that do not fit; 100 Continue sent once, whatever the splits; the
@@ -20,14 +20,18 @@
 #include <unistd.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
 #include "http1_response.h"
-#include "http1_static.h"
-#include "protofsm/session.h"
+#include "site/site.h"
 
-static pf_http1_static site = { .root_fd = -1, .log_fd = -1, .hello = "Hello, World!\n",
-                                .hello_len = 14 };
-PF_HTTP1_STATIC_HANDLERS(&site)
+static pf_site site = { .root_fd = -1, .log_fd = -1, .hello = "Hello, World!\n",
+                        .hello_len = 14 };
+
+/* A session of the site service with `site` as its listener's data. */
+static pf_session *site_session(void)
+{
+    pf_session_conf sc = { .listener_data = &site };
+    return pf_session_new(&pf_site_service, &sc);
+}
 
 static char dir[64];
 
@@ -54,7 +58,7 @@ static char *masked(pf_session *s)
 /* Feed `req` whole and compare the masked output with `want`. */
 static void exchange(const char *req, const char *want)
 {
-    pf_session *s = pf_session_new(&pf_http1_protocol, NULL);
+    pf_session *s = site_session();
     pf_session_feed(s, req, strlen(req));
     char *got = masked(s);
     if (strcmp(got, want) != 0)
@@ -125,7 +129,7 @@ static void test_builder(void **state)
     (void)state;
     pf_http1_fields f = { .method = PF_SLICE_LIT("GET"), .version_minor = 1,
                           .flags = PF_HTTP1_F_KEEP_ALIVE };
-    pf_session *s = pf_session_new(&pf_http1_protocol, NULL);
+    pf_session *s = site_session();
     char head[PF_HTTP1_HEAD_MAX], *got;
     pf_http1_res r;
 
@@ -151,7 +155,7 @@ static void test_builder(void **state)
     pf_session_free(s);
 
     /* 304: no length; response splitting refused; a head that does not fit */
-    s = pf_session_new(&pf_http1_protocol, NULL);
+    s = site_session();
     f.version_minor = 1;
     pf_http1_res_init(&r, &f, 304, head, sizeof(head));
     pf_http1_res_header(&r, "ETag", "\"x\"");
@@ -164,7 +168,7 @@ static void test_builder(void **state)
     assert_int_equal(pf_http1_send(s, &r, "x", 1), -EINVAL);
     assert_int_equal(pf_session_output(s)->len, 0);
     pf_session_free(s);
-    s = pf_session_new(&pf_http1_protocol, NULL);
+    s = site_session();
     char tiny[40];
     pf_http1_res_init(&r, &f, 200, tiny, sizeof(tiny));
     pf_http1_res_header(&r, "X-Long", "0123456789012345678901234567890123456789");
@@ -183,7 +187,7 @@ static void test_continue_once(void **state)
                               "Expect: 100-continue\r\n\r\nabc";
     size_t hl = sizeof(req) - 1 - 3;
     for (size_t step = 1; step <= hl; step++) {
-        pf_session *s = pf_session_new(&pf_http1_protocol, NULL);
+        pf_session *s = site_session();
         for (size_t i = 0; i < hl; i += step)
             pf_session_feed(s, req + i, i + step > hl ? hl - i : step);
         pf_buf *o = pf_session_output(s);
@@ -225,14 +229,14 @@ static int site_setup(void **state)
     struct timespec ts[2] = { { 784111777, 0 }, { 784111777, 0 } };
     snprintf(p, sizeof(p), "%s/f.txt", dir);
     utimensat(AT_FDCWD, p, ts, 0);
-    return pf_http1_static_open(&site, dir);
+    return pf_site_open(&site, dir);
 }
 
 static int site_teardown(void **state)
 {
     (void)state;
     char cmd[128];
-    pf_http1_static_close(&site);
+    pf_site_close(&site);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -275,7 +279,7 @@ static void test_site_files(void **state)
              "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 26\r\n\r\n"
              "416 Range Not Satisfiable\n");
     /* a body over 16 KiB goes through pf_reply_file (by hand: pread) */
-    pf_session *s = pf_session_new(&pf_http1_protocol, NULL);
+    pf_session *s = site_session();
     static const char req[] = "GET /big.dat HTTP/1.1\r\nHost: x\r\nRange: bytes=100-39999\r\n\r\n";
     pf_session_feed(s, req, sizeof(req) - 1);
     char *got = masked(s), *body = strstr(got, "\r\n\r\n") + 4;
@@ -298,7 +302,7 @@ static void test_site_files(void **state)
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         char rq[128];
         snprintf(rq, sizeof(rq), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i].target);
-        s = pf_session_new(&pf_http1_protocol, NULL);
+        s = site_session();
         pf_session_feed(s, rq, strlen(rq));
         got = masked(s);
         if (strncmp(got + 9, paths[i].status, 3) != 0)

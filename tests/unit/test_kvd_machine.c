@@ -1,4 +1,4 @@
-/* kvd without sockets (white box: the example's .c files are included):
+/* kvd without sockets (white box: the service's .c files are included):
  * the AUTH + MULTI/EXEC session machine driven by pf_session_feed, whole
  * and byte by byte; log replay with a torn tail and a torn MULTI block;
  * a malformed log refused; redis's glob. */
@@ -14,18 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../examples/kvd/store.c"
-#include "../../examples/kvd/aof.c"
-#include "../../examples/kvd/cmd.c"
-#include "protofsm/session.h"
-
-static pf_protocol proto;
+#include "../../services/kvd/store.c"
+#include "../../services/kvd/aof.c"
+#include "../../services/kvd/cmd.c"
 
 static int setup(void **st)
 {
     (void)st;
-    proto = pf_resp_protocol;
-    proto.fsm = &kvd_fsm;
     return kv_store_init(&kvd.store);
 }
 
@@ -39,7 +34,7 @@ static int teardown(void **st)
 /* Feed `in` whole (step 0) or `step` bytes at a time; the output. */
 static char *feed(const char *in, size_t step, uint16_t *state, int *closing)
 {
-    pf_session *s = pf_session_new(&proto, NULL);
+    pf_session *s = pf_session_new(&pf_kvd_service, NULL);
     assert_non_null(s);
     size_t n = strlen(in);
     for (size_t at = 0; at < n;) {

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "line.h"
-#include "line_fsm.h"
+#include "echo/echo.h"
+#include "echo_fsm.h"
 #include "protofsm/session.h"
 #include "testutil.h"
 
@@ -45,7 +46,7 @@ static int free_vectors(void **st)
 static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
     const pf_test_vec *v = vp;
-    pf_session *s = pf_session_new(&pf_line_protocol, NULL);
+    pf_session *s = pf_session_new(&pf_echo_service, NULL);
     assert_non_null(s);
     size_t at = 0;
     for (size_t i = 0; i <= ncuts; i++) {
@@ -130,7 +131,7 @@ static void test_line_limit(void **st)
     const char *terms[] = { "\n", "\r\n" };
     for (int t = 0; t < 2; t++) {
         /* exactly the limit: answered */
-        pf_session *s = pf_session_new(&pf_line_protocol, NULL);
+        pf_session *s = pf_session_new(&pf_echo_service, NULL);
         pf_session_feed(s, "HELLO a\n", 8);
         feed_line_of(s, PF_LINE_MAX_DEFAULT, terms[t]);
         pf_buf *o = pf_session_output(s);
@@ -139,7 +140,7 @@ static void test_line_limit(void **st)
         pf_session_free(s);
 
         /* one over: the error and a close, and nothing after is handled */
-        s = pf_session_new(&pf_line_protocol, NULL);
+        s = pf_session_new(&pf_echo_service, NULL);
         pf_session_feed(s, "HELLO a\n", 8);
         feed_line_of(s, PF_LINE_MAX_DEFAULT + 1, terms[t]);
         assert_int_equal(pf_session_feed(s, "ECHO y\n", 7), -EMSGSIZE); /* sticky */
@@ -157,7 +158,7 @@ static void test_endless_line_refused_early(void **st)
     (void)st;
     pf_line_conf conf = { .max_line = 16 };
     pf_session_conf sc = { .proto_conf = &conf };
-    pf_session *s = pf_session_new(&pf_line_protocol, &sc);
+    pf_session *s = pf_session_new(&pf_echo_service, &sc);
     int rc = 0;
     size_t fed = 0;
     while (fed < 1000 && rc >= 0) {
@@ -176,7 +177,7 @@ static void test_huge_limit(void **st)
     (void)st;
     pf_line_conf conf = { .max_line = SIZE_MAX };
     pf_session_conf sc = { .proto_conf = &conf };
-    pf_session *s = pf_session_new(&pf_line_protocol, &sc);
+    pf_session *s = pf_session_new(&pf_echo_service, &sc);
     assert_int_equal(pf_session_feed(s, "HEL", 3), 0);
     assert_false(pf_session_closing(s));
     assert_int_equal(pf_session_feed(s, "LO a\n", 5), 1);
@@ -188,7 +189,7 @@ static void test_sleep_blocks(void **st)
 {
     (void)st;
     struct timespec a, b;
-    pf_session *s = pf_session_new(&pf_line_protocol, NULL);
+    pf_session *s = pf_session_new(&pf_echo_service, NULL);
     pf_session_feed(s, "HELLO a\n", 8);
     clock_gettime(CLOCK_MONOTONIC, &a);
     assert_int_equal(pf_session_feed(s, "SLEEP 30\n", 9), 1);
@@ -202,7 +203,7 @@ static void test_output_limit_closes(void **st)
 {
     (void)st;
     pf_session_conf sc = { .max_output = 64 };
-    pf_session *s = pf_session_new(&pf_line_protocol, &sc);
+    pf_session *s = pf_session_new(&pf_echo_service, &sc);
     pf_session_feed(s, "HELLO a\n", 8);
     int rc = 0;
     for (int i = 0; i < 20 && rc >= 0; i++)
@@ -217,14 +218,14 @@ static void test_output_limit_closes(void **st)
 static void test_states(void **st)
 {
     (void)st;
-    pf_session *s = pf_session_new(&pf_line_protocol, NULL);
-    assert_int_equal(pf_session_state(s), LINE_ST_START);
+    pf_session *s = pf_session_new(&pf_echo_service, NULL);
+    assert_int_equal(pf_session_state(s), ECHO_ST_START);
     pf_session_feed(s, "ECHO x\n", 7);
-    assert_int_equal(pf_session_state(s), LINE_ST_START);
+    assert_int_equal(pf_session_state(s), ECHO_ST_START);
     pf_session_feed(s, "HELLO x\n", 8);
-    assert_int_equal(pf_session_state(s), LINE_ST_READY);
+    assert_int_equal(pf_session_state(s), ECHO_ST_READY);
     pf_session_feed(s, "QUIT\n", 5);
-    assert_int_equal(pf_session_state(s), LINE_ST_DONE);
+    assert_int_equal(pf_session_state(s), ECHO_ST_DONE);
     pf_session_free(s);
 }
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "../integ/harness.h"
+#include "echo/echo.h"
 #include "line.h"
 #include "protofsm/server.h"
 
@@ -54,7 +55,7 @@ static void test_per_listener_max_input(void **state)
     pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 1, .no_signals = 1,
                             .max_input = 2048 };
     pf_line_conf big_lines = { .max_line = 1 << 20 };
-    pf_listen_conf small = { .proto = &pf_line_protocol, .proto_conf = &big_lines };
+    pf_listen_conf small = { .service = &pf_echo_service, .proto_conf = &big_lines };
     pf_listen_conf large = small;
     large.max_input = 64 * 1024;
     pthread_t t;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mqtt.h"
+#include "broker/broker.h"
 #include "mqtt_fsm.h"
 #include "protofsm/post.h"
 #include "protofsm/session.h"
@@ -34,9 +35,30 @@
 static pf_test_vec vecs[128];
 static pf_test_vecs all = { VEC_DIR, vecs, 0, 128 };
 
+/* The broker the sessions of a test share (as one listener's would). */
+static pf_broker *broker;
+
+/* Forget every session and retained message: a fresh broker. */
+static void broker_reset(void)
+{
+    pf_broker_free(broker);
+    broker = pf_broker_new();
+    assert_non_null(broker);
+}
+
+static pf_session *open_m(const pf_session_conf *c)
+{
+    pf_session_conf sc = c ? *c : (pf_session_conf){ 0 };
+    sc.listener_data = broker;
+    return pf_session_new(&pf_broker_service, &sc);
+}
+
 static int load_vectors(void **st)
 {
     (void)st;
+    broker = pf_broker_new();
+    if (!broker)
+        return -1;
     return pf_test_each_vector(VEC_DIR, pf_test_vecs_add, &all) >= 40 ? 0 : -1;
 }
 
@@ -44,13 +66,14 @@ static int free_vectors(void **st)
 {
     (void)st;
     pf_test_vecs_free(&all);
+    pf_broker_free(broker);
     return 0;
 }
 
 static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
     const pf_test_vec *v = vp;
-    pf_session *s = pf_session_new(&pf_mqtt_protocol, NULL);
+    pf_session *s = open_m(NULL);
     assert_non_null(s);
     size_t at = 0;
     for (size_t i = 0; i <= ncuts; i++) {
@@ -70,7 +93,7 @@ static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char
         fail();
     }
     pf_session_free(s);
-    pf_mqtt_broker_reset();
+    broker_reset();
 }
 
 static void test_vectors_whole(void **st)
@@ -128,7 +151,7 @@ static void test_events_and_states(void **st)
 {
     (void)st;
     static const unsigned char conn[] = { 0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 0 };
-    pf_session *s = pf_session_new(&pf_mqtt_protocol, NULL);
+    pf_session *s = open_m(NULL);
     assert_int_equal(pf_session_state(s), MQTT_ST_START);
     assert_int_equal(pf_session_feed(s, conn, sizeof conn), 1);
     assert_int_equal(pf_session_state(s), MQTT_ST_CONNECTED);
@@ -139,9 +162,9 @@ static void test_events_and_states(void **st)
     assert_int_equal(pf_session_state(s), MQTT_ST_CLOSED);
     assert_true(pf_session_closing(s));
     pf_session_free(s);
-    pf_mqtt_broker_reset();
+    broker_reset();
     /* Before CONNECT, the CONNECT timer's TIMEOUT closes too. */
-    s = pf_session_new(&pf_mqtt_protocol, NULL);
+    s = open_m(NULL);
     pf_session_event(s, PF_EV_TIMEOUT);
     assert_int_equal(pf_session_state(s), MQTT_ST_CLOSED);
     assert_true(pf_session_closing(s));
@@ -237,7 +260,7 @@ static pf_session *client(const char *id, int clean, const char *will_topic)
     }
     b[0] = 0x10;
     b[1] = (unsigned char)(p - b - 2);
-    pf_session *s = pf_session_new(&pf_mqtt_protocol, NULL);
+    pf_session *s = open_m(NULL);
     assert_int_equal(pf_session_feed(s, b, (size_t)(p - b)), 1);
     pf_buf *o = pf_session_output(s);
     assert_true(o->len >= 4 && pf_buf_head(o)[0] == 0x20 && pf_buf_head(o)[3] == 0);
@@ -336,10 +359,10 @@ static void test_fan_out_and_will(void **st)
         assert_int_equal(publishes(subs[i], NULL, NULL), 0);
         pf_session_free(subs[i]);
     }
-    pf_mqtt_stats ms;
-    pf_mqtt_broker_stats(&ms);
+    pf_broker_counts ms;
+    pf_broker_stats(broker, &ms);
     assert_int_equal(ms.clients, 0);
-    pf_mqtt_broker_reset();
+    broker_reset();
 }
 
 static void test_takeover(void **st)
@@ -362,7 +385,7 @@ static void test_takeover(void **st)
     assert_int_equal(publishes(w, NULL, NULL), 2);
     pf_session_free(b);
     pf_session_free(w);
-    pf_mqtt_broker_reset();
+    broker_reset();
 }
 
 static void test_persistent_queue_and_redelivery(void **st)
@@ -391,7 +414,7 @@ static void test_persistent_queue_and_redelivery(void **st)
     assert_int_equal(publishes(s, NULL, NULL), 0);
     pf_session_free(s);
     pf_session_free(p);
-    pf_mqtt_broker_reset();
+    broker_reset();
 }
 
 /* No more than PF_MQTT_WINDOW unacknowledged; the rest wait in the queue
@@ -413,7 +436,7 @@ static void test_window(void **st)
     assert_int_equal(publishes(s, NULL, NULL), 1);
     pf_session_free(s);
     pf_session_free(p);
-    pf_mqtt_broker_reset();
+    broker_reset();
 }
 
 /* Handles: stale after the session is freed, and posting is refused whole
@@ -422,7 +445,7 @@ static void test_handles(void **st)
 {
     (void)st;
     pf_session_conf sc = { .max_output = 16 };
-    pf_session *s = pf_session_new(&pf_mqtt_protocol, &sc);
+    pf_session *s = open_m(&sc);
     pf_handle h;
     assert_int_equal(pf_session_handle(s, &h), 0);
     pf_handle h2;
@@ -440,7 +463,7 @@ static void test_handles(void **st)
     assert_int_equal(pf_post(h, "x", 1), PF_ECLOSED);
     assert_int_equal(pf_post_close(h), PF_ECLOSED);
     /* The slot is reused with a new generation: the old handle stays dead. */
-    s = pf_session_new(&pf_mqtt_protocol, NULL);
+    s = open_m(NULL);
     assert_int_equal(pf_session_handle(s, &h2), 0);
     assert_false(pf_handle_equal(h, h2));
     assert_int_equal(pf_post(h, "x", 1), PF_ECLOSED);

@@ -27,8 +27,9 @@
 #include <unistd.h>
 
 #include "resp.h"
-#include "resp_fsm.h"
+#include "resp_events.h"
 #include "protofsm/session.h"
+#include "test_watch.h"
 #include "testutil.h"
 
 #define VEC_DIR "tests/vectors/resp"
@@ -46,14 +47,14 @@ static pf_slice *args_of(const pf_resp_fields *f)
     return av;
 }
 
-/* ---- handler stubs: every command renders itself ---------------------- */
+/* ---- rendering: every command shows its event and arguments ---------- */
 
 static void render(pf_session *s, const pf_packet *pkt)
 {
     const pf_resp_fields *f = pkt->fields;
     const pf_slice *argv = args_of(f);
     char head[64];
-    snprintf(head, sizeof head, "%s %zu", pf_fsm_event_name(&resp_fsm, pkt->event), f->argc);
+    snprintf(head, sizeof head, "%s %zu", pf_event_name(&resp_events, pkt->event), f->argc);
     pf_reply_str(s, head);
     for (size_t i = 0; i < f->argc; i++) {
         pf_reply_str(s, " \"");
@@ -73,20 +74,17 @@ static void render(pf_session *s, const pf_packet *pkt)
     pf_reply_str(s, f->is_inline ? " inline\n" : "\n");
 }
 
-#define STUB(name)                                              \
-    int resp_on_##name(pf_session *s, const pf_packet *pkt);    \
-    int resp_on_##name(pf_session *s, const pf_packet *pkt)     \
-    {                                                           \
-        render(s, pkt);                                         \
-        return PF_NEXT;                                         \
-    }
-STUB(ping) STUB(echo) STUB(get) STUB(set) STUB(setnx) STUB(getset) STUB(mget)
-STUB(mset) STUB(del) STUB(exists) STUB(incr) STUB(decr) STUB(incrby)
-STUB(decrby) STUB(append) STUB(strlen) STUB(expire) STUB(pexpire) STUB(ttl)
-STUB(pttl) STUB(persist) STUB(type) STUB(keys) STUB(scan) STUB(dbsize)
-STUB(flushdb) STUB(flushall) STUB(select) STUB(quit) STUB(info)
-STUB(command) STUB(client) STUB(hello) STUB(auth) STUB(multi) STUB(exec)
-STUB(discard) STUB(config) STUB(unknown)
+/* Every command renders itself; EMPTY (skipped blank commands) has
+ * nothing to answer. */
+static int on_packet(pf_session *s, const pf_packet *pkt)
+{
+    if (pkt->event != RESP_EV_EMPTY)
+        render(s, pkt);
+    return PF_NEXT;
+}
+
+static pf_test_watch watch;
+static const pf_service *svc;
 
 /* ---- vectors ---------------------------------------------------------- */
 
@@ -143,6 +141,7 @@ static int add_vector(const char *name, void *ctx)
 static int load_vectors(void **st)
 {
     (void)st;
+    svc = pf_test_watch_init(&watch, &pf_resp_protocol, on_packet);
     return pf_test_each_vector(VEC_DIR, add_vector, NULL) >= 30 ? 0 : -1;
 }
 
@@ -168,7 +167,7 @@ static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char
 {
     const struct vec *v = vp;
     pf_session_conf sc = { .proto_conf = &v->conf };
-    pf_session *s = pf_session_new(&pf_resp_protocol, &sc);
+    pf_session *s = pf_session_new(svc, &sc);
     assert_non_null(s);
     size_t at = 0;
     for (size_t i = 0; i <= ncuts; i++) {
@@ -675,7 +674,7 @@ static void test_command_names(void **st)
         assert_int_equal(parse_once(in, (size_t)n + nl + 2, NULL, &pkt, &f), (ssize_t)((size_t)n + nl + 2));
         if (pkt.event != names[i].ev) {
             fprintf(stderr, "name '%s': event %s\n", names[i].name,
-                    pf_fsm_event_name(&resp_fsm, pkt.event));
+                    pf_event_name(&resp_events, pkt.event));
             fail();
         }
     }
@@ -697,7 +696,7 @@ static void test_input_limit_silent(void **st)
     assert_int_equal(r.len, 0);
     free(rp);
     pf_session_conf sc = { .max_input = 64 };
-    pf_session *s = pf_session_new(&pf_resp_protocol, &sc);
+    pf_session *s = pf_session_new(svc, &sc);
     char big[200] = "*1\r\n$150\r\n";
     memset(big + 10, 'x', sizeof big - 10);
     assert_int_equal(pf_session_feed(s, big, sizeof big), -EMSGSIZE);

@@ -117,16 +117,18 @@ static const pf_fsm_cell cells[NEV] = {
 };
 static const char *const snames[] = { "S" };
 static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "LINE" };
+static const pf_events file_events = { "file", "test_sendfile.c", NEV, enames };
 static const uint8_t finals[] = { 0 };
 static const pf_fsm file_fsm = {
     .name = "file", .source = "test_sendfile.c", .kind = PF_FSM_DISPATCH, .nstates = 1,
-    .nevents = NEV, .start = 0, .state_names = snames, .event_names = enames,
-    .final = finals, .table = cells, .handlers = handlers, .nhandlers = 2,
+    .nevents = NEV, .start = 0, .state_names = snames, .events = &file_events,
+    .final = finals, .table = cells, .nhandlers = 2,
 };
 static const pf_protocol file_proto = {
-    .name = "file", .fsm = &file_fsm, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
+    .name = "file", .events = &file_events, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
     .parser_init = pf_test_line_init, .parse = lp_parse,
 };
+static const pf_service file_svc = { &file_proto, &file_fsm, handlers };
 
 /* Push the file out of the page cache; 0 when it went. */
 static int evict(void)
@@ -186,7 +188,7 @@ static void serve(pf_mode mode, int cold, pf_server_stats *st)
 {
     pf_server *srv;
     pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
-    pf_listen_conf lc = { .proto = &file_proto };
+    pf_listen_conf lc = { .service = &file_svc };
     pthread_t t;
     char addr[64];
     void *rv;

@@ -120,7 +120,7 @@ static int on_timer_req(pf_session *s, const pf_packet *pkt)
     seq_state *st = pf_session_data(s);
     atomic_store(&timer_asked_ns, mono_ns());
     st->timer_pending = 1;
-    assert_int_equal(pf_timer(s, 20), 0);
+    assert_int_equal(pf_session_timer(s, 20), 0);
     return PF_NEXT;
 }
 
@@ -158,21 +158,24 @@ static const pf_fsm_cell cells[NEV] = {
 };
 static const char *const snames[] = { "S" };
 static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "SEQ", "TIMER", "SLOW" };
+static const pf_events seq_events = { "seq", "test_server.c", NEV, enames };
 static const uint8_t finals[] = { 0 };
 static const pf_fsm seq_fsm = {
     .name = "seq", .source = "test_server.c", .kind = PF_FSM_DISPATCH, .nstates = 1,
-    .nevents = NEV, .start = 0, .state_names = snames, .event_names = enames,
-    .final = finals, .table = cells, .handlers = handlers, .nhandlers = 7,
+    .nevents = NEV, .start = 0, .state_names = snames, .events = &seq_events,
+    .final = finals, .table = cells, .nhandlers = 7,
 };
 static const pf_protocol seq_proto = {
-    .name = "seq", .fsm = &seq_fsm, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
+    .name = "seq", .events = &seq_events, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
     .parser_init = pf_test_line_init, .parse = seq_parse,
 };
+static const pf_service seq_svc = { &seq_proto, &seq_fsm, handlers };
 
 static const pf_protocol busy_proto = {
-    .name = "seq-busy", .fsm = &seq_fsm, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
+    .name = "seq-busy", .events = &seq_events, .parser_size = sizeof(pf_test_line_parser), .fields_size = 0,
     .parser_init = pf_test_line_init, .parse = seq_parse, .busy_reply = { "BUSY\n", 5 },
 };
+static const pf_service busy_svc = { &busy_proto, &seq_fsm, handlers };
 
 /* ---- running it ---- */
 
@@ -212,7 +215,7 @@ static void run_mode(pf_mode mode)
     pf_server *srv;
     pf_server_conf conf = { .mode = mode, .threads = 4, .no_signals = 1, .batch = 8,
                             .max_input = 4096 };
-    pf_listen_conf lc = { .proto = &seq_proto, .data = &listener_tag };
+    pf_listen_conf lc = { .service = &seq_svc, .data = &listener_tag };
     pthread_t t;
     char addr[64];
     void *rv;
@@ -271,7 +274,7 @@ static void test_busy_reply(void **state)
     pf_server *srv;
     pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 1, .no_signals = 1, .queue_size = 1,
                             .batch = 4 };
-    pf_listen_conf lc = { .proto = &busy_proto };
+    pf_listen_conf lc = { .service = &busy_svc };
     pthread_t t;
     char addr[64];
     void *rv;
@@ -363,7 +366,7 @@ static void test_conns_current_never_wraps(void **state)
 {
     pf_server *srv;
     pf_server_conf conf = { .mode = PF_MODE_INLINE, .no_signals = 1 };
-    pf_listen_conf lc = { .proto = &seq_proto };
+    pf_listen_conf lc = { .service = &seq_svc };
     pthread_t t, ch[2];
     char addr[64];
     void *rv;
@@ -392,7 +395,7 @@ static void test_conns_current_never_wraps(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* pf_timer(s, 20) through the server fires no earlier than 20 ms after it
+/* pf_session_timer(s, 20) through the server fires no earlier than 20 ms after it
  * was asked for and (typically) at most one 1 ms tick late: the deadline
  * rounds up to the next millisecond, and the tick adds at most one more.
  * Inline and hsha, 16 timers one after the other on one connection; the
@@ -407,7 +410,7 @@ static void timer_accuracy(pf_mode mode)
 {
     pf_server *srv;
     pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
-    pf_listen_conf lc = { .proto = &seq_proto };
+    pf_listen_conf lc = { .service = &seq_svc };
     pthread_t t;
     char addr[64], b[8];
     void *rv;
@@ -451,7 +454,7 @@ static void test_conf_and_errors(void **state)
 {
     pf_server *srv;
     pf_server_conf bad = { .mode = (pf_mode)9 };
-    pf_listen_conf lc = { .proto = &seq_proto }, none = { 0 };
+    pf_listen_conf lc = { .service = &seq_svc }, none = { 0 };
     pf_mode m;
     char a[8];
     (void)state;
@@ -468,8 +471,8 @@ static void test_conf_and_errors(void **state)
     assert_int_equal(m, PF_MODE_LF);
     assert_int_equal(pf_mode_parse("LF", &m), -EINVAL);
     assert_string_equal(pf_mode_name(PF_MODE_INLINE), "inline");
-    pf_session *s = pf_session_new(&seq_proto, NULL);
-    assert_int_equal(pf_timer(s, 10), -ENOTSUP); /* not hosted by a server */
+    pf_session *s = pf_session_new(&seq_svc, NULL);
+    assert_int_equal(pf_session_timer(s, 10), -ENOTSUP); /* not hosted by a server */
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     assert_int_equal(pf_session_peer(s, &ss, &sl), -ENOTSUP);

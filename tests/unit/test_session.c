@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protofsm/session.h"
+#include "protofsm/service.h"
 
 enum { EV_A = PF_EV__BUILTIN, EV_B, EV_C, EV_L, NEV };
 struct counts { int close_events; };
@@ -58,11 +58,12 @@ static const pf_fsm_cell table[NEV] = {
 static const pf_handler handlers[] = { NULL, h_echo, h_close, h_timeout, h_drain, h_closeev };
 static const char *const snames[] = { "S" };
 static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "A", "B", "C", "L" };
+static const pf_events toy_events = { "toy", "test", NEV, enames };
 static const uint8_t fin[] = { 0 };
 static const pf_fsm toy_fsm = {
     .name = "toy", .source = "test", .kind = PF_FSM_DISPATCH, .nstates = 1,
-    .nevents = NEV, .start = 0, .state_names = snames, .event_names = enames,
-    .final = fin, .table = table, .handlers = handlers, .nhandlers = 6,
+    .nevents = NEV, .start = 0, .state_names = snames, .events = &toy_events,
+    .final = fin, .table = table, .nhandlers = 6,
 };
 
 struct toy_parser { int calls; };
@@ -96,17 +97,19 @@ static pf_slice toy_error(const void *p, int err)
     return err == -EMSGSIZE ? big : e;
 }
 static const pf_protocol toy = {
-    .name = "toy", .fsm = &toy_fsm, .parser_size = sizeof(struct toy_parser),
+    .name = "toy", .events = &toy_events, .parser_size = sizeof(struct toy_parser),
     .fields_size = 0, .parser_init = toy_init, .parse = toy_parse,
     .error_reply = toy_error,
 };
+
+static const pf_service toy_svc = { &toy, &toy_fsm, handlers };
 
 static struct counts cnt;
 static pf_session *new_session(size_t max_in, size_t max_out)
 {
     memset(&cnt, 0, sizeof cnt);
     pf_session_conf c = { .max_input = max_in, .max_output = max_out, .data = &cnt };
-    pf_session *s = pf_session_new(&toy, &c);
+    pf_session *s = pf_session_new(&toy_svc, &c);
     assert_non_null(s);
     return s;
 }
@@ -225,7 +228,7 @@ static void test_counters(void **st)
     void *mem = malloc(pf_fsm_stats_size(&toy_fsm));
     pf_fsm_stats *stats = pf_fsm_stats_init(&toy_fsm, mem);
     pf_session_conf c = { .stats = stats, .data = &cnt };
-    pf_session *s = pf_session_new(&toy, &c);
+    pf_session *s = pf_session_new(&toy_svc, &c);
     pf_session_feed(s, "aaac", 4);
     pf_session_free(s);
     assert_int_equal(pf_fsm_stats_get(stats, &toy_fsm, 0, EV_A), 3);

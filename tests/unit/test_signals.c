@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "echo/echo.h"
 #include "line.h"
 #include "protofsm/server.h"
 
@@ -26,7 +27,7 @@ static void drains_on(int sig)
 {
     pf_server *srv;
     pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 1 };
-    pf_listen_conf lc = { .proto = &pf_line_protocol };
+    pf_listen_conf lc = { .service = &pf_echo_service };
     pthread_t t;
     void *rv;
     struct timespec limit;

@@ -25,6 +25,7 @@
 
 #include "protofsm/session.h"
 #include "smtp.h"
+#include "maildir/maildir.h"
 #include "smtp_fsm.h"
 #include "testutil.h"
 
@@ -91,9 +92,8 @@ static int count_files(const char *sub)
 static int setup(void **st)
 {
     (void)st;
-    pf_smtp_set_hostname("mx.test");
     strcpy(maildir, "/tmp/pf-test-smtp-XXXXXX");
-    if (!mkdtemp(maildir) || pf_smtp_maildir_prepare(maildir) < 0)
+    if (!mkdtemp(maildir) || pf_maildir_prepare(maildir) < 0)
         return -1;
     DIR *d = opendir(VEC_DIR);
     if (!d) {
@@ -198,18 +198,20 @@ static char *take_mail(size_t *len, int *count)
     return all;
 }
 
+/* The protocol's limits (defaults) and the store the sessions deliver to. */
 static pf_smtp_conf test_conf(void)
 {
-    pf_smtp_conf c = { .maildir = maildir, .no_fsync = 1 };
+    pf_smtp_conf c = { 0 };
     return c;
 }
+static pf_maildir md = { .dir = maildir, .hostname = "mx.test", .no_fsync = 1 };
 
 static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
     const struct vec *v = vp;
     pf_smtp_conf conf = test_conf();
-    pf_session_conf sc = { .proto_conf = &conf };
-    pf_session *s = pf_session_new(&pf_smtp_protocol, &sc);
+    pf_session_conf sc = { .proto_conf = &conf, .listener_data = &md };
+    pf_session *s = pf_session_new(&pf_maildir_service, &sc);
     assert_non_null(s);
     size_t at = 0;
     for (size_t i = 0; i <= ncuts; i++) {
@@ -297,10 +299,11 @@ static void test_guard_page(void **st)
 
 /* ---- helpers for the rest ------------------------------------------------ */
 
-static pf_session *open_s(const pf_smtp_conf *conf, size_t max_input)
+static pf_session *open_s(const pf_smtp_conf *conf, const pf_maildir *m, size_t max_input)
 {
-    pf_session_conf sc = { .proto_conf = conf, .max_input = max_input };
-    pf_session *s = pf_session_new(&pf_smtp_protocol, &sc);
+    pf_session_conf sc = { .proto_conf = conf, .listener_data = (void *)m,
+                           .max_input = max_input };
+    pf_session *s = pf_session_new(&pf_maildir_service, &sc);
     assert_non_null(s);
     return s;
 }
@@ -337,7 +340,7 @@ static void test_recipient_limit(void **st)
     (void)st;
     pf_smtp_conf conf = test_conf();
     conf.max_rcpt = 3;
-    pf_session *s = open_s(&conf, 0);
+    pf_session *s = open_s(&conf, &md, 0);
     said(s);
     expect(s, "HELO h\r\nMAIL FROM:<a@b.example>\r\n", "250 mx.test\r\n250 2.1.0 Ok\r\n");
     for (int i = 0; i < 3; i++)
@@ -359,7 +362,7 @@ static void test_message_size(void **st)
     (void)st;
     pf_smtp_conf conf = test_conf();
     conf.max_message = 100;
-    pf_session *s = open_s(&conf, 0);
+    pf_session *s = open_s(&conf, &md, 0);
     char msg[256];
     said(s);
     expect(s, "EHLO e\r\n",
@@ -393,8 +396,9 @@ static void test_domains(void **st)
     (void)st;
     static const char *const doms[] = { "example.com", "example.org", NULL };
     pf_smtp_conf conf = test_conf();
-    conf.domains = doms;
-    pf_session *s = open_s(&conf, 0);
+    pf_maildir dmd = md;
+    dmd.domains = doms;
+    pf_session *s = open_s(&conf, &dmd, 0);
     said(s);
     expect(s, "HELO h\r\nMAIL FROM:<a@elsewhere.example>\r\n", "250 mx.test\r\n250 2.1.0 Ok\r\n");
     expect(s, "RCPT TO:<x@other.example>\r\n", "550 5.1.2 Recipient domain not accepted here\r\n");
@@ -432,7 +436,7 @@ static void test_large_message_round_trip(void **st)
     wl += 3;
     pf_smtp_conf conf = test_conf();
     conf.max_message = 8u << 20;
-    pf_session *s = open_s(&conf, 65536);
+    pf_session *s = open_s(&conf, &md, 65536);
     said(s);
     expect(s, "HELO h\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n",
            "250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -459,7 +463,7 @@ static void test_endless_lines(void **st)
 {
     (void)st;
     pf_smtp_conf conf = test_conf();
-    pf_session *s = open_s(&conf, 65536);
+    pf_session *s = open_s(&conf, &md, 65536);
     char *x = malloc(1u << 20);
     memset(x, 'x', 1u << 20);
     said(s);
@@ -481,7 +485,7 @@ static void test_timeout_and_drain(void **st)
 {
     (void)st;
     pf_smtp_conf conf = test_conf();
-    pf_session *s = open_s(&conf, 0);
+    pf_session *s = open_s(&conf, &md, 0);
     said(s);
     expect(s, "HELO h\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\npart\r\n",
            "250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -494,7 +498,7 @@ static void test_timeout_and_drain(void **st)
     assert_int_equal(count_files("tmp"), 0);
     assert_int_equal(count_files("new"), 0);
 
-    s = open_s(&conf, 0);
+    s = open_s(&conf, &md, 0);
     said(s);
     pf_session_event(s, PF_EV_DRAIN);
     assert_string_equal(said(s), "421 4.3.2 mx.test Service shutting down\r\n");
@@ -505,8 +509,9 @@ static void test_timeout_and_drain(void **st)
 static void test_storage_error(void **st)
 {
     (void)st;
-    pf_smtp_conf conf = { .maildir = "/nonexistent/protofsm/maildir" };
-    pf_session *s = open_s(&conf, 0);
+    pf_smtp_conf conf = test_conf();
+    pf_maildir bad = { .dir = "/nonexistent/protofsm/maildir", .hostname = "mx.test" };
+    pf_session *s = open_s(&conf, &bad, 0);
     said(s);
     expect(s, "HELO h\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nNOOP\r\n",
            "250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n451 4.3.0 Local error in processing\r\n"
@@ -518,7 +523,8 @@ static void test_storage_error(void **st)
 static void test_sink_and_states(void **st)
 {
     (void)st;
-    pf_session *s = open_s(NULL, 0); /* defaults: no Maildir, a sink */
+    static const pf_maildir sink = { .hostname = "mx.test" };
+    pf_session *s = open_s(NULL, &sink, 0); /* no Maildir: a sink */
     assert_string_equal(said(s), GREETING);
     assert_int_equal(pf_session_state(s), SMTP_ST_CONNECTED);
     expect(s, "EHLO e\r\n",

@@ -1,8 +1,10 @@
 /* What a protocol's .rl file compiles into, as the runtime sees it.
  *
- * A protocol is a parser (bytes -> packets) plus a generated session machine
- * (packets -> handlers).  The runtime owns the bytes; the parser only keeps
- * offsets, so the input buffer may move between calls. */
+ * A protocol is a parser (bytes -> packets) and the list of events its
+ * packets carry; it names no handler and holds no session table.  Services
+ * put their own tables over those events (service.h).  The runtime owns
+ * the bytes; the parser only keeps offsets, so the input buffer may move
+ * between calls. */
 #ifndef PROTOFSM_PROTOCOL_H
 #define PROTOFSM_PROTOCOL_H
 
@@ -14,7 +16,7 @@
 
 typedef struct pf_protocol {
     const char *name;
-    const pf_fsm *fsm;
+    const pf_events *events;  /* generated from the .rl: what out->event may be */
 
     size_t parser_size;  /* bytes of per-connection parser state */
     size_t fields_size;  /* bytes of the fields struct one packet fills */

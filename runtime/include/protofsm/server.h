@@ -1,10 +1,11 @@
 /* The server: listeners, connections, the I/O thread and the workers.
  *
- * A server hosts any number of listeners, each with its own protocol.  Every
- * accepted connection gets a session (session.h); its packets go through the
- * protocol's generated machine one at a time, in arrival order, with
- * PF_EV_OPEN first and PF_EV_CLOSE last.  Timers and the drain signal are
- * events in the same stream.
+ * A server hosts any number of listeners, each with its own service (a
+ * protocol, a table and its handlers: service.h) and the service
+ * instance's data.  Every accepted connection gets a session (session.h);
+ * its packets go through the service's table one at a time, in arrival
+ * order, with PF_EV_OPEN first and PF_EV_CLOSE last.  Timers and the drain
+ * signal are events in the same stream.
  *
  * Modes (same protocol and handler code in each):
  *   hsha     the I/O thread reads, parses and writes; `threads` workers run
@@ -28,8 +29,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "protofsm/protocol.h"
-#include "protofsm/session.h"
+#include "protofsm/service.h"
 
 typedef struct pf_server pf_server;
 
@@ -70,11 +70,11 @@ typedef struct pf_server_conf {
 
 /* One listener.  Zero means default. */
 typedef struct pf_listen_conf {
-    const pf_protocol *proto;    /* required */
+    const pf_service *service;   /* required: protocol, table, handlers */
     const void *proto_conf;      /* passed to parser_init (the protocol's limits) */
     int reuseport;               /* SO_REUSEPORT: several processes share the port */
     int backlog;                 /* default 1024 */
-    void *data;                  /* the application's, for pf_session_listener_data */
+    void *data;                  /* the service instance's, for pf_session_listener_data */
     size_t max_input;            /* this listener's largest packet; 0: the server's
                                     max_input (protocols differ: SMTP lines vs
                                     HTTP bodies in one server) */
@@ -86,7 +86,8 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf);
 
 /* Bind and listen on host:port (IPv4 literal, IPv6 literal with or without
  * brackets, or a name; port 0 picks a free port).  Returns the listener's
- * index (>= 0) or -errno (-EADDRINUSE, -EINVAL ...). */
+ * index (>= 0) or -errno (-EADDRINUSE, -EINVAL when pf_service_check
+ * refuses lc->service ...). */
 int pf_server_listen(pf_server *srv, const char *host, unsigned port,
                      const pf_listen_conf *lc);
 /* The bound address of listener `i` as "HOST:PORT" ("[::1]:7000" for IPv6).
@@ -105,26 +106,5 @@ int pf_server_run(pf_server *srv);
 /* Start the drain.  Any thread; async-signal-safe. */
 void pf_server_stop(pf_server *srv);
 void pf_server_free(pf_server *srv);
-
-/* Handler-side: deliver PF_EV_TIMEOUT to this session in `ms` milliseconds,
- * in order with its packets (raw = "timer").  0 cancels.  A later call
- * replaces the earlier one.  -ENOTSUP for a session not hosted by a server
- * (pf_session_new). */
-int pf_timer(pf_session *s, unsigned ms);
-
-/* Handler-side, any handler (OPEN included): the peer's address (e.g. for
- * an SMTP Received: header).  *len is the room in *addr on entry, the
- * address length on return.  0, -errno from getpeername, or -ENOTSUP for a
- * session not hosted by a server. */
-struct sockaddr_storage;
-int pf_session_peer(pf_session *s, struct sockaddr_storage *addr, socklen_t *len);
-
-/* Handler-side, any handler (OPEN included): pf_listen_conf.data of the
- * listener that accepted this session; NULL for a session not hosted by a
- * server. */
-void *pf_session_listener_data(pf_session *s);
-
-/* PF_EV_TIMEOUT packets carry the reason in raw: "idle", "deadline" (both
- * followed by a close) or "timer" (pf_timer; the session goes on). */
 
 #endif

@@ -1,4 +1,5 @@
-/* Sessions: one per connection, what a handler acts on.
+/* Sessions: one per connection, what a handler acts on (a service author
+ * includes service.h, which brings this).
  *
  * The handler-facing calls (pf_reply, pf_close, pf_session_data ...) are the
  * same whether the session is hosted by the server (server.h) or driven by
@@ -32,6 +33,8 @@ void *pf_session_data(const pf_session *s);
 void pf_session_set_data(pf_session *s, void *data);
 uint16_t pf_session_state(const pf_session *s);
 const pf_protocol *pf_session_protocol(const pf_session *s);
+typedef struct pf_service pf_service;
+const pf_service *pf_session_service(const pf_session *s);
 
 /* ---- Driving a session by hand ------------------------------------------ */
 
@@ -40,12 +43,15 @@ typedef struct pf_session_conf {
     size_t max_input;         /* bytes buffered awaiting a full packet; 0: 1 MiB */
     size_t max_output;        /* bytes of queued replies; 0: 1 MiB */
     void *data;               /* initial pf_session_data */
+    void *listener_data;      /* pf_session_listener_data: the service
+                                 instance a listener would pass */
     pf_fsm_stats *stats;      /* NULL: none */
 } pf_session_conf;
 
-/* Allocate a session for `proto` and deliver PF_EV_OPEN.  NULL on -ENOMEM
- * (errno set). */
-pf_session *pf_session_new(const pf_protocol *proto, const pf_session_conf *conf);
+/* Allocate a session of service `svc` (service.h) and deliver PF_EV_OPEN.
+ * NULL with errno set: ENOMEM, or EINVAL when pf_service_check refuses
+ * `svc`. */
+pf_session *pf_session_new(const pf_service *svc, const pf_session_conf *conf);
 /* Deliver PF_EV_CLOSE (unless already delivered) and free. */
 void pf_session_free(pf_session *s);
 

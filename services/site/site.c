@@ -1,4 +1,4 @@
-/* A static-file site over http1 (policy in http1_static.h).
+/* A static-file site over http1 (policy in site.h).
  *
  * Everything runs on the worker that handles the request: path checks,
  * open, fstat, the conditional and range logic and, for small bodies, the
@@ -19,26 +19,31 @@
 #include <unistd.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
 #include "http1_response.h"
-#include "http1_static.h"
-#include "protofsm/server.h"
-#include "protofsm/session.h"
+#include "site/site.h"
+#include "site_fsm.h"
+
+SITE_HANDLERS(PF_HANDLER_DECLARE_STATIC)
+static const pf_handler handlers[] = PF_HANDLERS(SITE_HANDLERS);
+const pf_service pf_site_service = { &pf_http1_protocol, &site_fsm, handlers };
+
+/* The site this session's listener serves (pf_listen_conf.data). */
+static const pf_site *site_of(pf_session *s) { return pf_session_listener_data(s); }
 
 #define PATH_MAX_DECODED 4096
 #define SMALL_FILE 16384u
 #define ALLOW "GET, HEAD, OPTIONS"
 
-int pf_http1_static_open(pf_http1_static *st, const char *root)
+int pf_site_open(pf_site *st, const char *root)
 {
-    *st = (pf_http1_static){ .root_fd = -1, .log_fd = -1 };
+    *st = (pf_site){ .root_fd = -1, .log_fd = -1 };
     if (!root)
         return 0;
     st->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     return st->root_fd < 0 ? -errno : 0;
 }
 
-void pf_http1_static_close(pf_http1_static *st)
+void pf_site_close(pf_site *st)
 {
     if (st->root_fd >= 0)
         close(st->root_fd);
@@ -263,7 +268,7 @@ static void peer_text(pf_session *s, char *out, size_t len)
 /* One line per response: client, date, request line, status, body bytes.
  * The target is printed as received: the parser admits only visible ASCII
  * there, so a line cannot be forged into two. */
-static void access_log(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f,
+static void access_log(const pf_site *st, pf_session *s, const pf_http1_fields *f,
                        int status, uint64_t bytes)
 {
     if (st->log_fd < 0)
@@ -279,7 +284,7 @@ static void access_log(const pf_http1_static *st, pf_session *s, const pf_http1_
         (void)!write(st->log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static int simple(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f,
+static int simple(const pf_site *st, pf_session *s, const pf_http1_fields *f,
                   int status, const char *allow, int close)
 {
     char head[512], body[64];
@@ -296,7 +301,7 @@ static int simple(const pf_http1_static *st, pf_session *s, const pf_http1_field
     return pf_http1_send(s, &r, body, status == 204 ? 0 : (size_t)n);
 }
 
-static int redirect_dir(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f)
+static int redirect_dir(const pf_site *st, pf_session *s, const pf_http1_fields *f)
 {
     char head[PF_HTTP1_HEAD_MAX + 4200], loc[4200];
     pf_http1_res r;
@@ -311,7 +316,7 @@ static int redirect_dir(const pf_http1_static *st, pf_session *s, const pf_http1
     return pf_http1_send(s, &r, "301 Moved Permanently\n", 22);
 }
 
-static int serve_file(const pf_http1_static *st, pf_session *s, const pf_http1_fields *f)
+static int serve_file(const pf_site *st, pf_session *s, const pf_http1_fields *f)
 {
     char rel[PATH_MAX_DECODED + 16];
     if (f->path.len == 0 || f->path.ptr[0] != '/')
@@ -430,22 +435,10 @@ static int serve_file(const pf_http1_static *st, pf_session *s, const pf_http1_f
     return pf_http1_send(s, &r, body, (size_t)len);
 }
 
-int pf_http1_static_handle(const pf_http1_static *st, pf_session *s, const pf_packet *pkt)
+static int site_on_get(pf_session *s, const pf_packet *pkt)
 {
+    const pf_site *st = site_of(s);
     const pf_http1_fields *f = pkt->fields;
-    switch (pkt->event) {
-    case HTTP1_EV_GET:
-    case HTTP1_EV_HEAD:
-        break;
-    case HTTP1_EV_OPTIONS:
-        return simple(st, s, f, 204, ALLOW, 0);
-    case HTTP1_EV_CONNECT:
-        return simple(st, s, f, 405, ALLOW, 1);
-    case HTTP1_EV_OTHER:
-        return simple(st, s, f, 501, NULL, 0);
-    default:
-        return simple(st, s, f, 405, ALLOW, 0);
-    }
     if (st->hello && f->path.len == 6 && memcmp(f->path.ptr, "/hello", 6) == 0) {
         char head[256];
         pf_http1_res r;
@@ -457,4 +450,24 @@ int pf_http1_static_handle(const pf_http1_static *st, pf_session *s, const pf_pa
     if (st->root_fd < 0)
         return simple(st, s, f, 404, NULL, 0);
     return serve_file(st, s, f);
+}
+
+static int site_on_options(pf_session *s, const pf_packet *pkt)
+{
+    return simple(site_of(s), s, pkt->fields, 204, ALLOW, 0);
+}
+
+static int site_on_connect(pf_session *s, const pf_packet *pkt)
+{
+    return simple(site_of(s), s, pkt->fields, 405, ALLOW, 1);
+}
+
+static int site_on_unknown(pf_session *s, const pf_packet *pkt)
+{
+    return simple(site_of(s), s, pkt->fields, 501, NULL, 0);
+}
+
+static int site_on_not_allowed(pf_session *s, const pf_packet *pkt)
+{
+    return simple(site_of(s), s, pkt->fields, 405, ALLOW, 0);
 }

@@ -1,5 +1,5 @@
-/* kvd's commands and the handlers of its session machine
- * (protocols/resp_kvd.rl).
+/* kvd's commands and the handlers of its session machine (kvd.fsm, over
+ * the RESP events of protocols/resp.rl).
  *
  * Each command is a row of `cmds`, indexed by event: redis's arity
  * convention (n exact, -n at least n) and a function.  A command runs with
@@ -21,22 +21,15 @@
 #include <unistd.h>
 
 #include "kvd.h"
+#include "kvd_fsm.h"
 #include "resp.h"
-#include "resp_fsm.h"
-#include "resp_kvd_fsm.h"
-#include "protofsm/session.h"
 #include "protofsm/stats.h"
 
-#define SAME(x) _Static_assert((int)KVD_EV_##x == (int)RESP_EV_##x, "kvd and resp events differ: " #x);
-SAME(PING) SAME(ECHO) SAME(GET) SAME(SET) SAME(SETNX) SAME(GETSET) SAME(MGET) SAME(MSET)
-SAME(DEL) SAME(EXISTS) SAME(INCR) SAME(DECR) SAME(INCRBY) SAME(DECRBY) SAME(APPEND)
-SAME(STRLEN) SAME(EXPIRE) SAME(PEXPIRE) SAME(TTL) SAME(PTTL) SAME(PERSIST) SAME(TYPE)
-SAME(KEYS) SAME(SCAN) SAME(DBSIZE) SAME(FLUSHDB) SAME(FLUSHALL) SAME(SELECT) SAME(QUIT)
-SAME(INFO) SAME(COMMAND) SAME(CLIENT) SAME(HELLO) SAME(AUTH) SAME(MULTI) SAME(EXEC)
-SAME(DISCARD) SAME(CONFIG) SAME(UNKNOWN) SAME(EMPTY)
-_Static_assert((int)KVD_NEVENTS == (int)RESP_NEVENTS, "kvd and resp event counts differ");
-
 kv_server kvd;
+
+KVD_HANDLERS(PF_HANDLER_DECLARE_STATIC)
+static const pf_handler handlers[] = PF_HANDLERS(KVD_HANDLERS);
+const pf_service pf_kvd_service = { &pf_resp_protocol, &kvd_fsm, handlers };
 
 #define MULTI_MAX_BYTES (64u << 20) /* queued commands per transaction */
 #define CLIENT_NAME_MAX 1024

@@ -1,10 +1,10 @@
 /* kvd: a durable key-value server that redis clients use unchanged.
  *
- * Modules: store.c (the sharded keyspace and expiry), aof.c (the
- * append-only log: group commit, fsync policies, rewrite, replay), cmd.c
- * (the commands and the session machine's handlers), main.c (options,
- * start-up, the cron thread).  See main.c for the command line and the
- * limits. */
+ * Modules (services/kvd): store.c (the sharded keyspace and expiry),
+ * aof.c (the append-only log: group commit, fsync policies, rewrite,
+ * replay), cmd.c (the commands and the handlers of kvd.fsm's session
+ * table); examples/kvd/main.c (options, start-up, the cron thread).  See
+ * main.c for the command line and the limits. */
 #ifndef KVD_H
 #define KVD_H
 
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "protofsm/packet.h"
+#include "protofsm/service.h"
 
 /* ---- a growable byte buffer for replies and log records ------------------ */
 
@@ -148,5 +148,9 @@ typedef struct kv_server {
 } kv_server;
 
 extern kv_server kvd;
+
+/* The kvd service: RESP (protocols/resp.rl) with kvd.fsm's table over the
+ * one process-wide store above (pf_listen_conf.data is unused). */
+extern const pf_service pf_kvd_service;
 
 #endif

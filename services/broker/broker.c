@@ -1,4 +1,5 @@
-/* The MQTT broker: what each row of mqtt.rl's table does.
+/* The MQTT broker: what each row of MQTT's default table (protocols/mqtt.fsm)
+ * does, for one broker per listener (the listener's data).
  *
  * State.  A `client` is an MQTT session, keyed by client identifier: its
  * subscriptions, its outgoing QoS 1/2 messages in flight and queued, and
@@ -23,11 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/broker.h"
 #include "mqtt.h"
 #include "mqtt_fsm.h"
-#include "protofsm/post.h"
-#include "protofsm/server.h"
-#include "protofsm/session.h"
 
 typedef struct msg {
     atomic_int refs;
@@ -70,6 +69,7 @@ typedef struct client {
     uint16_t next_id;
     uint8_t *qos2_in;     /* 65536-bit set of incoming QoS 2 ids, lazily */
     unsigned refs;        /* connections pointing here (current or taken over) */
+    struct pf_broker *b;  /* the broker it belongs to */
     int retired;          /* out of the table; freed when refs drops to 0 */
     struct client *hnext, *prev, *next;
 } client;
@@ -84,7 +84,7 @@ typedef struct mconn {
 
 #define NBUCKETS 4096u
 
-static struct {
+struct pf_broker {
     pthread_mutex_t lock;
     client *buckets[NBUCKETS];
     client *all;
@@ -93,10 +93,14 @@ static struct {
     unsigned nretained, capretained;
     size_t retained_bytes;
     unsigned long auto_id;
-} B = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    atomic_uint_fast64_t published, delivered, dropped, wills;
+};
 
-static atomic_uint_fast64_t st_published, st_delivered, st_dropped, st_wills;
 #define COUNT(c) atomic_fetch_add_explicit(&(c), 1, memory_order_relaxed)
+
+MQTT_HANDLERS(PF_HANDLER_DECLARE_STATIC)
+static const pf_handler handlers[] = PF_HANDLERS(MQTT_HANDLERS);
+const pf_service pf_broker_service = { &pf_mqtt_protocol, &mqtt_fsm, handlers };
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -176,15 +180,15 @@ static unsigned hash(const char *s, size_t n)
     return h % NBUCKETS;
 }
 
-static client *client_find(const char *id, size_t n)
+static client *client_find(pf_broker *B, const char *id, size_t n)
 {
-    for (client *c = B.buckets[hash(id, n)]; c; c = c->hnext)
+    for (client *c = B->buckets[hash(id, n)]; c; c = c->hnext)
         if (c->idlen == n && memcmp(c->id, id, n) == 0)
             return c;
     return NULL;
 }
 
-static client *client_new(const char *id, size_t n)
+static client *client_new(pf_broker *B, const char *id, size_t n)
 {
     client *c = calloc(1, sizeof(*c));
     if (!c || !(c->id = malloc(n ? n : 1))) {
@@ -193,15 +197,16 @@ static client *client_new(const char *id, size_t n)
     }
     memcpy(c->id, id, n);
     c->idlen = n;
+    c->b = B;
     c->next_id = 1;
     unsigned b = hash(id, n);
-    c->hnext = B.buckets[b];
-    B.buckets[b] = c;
-    c->next = B.all;
-    if (B.all)
-        B.all->prev = c;
-    B.all = c;
-    B.nclients++;
+    c->hnext = B->buckets[b];
+    B->buckets[b] = c;
+    c->next = B->all;
+    if (B->all)
+        B->all->prev = c;
+    B->all = c;
+    B->nclients++;
     return c;
 }
 
@@ -224,17 +229,18 @@ static void client_destroy(client *c)
  * at it any more (a taken-over connection may still be closing). */
 static void client_retire(client *c)
 {
-    client **pp = &B.buckets[hash(c->id, c->idlen)];
+    pf_broker *B = c->b;
+    client **pp = &B->buckets[hash(c->id, c->idlen)];
     while (*pp != c)
         pp = &(*pp)->hnext;
     *pp = c->hnext;
     if (c->prev)
         c->prev->next = c->next;
     else
-        B.all = c->next;
+        B->all = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    B.nclients--;
+    B->nclients--;
     c->retired = 1;
     if (c->refs == 0)
         client_destroy(c);
@@ -257,6 +263,7 @@ static uint16_t new_id(client *c)
 /* Put a QoS 1/2 message in flight to `c` and send it. */
 static void fly(client *c, pf_session *self, msg *m, uint8_t qos, int retain)
 {
+    pf_broker *B = c->b;
     flight *f = &c->win[c->nwin++];
     f->m = msg_ref(m);
     f->qos = qos;
@@ -264,19 +271,20 @@ static void fly(client *c, pf_session *self, msg *m, uint8_t qos, int retain)
     f->rel = 0;
     f->unsent = send_publish(c, self, m, qos, f->id, 0, retain) < 0;
     if (f->unsent)
-        COUNT(st_dropped);
+        COUNT(B->dropped);
     else
-        COUNT(st_delivered);
+        COUNT(B->delivered);
 }
 
 static void enqueue(client *c, msg *m, uint8_t qos)
 {
+    pf_broker *B = c->b;
     if (!c->q && !(c->q = malloc(PF_MQTT_QUEUE * sizeof(*c->q)))) {
-        COUNT(st_dropped);
+        COUNT(B->dropped);
         return;
     }
     if (c->qlen == PF_MQTT_QUEUE) {
-        COUNT(st_dropped); /* the newest is dropped: documented in mqtt.h */
+        COUNT(B->dropped); /* the newest is dropped: documented in mqtt.h */
         return;
     }
     c->q[(c->qhead + c->qlen++) % PF_MQTT_QUEUE] = (queued){ msg_ref(m), qos };
@@ -303,14 +311,15 @@ static void pump(client *c, pf_session *self)
 /* Deliver `m` at `qos` to `c`; `self` is c's running connection or NULL. */
 static void deliver(client *c, pf_session *self, msg *m, uint8_t qos, int retain)
 {
+    pf_broker *B = c->b;
     int online = !pf_handle_is_none(c->h);
     if (qos == 0) {
         if (!online)
             return; /* QoS 0 is not kept for offline sessions */
         if (send_publish(c, self, m, 0, 0, 0, retain) < 0)
-            COUNT(st_dropped);
+            COUNT(B->dropped);
         else
-            COUNT(st_delivered);
+            COUNT(B->delivered);
         return;
     }
     if (online && c->nwin < PF_MQTT_WINDOW && c->qlen == 0)
@@ -327,44 +336,44 @@ static pf_session *self_of(client *c, pf_session *s, const mconn *mc)
 
 /* ---- routing and the retained store ---------------------------------------- */
 
-static void retain_store(msg *m)
+static void retain_store(pf_broker *B, msg *m)
 {
     unsigned i = 0;
-    while (i < B.nretained &&
-           !(B.retained[i]->tlen == m->tlen && memcmp(B.retained[i]->data, m->data, m->tlen) == 0))
+    while (i < B->nretained &&
+           !(B->retained[i]->tlen == m->tlen && memcmp(B->retained[i]->data, m->data, m->tlen) == 0))
         i++;
-    if (i < B.nretained) {
-        B.retained_bytes -= B.retained[i]->tlen + B.retained[i]->plen;
-        msg_unref(B.retained[i]);
+    if (i < B->nretained) {
+        B->retained_bytes -= B->retained[i]->tlen + B->retained[i]->plen;
+        msg_unref(B->retained[i]);
         if (m->plen == 0) { /* MQTT-3.3.1-10,11: an empty payload deletes */
-            B.retained[i] = B.retained[--B.nretained];
+            B->retained[i] = B->retained[--B->nretained];
             return;
         }
     } else {
         if (m->plen == 0)
             return; /* MQTT-3.3.1-10: not stored */
-        if (B.nretained == PF_MQTT_RETAINED ||
-            B.retained_bytes + m->tlen + m->plen > PF_MQTT_RETAINED_BYTES)
+        if (B->nretained == PF_MQTT_RETAINED ||
+            B->retained_bytes + m->tlen + m->plen > PF_MQTT_RETAINED_BYTES)
             return; /* limit: delivered, not kept */
-        if (B.nretained == B.capretained) {
-            unsigned cap = B.capretained ? B.capretained * 2 : 16;
-            msg **r = realloc(B.retained, cap * sizeof(*r));
+        if (B->nretained == B->capretained) {
+            unsigned cap = B->capretained ? B->capretained * 2 : 16;
+            msg **r = realloc(B->retained, cap * sizeof(*r));
             if (!r)
                 return;
-            B.retained = r;
-            B.capretained = cap;
+            B->retained = r;
+            B->capretained = cap;
         }
-        B.nretained++;
+        B->nretained++;
     }
-    B.retained[i] = msg_ref(m);
-    B.retained_bytes += m->tlen + m->plen;
+    B->retained[i] = msg_ref(m);
+    B->retained_bytes += m->tlen + m->plen;
 }
 
 /* Under the lock: hand `m` to every matching subscription, once per
  * client at the highest QoS of its matching subscriptions (MQTT-3.3.5-1). */
-static void route(msg *m, pf_session *s, const mconn *mc)
+static void route(pf_broker *B, msg *m, pf_session *s, const mconn *mc)
 {
-    for (client *c = B.all; c; c = c->next) {
+    for (client *c = B->all; c; c = c->next) {
         int best = -1;
         for (unsigned i = 0; i < c->nsubs; i++)
             if (c->subs[i].qos > best &&
@@ -377,22 +386,24 @@ static void route(msg *m, pf_session *s, const mconn *mc)
     }
 }
 
-static void publish_will(mconn *mc)
+static void publish_will(pf_broker *B, mconn *mc)
 {
     msg *w = mc->will;
     if (!w)
         return;
     mc->will = NULL;
-    COUNT(st_wills);
+    COUNT(B->wills);
     if (w->retain)
-        retain_store(w);
-    route(w, NULL, NULL);
+        retain_store(B, w);
+    route(B, w, NULL, NULL);
     msg_unref(w);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
 
 static const pf_mqtt_fields *F(const pf_packet *pkt) { return pkt->fields; }
+/* The broker this session's listener serves (pf_listen_conf.data). */
+static pf_broker *broker_of(pf_session *s) { return pf_session_listener_data(s); }
 static mconn *M(pf_session *s) { return pf_session_data(s); }
 
 /* Under the lock: this connection's client, or NULL once another
@@ -411,13 +422,13 @@ static client *mine(pf_session *s, const mconn *mc)
 static void touch(pf_session *s, const mconn *mc)
 {
     if (mc && mc->ka_ms)
-        pf_timer(s, mc->ka_ms);
+        pf_session_timer(s, mc->ka_ms);
 }
 
-int mqtt_on_open(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_open(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
-    pf_timer(s, PF_MQTT_CONNECT_MS);
+    pf_session_timer(s, PF_MQTT_CONNECT_MS);
     return PF_NEXT;
 }
 
@@ -428,8 +439,9 @@ static int refuse(pf_session *s, uint8_t rc)
     return PF_STAY;
 }
 
-int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     const pf_mqtt_fields *f = F(pkt);
     int clean = (f->connect_flags & PF_MQTT_CF_CLEAN) != 0;
     char autoid[32];
@@ -452,12 +464,12 @@ int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
             return refuse(s, 3);
         }
     }
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     if (id.len == 0) { /* MQTT-3.1.3-6: assign one */
-        id.len = (size_t)snprintf(autoid, sizeof(autoid), "protofsm-%lu", ++B.auto_id);
+        id.len = (size_t)snprintf(autoid, sizeof(autoid), "protofsm-%lu", ++B->auto_id);
         id.ptr = autoid;
     }
-    client *c = client_find(id.ptr, id.len);
+    client *c = client_find(B, id.ptr, id.len);
     int present = 0;
     if (c && !pf_handle_is_none(c->h)) {
         pf_post_close(c->h); /* MQTT-3.1.4-2: take over */
@@ -469,8 +481,8 @@ int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
         c = NULL;
     }
     present = c != NULL;
-    if (!c && (B.nclients >= PF_MQTT_CLIENTS || !(c = client_new(id.ptr, id.len)))) {
-        pthread_mutex_unlock(&B.lock);
+    if (!c && (B->nclients >= PF_MQTT_CLIENTS || !(c = client_new(B, id.ptr, id.len)))) {
+        pthread_mutex_unlock(&B->lock);
         msg_unref(mc->will);
         free(mc);
         return refuse(s, 3);
@@ -484,7 +496,7 @@ int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
     pf_session_set_data(s, mc);
     /* MQTT-3.1.2-24: 1.5 x keep-alive; 0 turns it (and the CONNECT timer) off. */
     mc->ka_ms = f->keep_alive * 1500u;
-    pf_timer(s, mc->ka_ms);
+    pf_session_timer(s, mc->ka_ms);
     reply4(s, 0x20, present, 0); /* MQTT-3.2.2-2,3 */
     if (present) {
         /* MQTT-4.4.0-1: resend unacknowledged PUBLISH (DUP) and PUBREL. */
@@ -498,29 +510,30 @@ int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
         }
         pump(c, s);
     }
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     return PF_NEXT;
 }
 
-int mqtt_on_violation(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_violation(pf_session *s, const pf_packet *pkt)
 {
     (void)s;
     (void)pkt;
     return PF_NEXT; /* into CLOSED, a final state: closed without a reply */
 }
 
-int mqtt_on_publish(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_publish(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     const pf_mqtt_fields *f = F(pkt);
     mconn *mc = M(s);
     int fresh = 1;
 
     touch(s, mc);
-    COUNT(st_published);
-    pthread_mutex_lock(&B.lock);
+    COUNT(B->published);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     if (!c) {
-        pthread_mutex_unlock(&B.lock);
+        pthread_mutex_unlock(&B->lock);
         return PF_NEXT;
     }
     if (f->qos == 2) {
@@ -537,13 +550,13 @@ int mqtt_on_publish(pf_session *s, const pf_packet *pkt)
         msg *m = msg_new(f->topic, f->payload, f->qos, f->retain);
         if (m) {
             if (f->retain)
-                retain_store(m); /* MQTT-3.3.1-5 */
-            route(m, s, mc);
+                retain_store(B, m); /* MQTT-3.3.1-5 */
+            route(B, m, s, mc);
             msg_unref(m);
         }
     }
     pump(c, s);
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     if (f->qos == 1)
         reply4(s, 0x40, (uint8_t)(f->packet_id >> 8), (uint8_t)f->packet_id);
     else if (f->qos == 2)
@@ -568,27 +581,29 @@ static void land(client *c, flight *f)
     c->nwin--;
 }
 
-int mqtt_on_puback(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_puback(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     mconn *mc = M(s);
     touch(s, mc);
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     flight *f = c ? find_flight(c, F(pkt)->packet_id, 1, 0) : NULL;
     if (f)
         land(c, f);
     if (c)
         pump(c, s);
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     return PF_NEXT;
 }
 
-int mqtt_on_pubrec(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_pubrec(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     mconn *mc = M(s);
     uint16_t id = F(pkt)->packet_id;
     touch(s, mc);
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     flight *f = c ? find_flight(c, id, 2, 0) : NULL;
     if (f) {
@@ -599,44 +614,47 @@ int mqtt_on_pubrec(pf_session *s, const pf_packet *pkt)
     }
     if (c)
         pump(c, s);
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     reply4(s, 0x62, (uint8_t)(id >> 8), (uint8_t)id); /* MQTT-4.3.3-1 */
     return PF_NEXT;
 }
 
-int mqtt_on_pubrel(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_pubrel(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     mconn *mc = M(s);
     uint16_t id = F(pkt)->packet_id;
     touch(s, mc);
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     if (c && c->qos2_in)
         c->qos2_in[id >> 3] &= (uint8_t)~(1u << (id & 7));
     if (c)
         pump(c, s);
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     reply4(s, 0x70, (uint8_t)(id >> 8), (uint8_t)id); /* MQTT-4.3.3-2 */
     return PF_NEXT;
 }
 
-int mqtt_on_pubcomp(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_pubcomp(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     mconn *mc = M(s);
     touch(s, mc);
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     flight *f = c ? find_flight(c, F(pkt)->packet_id, 2, 1) : NULL;
     if (f)
         land(c, f);
     if (c)
         pump(c, s);
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     return PF_NEXT;
 }
 
-int mqtt_on_subscribe(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_subscribe(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     const pf_mqtt_fields *f = F(pkt);
     mconn *mc = M(s);
     pf_slice list = f->list, flt;
@@ -648,10 +666,10 @@ int mqtt_on_subscribe(pf_session *s, const pf_packet *pkt)
     touch(s, mc);
     if (!codes)
         return -ENOMEM;
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     if (!c) {
-        pthread_mutex_unlock(&B.lock);
+        pthread_mutex_unlock(&B->lock);
         free(codes);
         return PF_NEXT;
     }
@@ -702,25 +720,26 @@ int mqtt_on_subscribe(pf_session *s, const pf_packet *pkt)
     while (pf_mqtt_next_filter(&list, 1, &flt, &q)) {
         if (codes[k++] & 0x80)
             continue;
-        for (unsigned i = 0; i < B.nretained; i++) {
-            msg *m = B.retained[i];
+        for (unsigned i = 0; i < B->nretained; i++) {
+            msg *m = B->retained[i];
             if (pf_mqtt_match(flt.ptr, flt.len, m->data, m->tlen))
                 deliver(c, s, m, m->qos < q ? m->qos : q, 1); /* MQTT-3.3.1-8 */
         }
     }
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     free(codes);
     return PF_NEXT;
 }
 
-int mqtt_on_unsubscribe(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_unsubscribe(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     const pf_mqtt_fields *f = F(pkt);
     mconn *mc = M(s);
     pf_slice list = f->list, flt;
 
     touch(s, mc);
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     while (c && pf_mqtt_next_filter(&list, 0, &flt, NULL)) {
         for (unsigned i = 0; i < c->nsubs; i++)
@@ -730,26 +749,27 @@ int mqtt_on_unsubscribe(pf_session *s, const pf_packet *pkt)
                 break;
             }
     }
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     return reply4(s, 0xb0, (uint8_t)(f->packet_id >> 8), (uint8_t)f->packet_id) < 0 ? -ENOBUFS
                                                                                    : PF_NEXT;
 }
 
-int mqtt_on_pingreq(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_pingreq(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     static const char pingresp[2] = { (char)0xd0, 0 };
     mconn *mc = M(s);
     (void)pkt;
     touch(s, mc);
-    pthread_mutex_lock(&B.lock);
+    pthread_mutex_lock(&B->lock);
     client *c = mine(s, mc);
     if (c)
         pump(c, s);
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     return pf_reply(s, pingresp, 2) < 0 ? -ENOBUFS : PF_NEXT;
 }
 
-int mqtt_on_disconnect(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_disconnect(pf_session *s, const pf_packet *pkt)
 {
     mconn *mc = M(s);
     (void)pkt;
@@ -758,24 +778,26 @@ int mqtt_on_disconnect(pf_session *s, const pf_packet *pkt)
     return PF_NEXT; /* CLOSED is final: MQTT-3.14.4-1 close */
 }
 
-int mqtt_on_keepalive(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_keepalive(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     mconn *mc = M(s);
     (void)pkt; /* "timer": keep-alive; "idle", "deadline": the runtime's */
-    pthread_mutex_lock(&B.lock);
-    publish_will(mc); /* MQTT-3.1.2-8 */
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_lock(&B->lock);
+    publish_will(B, mc); /* MQTT-3.1.2-8 */
+    pthread_mutex_unlock(&B->lock);
     return PF_NEXT; /* MQTT-3.1.2-24: closed */
 }
 
-int mqtt_on_close(pf_session *s, const pf_packet *pkt)
+static int mqtt_on_close(pf_session *s, const pf_packet *pkt)
 {
+    pf_broker *B = broker_of(s);
     mconn *mc = M(s);
     (void)pkt;
     if (!mc)
         return PF_NEXT;
-    pthread_mutex_lock(&B.lock);
-    publish_will(mc); /* closed without DISCONNECT (MQTT-3.1.2-8) */
+    pthread_mutex_lock(&B->lock);
+    publish_will(B, mc); /* closed without DISCONNECT (MQTT-3.1.2-8) */
     client *c = mc->cl;
     if (c->attach == mc->attach && !c->retired) { /* not taken over */
         c->h = (pf_handle){ 0, 0 };
@@ -784,7 +806,7 @@ int mqtt_on_close(pf_session *s, const pf_packet *pkt)
     }
     if (--c->refs == 0 && c->retired)
         client_destroy(c);
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_unlock(&B->lock);
     pf_session_set_data(s, NULL);
     free(mc);
     return PF_NEXT;
@@ -792,28 +814,39 @@ int mqtt_on_close(pf_session *s, const pf_packet *pkt)
 
 /* ---- management ------------------------------------------------------------ */
 
-void pf_mqtt_broker_stats(pf_mqtt_stats *o)
+pf_broker *pf_broker_new(void)
 {
-    pthread_mutex_lock(&B.lock);
-    o->clients = B.nclients;
-    o->retained = B.nretained;
-    pthread_mutex_unlock(&B.lock);
-    o->published = atomic_load(&st_published);
-    o->delivered = atomic_load(&st_delivered);
-    o->dropped = atomic_load(&st_dropped);
-    o->wills = atomic_load(&st_wills);
+    pf_broker *B = calloc(1, sizeof(*B));
+    if (!B)
+        return NULL;
+    if (pthread_mutex_init(&B->lock, NULL) != 0) {
+        free(B);
+        return NULL;
+    }
+    return B;
 }
 
-void pf_mqtt_broker_reset(void)
+void pf_broker_stats(pf_broker *B, pf_broker_counts *o)
 {
-    pthread_mutex_lock(&B.lock);
-    while (B.all)
-        client_retire(B.all);
-    for (unsigned i = 0; i < B.nretained; i++)
-        msg_unref(B.retained[i]);
-    free(B.retained);
-    B.retained = NULL;
-    B.nretained = B.capretained = 0;
-    B.retained_bytes = 0;
-    pthread_mutex_unlock(&B.lock);
+    pthread_mutex_lock(&B->lock);
+    o->clients = B->nclients;
+    o->retained = B->nretained;
+    pthread_mutex_unlock(&B->lock);
+    o->published = atomic_load(&B->published);
+    o->delivered = atomic_load(&B->delivered);
+    o->dropped = atomic_load(&B->dropped);
+    o->wills = atomic_load(&B->wills);
+}
+
+void pf_broker_free(pf_broker *B)
+{
+    if (!B)
+        return;
+    while (B->all)
+        client_retire(B->all);
+    for (unsigned i = 0; i < B->nretained; i++)
+        msg_unref(B->retained[i]);
+    free(B->retained);
+    pthread_mutex_destroy(&B->lock);
+    free(B);
 }

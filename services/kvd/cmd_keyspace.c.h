@@ -265,12 +265,12 @@ typedef struct cmd_def {
     int arity;
     cmd_fn *fn;
 } cmd_def;
-static const cmd_def cmds[KVD_NEVENTS];
+static const cmd_def cmds[RESP_NEVENTS];
 
 static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     size_t n = 0;
-    for (size_t i = 0; i < KVD_NEVENTS; i++)
+    for (size_t i = 0; i < RESP_NEVENTS; i++)
         n += cmds[i].name != NULL;
     if (argc >= 2 && eq(av[1], "COUNT"))
         return kv_buf_int(&c->out, (long long)n);
@@ -284,7 +284,7 @@ static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
         return kv_buf_put(&c->out, "\r\n", 2);
     }
     kv_buf_arrhdr(&c->out, n);
-    for (size_t i = 0; i < KVD_NEVENTS; i++) {
+    for (size_t i = 0; i < RESP_NEVENTS; i++) {
         if (!cmds[i].name)
             continue;
         kv_buf_arrhdr(&c->out, 6);
@@ -488,7 +488,7 @@ static void c_auth(kv_ctx *c, size_t argc, const pf_slice *av) { do_auth(c, argc
 static void c_hello(kv_ctx *c, size_t argc, const pf_slice *av) { do_hello(c, argc, av, 1); }
 
 #define CMD(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f },
-static const cmd_def cmds[KVD_NEVENTS] = {
+static const cmd_def cmds[RESP_NEVENTS] = {
     CMD(PING, "ping", -1, c_ping) CMD(ECHO, "echo", 2, c_echo) CMD(GET, "get", 2, c_get)
     CMD(SET, "set", -3, c_set) CMD(SETNX, "setnx", 3, c_setnx) CMD(GETSET, "getset", 3, c_getset)
     CMD(MGET, "mget", -2, c_mget) CMD(MSET, "mset", -3, c_mset) CMD(DEL, "del", -2, c_del)

@@ -1,13 +1,17 @@
-/* The line protocol's handlers: what each row of line.rl's table does.
+/* The echo service over the line protocol: what each row of echo.fsm does.
  *
  * Replies are queued whole with pf_replyv so that a reply over the output
  * limit is refused as one piece, never sent in part. */
 #include <errno.h>
 #include <time.h>
 
+#include "echo/echo.h"
+#include "echo_fsm.h"
 #include "line.h"
-#include "line_fsm.h"
-#include "protofsm/session.h"
+
+ECHO_HANDLERS(PF_HANDLER_DECLARE_STATIC)
+static const pf_handler handlers[] = PF_HANDLERS(ECHO_HANDLERS);
+const pf_service pf_echo_service = { &pf_line_protocol, &echo_fsm, handlers };
 
 static const pf_line_fields *fields(const pf_packet *pkt)
 {
@@ -20,7 +24,7 @@ static int reply_lit(pf_session *s, const pf_slice *lit)
     return rc < 0 ? rc : PF_NEXT;
 }
 
-int line_on_hello(pf_session *s, const pf_packet *pkt)
+static int echo_on_hello(pf_session *s, const pf_packet *pkt)
 {
     static const pf_slice usage = PF_SLICE_LIT("-ERR usage: HELLO <name>\r\n");
     const pf_line_fields *f = fields(pkt);
@@ -33,7 +37,7 @@ int line_on_hello(pf_session *s, const pf_packet *pkt)
     return rc < 0 ? rc : PF_NEXT;
 }
 
-int line_on_echo(pf_session *s, const pf_packet *pkt)
+static int echo_on_echo(pf_session *s, const pf_packet *pkt)
 {
     const pf_line_fields *f = fields(pkt);
     pf_slice parts[] = { f->arg, PF_SLICE_LIT("\r\n") };
@@ -58,7 +62,7 @@ static int parse_ms(pf_slice a, unsigned *ms)
     return 0;
 }
 
-int line_on_sleep(pf_session *s, const pf_packet *pkt)
+static int echo_on_sleep(pf_session *s, const pf_packet *pkt)
 {
     static const pf_slice usage = PF_SLICE_LIT("-ERR usage: SLEEP <ms>, 0 to 10000\r\n");
     static const pf_slice ok = PF_SLICE_LIT("+OK\r\n");
@@ -73,21 +77,21 @@ int line_on_sleep(pf_session *s, const pf_packet *pkt)
     return reply_lit(s, &ok);
 }
 
-int line_on_quit(pf_session *s, const pf_packet *pkt)
+static int echo_on_quit(pf_session *s, const pf_packet *pkt)
 {
     static const pf_slice bye = PF_SLICE_LIT("+OK bye\r\n");
     (void)pkt;
     return reply_lit(s, &bye); /* DONE is final: the server closes after it */
 }
 
-int line_on_need_hello(pf_session *s, const pf_packet *pkt)
+static int echo_on_need_hello(pf_session *s, const pf_packet *pkt)
 {
     static const pf_slice need = PF_SLICE_LIT("-ERR say HELLO first\r\n");
     (void)pkt;
     return reply_lit(s, &need);
 }
 
-int line_on_unknown(pf_session *s, const pf_packet *pkt)
+static int echo_on_unknown(pf_session *s, const pf_packet *pkt)
 {
     static const pf_slice unknown = PF_SLICE_LIT("-ERR unknown command\r\n");
     (void)pkt;

@@ -1,5 +1,5 @@
-/* A static-file site over protocols/http1: what examples/httpd serves, and
- * what the showcase mounts on port 8080.
+/* A static-file site over protocols/http1 (the table is site.fsm): what
+ * examples/httpd serves, and what the showcase mounts on port 8080.
  *
  *   GET/HEAD    /hello (when `hello` is set): a short fixed body.
  *               Files under `root`: index.html for a directory path ending
@@ -29,44 +29,28 @@
  *   - a path over 4 KiB after decoding is 414.
  *
  * Thread-safe once opened: handlers on every worker share one site. */
-#ifndef PROTOFSM_HTTP1_STATIC_H
-#define PROTOFSM_HTTP1_STATIC_H
+#ifndef PROTOFSM_SVC_SITE_H
+#define PROTOFSM_SVC_SITE_H
 
 #include <stddef.h>
 
-#include "protofsm/fsm.h"
-#include "protofsm/packet.h"
+#include "protofsm/service.h"
 
-typedef struct pf_http1_static {
+typedef struct pf_site {
     int root_fd;         /* O_PATH descriptor of the root; -1: no files */
     int log_fd;          /* access log (one line per response); -1: none */
     const char *hello;   /* body of GET /hello; NULL: no such route */
     size_t hello_len;
-} pf_http1_static;
+} pf_site;
 
 /* Open `root` (NULL: serve no files) and set the rest to "none".
  * 0 or -errno. */
-int pf_http1_static_open(pf_http1_static *st, const char *root);
-void pf_http1_static_close(pf_http1_static *st);
+int pf_site_open(pf_site *st, const char *root);
+void pf_site_close(pf_site *st);
 
-/* Answer one request (any method). A handler's result. */
-int pf_http1_static_handle(const pf_http1_static *st, pf_session *s, const pf_packet *pkt);
-
-/* Define every http1 handler (http1_fsm.h) as a call into `st`, an
- * expression naming a pf_http1_static: one line for a service that is
- * nothing but this site. */
-#define PF_HTTP1_STATIC_HANDLER_(name, st)                                     \
-    int name(pf_session *s, const pf_packet *pkt) { return pf_http1_static_handle((st), s, pkt); }
-#define PF_HTTP1_STATIC_HANDLERS(st)                                           \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_get, st)                                 \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_head, st)                                \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_post, st)                                \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_put, st)                                 \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_delete, st)                              \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_options, st)                             \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_connect, st)                             \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_patch, st)                               \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_trace, st)                               \
-    PF_HTTP1_STATIC_HANDLER_(http1_on_other, st)
+/* The service: bind it to a listener with the site as the listener's
+ * data (pf_listen_conf.data = &site); any number of listeners, each with
+ * its own site, may run in one process. */
+extern const pf_service pf_site_service;
 
 #endif

@@ -1,10 +1,5 @@
-/* SMTP handlers: what each row of smtp.rl's table does, and the Maildir
- * storage unit.
- *
- * They live in protocols/ rather than examples/smtpd/ because the unit
- * tests, the fuzzer, the showcase and smtpd all run the same machine, and
- * a table needs its handlers to link.  The service-specific part is the
- * configuration (pf_smtp_conf), not code.
+/* The maildir service: SMTP's default table (protocols/smtp.fsm) with
+ * handlers that store each message in a Maildir (maildir.h).
  *
  * A message goes to DIR/tmp/NAME as it arrives (DATA_CHUNK), is fsynced,
  * renamed to DIR/new/NAME and DIR/new is fsynced, all in the handler of
@@ -28,16 +23,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "protofsm/server.h"
-#include "protofsm/session.h"
+#include "maildir/maildir.h"
 #include "smtp.h"
 #include "smtp_fsm.h"
 
 #define LIT(s) { s, sizeof(s) - 1 }
+
+SMTP_HANDLERS(PF_HANDLER_DECLARE_STATIC)
+static const pf_handler handlers[] = PF_HANDLERS(SMTP_HANDLERS);
+const pf_service pf_maildir_service = { &pf_smtp_protocol, &smtp_fsm, handlers };
 #define NAME_MAX_ 256
 
 typedef struct smtp_sess {
     const pf_smtp_conf *conf;
+    const pf_maildir *md;
     uint8_t esmtp;
     uint8_t too_big;
     int io_err;                              /* first write/fsync errno */
@@ -53,7 +52,6 @@ typedef struct smtp_sess {
 
 /* ---- identity ------------------------------------------------------------ */
 
-static const char *hostname_set;
 static char hostname_buf[256];
 static pthread_once_t hostname_once = PTHREAD_ONCE_INIT;
 
@@ -63,12 +61,18 @@ static void hostname_init(void)
         strcpy(hostname_buf, "localhost");
 }
 
-void pf_smtp_set_hostname(const char *name) { hostname_set = name; }
-
-const char *pf_smtp_hostname(void)
+/* The listener's mail store; a listener without one is a sink. */
+static const pf_maildir *store_of(pf_session *s)
 {
-    if (hostname_set)
-        return hostname_set;
+    static const pf_maildir sink;
+    const pf_maildir *md = pf_session_listener_data(s);
+    return md ? md : &sink;
+}
+
+static const char *hostname(const pf_maildir *md)
+{
+    if (md->hostname)
+        return md->hostname;
     pthread_once(&hostname_once, hostname_init);
     return hostname_buf;
 }
@@ -130,8 +134,8 @@ static void discard(smtp_sess *t)
     if (t->fd >= 0) {
         close(t->fd);
         t->fd = -1;
-        if (t->conf && t->conf->maildir &&
-            path_in(p, sizeof(p), t->conf->maildir, "tmp", t->name) == 0)
+        if (t->md->dir &&
+            path_in(p, sizeof(p), t->md->dir, "tmp", t->name) == 0)
             unlink(p);
     }
     t->size = 0;
@@ -212,22 +216,24 @@ static void peer_literal(pf_session *s, char *out, size_t len)
         snprintf(out, len, "[IPv6:%s]", a);
 }
 
-int smtp_on_open(pf_session *s, const pf_packet *pkt)
+static int smtp_on_open(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     smtp_sess *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
     t->fd = -1;
+    t->md = store_of(s);
     peer_literal(s, t->peer, sizeof(t->peer));
     pf_session_set_data(s, t);
-    pf_slice parts[] = { LIT("220 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+    const char *host = hostname(t->md);
+    pf_slice parts[] = { LIT("220 "), { host, strlen(host) },
                          LIT(" ESMTP protofsm\r\n") };
     int rc = pf_replyv(s, parts, 3);
     return rc < 0 ? rc : PF_NEXT;
 }
 
-int smtp_on_close(pf_session *s, const pf_packet *pkt)
+static int smtp_on_close(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     if (t) {
@@ -238,19 +244,21 @@ int smtp_on_close(pf_session *s, const pf_packet *pkt)
     return PF_NEXT;
 }
 
-int smtp_on_timeout(pf_session *s, const pf_packet *pkt)
+static int smtp_on_timeout(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
-    pf_slice parts[] = { LIT("421 4.4.2 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+    const char *host = hostname(store_of(s));
+    pf_slice parts[] = { LIT("421 4.4.2 "), { host, strlen(host) },
                          LIT(" Timeout, closing connection\r\n") };
     int rc = pf_replyv(s, parts, 3);
     return rc < 0 ? rc : PF_CLOSE;
 }
 
-int smtp_on_drain(pf_session *s, const pf_packet *pkt)
+static int smtp_on_drain(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
-    pf_slice parts[] = { LIT("421 4.3.2 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+    const char *host = hostname(store_of(s));
+    pf_slice parts[] = { LIT("421 4.3.2 "), { host, strlen(host) },
                          LIT(" Service shutting down\r\n") };
     int rc = pf_replyv(s, parts, 3);
     return rc < 0 ? rc : PF_CLOSE;
@@ -258,7 +266,7 @@ int smtp_on_drain(pf_session *s, const pf_packet *pkt)
 
 /* ---- commands ------------------------------------------------------------ */
 
-int smtp_on_ehlo(pf_session *s, const pf_packet *pkt)
+static int smtp_on_ehlo(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     char size[64];
@@ -267,8 +275,9 @@ int smtp_on_ehlo(pf_session *s, const pf_packet *pkt)
     t->esmtp = 1;
     snprintf(size, sizeof(size), "250-SIZE %llu\r\n",
              (unsigned long long)max_message(t->conf));
+    const char *host = hostname(t->md);
     pf_slice parts[] = {
-        LIT("250-"), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) }, LIT(" greets "),
+        LIT("250-"), { host, strlen(host) }, LIT(" greets "),
         fields(pkt)->arg, LIT("\r\n250-PIPELINING\r\n"), { size, strlen(size) },
         LIT("250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 HELP\r\n"),
     };
@@ -276,57 +285,58 @@ int smtp_on_ehlo(pf_session *s, const pf_packet *pkt)
     return rc < 0 ? rc : PF_NEXT;
 }
 
-int smtp_on_helo(pf_session *s, const pf_packet *pkt)
+static int smtp_on_helo(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     reset(t);
     copy_slice(t->helo, sizeof(t->helo), fields(pkt)->arg);
     t->esmtp = 0;
-    pf_slice parts[] = { LIT("250 "), { pf_smtp_hostname(), strlen(pf_smtp_hostname()) },
+    const char *host = hostname(t->md);
+    pf_slice parts[] = { LIT("250 "), { host, strlen(host) },
                          LIT("\r\n") };
     int rc = pf_replyv(s, parts, 3);
     return rc < 0 ? rc : PF_NEXT;
 }
 
-int smtp_on_rset(pf_session *s, const pf_packet *pkt)
+static int smtp_on_rset(pf_session *s, const pf_packet *pkt)
 {
     reset(sess(s, pkt));
     return reply(s, "250 2.0.0 Ok\r\n", PF_NEXT);
 }
 
-int smtp_on_noop(pf_session *s, const pf_packet *pkt)
+static int smtp_on_noop(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return reply(s, "250 2.0.0 Ok\r\n", PF_NEXT);
 }
 
-int smtp_on_vrfy(pf_session *s, const pf_packet *pkt)
+static int smtp_on_vrfy(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n",
                  PF_NEXT);
 }
 
-int smtp_on_help(pf_session *s, const pf_packet *pkt)
+static int smtp_on_help(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n",
                  PF_NEXT);
 }
 
-int smtp_on_quit(pf_session *s, const pf_packet *pkt)
+static int smtp_on_quit(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return reply(s, "221 2.0.0 Bye\r\n", PF_NEXT); /* DONE is final: closes after it */
 }
 
-int smtp_on_unknown(pf_session *s, const pf_packet *pkt)
+static int smtp_on_unknown(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return reply(s, "500 5.5.1 Command unrecognized\r\n", PF_NEXT);
 }
 
-int smtp_on_syntax(pf_session *s, const pf_packet *pkt)
+static int smtp_on_syntax(pf_session *s, const pf_packet *pkt)
 {
     const pf_smtp_fields *f = fields(pkt);
     switch (f->syntax) {
@@ -341,13 +351,13 @@ int smtp_on_syntax(pf_session *s, const pf_packet *pkt)
     }
 }
 
-int smtp_on_long(pf_session *s, const pf_packet *pkt)
+static int smtp_on_long(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return reply(s, "500 5.5.2 Line too long\r\n", PF_NEXT);
 }
 
-int smtp_on_bad_sequence(pf_session *s, const pf_packet *pkt)
+static int smtp_on_bad_sequence(pf_session *s, const pf_packet *pkt)
 {
     const pf_smtp_fields *f = fields(pkt);
     if (pkt->event == SMTP_EV_DATA)
@@ -355,7 +365,7 @@ int smtp_on_bad_sequence(pf_session *s, const pf_packet *pkt)
     return reply(s, "503 5.5.1 Bad sequence of commands\r\n", PF_NEXT);
 }
 
-int smtp_on_mail(pf_session *s, const pf_packet *pkt)
+static int smtp_on_mail(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     const pf_smtp_fields *f = fields(pkt);
@@ -369,7 +379,7 @@ int smtp_on_mail(pf_session *s, const pf_packet *pkt)
     return reply(s, "250 2.1.0 Ok\r\n", PF_NEXT);
 }
 
-static int domain_ok(const pf_smtp_conf *c, pf_slice path)
+static int domain_ok(const pf_maildir *c, pf_slice path)
 {
     const char *at;
     if (!c->domains)
@@ -384,7 +394,7 @@ static int domain_ok(const pf_smtp_conf *c, pf_slice path)
     return 0;
 }
 
-int smtp_on_rcpt(pf_session *s, const pf_packet *pkt)
+static int smtp_on_rcpt(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     const pf_smtp_fields *f = fields(pkt);
@@ -393,7 +403,7 @@ int smtp_on_rcpt(pf_session *s, const pf_packet *pkt)
         return reply(s, "555 5.5.4 RCPT TO parameter not recognized\r\n", PF_STAY);
     if (t->nrcpt >= max)
         return reply(s, "452 4.5.3 Too many recipients\r\n", PF_STAY);
-    if (!domain_ok(t->conf, f->path))
+    if (!domain_ok(t->md, f->path))
         return reply(s, "550 5.1.2 Recipient domain not accepted here\r\n", PF_STAY);
     if (t->nrcpt++ == 0)
         copy_slice(t->rcpt, sizeof(t->rcpt), f->path);
@@ -418,15 +428,15 @@ static int begin_message(smtp_sess *t)
      * and the host with '/' and ':' replaced (they are special there). */
     n = snprintf(t->name, sizeof(t->name), "%lld.M%06ldP%ldQ%lu.", (long long)tv.tv_sec,
                  (long)tv.tv_usec, (long)getpid(), q);
-    for (const char *h = pf_smtp_hostname(); *h && (size_t)n < sizeof(t->name) - 1; h++)
+    for (const char *h = hostname(t->md); *h && (size_t)n < sizeof(t->name) - 1; h++)
         t->name[n++] = *h == '/' ? '\\' : *h == ':' ? '-' : *h;
     t->name[n] = 0;
     t->size = 0;
     t->too_big = 0;
     t->io_err = 0;
-    if (!t->conf->maildir)
+    if (!t->md->dir)
         return 0; /* a sink */
-    rc = path_in(path, sizeof(path), t->conf->maildir, "tmp", t->name);
+    rc = path_in(path, sizeof(path), t->md->dir, "tmp", t->name);
     if (rc < 0)
         return rc;
     t->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -439,7 +449,7 @@ static int begin_message(smtp_sess *t)
                  "Received: from %s%s%s%s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
                  "\tfor <%s>; %s\r\n",
                  t->from, t->helo, t->peer[0] ? " (" : "", t->peer, t->peer[0] ? ")" : "",
-                 pf_smtp_hostname(), t->esmtp ? "ESMTP" : "SMTP", q,
+                 hostname(t->md), t->esmtp ? "ESMTP" : "SMTP", q,
                  t->rcpt, date);
     if (n < 0 || (size_t)n >= sizeof(hdr))
         n = 0;
@@ -459,23 +469,23 @@ static int commit_message(smtp_sess *t)
 
     if (t->fd < 0)
         return 0; /* a sink */
-    if (!t->conf->no_fsync && fsync(t->fd) < 0)
+    if (!t->md->no_fsync && fsync(t->fd) < 0)
         rc = -errno;
     if (close(t->fd) < 0 && rc == 0)
         rc = -errno;
     t->fd = -1;
-    if (rc == 0 && (path_in(from, sizeof(from), t->conf->maildir, "tmp", t->name) < 0 ||
-                    path_in(to, sizeof(to), t->conf->maildir, "new", t->name) < 0 ||
-                    path_in(dir, sizeof(dir), t->conf->maildir, "new", NULL) < 0))
+    if (rc == 0 && (path_in(from, sizeof(from), t->md->dir, "tmp", t->name) < 0 ||
+                    path_in(to, sizeof(to), t->md->dir, "new", t->name) < 0 ||
+                    path_in(dir, sizeof(dir), t->md->dir, "new", NULL) < 0))
         rc = -ENAMETOOLONG;
     if (rc == 0 && rename(from, to) < 0)
         rc = -errno;
     if (rc < 0) {
-        if (path_in(from, sizeof(from), t->conf->maildir, "tmp", t->name) == 0)
+        if (path_in(from, sizeof(from), t->md->dir, "tmp", t->name) == 0)
             unlink(from);
         return rc;
     }
-    if (!t->conf->no_fsync) {
+    if (!t->md->no_fsync) {
         /* The rename is durable only once the directory is. */
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
@@ -493,7 +503,7 @@ static const char *storage_error(int err)
                                           : "451 4.3.0 Local error in processing\r\n";
 }
 
-int smtp_on_data(pf_session *s, const pf_packet *pkt)
+static int smtp_on_data(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     int rc = begin_message(t);
@@ -505,13 +515,13 @@ int smtp_on_data(pf_session *s, const pf_packet *pkt)
     return reply(s, "354 End data with <CR><LF>.<CR><LF>\r\n", PF_NEXT);
 }
 
-int smtp_on_chunk(pf_session *s, const pf_packet *pkt)
+static int smtp_on_chunk(pf_session *s, const pf_packet *pkt)
 {
     store_text(sess(s, pkt), fields(pkt));
     return PF_NEXT;
 }
 
-int smtp_on_data_end(pf_session *s, const pf_packet *pkt)
+static int smtp_on_data_end(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     const pf_smtp_fields *f = fields(pkt);
@@ -536,7 +546,7 @@ int smtp_on_data_end(pf_session *s, const pf_packet *pkt)
 
 /* ---- Maildir ------------------------------------------------------------- */
 
-int pf_smtp_maildir_prepare(const char *dir)
+int pf_maildir_prepare(const char *dir)
 {
     static const char *const subs[] = { "", "tmp", "new", "cur" };
     char p[PATH_MAX];

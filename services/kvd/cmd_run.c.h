@@ -5,7 +5,7 @@
 /* The error for an unknown command or a wrong arity, or NULL: 0 when ok. */
 static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
 {
-    if (ev >= KVD_NEVENTS || !cmds[ev].name) {
+    if (ev >= RESP_NEVENTS || !cmds[ev].name) {
         /* redis: the name up to 128 bytes, then arguments while their text
          * is under 128 bytes, each cut to what is left of those 128 */
         size_t from = out->len;
@@ -150,7 +150,7 @@ static void ctx_done(kv_ctx *c)
     t->ops = c->ops;
 }
 
-static int send(pf_session *s, kv_ctx *c)
+static int send_reply(pf_session *s, kv_ctx *c)
 {
     int rc = 0;
     if (c->out.oom)
@@ -190,7 +190,7 @@ static void commit(kv_ctx *c)
     }
 }
 
-int kvd_on_command(pf_session *s, const pf_packet *pkt)
+static int kvd_on_command(pf_session *s, const pf_packet *pkt)
 {
     kv_ctx c;
     argv_t a;
@@ -202,10 +202,10 @@ int kvd_on_command(pf_session *s, const pf_packet *pkt)
         commit(&c);
     }
     put_args(&a);
-    return send(s, &c);
+    return send_reply(s, &c);
 }
 
-int kvd_on_open(pf_session *s, const pf_packet *pkt)
+static int kvd_on_open(pf_session *s, const pf_packet *pkt)
 {
     static uint64_t next_id;
     (void)pkt;
@@ -218,7 +218,7 @@ int kvd_on_open(pf_session *s, const pf_packet *pkt)
     return kvd.requirepass ? PF_STAY : PF_NEXT;
 }
 
-int kvd_on_close(pf_session *s, const pf_packet *pkt)
+static int kvd_on_close(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     kv_client *cl = pf_session_data(s);
@@ -232,7 +232,7 @@ int kvd_on_close(pf_session *s, const pf_packet *pkt)
     return PF_NEXT;
 }
 
-int kvd_on_noauth(pf_session *s, const pf_packet *pkt)
+static int kvd_on_noauth(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return pf_reply_str(s, "-NOAUTH Authentication required.\r\n") < 0 ? -ENOMEM : PF_NEXT;
@@ -252,20 +252,20 @@ static int auth_like(pf_session *s, const pf_packet *pkt, int hello)
     else if (check(&c.out, pkt->event, a.argc, a.av) == 0)
         good = do_auth(&c, a.argc, a.av);
     put_args(&a);
-    int rc = send(s, &c);
+    int rc = send_reply(s, &c);
     return rc < 0 ? rc : good || authed ? PF_NEXT : PF_STAY;
 }
 
-int kvd_on_auth(pf_session *s, const pf_packet *pkt) { return auth_like(s, pkt, 0); }
-int kvd_on_hello(pf_session *s, const pf_packet *pkt) { return auth_like(s, pkt, 1); }
+static int kvd_on_auth(pf_session *s, const pf_packet *pkt) { return auth_like(s, pkt, 0); }
+static int kvd_on_hello(pf_session *s, const pf_packet *pkt) { return auth_like(s, pkt, 1); }
 
-int kvd_on_quit(pf_session *s, const pf_packet *pkt)
+static int kvd_on_quit(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
     return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_CLOSE;
 }
 
-int kvd_on_multi(pf_session *s, const pf_packet *pkt)
+static int kvd_on_multi(pf_session *s, const pf_packet *pkt)
 {
     kv_client *cl = pf_session_data(s);
     const pf_resp_fields *f = pkt->fields;
@@ -277,7 +277,7 @@ int kvd_on_multi(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
-int kvd_on_multi_nested(pf_session *s, const pf_packet *pkt)
+static int kvd_on_multi_nested(pf_session *s, const pf_packet *pkt)
 {
     kv_client *cl = pf_session_data(s);
     (void)pkt;
@@ -285,7 +285,7 @@ int kvd_on_multi_nested(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "-ERR MULTI calls can not be nested\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
-int kvd_on_exec_without_multi(pf_session *s, const pf_packet *pkt)
+static int kvd_on_exec_without_multi(pf_session *s, const pf_packet *pkt)
 {
     const pf_resp_fields *f = pkt->fields;
     if (f->argc != 1)
@@ -293,7 +293,7 @@ int kvd_on_exec_without_multi(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "-ERR EXEC without MULTI\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
-int kvd_on_discard_without_multi(pf_session *s, const pf_packet *pkt)
+static int kvd_on_discard_without_multi(pf_session *s, const pf_packet *pkt)
 {
     const pf_resp_fields *f = pkt->fields;
     if (f->argc != 1)
@@ -301,7 +301,7 @@ int kvd_on_discard_without_multi(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "-ERR DISCARD without MULTI\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
-int kvd_on_queue(pf_session *s, const pf_packet *pkt)
+static int kvd_on_queue(pf_session *s, const pf_packet *pkt)
 {
     kv_client *cl = pf_session_data(s);
     kv_ctx c;
@@ -320,10 +320,10 @@ int kvd_on_queue(pf_session *s, const pf_packet *pkt)
         kv_buf_put(&c.out, "+QUEUED\r\n", 9);
     }
     put_args(&a);
-    return send(s, &c);
+    return send_reply(s, &c);
 }
 
-int kvd_on_discard(pf_session *s, const pf_packet *pkt)
+static int kvd_on_discard(pf_session *s, const pf_packet *pkt)
 {
     kv_client *cl = pf_session_data(s);
     const pf_resp_fields *f = pkt->fields;
@@ -332,7 +332,7 @@ int kvd_on_discard(pf_session *s, const pf_packet *pkt)
         kv_ctx c;
         ctx_init(&c, s);
         arity_err(&c.out, (pf_slice){ "discard", 7 }, NULL);
-        int rc = send(s, &c);
+        int rc = send_reply(s, &c);
         return rc < 0 ? rc : PF_STAY;
     }
     kv_buf_free(&cl->queue);
@@ -341,7 +341,7 @@ int kvd_on_discard(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
-int kvd_on_exec(pf_session *s, const pf_packet *pkt)
+static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
 {
     kv_client *cl = pf_session_data(s);
     const pf_resp_fields *f = pkt->fields;
@@ -350,7 +350,7 @@ int kvd_on_exec(pf_session *s, const pf_packet *pkt)
     if (f->argc != 1) {
         cl->dirty = 1;
         arity_err(&c.out, (pf_slice){ "exec", 4 }, NULL);
-        int rc = send(s, &c);
+        int rc = send_reply(s, &c);
         return rc < 0 ? rc : PF_STAY;
     }
     if (cl->dirty) {
@@ -398,5 +398,5 @@ int kvd_on_exec(pf_session *s, const pf_packet *pkt)
     kv_buf_free(&cl->queue);
     cl->nqueued = 0;
     cl->dirty = 0;
-    return send(s, &c);
+    return send_reply(s, &c);
 }
