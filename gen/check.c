@@ -282,7 +282,7 @@ int pfg_check(pfg_machine *m)
         return -1;
     if (m->is_protocol)
         return pfg_check_symbols(m) != 0 || m->oom ? -1 : (int)m->ndiags;
-    if (m->block_line == 0 || m->kind == PFG_KIND_UNSET)
+    if (m->block_line == 0 || m->kind == PFG_KIND_UNSET || (m->over && !m->over_path))
         return (int)m->ndiags;  /* nothing sensible to check further */
     if (m->kind == PFG_TRANSITION && m->final_line == 0)
         pfg_error(m, m->block_line, "transition machine has no final state "

@@ -319,12 +319,15 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
     if (tok_is(t0, "machine") || tok_is(t0, "protocol")) {
         int proto = t0->s[0] == 'p';
         const char *what = proto ? "protocol" : "machine";
+        if (m->name_line != 0 && proto != m->is_protocol) {
+            pfg_error(m, l->line, "'%s' in a block that is a %s (line %d): a block is a "
+                      "protocol (its events) or a machine (a table), not both", what,
+                      m->is_protocol ? "protocol" : "machine", m->name_line);
+            return 0;
+        }
         if (m->name_line != 0) {
-            pfg_error(m, l->line, "duplicate '%s' directive (first at line %d)%s", what,
-                      m->name_line,
-                      proto == m->is_protocol ? ""
-                                              : ": a block is a protocol (its events) or a "
-                                                "machine (a table), not both");
+            pfg_error(m, l->line, "duplicate '%s' directive (first at line %d)", what,
+                      m->name_line);
             return 0;
         }
         m->name_line = l->line;
@@ -627,6 +630,10 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
                       "it takes: declare no 'events' here", m->name, m->over);
         if (pfg_import_events(m) != 0)
             goto out;
+        if (m->over_path == NULL) {
+            rc = 0; /* no events to read rows against: every row would err */
+            goto out;
+        }
     }
     if (resolve_start_final(m, &pd) != 0)
         goto out;

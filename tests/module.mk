@@ -34,7 +34,7 @@ bench-run: all $(BENCHES)
 FUZZ_BUILD := build/fuzz
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all $(INC_ALL)
+              -fno-sanitize-recover=all $(INC_ALL) -MMD -MP
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS += $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 # The runtime, protocols and services go into one archive; each fuzzer links
@@ -55,7 +55,9 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB) $(GEN_H)
 	$(call say,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB) -pthread
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -MF $@.d -o $@ $< $(FUZZ_LIB) -pthread
+# Their dependency files: a changed runtime header rebuilds them too.
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
 
 FUZZ_SECONDS ?= 60
 fuzz-run: $(FUZZERS)

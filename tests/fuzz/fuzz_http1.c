@@ -12,7 +12,7 @@
  * (414/431/413) are reached with short inputs.
  *
  * The input then goes through a whole session whose handlers are the
- * static site's (http1_static.h, no root, /hello on), which runs the
+ * static site's (services/site, no root, /hello on), which runs the
  * response helpers on whatever the parser accepted: every reply must be a
  * well-formed status line. */
 #include <errno.h>
@@ -21,19 +21,16 @@
 #include <string.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
-#include "http1_static.h"
-#include "protofsm/session.h"
+#include "site/site.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static pf_http1_static site = { .root_fd = -1, .log_fd = -1, .hello = "hi\n", .hello_len = 3 };
-PF_HTTP1_STATIC_HANDLERS(&site)
+static pf_site site = { .root_fd = -1, .log_fd = -1, .hello = "hi\n", .hello_len = 3 };
 
 static void session(const char *in, size_t n, const pf_http1_conf *conf)
 {
-    pf_session_conf sc = { .proto_conf = conf };
-    pf_session *s = pf_session_new(&pf_http1_protocol, &sc);
+    pf_session_conf sc = { .proto_conf = conf, .listener_data = &site };
+    pf_session *s = pf_session_new(&pf_site_service, &sc);
     if (!s)
         return;
     pf_session_feed(s, in, n);

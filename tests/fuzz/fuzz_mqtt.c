@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/broker.h"
 #include "mqtt.h"
-#include "protofsm/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -98,10 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The broker: a subscriber to everything, then the input as a client. */
     static const char conn[] = "\x10\x0d\x00\x04MQTT\x04\x02\x00\x00\x00\x01w";
     static const char suball[] = "\x82\x06\x00\x01\x00\x01#\x02";
-    pf_session_conf sc = { .max_output = 1 << 16, .max_input = 1 << 16 };
-    pf_session *w = pf_session_new(&pf_mqtt_protocol, &sc);
-    pf_session *s = pf_session_new(&pf_mqtt_protocol, &sc);
-    if (!w || !s)
+    pf_broker *br = pf_broker_new();
+    pf_session_conf sc = { .max_output = 1 << 16, .max_input = 1 << 16, .listener_data = br };
+    pf_session *w = pf_session_new(&pf_broker_service, &sc);
+    pf_session *s = pf_session_new(&pf_broker_service, &sc);
+    if (!br || !w || !s)
         abort();
     pf_session_feed(w, conn, sizeof conn - 1);
     pf_session_feed(w, suball, sizeof suball - 1);
@@ -109,6 +110,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pf_session_feed(s, in + at, n - at < step ? n - at : step);
     pf_session_free(s);
     pf_session_free(w);
-    pf_mqtt_broker_reset();
+    pf_broker_free(br);
     return 0;
 }

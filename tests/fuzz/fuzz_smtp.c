@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protofsm/session.h"
+#include "maildir/maildir.h"
 #include "smtp.h"
 #include "smtp_fsm.h"
 
@@ -27,8 +27,10 @@ static const pf_smtp_conf conf = {
 
 static pf_session *session(void)
 {
-    pf_session_conf sc = { .proto_conf = &conf, .max_input = 512, .max_output = 1 << 16 };
-    pf_session *s = pf_session_new(&pf_smtp_protocol, &sc);
+    static const pf_maildir sink = { .hostname = "fuzz.test" };
+    pf_session_conf sc = { .proto_conf = &conf, .listener_data = (void *)&sink,
+                           .max_input = 512, .max_output = 1 << 16 };
+    pf_session *s = pf_session_new(&pf_maildir_service, &sc);
     if (!s)
         abort();
     return s;
@@ -94,11 +96,6 @@ static void parser_alone(const char *in, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int once;
-    if (!once) {
-        pf_smtp_set_hostname("fuzz.test");
-        once = 1;
-    }
     if (size < 1)
         return 0;
     size_t step = (size_t)data[0] % 23 + 1;

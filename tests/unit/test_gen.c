@@ -3,9 +3,12 @@
  * exact outputs, and that the outputs compile, render and mean the right
  * table.
  *
- *   tests/gen/good/NAME.rl  + NAME_fsm.h.expected NAME_fsm.c.expected
- *                             NAME.dot.expected: byte-exact, deterministic
- *   tests/gen/bad/NAME.rl   + NAME.err: exit 1, that exact stderr, no output
+ *   tests/gen/good/NAME.rl|fsm  + NAME_fsm.h.expected NAME_fsm.c.expected
+ *                             NAME.dot.expected (a machine) or
+ *                             NAME_events.h.expected NAME_events.c.expected
+ *                             (a protocol): byte-exact, deterministic
+ *   tests/gen/bad/NAME.rl|fsm   + NAME.err: exit 1, that exact stderr, no
+ *                             output (machines may be over good protocols)
  *
  * One cmocka test per case, so a failure names the case. */
 #include <stdarg.h>
@@ -182,12 +185,30 @@ static void assert_same_file(const char *got_path, const char *want_path)
     free(want);
 }
 
-static const char *const out_suffix[] = { "_fsm.h", "_fsm.c", ".dot" };
+static const char *const machine_suffix[] = { "_fsm.h", "_fsm.c", ".dot" };
+static const char *const protocol_suffix[] = { "_events.h", "_events.c" };
 
-/* pfgen -o DIR GOOD_DIR/NAME.rl must succeed silently. */
-static void generate(const char *name, const char *dir)
+/* A case is FILE under its folder: BASE.rl or BASE.fsm.  A good protocol
+ * (events only) has BASE_events.h.expected; a good machine BASE_fsm.*. */
+static char *base_of(const char *file)
 {
-    char *in = xprintf(GOOD_DIR "/%s.rl", name);
+    const char *dot = strrchr(file, '.');
+    return strndup(file, (size_t)(dot - file));
+}
+
+static int is_protocol(const char *file)
+{
+    char *b = base_of(file), *p = xprintf(GOOD_DIR "/%s_events.h.expected", b);
+    int yes = access(p, F_OK) == 0;
+    free(b);
+    free(p);
+    return yes;
+}
+
+/* pfgen -o DIR GOOD_DIR/FILE must succeed silently. */
+static void generate(const char *file, const char *dir)
+{
+    char *in = xprintf(GOOD_DIR "/%s", file);
     const char *argv[] = { pfgen, "-o", dir, in, NULL };
     result r = run(argv);
     if (r.status != 0 || r.err[0] != '\0')
@@ -201,15 +222,18 @@ static void generate(const char *name, const char *dir)
 
 static void test_good(void **state)
 {
-    const char *name = *state;
+    const char *file = *state;
+    char *name = base_of(file);
+    int proto = is_protocol(file), nout = proto ? 2 : 3;
+    const char *const *suffix = proto ? protocol_suffix : machine_suffix;
     char *d1 = make_tmpdir(), *d2 = make_tmpdir();
-    generate(name, d1);
-    generate(name, d2);
-    assert_int_equal(count_entries(d1), 3);  /* no temp file left behind */
-    for (int i = 0; i < 3; i++) {
-        char *got = xprintf("%s/%s%s", d1, name, out_suffix[i]);
-        char *again = xprintf("%s/%s%s", d2, name, out_suffix[i]);
-        char *want = xprintf(GOOD_DIR "/%s%s.expected", name, out_suffix[i]);
+    generate(file, d1);
+    generate(file, d2);
+    assert_int_equal(count_entries(d1), nout);  /* no temp file left behind */
+    for (int i = 0; i < nout; i++) {
+        char *got = xprintf("%s/%s%s", d1, name, suffix[i]);
+        char *again = xprintf("%s/%s%s", d2, name, suffix[i]);
+        char *want = xprintf(GOOD_DIR "/%s%s.expected", name, suffix[i]);
         assert_same_file(got, want);
         assert_same_file(again, got);  /* deterministic */
         free(got);
@@ -217,12 +241,13 @@ static void test_good(void **state)
         free(want);
     }
     /* Regenerating over existing outputs replaces them cleanly. */
-    generate(name, d1);
-    assert_int_equal(count_entries(d1), 3);
+    generate(file, d1);
+    assert_int_equal(count_entries(d1), nout);
     rm_tree(d1);
     rm_tree(d2);
     free(d1);
     free(d2);
+    free(name);
 }
 
 static const char *cc(void)
@@ -231,13 +256,22 @@ static const char *cc(void)
     return c && *c ? c : "cc";
 }
 
-/* The generated C compiles warning-free on its own. */
+static char **good_files;
+static size_t ngood;
+
+/* The generated C compiles warning-free on its own (with the event lists
+ * of the good protocols beside it, for a machine over one). */
 static void test_good_compiles(void **state)
 {
-    const char *name = *state;
+    const char *file = *state;
+    char *name = base_of(file);
     char *d = make_tmpdir();
-    generate(name, d);
-    char *inc = xprintf("-I%s", d), *src = xprintf("%s/%s_fsm.c", d, name);
+    for (size_t i = 0; i < ngood; i++)
+        if (is_protocol(good_files[i]) && strcmp(good_files[i], file) != 0)
+            generate(good_files[i], d);
+    generate(file, d);
+    char *inc = xprintf("-I%s", d);
+    char *src = xprintf("%s/%s%s", d, name, is_protocol(file) ? "_events.c" : "_fsm.c");
     const char *argv[] = { cc(), "-std=c11", "-fsyntax-only", "-Iruntime/include", inc,
                            "-Werror", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
                            "-Wmissing-prototypes", "-Wformat=2", "-pedantic", src, NULL };
@@ -250,18 +284,20 @@ static void test_good_compiles(void **state)
     free(src);
     rm_tree(d);
     free(d);
+    free(name);
 }
 
 static void test_good_renders(void **state)
 {
-    const char *name = *state;
+    const char *file = *state;
+    char *name = base_of(file);
     /* graphviz is a declared test dependency (gen/deps.sh installs it): a
      * missing dot is a broken setup, not a reason to pass. */
     if (!have_program("dot"))
         fail_msg("dot (graphviz) is not installed: cannot check that %s.dot renders "
                  "(install graphviz, or run make test as root)", name);
     char *d = make_tmpdir();
-    generate(name, d);
+    generate(file, d);
     char *in = xprintf("%s/%s.dot", d, name), *out = xprintf("%s/%s.svg", d, name);
     const char *argv[] = { "dot", "-Tsvg", "-o", out, in, NULL };
     result r = run(argv);
@@ -277,27 +313,31 @@ static void test_good_renders(void **state)
     free(out);
     rm_tree(d);
     free(d);
+    free(name);
 }
 
 /* ---- error cases -------------------------------------------------------- */
 
+/* Machines in bad/ may be over the good protocols (-I tests/gen/good). */
 static void test_bad(void **state)
 {
-    const char *name = *state;
-    char *in = xprintf(BAD_DIR "/%s.rl", name), *errf = xprintf(BAD_DIR "/%s.err", name);
+    const char *file = *state;
+    char *name = base_of(file);
+    char *in = xprintf(BAD_DIR "/%s", file), *errf = xprintf(BAD_DIR "/%s.err", name);
     char *want = slurp(errf, NULL);
     if (want == NULL)
         fail_msg("missing %s", errf);
     assert_true(want[0] != '\0');
     char *d = make_tmpdir();
-    const char *argv[] = { pfgen, "-o", d, in, NULL };
+    const char *argv[] = { pfgen, "-o", d, "-I", GOOD_DIR, in, NULL };
     result r = run(argv);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, want);
     assert_string_equal(r.out, "");
     assert_int_equal(count_entries(d), 0);  /* nothing written */
     result_free(&r);
-    const char *cargv[] = { pfgen, "--check", in, NULL };
+    free(name);
+    const char *cargv[] = { pfgen, "--check", "-I" GOOD_DIR, in, NULL };
     r = run(cargv);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, want);
@@ -616,12 +656,14 @@ static void test_usage(void **state)
     expect(a1, 2, "pfgen: unknown option '-x'\ntry 'pfgen --help'\n");
     const char *a2[] = { pfgen, "--check", rl, rl, NULL };
     expect(a2, 2, "pfgen: too many input files (at '" GOOD_DIR "/min.rl'); give one "
-                  "FILE.rl\ntry 'pfgen --help'\n");
+                  "FILE\ntry 'pfgen --help'\n");
     const char *a3[] = { pfgen, rl, "-o", NULL };
     expect(a3, 2, "pfgen: option '-o' needs a directory\ntry 'pfgen --help'\n");
     const char *a4[] = { pfgen, "--check", "tests/gen/good/min.txt", NULL };
-    expect(a4, 2, "pfgen: input 'tests/gen/good/min.txt' is not a NAME.rl file\n"
+    expect(a4, 2, "pfgen: input 'tests/gen/good/min.txt' is not a NAME.rl or NAME.fsm file\n"
                   "try 'pfgen --help'\n");
+    const char *a6[] = { pfgen, "--check", rl, "-I", NULL };
+    expect(a6, 2, "pfgen: option '-I' needs a directory\ntry 'pfgen --help'\n");
     const char *a5[] = { pfgen, "--bogus", NULL };
     expect(a5, 2, "pfgen: unknown option '--bogus'\ntry 'pfgen --help'\n");
 
@@ -629,7 +671,8 @@ static void test_usage(void **state)
     result r = run(h);
     assert_int_equal(r.status, 0);
     assert_string_equal(r.err, "");
-    assert_non_null(strstr(r.out, "usage: pfgen [-o DIR] [--check] FILE.rl\n"));
+    assert_non_null(strstr(r.out, "usage: pfgen [-o DIR] [-I DIR]... [--check] FILE.rl|FILE.fsm\n"));
+    assert_non_null(strstr(r.out, "machine NAME over PROTO"));
     assert_non_null(strstr(r.out, "STATE EVENT -> NEXT HANDLER"));
     assert_non_null(strstr(r.out, "Exit status: 0 ok, 1"));
     result_free(&r);
@@ -703,9 +746,12 @@ static void test_io_errors(void **state)
  * index, and no wildcard or default in the built-in columns. */
 static const char driver[] =
     "#include <stdio.h>\n"
+    "#include <string.h>\n"
     "#include \"prec_fsm.h\"\n"
-    "#define H(n) int n(pf_session *s, const pf_packet *pkt) { (void)s; (void)pkt; return 0; }\n"
-    "H(p_exact) H(p_any_ev) H(p_st_any) H(p_default) H(p_stay)\n"
+    "#include \"protofsm/service.h\"\n"
+    "#define H(n) static int n(pf_session *s, const pf_packet *pkt) { (void)s; (void)pkt; return 0; }\n"
+    "PREC_HANDLERS(H)\n"
+    "static const pf_handler hs[] = PF_HANDLERS(PREC_HANDLERS);\n"
     "int main(void) {\n"
     "    const pf_fsm *m = &prec_fsm;\n"
     "    printf(\"%s %u %u %u %u\\n\", m->state_names[m->start], m->nstates, m->nevents,\n"
@@ -713,15 +759,19 @@ static const char driver[] =
     "    for (unsigned s = 0; s < m->nstates; s++)\n"
     "        for (unsigned e = 0; e < m->nevents; e++) {\n"
     "            const pf_fsm_cell *c = &m->table[s * m->nevents + e];\n"
-    "            printf(\"%s %s -> %s %u%s%s\\n\", m->state_names[s], m->event_names[e],\n"
+    "            printf(\"%s %s -> %s %u%s%s\\n\", m->state_names[s], m->events->names[e],\n"
     "                   c->next == PF_FSM_NOROW ? \"NOROW\" : m->state_names[c->next],\n"
     "                   c->handler,\n"
     "                   c->flags & PF_FSM_CELL_WILD ? \" wild\" : \"\",\n"
     "                   c->flags & PF_FSM_CELL_DEFAULT ? \" default\" : \"\");\n"
-    "            if (c->handler && m->handlers[c->handler] == NULL) return 1;\n"
+    "            if (c->handler && (c->handler >= m->nhandlers || !hs[c->handler])) return 1;\n"
     "        }\n"
-    "    return m->handlers[0] != NULL || m->handlers[1] != p_exact ||\n"
-    "           m->handlers[5] != p_stay || !m->final[2] || m->final[0];\n"
+    "    /* The list binds each name to its slot: slot 1 is p_exact, 5 p_stay. */\n"
+    "    return sizeof hs / sizeof hs[0] != m->nhandlers || m->nhandlers != PREC_NHANDLERS ||\n"
+    "           m->events != &prec_events || m->nevents != PREC_NEVENTS ||\n"
+    "           hs[0] != NULL || hs[1] != p_exact || hs[5] != p_stay ||\n"
+    "           m->handler_names[0] != NULL || strcmp(m->handler_names[1], \"p_exact\") ||\n"
+    "           strcmp(m->handler_names[5], \"p_stay\") || !m->final[2] || m->final[0];\n"
     "}\n";
 
 static const char prec_table[] =
@@ -752,7 +802,7 @@ static void test_semantics(void **state)
 {
     (void)state;
     char *d = make_tmpdir();
-    generate("prec", d);
+    generate("prec.rl", d);
     char *drv = xprintf("%s/driver.c", d), *exe = xprintf("%s/driver", d);
     char *inc = xprintf("-I%s", d), *gen = xprintf("%s/prec_fsm.c", d);
     FILE *f = fopen(drv, "w");
@@ -785,7 +835,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted basenames (without .rl) of DIR/NAME.rl. */
+/* Sorted file names of DIR/NAME.rl and DIR/NAME.fsm. */
 static size_t list_cases(const char *dir, char ***out)
 {
     DIR *d = opendir(dir);
@@ -799,13 +849,14 @@ static size_t list_cases(const char *dir, char ***out)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t l = strlen(e->d_name);
-        if (l <= 3 || strcmp(e->d_name + l - 3, ".rl") != 0)
+        if (!(l > 3 && strcmp(e->d_name + l - 3, ".rl") == 0) &&
+            !(l > 4 && strcmp(e->d_name + l - 4, ".fsm") == 0))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
             v = realloc(v, cap * sizeof *v);
         }
-        v[n++] = strndup(e->d_name, l - 3);
+        v[n++] = strdup(e->d_name);
     }
     closedir(d);
     qsort(v, n, sizeof *v, by_name);
@@ -837,6 +888,8 @@ int main(void)
     }
     char **good, **bad;
     size_t ng = list_cases(GOOD_DIR, &good), nb = list_cases(BAD_DIR, &bad);
+    good_files = good;
+    ngood = ng;
     if (ng < 3 || nb < 20) {
         fprintf(stderr, "test_gen: too few cases under tests/gen (%zu good, %zu bad)\n",
                 ng, nb);
@@ -848,7 +901,8 @@ int main(void)
     for (size_t i = 0; i < ng; i++) {
         add(t, names, &n, xprintf("good %s", good[i]), test_good, good[i]);
         add(t, names, &n, xprintf("compiles %s", good[i]), test_good_compiles, good[i]);
-        add(t, names, &n, xprintf("renders %s", good[i]), test_good_renders, good[i]);
+        if (!is_protocol(good[i]))
+            add(t, names, &n, xprintf("renders %s", good[i]), test_good_renders, good[i]);
     }
     for (size_t i = 0; i < nb; i++)
         add(t, names, &n, xprintf("bad %s", bad[i]), test_bad, bad[i]);
