@@ -24,24 +24,6 @@
 #include <http_parser.h>
 
 #include "http1.h"
-#include "http1_fsm.h"
-
-int http1_on_get(pf_session *s, const pf_packet *pkt);
-int http1_on_head(pf_session *s, const pf_packet *pkt);
-int http1_on_post(pf_session *s, const pf_packet *pkt);
-int http1_on_put(pf_session *s, const pf_packet *pkt);
-int http1_on_delete(pf_session *s, const pf_packet *pkt);
-int http1_on_options(pf_session *s, const pf_packet *pkt);
-int http1_on_connect(pf_session *s, const pf_packet *pkt);
-int http1_on_patch(pf_session *s, const pf_packet *pkt);
-int http1_on_trace(pf_session *s, const pf_packet *pkt);
-int http1_on_other(pf_session *s, const pf_packet *pkt);
-/* The table names handlers; the benchmark never runs them. */
-#define NOP(name) \
-    int name(pf_session *s, const pf_packet *pkt) { (void)s; (void)pkt; return 0; }
-NOP(http1_on_get) NOP(http1_on_head) NOP(http1_on_post) NOP(http1_on_put)
-NOP(http1_on_delete) NOP(http1_on_options) NOP(http1_on_connect)
-NOP(http1_on_patch) NOP(http1_on_trace) NOP(http1_on_other)
 
 static double now(void)
 {

@@ -25,24 +25,6 @@
 #include <hiredis/hiredis.h>
 
 #include "resp.h"
-#include "resp_fsm.h"
-
-/* The handlers are never called here; they only satisfy the linker. */
-#define STUB(name)                                              \
-    int resp_on_##name(pf_session *s, const pf_packet *pkt);    \
-    int resp_on_##name(pf_session *s, const pf_packet *pkt)     \
-    {                                                           \
-        (void)s;                                                \
-        (void)pkt;                                              \
-        return 0;                                               \
-    }
-STUB(ping) STUB(echo) STUB(get) STUB(set) STUB(setnx) STUB(getset) STUB(mget)
-STUB(mset) STUB(del) STUB(exists) STUB(incr) STUB(decr) STUB(incrby)
-STUB(decrby) STUB(append) STUB(strlen) STUB(expire) STUB(pexpire) STUB(ttl)
-STUB(pttl) STUB(persist) STUB(type) STUB(keys) STUB(scan) STUB(dbsize)
-STUB(flushdb) STUB(flushall) STUB(select) STUB(quit) STUB(info)
-STUB(command) STUB(client) STUB(hello) STUB(auth) STUB(multi) STUB(exec)
-STUB(discard) STUB(config) STUB(unknown)
 
 #define READ_SIZE 16384
 #define RUN_SECONDS 0.3

@@ -32,20 +32,25 @@ for f in "$here"/*; do  # the project's files, not a stale build/
 done
 cd "$tmp/proj"
 unset MAKEFLAGS MFLAGS MAKELEVEL
+# Plain make builds the project's default goal (including protofsm.mk does
+# not take it over), then the checks run.
+make --no-print-directory >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log" >&2; fail "make failed"; }
+[ -x build/ctr ] && [ -x build/parse_http ] || fail "plain make did not build the default goal"
 make --no-print-directory check
-[ -f build/gen/ctr.dot ] || fail "build/gen/ctr.dot was not generated"
+[ -f build/gen/counter.dot ] || fail "build/gen/counter.dot was not generated"
+[ -f build/gen/ctr_events.h ] || fail "build/gen/ctr_events.h was not generated"
 # A second make has nothing to do: the generated files are up to date.
 make --no-print-directory -q build/ctr || fail "second make is not a no-op"
 
 # A deleted output of pfgen is made again (all three come from one run).
-rm build/gen/ctr_fsm.h
+rm build/gen/counter_fsm.h
 make --no-print-directory build/ctr >"$tmp/regen.log" 2>&1 || {
-    cat "$tmp/regen.log" >&2; fail "make after deleting ctr_fsm.h failed"; }
-[ -f build/gen/ctr_fsm.h ] || fail "a deleted build/gen/ctr_fsm.h was not regenerated"
-rm build/gen/ctr.dot
+    cat "$tmp/regen.log" >&2; fail "make after deleting counter_fsm.h failed"; }
+[ -f build/gen/counter_fsm.h ] || fail "a deleted build/gen/counter_fsm.h was not regenerated"
+rm build/gen/counter.dot
 make --no-print-directory pf-gen >"$tmp/regen.log" 2>&1 || {
-    cat "$tmp/regen.log" >&2; fail "make pf-gen after deleting ctr.dot failed"; }
-[ -f build/gen/ctr.dot ] || fail "a deleted build/gen/ctr.dot was not regenerated"
+    cat "$tmp/regen.log" >&2; fail "make pf-gen after deleting counter.dot failed"; }
+[ -f build/gen/counter.dot ] || fail "a deleted build/gen/counter.dot was not regenerated"
 make --no-print-directory build/ctr >"$tmp/regen.log" 2>&1 || {
     cat "$tmp/regen.log" >&2; fail "make after regenerating failed"; }
 make --no-print-directory -q build/ctr || fail "make is not a no-op after regenerating"
@@ -58,7 +63,14 @@ if make --no-print-directory -q PFGEN=pfgen build/ctr; then
 fi
 make --no-print-directory PFGEN=pfgen build/ctr >"$tmp/regen.log" 2>&1 || {
     cat "$tmp/regen.log" >&2; fail "make with a newer pfgen failed"; }
-[ build/gen/ctr_fsm.c -nt "$tmp/prefix/bin/pfgen" ] || fail "ctr_fsm.c was not regenerated"
+[ build/gen/counter_fsm.c -nt "$tmp/prefix/bin/pfgen" ] || fail "counter_fsm.c was not regenerated"
+
+# A change to the protocol's event list regenerates the tables over it.
+touch ctr.rl
+make --no-print-directory -q build/ctr && fail "a changed ctr.rl does not regenerate counter's table"
+make --no-print-directory build/ctr >"$tmp/regen.log" 2>&1 || {
+    cat "$tmp/regen.log" >&2; fail "make after touching ctr.rl failed"; }
+[ build/gen/counter_fsm.c -nt ctr.rl ] || fail "counter_fsm.c was not regenerated"
 
 ls -A "$here" | cmp -s - "$tmp/before" || fail "files appeared in $here: the build wrote to the repo"
 echo "outside: project built and checked against $tmp/prefix"

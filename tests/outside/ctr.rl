@@ -4,24 +4,14 @@
  * Ragel machine names the command. */
 
 /* @fsm
-machine ctr
-kind    transition
-states  COUNTING DONE
-start   COUNTING
-final   DONE
+protocol ctr
 events  INC GET BYE BAD
-
-COUNTING  INC    -> .     ctr_on_inc
-COUNTING  GET    -> .     ctr_on_get
-COUNTING  BYE    -> DONE  ctr_on_bye
-COUNTING  BAD    -> .     ctr_on_bad
-*         CLOSE  -> DONE  -
 @end */
 #include <errno.h>
 #include <string.h>
 
 #include "ctr.h"
-#include "ctr_fsm.h"
+#include "ctr_events.h"
 
 typedef struct ctr_parser {
     size_t scanned;  /* bytes of the current line already searched for LF */
@@ -83,7 +73,7 @@ static pf_slice ctr_error_reply(const void *pp, int err)
 
 const pf_protocol ctr_protocol = {
     .name = "ctr",
-    .fsm = &ctr_fsm,
+    .events = &ctr_events,
     .parser_size = sizeof(ctr_parser),
     .fields_size = 0,
     .parser_init = ctr_parser_init,
