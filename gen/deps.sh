@@ -8,7 +8,8 @@ want=${1:-build}
 
 build="make gcc libc6-dev ragel pkg-config"
 case $want in
-build|run) pkgs=$build ;;
+build)     pkgs=$build ;;
+run)       pkgs="$build netcat-openbsd curl swaks mosquitto-clients redis-tools" ;; # the clients the showcase suggests
 test)      pkgs="$build libcmocka-dev graphviz procps libhttp-parser-dev python3 swaks curl mosquitto-clients coreutils redis-server redis-tools libhiredis-dev" ;;
 bench)     pkgs="$build libcmocka-dev procps libhttp-parser-dev libhiredis-dev wrk nginx curl mosquitto" ;;
 fuzz)      pkgs="$build clang libclang-rt-14-dev" ;;

@@ -27,25 +27,25 @@ static struct listener {
     const pf_service *service;
     void *data;
     const char *listen;
-    const char *client;  /* the command, followed by " HOST PORT" */
+    const char *client[3]; /* the command: client[0] HOST client[1] PORT client[2] */
     const char *hint;
 } listeners[] = {
-    { "echo", &pf_echo_service, NULL, "127.0.0.1:7000", "nc",
+    { "echo", &pf_echo_service, NULL, "127.0.0.1:7000", { "nc ", " ", "" },
       "then type: HELLO you / ECHO hi / SLEEP 100 / QUIT" },
-    { "ping", &pf_ping_service, NULL, "127.0.0.1:6380", "nc",
+    { "ping", &pf_ping_service, NULL, "127.0.0.1:6380", { "nc ", " ", "" },
       "then type: PING / ECHO hi / QUIT; or: redis-cli -p 6380 PING (the store: build/bin/kvd)" },
-    { "smtp", &pf_maildir_service, (void *)&sink, "127.0.0.1:2525", "nc -C",
+    { "smtp", &pf_maildir_service, (void *)&sink, "127.0.0.1:2525", { "nc -C ", " ", "" },
       "or: swaks --server 127.0.0.1:2525 --to you@example.com; messages are discarded here, "
       "smtpd --maildir DIR keeps them" },
     { "site", &pf_site_service, &hello_site, "127.0.0.1:8080",
-      "printf 'GET /hello HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc -q1", "or: curl -i http://127.0.0.1:8080/hello" },
-    { "files", &pf_site_service, &file_site, "127.0.0.1:8081", "curl -i http://$0:$1/ #",
+      { "curl -i http://", ":", "/hello" }, "a fixed /hello; no files" },
+    { "files", &pf_site_service, &file_site, "127.0.0.1:8081", { "curl -i http://", ":", "/" },
       "a second site in the same process, its own root" },
     { "mqtt", &pf_broker_service, NULL, "127.0.0.1:1883",
-      "sh -c 'mosquitto_sub -v -t \"#\" -h $0 -p $1'",
+      { "mosquitto_sub -v -t '#' -h ", " -p ", "" },
       "then elsewhere: mosquitto_pub -p 1883 -t a/b -m hi" },
     { "mqtt2", &pf_broker_service, NULL, "127.0.0.1:1884",
-      "sh -c 'mosquitto_sub -v -t \"#\" -h $0 -p $1'",
+      { "mosquitto_sub -v -t '#' -h ", " -p ", "" },
       "a second broker: what is published on 1883 never shows here" },
 };
 #define NLISTENERS (sizeof(listeners) / sizeof(listeners[0]))
@@ -93,8 +93,8 @@ int main(int argc, char **argv)
             return 1;
         }
         pf_server_address(srv, (unsigned)rc, addr, sizeof(addr));
-        fprintf(stderr, "%-8s listening on %s   try: %s %s %u   (%s)\n", l->name, addr,
-                l->client, host, port, l->hint);
+        fprintf(stderr, "%-8s listening on %s   try: %s%s%s%u%s   (%s)\n", l->name, addr,
+                l->client[0], host, l->client[1], port, l->client[2], l->hint);
     }
     fprintf(stderr, "mode %s; Ctrl-C drains and exits\n", pf_mode_name(cli.conf.mode));
     rc = pf_cli_finish(srv, pf_server_run(srv));
