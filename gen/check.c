@@ -55,6 +55,12 @@ static int check_conflicts(pfg_machine *m)
             first = i;
             continue;
         }
+        if (f->from_base && !r->from_base) {
+            /* The extension's row replaces the base's. */
+            m->rows[ix[first]].conflict = 1;
+            first = i;
+            continue;
+        }
         m->rows[ix[i]].conflict = 1;
         if (r->is_default)
             pfg_error(m, r->line, "row conflicts with line %d for (default)", f->line);
@@ -130,7 +136,8 @@ static void check_rows(pfg_machine *m, const uint32_t *winner)
     size_t ne = m->events.n, sp[4];
     for (size_t i = 0; i < m->nrows; i++) {
         const pfg_row *r = &m->rows[i];
-        if (!usable(r))
+        /* A base row the extension covers is its choice, not a mistake. */
+        if (!usable(r) || r->from_base)
             continue;
         int by[3], nby = 0, more = 0, covered = 0, won = 0;
         row_span(m, r, sp);
@@ -154,6 +161,9 @@ static void check_rows(pfg_machine *m, const uint32_t *winner)
             pfg_error(m, r->line, "row has no effect: it covers no cell (no packet event "
                                   "is declared, and wildcards and the default never cover "
                                   "OPEN CLOSE TIMEOUT DRAIN)");
+        } else if (!won && nby == 1 && by[0] == 0) {
+            pfg_error(m, r->line, "row is shadowed by a row of table '%s': that row fills "
+                                  "every cell this one covers", m->extends);
         } else if (!won && nby == 1) {
             pfg_error(m, r->line, "row is shadowed by line %d: that row fills every cell "
                                   "this one covers", by[0]);
@@ -165,8 +175,9 @@ static void check_rows(pfg_machine *m, const uint32_t *winner)
                 snprintf(list, sizeof list, "%d, %d and %d", by[0], by[1], by[2]);
             else
                 snprintf(list, sizeof list, "%d, %d, %d and others", by[0], by[1], by[2]);
-            pfg_error(m, r->line, "row is shadowed by lines %s: they fill every cell this "
-                                  "one covers", list);
+            /* Line 0 is the base table's: its rows come first, so it leads. */
+            pfg_error(m, r->line, "row is shadowed by lines %s%s: they fill every cell this "
+                                  "one covers", list, by[0] == 0 ? " (0: table's base)" : "");
         }
     }
 }
@@ -198,6 +209,13 @@ static void check_unused_events(pfg_machine *m)
     }
 }
 
+/* Where to report a declaration: a base table's have line 0 and are
+ * reported at `extends`. */
+static int decl_line(const pfg_machine *m, int line)
+{
+    return line ? line : m->extends_line;
+}
+
 /* Reachability and "no way out", over the filled cells: an edge s -> t for
  * every cell of state s that leads to t.  A row that fills no cell adds no
  * edge. */
@@ -225,7 +243,7 @@ static int check_graph(pfg_machine *m)
         }
         for (size_t s = 0; s < ns; s++)
             if (!reach[s])
-                pfg_error(m, m->states.line[s], "state '%s' is unreachable from the start "
+                pfg_error(m, decl_line(m, m->states.line[s]), "state '%s' is unreachable from the start "
                           "state '%s'", m->states.name[s], m->states.name[m->start]);
     }
     if (m->nfinal > 0) {
@@ -263,7 +281,7 @@ static int check_graph(pfg_machine *m)
         }
         for (size_t s = 0; s < ns; s++)
             if (!out[s] && (m->start < 0 || reach[s]))
-                pfg_error(m, m->states.line[s], "state '%s' has no way out: no final "
+                pfg_error(m, decl_line(m, m->states.line[s]), "state '%s' has no way out: no final "
                           "state can be reached from it", m->states.name[s]);
     }
     rc = 0;
@@ -276,13 +294,47 @@ done:
     return rc;
 }
 
+/* An extension may replace every row that named one of the base's
+ * handlers: that slot would ask the service to bind a function no cell
+ * calls, so it goes and the later slots move down. */
+static int compact_handlers(pfg_machine *m)
+{
+    size_t nh = m->handlers.n, *to = calloc(nh + 1, sizeof *to), kept = 0;
+    pfg_names names = { 0 };
+    if (to == NULL)
+        return -1;
+    for (size_t i = 0; i < m->nrows; i++)
+        if (!m->rows[i].conflict && m->rows[i].handler)
+            to[m->rows[i].handler] = 1;
+    for (size_t h = 1; h <= nh; h++) {
+        if (!to[h])
+            continue;
+        to[h] = ++kept;
+        const char *n = m->handlers.name[h - 1];
+        if (pfg_names_add(&names, n, strlen(n), m->handlers.line[h - 1]) < 0) {
+            pfg_names_free(&names);
+            free(to);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < m->nrows; i++)
+        m->rows[i].handler = m->rows[i].conflict ? 0 : to[m->rows[i].handler];
+    for (size_t c = 0; c < m->states.n * m->events.n; c++)
+        m->cells[c].handler = (uint16_t)to[m->cells[c].handler];
+    pfg_names_free(&m->handlers);
+    m->handlers = names;
+    free(to);
+    return 0;
+}
+
 int pfg_check(pfg_machine *m)
 {
     if (m->oom)
         return -1;
     if (m->is_protocol)
         return pfg_check_symbols(m) != 0 || m->oom ? -1 : (int)m->ndiags;
-    if (m->block_line == 0 || m->kind == PFG_KIND_UNSET || (m->over && !m->over_path))
+    if (m->block_line == 0 || m->kind == PFG_KIND_UNSET || (m->over && !m->over_path) ||
+        (m->extends && !m->extended))
         return (int)m->ndiags;  /* nothing sensible to check further */
     if (m->kind == PFG_TRANSITION && m->final_line == 0)
         pfg_error(m, m->block_line, "transition machine has no final state "
@@ -305,6 +357,8 @@ int pfg_check(pfg_machine *m)
         fill_cells(m, winner);
         check_rows(m, winner);
         free(winner);
+        if (m->extends != NULL && compact_handlers(m) != 0)
+            return -1;
         check_unused_events(m);
         if (m->kind == PFG_TRANSITION && check_graph(m) != 0)
             return -1;

@@ -63,6 +63,7 @@ void pfg_machine_free(pfg_machine *m)
     free(m->name);
     free(m->over);
     free(m->over_path);
+    free(m->extends);
     pfg_names_free(&m->states);
     pfg_names_free(&m->events);
     pfg_names_free(&m->handlers);

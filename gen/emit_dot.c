@@ -55,6 +55,8 @@ int pfg_emit_dot(const pfg_machine *m, FILE *f)
     for (size_t i = 0; i < m->nrows; i++) {
         const pfg_row *r = &m->rows[i];
         int from_any = m->kind == PFG_TRANSITION && r->state == PFG_ANY;
+        if (r->conflict) /* a base row the extension replaced */
+            continue;
         fputs("    ", f);
         if (from_any)
             fputs(ANY_NODE, f);

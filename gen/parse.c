@@ -364,6 +364,24 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
                       m->name);
         return 0;
     }
+    if (tok_is(t0, "extends")) {
+        if (m->extends_line != 0) {
+            pfg_error(m, l->line, "duplicate 'extends' directive (first at line %d)",
+                      m->extends_line);
+            return 0;
+        }
+        m->extends_line = l->line;
+        if (!one_arg(m, l, "table name"))
+            return 0;
+        const char *why = pfg_ident_problem(l->t[1].s, l->t[1].len, 0);
+        if (*why) {
+            pfg_error(m, l->line, "invalid table name '%.*s': %s", (int)l->t[1].len,
+                      l->t[1].s, why);
+            return 0;
+        }
+        m->extends = strndup(l->t[1].s, l->t[1].len);
+        return m->extends == NULL ? -1 : 0;
+    }
     if (tok_is(t0, "states") || tok_is(t0, "events")) {
         int st = t0->s[0] == 's';
         if (!st && m->events_line == 0)
@@ -416,8 +434,8 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
 
 static int is_directive(const tok *t)
 {
-    static const char *const kw[] = { "machine", "protocol", "kind", "states", "events",
-                                      "start", "final" };
+    static const char *const kw[] = { "machine", "protocol", "extends", "kind", "states",
+                                      "events", "start", "final" };
     for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
         if (tok_is(t, kw[i]))
             return 1;
@@ -436,8 +454,8 @@ static void not_directive(pfg_machine *m, const bline *l)
                   m->kind == PFG_DISPATCH ? "'EVENT -> HANDLER'"
                                           : "'STATE EVENT -> NEXT HANDLER'");
     else
-        pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, protocol, kind, "
-                              "states, events, start or final)", (int)t0->len, t0->s);
+        pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, protocol, extends, "
+                              "kind, states, events, start or final)", (int)t0->len, t0->s);
 }
 
 static long find_state(pfg_machine *m, const tok *t, int line, const char *what)
@@ -543,7 +561,7 @@ static int row(pfg_machine *m, const bline *l)
     return 0;
 }
 
-static int resolve_start_final(pfg_machine *m, pending *pd)
+static int resolve_start_final(pfg_machine *m, pending *pd, const pfg_machine *bm)
 {
     if (m->kind == PFG_DISPATCH) {
         m->start = 0;
@@ -554,12 +572,23 @@ static int resolve_start_final(pfg_machine *m, pending *pd)
         if (m->start < 0)
             pfg_error(m, m->start_line, "start state '%.*s' is not a declared state",
                       (int)pd->start_tok.len, pd->start_tok.s);
+    } else if (!pd->start_seen && bm != NULL) {
+        m->start = bm->start; /* the base's states keep their numbers */
     } else if (!pd->start_seen && m->kind == PFG_TRANSITION) {
         pfg_error(m, m->block_line, "missing 'start' directive (the initial state)");
     }
     m->final = calloc(m->states.n ? m->states.n : 1, 1);
     if (m->final == NULL)
         return -1;
+    if (bm != NULL && m->kind == PFG_TRANSITION && bm->kind == PFG_TRANSITION) {
+        for (size_t s = 0; s < bm->states.n; s++)
+            if (bm->final[s]) {
+                m->final[s] = 1;
+                m->nfinal++;
+            }
+        if (m->final_line == 0)
+            m->final_line = m->extends_line;
+    }
     for (size_t i = 0; i < pd->finals.n; i++) {
         const char *f = pd->finals.name[i];
         long s = pfg_names_find(&m->states, f, strlen(f));
@@ -567,8 +596,61 @@ static int resolve_start_final(pfg_machine *m, pending *pd)
             pfg_error(m, pd->finals.line[i], "final state '%s' is not a declared state", f);
             continue;
         }
+        if (!m->final[s])
+            m->nfinal++;
         m->final[s] = 1;
-        m->nfinal++;
+    }
+    return 0;
+}
+
+/* `extends BASE`: the base table's states come first, with their numbers
+ * (the extension's own follow), its handlers keep their slots (the
+ * extension's new ones follow), and its rows come first: a row of the
+ * extension with the same pattern replaces one (check.c), every other row
+ * of the base stays.  Its kind, start and final states hold unless the
+ * extension says otherwise (start) or adds to them (final). */
+static int merge_base(pfg_machine *m, const pfg_machine *bm)
+{
+    if (m->kind == PFG_KIND_UNSET)
+        m->kind = bm->kind;
+    else if (m->kind != bm->kind)
+        pfg_error(m, m->kind_line, "kind differs from table '%s', which is %s", m->extends,
+                  bm->kind == PFG_DISPATCH ? "dispatch" : "transition");
+    if (m->kind == PFG_TRANSITION && bm->kind == PFG_TRANSITION) {
+        pfg_names all = { 0 };
+        for (size_t i = 0; i < bm->states.n; i++)
+            if (pfg_names_add(&all, bm->states.name[i], strlen(bm->states.name[i]), 0) < 0)
+                goto oom;
+        for (size_t i = 0; i < m->states.n; i++) {
+            const char *n = m->states.name[i];
+            if (pfg_names_find(&all, n, strlen(n)) >= 0)
+                pfg_error(m, m->states.line[i], "state '%s' is already a state of table "
+                          "'%s'", n, m->extends);
+            else if (pfg_names_add(&all, n, strlen(n), m->states.line[i]) < 0)
+                goto oom;
+        }
+        pfg_names_free(&m->states);
+        m->states = all;
+        if (0) {
+oom:
+            pfg_names_free(&all);
+            return -1;
+        }
+    }
+    for (size_t h = 0; h < bm->handlers.n; h++)
+        if (pfg_names_add(&m->handlers, bm->handlers.name[h], strlen(bm->handlers.name[h]),
+                          0) < 0)
+            return -1;
+    if (bm->nrows > 0) {
+        m->rows = malloc(bm->nrows * sizeof *m->rows);
+        if (m->rows == NULL)
+            return -1;
+        m->caprows = m->nrows = bm->nrows;
+        for (size_t i = 0; i < bm->nrows; i++) {
+            m->rows[i] = bm->rows[i];
+            m->rows[i].line = 0; /* another file's: never reported */
+            m->rows[i].from_base = 1;
+        }
     }
     return 0;
 }
@@ -595,6 +677,7 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
 {
     block b = { 0 };
     pending pd = { 0 };
+    pfg_machine *bm = NULL;
     int rc = -1;
     m->kind = PFG_KIND_UNSET;
     m->start = -1;
@@ -622,8 +705,14 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
     if (m->name_line == 0)
         pfg_error(m, m->block_line, "missing 'machine' directive (the name that prefixes "
                                     "generated symbols)");
-    if (m->kind_line == 0)
+    if (m->kind_line == 0 && m->extends == NULL)
         pfg_error(m, m->block_line, "missing 'kind' directive (dispatch or transition)");
+    if (m->extends != NULL && m->over == NULL) {
+        pfg_error(m, m->extends_line, "'extends' needs a machine over a protocol "
+                  "('machine NAME over PROTO'), like the table it extends");
+        rc = 0; /* without the base, the rest would only add noise */
+        goto out;
+    }
     if (m->over != NULL) {
         if (m->events_line != 0)
             pfg_error(m, m->events_line, "machine '%s' is over protocol '%s', whose events "
@@ -635,7 +724,17 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
             goto out;
         }
     }
-    if (resolve_start_final(m, &pd) != 0)
+    if (m->extends != NULL && m->over != NULL) {
+        bm = pfg_load_base(m);
+        if (bm == NULL) {
+            rc = m->oom ? -1 : 0; /* reported: rows would only add noise */
+            goto out;
+        }
+        if (merge_base(m, bm) != 0)
+            goto out;
+        m->extended = 1;
+    }
+    if (resolve_start_final(m, &pd, bm) != 0)
         goto out;
     if (m->kind != PFG_KIND_UNSET) {
         for (size_t i = 0; i < b.n; i++)
@@ -647,6 +746,7 @@ out:
     if (rc < 0 && errno == 0)
         errno = ENOMEM;
     pfg_names_free(&pd.finals);
+    pfg_free_base(bm);
     free_block(&b);
     return rc;
 }

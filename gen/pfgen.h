@@ -42,7 +42,9 @@ typedef struct pfg_row {
     long event;       /* index, PFG_ANY or PFG_UNKNOWN */
     long next;        /* index, PFG_STAY or PFG_UNKNOWN (dispatch: PFG_STAY) */
     size_t handler;   /* 0 = none, else index into machine.handlers + 1 */
-    int conflict;     /* same pattern as an earlier row (reported): fills nothing */
+    int conflict;     /* same pattern as an earlier row (reported), or a base
+                         row the extension replaced: fills nothing */
+    int from_base;    /* copied from the table named by `extends` */
 } pfg_row;
 
 typedef struct pfg_cell {
@@ -76,6 +78,9 @@ typedef struct pfg_machine {
     int over_line;        /* the machine takes from PROTO.rl */
     char *over_path;      /* the PROTO.rl that was read */
     int events_line;      /* first `events` directive (0: none) */
+    char *extends;        /* `extends BASE`: start from BASE.fsm's table */
+    int extends_line;
+    int extended;         /* the base table was read and merged */
     int kind;             /* enum pfg_kind */
     int kind_line;
 
@@ -106,6 +111,11 @@ char *pfg_read_file(const char *path, size_t *len);
  * input's directory or m->incdirs.  Problems go to pfg_error; -1 only when
  * out of memory. */
 int pfg_import_events(pfg_machine *m);
+/* Parse and check m->extends's table (BASE.fsm, searched like OVER.rl): a
+ * machine over the same protocol, extending none.  NULL after reporting why
+ * (or with m->oom set); free with pfg_free_base. */
+pfg_machine *pfg_load_base(pfg_machine *m);
+void pfg_free_base(pfg_machine *b);
 
 /* names.c */
 void pfg_names_free(pfg_names *ns);
