@@ -609,13 +609,21 @@ static int resolve_start_final(pfg_machine *m, pending *pd, const pfg_machine *b
  * extension with the same pattern replaces one (check.c), every other row
  * of the base stays.  Its kind, start and final states hold unless the
  * extension says otherwise (start) or adds to them (final). */
+/* 0, 1 when the base cannot be merged (reported), -1 when out of memory. */
 static int merge_base(pfg_machine *m, const pfg_machine *bm)
 {
     if (m->kind == PFG_KIND_UNSET)
         m->kind = bm->kind;
-    else if (m->kind != bm->kind)
+    else if (m->kind != bm->kind) {
         pfg_error(m, m->kind_line, "kind differs from table '%s', which is %s", m->extends,
                   bm->kind == PFG_DISPATCH ? "dispatch" : "transition");
+        return 1; /* its rows cannot be this table's */
+    }
+    if (bm->kind == PFG_DISPATCH && m->states.n > 0) {
+        pfg_error(m, m->states.line[0], "table '%s' is a dispatch machine: it has no states",
+                  m->extends);
+        pfg_names_free(&m->states); /* its rows say state 0: ANY */
+    }
     if (m->kind == PFG_TRANSITION && bm->kind == PFG_TRANSITION) {
         pfg_names all = { 0 };
         for (size_t i = 0; i < bm->states.n; i++)
@@ -714,9 +722,15 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
         goto out;
     }
     if (m->over != NULL) {
-        if (m->events_line != 0)
+        if (m->events_line != 0) {
             pfg_error(m, m->events_line, "machine '%s' is over protocol '%s', whose events "
                       "it takes: declare no 'events' here", m->name, m->over);
+            /* Drop them, so the protocol's events keep their numbers. */
+            pfg_names_free(&m->events);
+            for (int i = 0; i < PFG_NBUILTIN; i++)
+                if (pfg_names_add(&m->events, builtin[i], strlen(builtin[i]), 0) < 0)
+                    goto out;
+        }
         if (pfg_import_events(m) != 0)
             goto out;
         if (m->over_path == NULL) {
@@ -730,8 +744,11 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
             rc = m->oom ? -1 : 0; /* reported: rows would only add noise */
             goto out;
         }
-        if (merge_base(m, bm) != 0)
+        int merged = merge_base(m, bm);
+        if (merged != 0) {
+            rc = merged < 0 ? -1 : 0;
             goto out;
+        }
         m->extended = 1;
     }
     if (resolve_start_final(m, &pd, bm) != 0)
