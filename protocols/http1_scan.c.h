@@ -5,7 +5,7 @@
  * runs of a request (target, field values, chunk data), and the line
  * scanners at the end (a common request line, a field line) are what the
  * one-pass parse of a whole common request is made of.  They need HOT from
- * http1.rl and the event ids from http1_fsm.h. */
+ * http1.rl and the event ids from http1_events.h. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif

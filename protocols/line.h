@@ -1,8 +1,12 @@
 /* The line protocol: the smallest complete protofsm protocol.
  *
  * A request is one line ending in LF (a CR before the LF is accepted and is
- * not part of the text).  Commands are case-insensitive; every reply is one
- * line ending in CRLF:
+ * not part of the text); its command word (case-insensitive) is the event:
+ * HELLO, ECHO, SLEEP, QUIT, or UNKNOWN.  A line longer than the limit gets
+ * -ERR line too long and a close.
+ *
+ * What the commands do is the echo service's (services/echo); every reply
+ * is one line ending in CRLF:
  *
  *   HELLO <name>   +OK hello <name>        (the session is ready)
  *   ECHO [<text>]  <text>                  (verbatim, may be empty)
@@ -10,8 +14,7 @@
  *   QUIT           +OK bye                 (then the server closes)
  *   anything else  -ERR unknown command
  *
- * Before HELLO every command but HELLO and QUIT gets -ERR say HELLO first.
- * A line longer than the limit gets -ERR line too long and a close. */
+ * Before HELLO every command but HELLO and QUIT gets -ERR say HELLO first. */
 #ifndef PROTOFSM_LINE_H
 #define PROTOFSM_LINE_H
 

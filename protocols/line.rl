@@ -6,7 +6,8 @@
  * parser keeps only an offset between calls, so the runtime may move the
  * buffer, and bytes already scanned are never scanned again.
  *
- * The session machine: HELLO must come first (a transition, not an `if`). */
+ * The block below is the event list; tables over it are services' (the
+ * echo service's is services/echo/echo.fsm). */
 
 /* @fsm
 protocol line

@@ -19,7 +19,7 @@
  * far as the level (`level` set, the rest empty) so the session machine
  * can answer CONNACK return code 1 and close [MQTT-3.1.2-2].
  *
- * The session machine and the broker (mqtt_handlers.c) do the rest: CONNECT
+ * The session table (mqtt.fsm) and the broker (services/broker) do the rest: CONNECT
  * first, a second CONNECT, client identifiers, keep-alive, delivery.
  * Every slice points into the input buffer. */
 #ifndef PROTOFSM_MQTT_H

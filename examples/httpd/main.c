@@ -24,7 +24,7 @@ static pf_site site;
 
 static const char about[] =
     "httpd: static files (--root DIR) and GET /hello over HTTP/1.1\n"
-    "  --root DIR           serve files under DIR (no escape: see http1_static.h)\n"
+    "  --root DIR           serve files under DIR (no escape: see services/site/site.h)\n"
     "  --access-log FILE    one line per response to FILE ('-': stderr)\n"
     "  --max-request-line B request line bytes (default 8192; over it: 414)\n"
     "  --max-header-bytes B header section bytes (default 65536; over it: 431)\n"

@@ -66,7 +66,7 @@ typedef struct pf_events {
 
 typedef struct pf_fsm_cell {
     uint16_t next;    /* state index, already resolved for "stay" rows */
-    uint16_t handler; /* index into pf_fsm.handlers; 0 means none */
+    uint16_t handler; /* handler slot (the service binds a function to it); 0: none */
     uint16_t flags;   /* PF_FSM_CELL_* */
 } pf_fsm_cell;
 
