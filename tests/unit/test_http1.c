@@ -27,7 +27,6 @@
 #include "http1.h"
 #include "http1_events.h"
 #include "protofsm/session.h"
-#include "test_watch.h"
 #include "testutil.h"
 
 #define VEC_DIR "tests/vectors/http1"

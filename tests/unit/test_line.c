@@ -45,28 +45,7 @@ static int free_vectors(void **st)
 /* Feed `v` in pieces cut at cuts[0..ncuts) and check output and closing. */
 static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
-    const pf_test_vec *v = vp;
-    pf_session *s = pf_session_new(&pf_echo_service, NULL);
-    assert_non_null(s);
-    size_t at = 0;
-    for (size_t i = 0; i <= ncuts; i++) {
-        size_t end = i < ncuts ? cuts[i] : v->in_len;
-        int rc = pf_session_feed(s, v->in + at, end - at);
-        assert_true(rc >= 0);
-        at = end;
-    }
-    pf_buf *out = pf_session_output(s);
-    if (out->len != v->out_len || memcmp(pf_buf_head(out), v->out, v->out_len)) {
-        fprintf(stderr, "vector %s fed %s: output differs (%zu bytes, want %zu)\n",
-                v->name, how, out->len, v->out_len);
-        fail();
-    }
-    if (pf_session_closing(s) != v->closes) {
-        fprintf(stderr, "vector %s fed %s: closing=%d, want %d\n", v->name, how,
-                pf_session_closing(s), v->closes);
-        fail();
-    }
-    pf_session_free(s);
+    assert_int_equal(pf_test_session_check(&pf_echo_service, NULL, vp, cuts, ncuts, how), 0);
 }
 
 static void test_vectors_whole(void **st)
@@ -92,26 +71,9 @@ static void test_vectors_every_split(void **st)
 static void test_guard_page(void **st)
 {
     (void)st;
-    for (size_t i = 0; i < all.n; i++) {
-        const pf_test_vec *v = &vecs[i];
-        char *in = pf_test_guard_copy(v->in, v->in_len);
-        assert_non_null(in);
-        _Alignas(max_align_t) char parser[256];
-        assert_true(pf_line_protocol.parser_size <= sizeof parser);
-        pf_line_protocol.parser_init(parser, NULL);
-        size_t at = 0;
-        for (;;) {
-            pf_line_fields f;
-            pf_packet pkt = { .fields = &f };
-            ssize_t n = pf_line_protocol.parse(parser, in + at, v->in_len - at, &pkt);
-            if (n == -EAGAIN)
-                break;
-            assert_true(n > 0);
-            assert_true(pkt.raw.ptr == in + at && pkt.raw.len == (size_t)n);
-            at += (size_t)n;
-        }
-        pf_test_guard_free(in, v->in_len);
-    }
+    for (size_t i = 0; i < all.n; i++)
+        assert_int_equal(pf_test_parse_guarded(&pf_line_protocol, NULL, vecs[i].in,
+                                               vecs[i].in_len), 0);
 }
 
 static void feed_line_of(pf_session *s, size_t n, const char *term)

@@ -72,27 +72,8 @@ static int free_vectors(void **st)
 
 static void run_cut(const void *vp, const size_t *cuts, size_t ncuts, const char *how)
 {
-    const pf_test_vec *v = vp;
-    pf_session *s = open_m(NULL);
-    assert_non_null(s);
-    size_t at = 0;
-    for (size_t i = 0; i <= ncuts; i++) {
-        size_t end = i < ncuts ? cuts[i] : v->in_len;
-        pf_session_feed(s, v->in + at, end - at);
-        at = end;
-    }
-    pf_buf *out = pf_session_output(s);
-    if (out->len != v->out_len || (out->len && memcmp(pf_buf_head(out), v->out, v->out_len))) {
-        fprintf(stderr, "vector %s fed %s: output differs (%zu bytes, want %zu)\n", v->name, how,
-                out->len, v->out_len);
-        fail();
-    }
-    if (pf_session_closing(s) != v->closes) {
-        fprintf(stderr, "vector %s fed %s: closing=%d, want %d\n", v->name, how,
-                pf_session_closing(s), v->closes);
-        fail();
-    }
-    pf_session_free(s);
+    pf_session_conf sc = { .listener_data = broker };
+    assert_int_equal(pf_test_session_check(&pf_broker_service, &sc, vp, cuts, ncuts, how), 0);
     broker_reset();
 }
 

@@ -29,7 +29,6 @@
 #include "resp.h"
 #include "resp_events.h"
 #include "protofsm/session.h"
-#include "test_watch.h"
 #include "testutil.h"
 
 #define VEC_DIR "tests/vectors/resp"
