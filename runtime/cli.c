@@ -9,26 +9,65 @@
 
 #include "protofsm/cli.h"
 
-static void usage(FILE *f, const char *prog, const char *about)
+/* Seconds for the usage text: "300", "0.5". */
+static void put_secs(FILE *f, unsigned ms)
+{
+    if (ms % 1000)
+        fprintf(f, "%.3g", ms / 1000.0);
+    else
+        fprintf(f, "%u", ms / 1000);
+}
+
+static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
 {
     if (about)
         fprintf(f, "%s\n\n", about);
-    fprintf(f,
-            "usage: %s [options]\n"
-            "  --listen HOST:PORT    listen here (repeatable; port 0: a free port)\n"
-            "  --threads N           worker threads (default: online CPUs)\n"
-            "  --mode M              hsha (default) | reactor | lf | inline\n"
-            "  --idle-timeout S      close connections idle for S seconds (default 300; 0: never)\n"
-            "  --request-timeout S   close a connection whose request is not whole in S seconds\n"
-            "                        (default 30; 0: never)\n"
-            "  --drain-timeout S     SIGTERM drain deadline (default 10)\n"
-            "  --max-conns N         connection limit (default 10000)\n"
-            "  --max-input BYTES     largest request (default 65536)\n"
-            "  --max-output BYTES    output high-water mark per connection (default 262144)\n"
-            "  --queue N             request queue capacity (default 4096)\n"
-            "  --reuseport           share the port with other processes (SO_REUSEPORT)\n"
-            "  --help                this text\n",
-            prog);
+    fprintf(f, "usage: %s [options]\n", prog);
+    fprintf(f, "  --listen HOST:PORT    listen here (repeatable; port 0: a free port)");
+    for (unsigned i = 0; i < d->nlisten; i++)
+        fprintf(f, "%s%s:%u", i ? ", " : "\n                        (default ", d->listen[i].host,
+                d->listen[i].port);
+    fprintf(f, "%s\n", d->nlisten ? ")" : "");
+    fprintf(f, "  --threads N           worker threads (default: %s)\n",
+            d->conf.threads ? "as set by the service" : "online CPUs");
+    fprintf(f, "  --mode M              hsha | reactor | lf | inline (default %s)\n",
+            pf_mode_name(d->conf.mode));
+    fprintf(f, "  --idle-timeout S      close connections idle for S seconds (default ");
+    put_secs(f, d->conf.idle_timeout_ms);
+    fprintf(f, "; 0: never)\n  --request-timeout S   close a connection whose request is not "
+               "whole in S seconds\n                        (default ");
+    put_secs(f, d->conf.request_timeout_ms);
+    fprintf(f, "; 0: never)\n  --drain-timeout S     SIGTERM drain deadline (default ");
+    put_secs(f, d->conf.drain_timeout_ms ? d->conf.drain_timeout_ms : 10000);
+    fprintf(f, ")\n  --max-conns N         connection limit (default %u)\n",
+            d->conf.max_conns ? d->conf.max_conns : 10000);
+    fprintf(f, "  --max-input BYTES     largest request (default %zu)\n",
+            d->conf.max_input ? d->conf.max_input : (size_t)65536);
+    fprintf(f, "  --max-output BYTES    output high-water mark per connection (default %zu)\n",
+            d->conf.max_output ? d->conf.max_output : (size_t)262144);
+    fprintf(f, "  --queue N             request queue capacity (default %zu)\n",
+            d->conf.queue_size ? d->conf.queue_size : (size_t)4096);
+    fprintf(f, "  --reuseport           share the port with other processes (SO_REUSEPORT)\n"
+               "  --help                this text\n");
+}
+
+void pf_cli_defaults(pf_cli *cli)
+{
+    memset(cli, 0, sizeof(*cli));
+    /* Services get limits by default; the library's own defaults are "none". */
+    cli->conf.idle_timeout_ms = 300000;
+    cli->conf.request_timeout_ms = 30000;
+}
+
+void pf_cli_raise_nofile(void)
+{
+    /* Use every descriptor the hard limit allows: max_conns is the real
+     * bound, and EMFILE is survived, not wanted. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port)
@@ -85,6 +124,12 @@ static unsigned secs_ms(double v)
 
 int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
 {
+    return pf_cli_parse_over(cli, argc, argv, about, NULL);
+}
+
+int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
+                      const pf_cli *defaults)
+{
     enum { O_LISTEN = 256, O_THREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
            O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP };
     static const struct option opts[] = {
@@ -103,12 +148,14 @@ int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
         { NULL, 0, NULL, 0 },
     };
     const char *prog = argc > 0 ? argv[0] : "server";
-    int o;
+    int o, listen_given = 0;
+    pf_cli d;
 
-    memset(cli, 0, sizeof(*cli));
-    /* Services get limits by default; the library's own defaults are "none". */
-    cli->conf.idle_timeout_ms = 300000;
-    cli->conf.request_timeout_ms = 30000;
+    if (defaults)
+        d = *defaults;
+    else
+        pf_cli_defaults(&d);
+    *cli = d;
     optind = 1;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -116,6 +163,8 @@ int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
         int bad = 0;
         switch (o) {
         case O_LISTEN:
+            if (!listen_given++)
+                cli->nlisten = 0; /* the command line's listeners replace the defaults */
             if (cli->nlisten == PF_CLI_MAX_LISTEN ||
                 pf_cli_split(optarg, cli->listen[cli->nlisten].host,
                              sizeof(cli->listen[0].host), &cli->listen[cli->nlisten].port) < 0)
@@ -162,23 +211,23 @@ int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
             cli->reuseport = 1;
             break;
         case O_HELP:
-            usage(stdout, prog, about);
+            usage(stdout, prog, about, &d);
             return 1;
         default:
             fprintf(stderr, "%s: unknown option or missing value: %s\n", prog,
                     argv[optind - 1]);
-            usage(stderr, prog, about);
+            usage(stderr, prog, about, &d);
             return -EINVAL;
         }
         if (bad) {
             fprintf(stderr, "%s: bad value for --%s: %s\n", prog, opts[o - O_LISTEN].name, optarg);
-            usage(stderr, prog, about);
+            usage(stderr, prog, about, &d);
             return -EINVAL;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument: %s\n", prog, argv[optind]);
-        usage(stderr, prog, about);
+        usage(stderr, prog, about, &d);
         return -EINVAL;
     }
     return 0;
@@ -215,9 +264,21 @@ int pf_cli_finish(pf_server *srv, int rc)
 int pf_cli_main(int argc, char **argv, const char *about, const char *default_listen,
                 const pf_listen_conf *lc)
 {
+    pf_cli d;
+    pf_cli_defaults(&d);
+    if (pf_cli_split(default_listen, d.listen[0].host, sizeof(d.listen[0].host),
+                     &d.listen[0].port) < 0)
+        return 2;
+    d.nlisten = 1;
+    return pf_cli_run(argc, argv, about, &d, lc);
+}
+
+int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
+               const pf_listen_conf *lc)
+{
     pf_cli cli;
     pf_server *srv;
-    int rc = pf_cli_parse(&cli, argc, argv, about);
+    int rc = pf_cli_parse_over(&cli, argc, argv, about, defaults);
 
     if (rc != 0)
         return rc > 0 ? 0 : 2;
@@ -227,18 +288,10 @@ int pf_cli_main(int argc, char **argv, const char *about, const char *default_li
         return 1;
     }
     if (cli.nlisten == 0) {
-        if (pf_cli_split(default_listen, cli.listen[0].host, sizeof(cli.listen[0].host),
-                         &cli.listen[0].port) < 0)
-            return 2;
-        cli.nlisten = 1;
+        fprintf(stderr, "%s: no --listen, and the service has no default address\n", argv[0]);
+        return 2;
     }
-    /* Use every descriptor the hard limit allows: max_conns is the real
-     * bound, and EMFILE is survived, not wanted. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    pf_cli_raise_nofile();
     rc = pf_server_new(&srv, &cli.conf);
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], strerror(-rc));

@@ -66,8 +66,8 @@ static int take_limit(const char *name, const char *val)
 int main(int argc, char **argv)
 {
     const char *root = NULL, *logpath = NULL;
-    char *args[256], input[32];
-    int n = 0, has_max_input = 0;
+    char *args[256];
+    int n = 0;
 
     /* Take our own options out; the rest is the common command line. */
     for (int i = 0; i < argc && n < 253; i++) {
@@ -89,19 +89,18 @@ int main(int argc, char **argv)
             i += !eq;
             continue;
         }
-        if (strcmp(name, "--max-input") == 0)
-            has_max_input = 1;
         args[n++] = argv[i];
     }
-    /* The runtime holds a whole request (head and body) in the input
-     * buffer: make it as large as the limits above allow, so they, not the
-     * buffer, decide (a body under --max-body must not get 413). */
-    if (!has_max_input) {
-        snprintf(input, sizeof(input), "%zu", pf_http1_max_request(&hconf));
-        args[n++] = "--max-input";
-        args[n++] = input;
-    }
     args[n] = NULL;
+    /* The runtime holds a whole request (head and body) in the input
+     * buffer: by default as large as the limits above allow, so they, not
+     * the buffer, decide (a body under --max-body must not get 413). */
+    pf_cli defaults;
+    pf_cli_defaults(&defaults);
+    defaults.conf.max_input = pf_http1_max_request(&hconf);
+    pf_cli_split("127.0.0.1:8080", defaults.listen[0].host, sizeof(defaults.listen[0].host),
+                 &defaults.listen[0].port);
+    defaults.nlisten = 1;
 
     int rc = pf_site_open(&site, root);
     if (rc < 0) {
@@ -120,7 +119,7 @@ int main(int argc, char **argv)
         }
     }
     pf_listen_conf lc = { .service = &pf_site_service, .proto_conf = &hconf, .data = &site };
-    rc = pf_cli_main(n, args, about, "127.0.0.1:8080", &lc);
+    rc = pf_cli_run(n, args, about, &defaults, &lc);
     pf_site_close(&site);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "protofsm/cli.h"
@@ -66,6 +67,53 @@ static void test_options(void **state)
     assert_int_equal(cli.conf.mode, PF_MODE_HSHA);
     assert_int_equal(cli.conf.idle_timeout_ms, 300000);
     assert_int_equal(cli.conf.request_timeout_ms, 30000);
+}
+
+/* A service's own defaults: options given replace them, the first
+ * --listen replaces the default listeners, the rest stay. */
+static void test_service_defaults(void **state)
+{
+    pf_cli d, cli;
+    (void)state;
+    pf_cli_defaults(&d);
+    d.conf.idle_timeout_ms = 0;
+    d.conf.max_input = 1 << 20;
+    assert_int_equal(pf_cli_split("127.0.0.1:11311", d.listen[0].host, sizeof(d.listen[0].host),
+                                  &d.listen[0].port), 0);
+    d.nlisten = 1;
+
+    const char *none[] = { "prog" };
+    assert_int_equal(pf_cli_parse_over(&cli, 1, (char **)none, NULL, &d), 0);
+    assert_int_equal(cli.nlisten, 1);
+    assert_int_equal(cli.listen[0].port, 11311);
+    assert_int_equal(cli.conf.idle_timeout_ms, 0);
+    assert_int_equal(cli.conf.max_input, 1 << 20);
+    assert_int_equal(cli.conf.request_timeout_ms, 30000);
+
+    const char *some[] = { "prog", "--listen", "127.0.0.1:1", "--listen", "127.0.0.1:2",
+                           "--idle-timeout", "5" };
+    assert_int_equal(pf_cli_parse_over(&cli, 7, (char **)some, NULL, &d), 0);
+    assert_int_equal(cli.nlisten, 2);
+    assert_int_equal(cli.listen[0].port, 1);
+    assert_int_equal(cli.listen[1].port, 2);
+    assert_int_equal(cli.conf.idle_timeout_ms, 5000);
+    assert_int_equal(cli.conf.max_input, 1 << 20);
+    assert_int_equal(d.nlisten, 1); /* the defaults are not changed */
+
+    /* --help says the defaults in force */
+    FILE *saved = stdout;
+    char *text = NULL;
+    size_t len = 0;
+    stdout = open_memstream(&text, &len);
+    const char *help[] = { "prog", "--help" };
+    assert_int_equal(pf_cli_parse_over(&cli, 2, (char **)help, "about", &d), 1);
+    fclose(stdout);
+    stdout = saved;
+    assert_non_null(strstr(text, "(default 127.0.0.1:11311)"));
+    assert_non_null(strstr(text, "--idle-timeout S      close connections idle for S seconds "
+                                 "(default 0; 0: never)"));
+    assert_non_null(strstr(text, "largest request (default 1048576)"));
+    free(text);
 }
 
 static void test_errors(void **state)
@@ -132,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_service_defaults),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_fractions),
     };

@@ -31,10 +31,25 @@ typedef struct pf_cli {
     } listen[PF_CLI_MAX_LISTEN];
 } pf_cli;
 
-/* Parse argv into cli (zeroed first).  Returns 0 to go on, 1 after --help
- * was printed to stdout (exit 0), or -EINVAL after a message and the usage
- * went to stderr (exit 2).  `about` is one line printed atop the usage. */
+/* The command line's own defaults (no listener, idle timeout 300 s,
+ * request timeout 30 s, the server's defaults for the rest): what a
+ * service starts from before it sets its own. */
+void pf_cli_defaults(pf_cli *cli);
+
+/* Parse argv into cli, starting from `defaults` (NULL: pf_cli_defaults):
+ * every option given replaces its default, and the first --listen replaces
+ * the default listeners.  --help prints the defaults in force.  Returns 0
+ * to go on, 1 after --help was printed to stdout (exit 0), or -EINVAL after
+ * a message and the usage went to stderr (exit 2).  `about` is one line
+ * printed atop the usage. */
+int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
+                      const pf_cli *defaults);
+/* pf_cli_parse_over with the command line's own defaults. */
 int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about);
+
+/* Raise the soft RLIMIT_NOFILE to the hard one: max_conns is the real
+ * bound on connections, not the soft limit a shell happens to have. */
+void pf_cli_raise_nofile(void);
 
 /* Split "HOST:PORT" ("[v6]:PORT" too).  0 or -EINVAL. */
 int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port);
@@ -42,10 +57,16 @@ int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port);
 /* Print "listening on ADDR" for every listener of srv, to stderr. */
 void pf_cli_announce(const pf_server *srv);
 
-/* The whole life of a one-protocol service: parse, raise the soft
- * RLIMIT_NOFILE to the hard one, create the server,
- * listen on every --listen (default_listen when none), announce, run,
- * free.  Returns the exit status for main: 0 after a clean drain. */
+/* The whole life of a one-service program: parse over the service's
+ * `defaults` (its address, limits, timeouts: a pf_cli from
+ * pf_cli_defaults, then changed), check the service, raise the soft
+ * RLIMIT_NOFILE to the hard one, create the server, listen on every
+ * listener, announce, run, free.  Returns the exit status for main: 0
+ * after a clean drain. */
+int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
+               const pf_listen_conf *lc);
+/* pf_cli_run with the command line's own defaults and one default
+ * address, "HOST:PORT". */
 int pf_cli_main(int argc, char **argv, const char *about, const char *default_listen,
                 const pf_listen_conf *lc);
 
