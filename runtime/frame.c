@@ -44,6 +44,7 @@ ssize_t pf_frame_block(const char *buf, size_t len, size_t n, const char *term, 
 int pf_frame_u64(const char *buf, size_t len, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
+    int over = 0;
     if (len == 0)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
@@ -51,11 +52,11 @@ int pf_frame_u64(const char *buf, size_t len, uint64_t max, uint64_t *out)
         if (d > 9)
             return -EINVAL;
         if (v > (UINT64_MAX - d) / 10)
-            v = UINT64_MAX; /* saturate: still a number, and over any max */
+            over = 1; /* still a number (keep checking digits), and too large */
         else
             v = v * 10 + d;
     }
-    if (v > max)
+    if (over || v > max)
         return -ERANGE;
     *out = v;
     return 0;

@@ -122,8 +122,10 @@ static void test_numbers(void **st)
     assert_int_equal(pf_frame_u64(" 1", 2, 100, &u), -EINVAL);
     assert_int_equal(pf_frame_u64("18446744073709551615", 20, UINT64_MAX, &u), 0);
     assert_true(u == UINT64_MAX);
-    /* one more wraps in 64 bits: must not come back as a small number */
+    /* one more wraps in 64 bits: not a small number, not the largest one */
+    assert_int_equal(pf_frame_u64("18446744073709551616", 20, UINT64_MAX, &u), -ERANGE);
     assert_int_equal(pf_frame_u64("18446744073709551616", 20, UINT64_MAX - 1, &u), -ERANGE);
+    assert_int_equal(pf_frame_u64("18446744073709551615x", 21, UINT64_MAX, &u), -EINVAL);
     assert_int_equal(pf_frame_u64("99999999999999999999999", 23, UINT64_MAX - 1, &u), -ERANGE);
     int64_t i;
     assert_int_equal(pf_frame_i64("-5", 2, -10, 10, &i), 0);
