@@ -138,17 +138,13 @@ static int mcd_on_get(pf_session *s, const pf_packet *pkt)
         pthread_mutex_lock(&sh->mu);
         mc_item *it = pf__mcd_find(m, sh, h, key.ptr, key.len, now);
         int rc = 0;
-        if (it && touch && f->exptime < 0) {
-            pf__mcd_unlink(sh, it); /* touched into the past: gone, and not returned */
-            it = NULL;
-        }
         if (it) {
             char head[64];
             int n = with_cas ? snprintf(head, sizeof head, " %" PRIu32 " %" PRIu32 " %" PRIu64 "\r\n",
                                         it->flags, it->nval, it->cas)
                              : snprintf(head, sizeof head, " %" PRIu32 " %" PRIu32 "\r\n",
                                         it->flags, it->nval);
-            if (touch)
+            if (touch) /* a past time still returns the item, once */
                 it->exptime = pf__mcd_realtime(f->exptime, now);
             pf__mcd_bump(sh, it);
             pf_slice parts[] = { PF_SLICE_LIT("VALUE "), { mc_key(it), it->nkey },
