@@ -7,9 +7,9 @@
  * against each command's shape.
  *
  * A storage command is one packet: its line, its data and the CRLF.  While
- * the data is arriving the parser remembers only how long the packet will
- * be (offsets, never pointers: the buffer may move) and answers -EAGAIN
- * without looking at the line again; the line is tokenized once more when
+ * the data is arriving the parser remembers only the line's and the data's
+ * lengths (offsets, never pointers: the buffer may move) and looks only at
+ * the terminator bytes as they come; the line is tokenized once more when
  * the whole packet is there, so its slices point into the final buffer. */
 
 /* @fsm
@@ -31,7 +31,8 @@ events  ERROR BAD TOO_LARGE SKIP
 typedef struct mc_parser {
     pf_frame_line line;
     size_t max_line, max_get_line, max_item;
-    size_t need;        /* > 0: a storage packet of this many bytes is coming */
+    size_t line_len;    /* > 0: a storage line of this many bytes was read, */
+    size_t data_len;    /* and its data and CRLF are arriving */
     uint64_t skip;      /* bytes of a too-large value (and its CRLF) to pass over */
     int err;            /* sticky parse error */
 } mc_parser;
@@ -259,6 +260,8 @@ static ssize_t mc_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     if (mp->err)
         return mp->err;
     if (mp->skip) {
+        if (len == 0)
+            return -EAGAIN;
         size_t n = mp->skip < len ? (size_t)mp->skip : len;
         mp->skip -= n;
         *f = (pf_mc_fields){ 0 };
@@ -266,8 +269,16 @@ static ssize_t mc_parse(void *pp, const char *buf, size_t len, pf_packet *out)
         out->raw = (pf_slice){ buf, n };
         return (ssize_t)n;
     }
-    if (mp->need && len < mp->need)
-        return -EAGAIN; /* the line was read: wait for the data, look at nothing */
+    if (mp->line_len) {
+        /* The line was read: look only at what came after it, so a wrong
+         * terminator is refused when it arrives, however the input is cut. */
+        ssize_t b = pf_frame_block(buf + mp->line_len, len - mp->line_len, mp->data_len,
+                                   "\r\n", 2);
+        if (b == -EAGAIN)
+            return -EAGAIN;
+        if (b < 0)
+            return mp->err = -EBADMSG;
+    }
     size_t text;
     /* A get line's limit is known from its first bytes, long before the
      * smaller limit of other lines could be reached. */
@@ -286,7 +297,8 @@ static ssize_t mc_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     } else if (is_storage(out->event)) {
         ssize_t b = pf_frame_block(buf + n, len - (size_t)n, data, "\r\n", 2);
         if (b == -EAGAIN) {
-            mp->need = (size_t)n + data + 2;
+            mp->line_len = (size_t)n;
+            mp->data_len = data;
             mp->line.scanned = 0; /* the line is read again when the data is in */
             return -EAGAIN;
         }
@@ -295,7 +307,7 @@ static ssize_t mc_parse(void *pp, const char *buf, size_t len, pf_packet *out)
         f->data = (pf_slice){ buf + n, data };
         total += (size_t)b;
     }
-    mp->need = 0;
+    mp->line_len = 0;
     out->raw = (pf_slice){ buf, total };
     return (ssize_t)total;
 }

@@ -57,6 +57,9 @@ BY_HAND = {
     "bad_chunk_smuggling": (b"set a 0 0 1\r\nxy\r\nflush_all\r\n",
                             b"CLIENT_ERROR bad data chunk\r\n"),
     "bad_chunk_lf": (b"set a 0 0 1\nx\nget a\n", b"CLIENT_ERROR bad data chunk\r\n"),
+    # the wrong terminator is the input's last byte: refused however the
+    # input is cut (a fuzzer found a cut that waited instead)
+    "bad_chunk_at_end": (b"set a 0 0 1\nx\n", b"CLIENT_ERROR bad data chunk\r\n"),
     "line_too_long": (b"x" * 3000 + b"\r\n", b"CLIENT_ERROR line too long\r\n"),
 }
 
