@@ -24,6 +24,7 @@
 protocol http1
 events  GET HEAD POST PUT DELETE OPTIONS CONNECT PATCH TRACE OTHER
 @end */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -158,6 +159,98 @@ static void conn_element(http1_parser *hp, const char *s, size_t n)
         hp->m.conn |= C_UPGRADE;
 }
 
+static int is_alpha(int c)
+{
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+static int is_hex(int c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 §7.2), uri-host = IP-literal /
+ * IPv4address / reg-name, reg-name = *( unreserved / pct-encoded /
+ * sub-delims ) and port = *DIGIT (RFC 3986 §3.2.2, §3.2.3).  reg_char: the
+ * unreserved and sub-delims bytes (an IPv4address is a reg-name by
+ * syntax).  What is left out: SP, HTAB, CTL, obs-text, the gen-delims
+ * "/?#@[]:" (':' and '[' ']' only where the grammar puts them) and what RFC
+ * 3986 has no place for ('"', '<', '>', '\\', '^', '`', '{', '|', '}'). */
+static const uint8_t reg_char[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+    ['!'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
+    ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1, ['='] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+/* IP-literal without its brackets: IPv6address, or IPvFuture = "v"
+ * 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ) (RFC 3986 §3.2.2).
+ * inet_pton takes exactly the IPv6address forms of RFC 3986 (the IPv4
+ * tail included, no zone). */
+static int ip_literal_ok(const char *s, size_t n)
+{
+    if (n && (s[0] | 0x20) == 'v') {
+        size_t i = 1;
+        while (i < n && is_hex((unsigned char)s[i]))
+            i++;
+        if (i == 1 || i + 1 >= n || s[i] != '.')
+            return 0;
+        for (i++; i < n; i++)
+            if (!reg_char[(unsigned char)s[i]] && s[i] != ':')
+                return 0;
+        return 1;
+    }
+    char a[INET6_ADDRSTRLEN];
+    unsigned char bin[16];
+    if (n == 0 || n >= sizeof a)
+        return 0;
+    memcpy(a, s, n);
+    a[n] = '\0';
+    return inet_pton(AF_INET6, a, bin) == 1;
+}
+
+/* 1 when v[0..n) is a valid Host value.  A byte at a time: the one-pass
+ * parse takes the common Host (a plain name, scan_host_line) without
+ * calling this, so what comes here is a Host with a port, a
+ * percent-encoding or an IP-literal, or one the machine parsed.  Not
+ * inlined: it would only crowd the one-pass parse's registers. */
+static __attribute__((noinline)) int host_ok(const char *v, size_t n)
+{
+    size_t i = 0;
+    if (n && v[0] == '[') {
+        const char *c = memchr(v, ']', n);
+        if (!c || !ip_literal_ok(v + 1, (size_t)(c - v) - 1))
+            return 0;
+        i = (size_t)(c - v) + 1;
+    } else {
+        for (; i < n && v[i] != ':'; i++) {
+            if (v[i] == '%') {
+                if (n - i < 3 || !is_hex((unsigned char)v[i + 1]) ||
+                    !is_hex((unsigned char)v[i + 2]))
+                    return 0;
+                i += 2;
+            } else if (!reg_char[(unsigned char)v[i]]) {
+                return 0;
+            }
+        }
+    }
+    if (i < n && v[i++] != ':')
+        return 0;
+    for (; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+    return 1;
+}
+
 /* What a header field (not a trailer) of kind `kind` with the trimmed
  * value v[0..n) means for the framing and the flags.  Returns 0 or a parse
  * error. */
@@ -183,7 +276,8 @@ HOT int field_kind(http1_parser *hp, int kind, const char *v, size_t n)
         m->has_upgrade = 1;
         return 0;
     case K_HOST:
-        return ++m->hosts > 1 ? -EBADMSG : 0; /* RFC 9112 §3.2 */
+        /* RFC 9112 §3.2: more than one Host, or an invalid one */
+        return ++m->hosts > 1 || !host_ok(v, n) ? -EBADMSG : 0;
     default:
         return 0;
     }
@@ -208,10 +302,6 @@ HOT int field_end(http1_parser *hp, const char *buf, const char *p)
     return field_kind(hp, m->kind, buf + vs, end - vs);
 }
 
-static int is_alpha(int c)
-{
-    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-}
 
 /* The request line is whole: check the version and the target's form
  * against the method (RFC 9112 §3.2), and split the target. */
@@ -652,14 +742,25 @@ HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packe
     unsigned nh = 0;
     while (p < pe && *p != '\r') {
         const char *ne, *v, *ve, *next;
-        if (nh >= hp->max_headers || !(next = scan_field_line(p, pe, buf, &ne, &v, &ve)))
+        int kind;
+        if (nh >= hp->max_headers)
             goto bail;
+        if ((next = scan_host_line(p, pe, buf, &v, &ve))) {
+            /* a valid Host by its bytes: only its count is left to check */
+            ne = p + 4;
+            if (++m->hosts > 1)
+                goto bail;
+            kind = K_OTHER;
+        } else if ((next = scan_field_line(p, pe, buf, &ne, &v, &ve))) {
+            kind = name_kind(p, (uint32_t)(ne - p));
+        } else {
+            goto bail;
+        }
         f->headers[nh].name.ptr = p;
         f->headers[nh].name.len = (size_t)(ne - p);
         f->headers[nh].value.ptr = v;
         f->headers[nh].value.len = (size_t)(ve - v);
         nh++;
-        int kind = name_kind(p, (uint32_t)(ne - p));
         if (kind != K_OTHER && field_kind(hp, kind, v, (size_t)(ve - v)) != 0)
             goto bail;
         p = next;
