@@ -95,11 +95,25 @@ static int reply(pf_session *s, const char *text, int result)
     return rc < 0 ? rc : result;
 }
 
+/* A NUL-terminated copy of text bound for a stored header line, where a
+ * CTL, DEL or non-ASCII byte could end the line early, forge a header or
+ * drive the terminal of whoever reads the file: such a byte becomes '?'.
+ * The protocol's grammar already admits none in the HELO/EHLO argument or
+ * a path; this keeps the header clean whatever the text's source (the
+ * configured host name too) and whatever grammar a future command has. */
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    dst[n] = 0;
+}
+
 static void copy_slice(char *dst, size_t cap, pf_slice v)
 {
-    size_t n = v.len < cap - 1 ? v.len : cap - 1;
-    memcpy(dst, v.ptr, n);
-    dst[n] = 0;
+    copy_text(dst, cap, v.ptr, v.len);
 }
 
 static uint64_t max_message(const pf_smtp_conf *c)
@@ -417,7 +431,9 @@ static atomic_ulong seq;
 /* Open tmp/NAME and write the trace headers.  0 or -errno. */
 static int begin_message(smtp_sess *t)
 {
-    char path[PATH_MAX], hdr[1024], date[64];
+    /* hdr: room for the longest of every part (HELO 255, two paths of
+     * 256, the host 255), so the trace headers are never dropped. */
+    char path[PATH_MAX], hdr[2048], date[64], host[256];
     struct timeval tv;
     struct tm tm;
     unsigned long q = atomic_fetch_add(&seq, 1);
@@ -426,9 +442,10 @@ static int begin_message(smtp_sess *t)
     gettimeofday(&tv, NULL);
     /* Maildir unique name: time, microseconds, pid, a per-process counter,
      * and the host with '/' and ':' replaced (they are special there). */
+    copy_text(host, sizeof(host), hostname(t->md), strlen(hostname(t->md)));
     n = snprintf(t->name, sizeof(t->name), "%lld.M%06ldP%ldQ%lu.", (long long)tv.tv_sec,
                  (long)tv.tv_usec, (long)getpid(), q);
-    for (const char *h = hostname(t->md); *h && (size_t)n < sizeof(t->name) - 1; h++)
+    for (const char *h = host; *h && (size_t)n < sizeof(t->name) - 1; h++)
         t->name[n++] = *h == '/' ? '\\' : *h == ':' ? '-' : *h;
     t->name[n] = 0;
     t->size = 0;
@@ -449,7 +466,7 @@ static int begin_message(smtp_sess *t)
                  "Received: from %s%s%s%s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
                  "\tfor <%s>; %s\r\n",
                  t->from, t->helo, t->peer[0] ? " (" : "", t->peer, t->peer[0] ? ")" : "",
-                 hostname(t->md), t->esmtp ? "ESMTP" : "SMTP", q,
+                 host, t->esmtp ? "ESMTP" : "SMTP", q,
                  t->rcpt, date);
     if (n < 0 || (size_t)n >= sizeof(hdr))
         n = 0;

@@ -1,7 +1,8 @@
 /* smtpd with real clients: swaks (plain, PIPELINING, a large message with
  * attachments) and Python's smtplib in every mode, many concurrent
  * pipelining sessions, "250 means on disk", kill -9 during DATA (no partial
- * message in new/), the idle timeout (421) and the SIGTERM drain (421).
+ * message in new/), the idle timeout (421), the SIGTERM drain (421) and
+ * HELO syntax (501).
  * Every process started here is killed by PID, also after a failed
  * assertion (h_teardown). */
 #include <stdarg.h>
@@ -497,6 +498,27 @@ static void test_drain_421(void **st)
     assert_int_equal(WEXITSTATUS(stt), 0);
 }
 
+/* RFC 5321 4.1.1.1: a HELO/EHLO argument that is not a Domain or an
+ * address literal is 501 and changes nothing; a terminal escape is never
+ * echoed back in the EHLO reply. */
+static void test_helo_syntax(void **st)
+{
+    (void)st;
+    srv_proc sp;
+    assert_int_equal(start(&sp, "hsha", NULL), 0);
+    int fd = h_connect(sp.port, 0);
+    static const char e501[] = "501 5.5.4 Syntax error in parameters or arguments\r\n";
+    assert_int_equal(roundtrip(fd, NULL, GREETING), 0);
+    assert_int_equal(roundtrip(fd, "EHLO evil\x1b[2J\x1b]0;owned\x07\r\n", e501), 0);
+    assert_int_equal(roundtrip(fd, "HELO a b\r\n", e501), 0);
+    assert_int_equal(roundtrip(fd, "HELO under_score\r\n", e501), 0);
+    assert_int_equal(roundtrip(fd, "MAIL FROM:<a@example.org>\r\n",
+                               "503 5.5.1 Bad sequence of commands\r\n"), 0);
+    assert_int_equal(roundtrip(fd, "HELO [127.0.0.1]\r\n", "250 mx.test\r\n"), 0);
+    close(fd);
+    stop_ok(&sp);
+}
+
 int main(void)
 {
     h_raise_nofile();
@@ -509,6 +531,7 @@ int main(void)
         cmocka_unit_test_teardown(test_slow_message_not_cut, h_teardown),
         cmocka_unit_test_teardown(test_idle_timeout_421, h_teardown),
         cmocka_unit_test_teardown(test_drain_421, h_teardown),
+        cmocka_unit_test_teardown(test_helo_syntax, h_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown_group);
 }

@@ -17,10 +17,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protofsm/session.h"
@@ -549,6 +551,86 @@ static void test_sink_and_states(void **st)
     assert_int_equal(count_files("new"), 0);
 }
 
+/* The one message in new/, whole (headers included), removed; NULL when
+ * there is not exactly one. */
+static char *take_whole(size_t *len)
+{
+    char p[4400], *m = NULL;
+    int n = 0;
+    snprintf(p, sizeof p, "%s/new", maildir);
+    DIR *d = opendir(p);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && n++ == 0)
+            snprintf(p, sizeof p, "%s/new/%s", maildir, e->d_name);
+    if (d)
+        closedir(d);
+    if (n == 1) {
+        m = slurp(p, len);
+        unlink(p);
+    }
+    return m;
+}
+
+/* The header lines we write (up to the message), checked for any byte a
+ * header line must not hold: a CTL other than the CR LF that end lines and
+ * the HTAB that folds them, DEL, or non-ASCII. */
+static void assert_clean_trace(const char *m, size_t len)
+{
+    const char *body = strstr(m, "\r\n\tfor <");
+    assert_non_null(body);
+    body = strstr(body + 2, "\r\n");
+    assert_non_null(body);
+    for (const char *c = m; c < body && c < m + len; c++) {
+        unsigned char b = (unsigned char)*c;
+        if ((b < 0x20 && b != '\r' && b != '\n' && b != '\t') || b >= 0x7f)
+            fail_msg("byte 0x%02x at %zu in the trace headers:\n%.*s", b, (size_t)(c - m),
+                     (int)(body - m), m);
+    }
+}
+
+/* RFC 5321 4.1.1.1: the HELO/EHLO argument is a Domain or an address
+ * literal.  Anything else (here an xterm title escape and a BEL) is 501 and
+ * changes nothing, so what a client typed outside the grammar never reaches
+ * the Received: header stored with its message. */
+static void test_received_header(void **st)
+{
+    (void)st;
+    pf_smtp_conf conf = test_conf();
+    pf_session *s = open_s(&conf, &md, 0);
+    said(s);
+    expect(s, "EHLO mail.example\r\nEHLO evil\x1b]0;pwned\x07\r\nHELO [192.0.2.1]x\r\n",
+           "250-mx.test greets mail.example\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
+           "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 HELP\r\n"
+           "501 5.5.4 Syntax error in parameters or arguments\r\n"
+           "501 5.5.4 Syntax error in parameters or arguments\r\n");
+    expect(s, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nhi\r\n.\r\n",
+           "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+           "250 2.0.0 Ok: queued\r\n");
+    pf_session_free(s);
+    size_t len;
+    char *m = take_whole(&len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nReceived: from mail.example\r\n\tby mx.test (protofsm smtpd) "
+                              "with ESMTP id "));
+    assert_clean_trace(m, len);
+    free(m);
+
+    /* The service's own side: whatever it is configured with, its header
+     * lines stay lines. */
+    pf_maildir odd = md;
+    odd.hostname = "mx\x1b[31m\r\nX-Forged: 1";
+    s = open_s(&conf, &odd, 0);
+    feed(s, "HELO [IPv6:2001:db8::1]\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+            "DATA\r\nhi\r\n.\r\n");
+    pf_session_free(s);
+    m = take_whole(&len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nReceived: from [IPv6:2001:db8::1]\r\n\tby mx?[31m??X-Forged: 1 "));
+    assert_clean_trace(m, len);
+    free(m);
+}
+
 /* The table says what the RFC says: every command out of sequence in every
  * state is answered by the default row (503), and nothing moves. */
 static void test_table_defaults(void **st)
@@ -592,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_storage_error),
         cmocka_unit_test(test_sink_and_states),
         cmocka_unit_test(test_table_defaults),
+        cmocka_unit_test(test_received_header),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
