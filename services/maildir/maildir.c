@@ -5,8 +5,11 @@
  * renamed to DIR/new/NAME and DIR/new is fsynced, all in the handler of
  * DATA_END, which runs on a worker; only then is 250 queued.  A connection
  * that dies before that leaves at most a file in tmp/ (removed by the CLOSE
- * handler when the process lives on; Maildir readers ignore tmp/). */
+ * handler when the process lives on; Maildir readers ignore tmp/, and
+ * pf_maildir_prepare removes such files at the next start once they are 36
+ * hours old). */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -563,6 +566,43 @@ static int smtp_on_data_end(pf_session *s, const pf_packet *pkt)
 
 /* ---- Maildir ------------------------------------------------------------- */
 
+/* What a crash leaves in tmp/ (a message that was never renamed into new/)
+ * is never finished by anyone.  The Maildir convention (cr.yp.to's maildir
+ * spec, followed by Courier and Dovecot) is that a file in tmp/ untouched
+ * for 36 hours is abandoned and may be removed: a delivery in progress
+ * writes to its file, and no delivery lasts that long (ours end at the
+ * session's timeouts).  "Untouched" is both the access and the modification
+ * time: atime alone lies on noatime mounts, mtime alone would take a file
+ * some reader still has open.  Only regular files go; anything else in tmp/
+ * is not ours to judge.  Best effort: a file that cannot be removed stays
+ * and is not an error. */
+#define TMP_STALE_SECONDS (36 * 3600)
+
+static int clean_tmp(const char *tmp)
+{
+    int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int err = errno;
+        close(dfd);
+        return -err;
+    }
+    time_t limit = time(NULL) - TMP_STALE_SECONDS;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            sb.st_atime < limit && sb.st_mtime < limit)
+            (void)unlinkat(dfd, e->d_name, 0);
+    }
+    closedir(d);
+    return 0;
+}
+
 int pf_maildir_prepare(const char *dir)
 {
     static const char *const subs[] = { "", "tmp", "new", "cur" };
@@ -574,5 +614,6 @@ int pf_maildir_prepare(const char *dir)
         if (mkdir(p, 0700) < 0 && errno != EEXIST)
             return -errno;
     }
-    return 0;
+    snprintf(p, sizeof(p), "%s/tmp", dir);
+    return clean_tmp(p);
 }

@@ -631,6 +631,64 @@ static void test_received_header(void **st)
     free(m);
 }
 
+/* A file under dir with its access and modification times `age` seconds
+ * in the past (0: now). */
+static void touch_aged(const char *dir, const char *name, time_t atime_age, time_t mtime_age)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs("Subject: half a message\r\n", f);
+    fclose(f);
+    time_t now = time(NULL);
+    struct timespec ts[2] = { { .tv_sec = now - atime_age }, { .tv_sec = now - mtime_age } };
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* What a crash leaves in tmp/ is removed at the next start once nobody has
+ * touched it for 36 hours (Maildir readers' rule); a message in progress,
+ * anything that is not a regular file, and new/ and cur/ stay as they are. */
+static void test_tmp_cleanup(void **st)
+{
+    (void)st;
+    char dir[64], tmp[96], cur[96], sub[128];
+    strcpy(dir, "/tmp/pf-test-maildir-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(pf_maildir_prepare(dir), 0);
+    snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+    snprintf(cur, sizeof cur, "%s/cur", dir);
+    const time_t h = 3600;
+    touch_aged(tmp, "crashed", 37 * h, 37 * h);
+    touch_aged(tmp, "old-but-read", 1 * h, 40 * h);    /* a reader has it open */
+    touch_aged(tmp, "old-but-written", 40 * h, 1 * h); /* atime on a noatime mount */
+    touch_aged(tmp, "young", 35 * h, 35 * h);
+    touch_aged(cur, "ancient", 1000 * h, 1000 * h);
+    snprintf(sub, sizeof sub, "%s/olddir", tmp);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    struct timespec old[2] = { { .tv_sec = time(NULL) - 40 * h }, { .tv_sec = time(NULL) - 40 * h } };
+    assert_int_equal(utimensat(AT_FDCWD, sub, old, 0), 0);
+
+    assert_int_equal(pf_maildir_prepare(dir), 0);
+    assert_false(exists(tmp, "crashed"));
+    assert_true(exists(tmp, "old-but-read"));
+    assert_true(exists(tmp, "old-but-written"));
+    assert_true(exists(tmp, "young"));
+    assert_true(exists(tmp, "olddir"));
+    assert_true(exists(cur, "ancient"));
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* The table says what the RFC says: every command out of sequence in every
  * state is answered by the default row (503), and nothing moves. */
 static void test_table_defaults(void **st)
@@ -675,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_sink_and_states),
         cmocka_unit_test(test_table_defaults),
         cmocka_unit_test(test_received_header),
+        cmocka_unit_test(test_tmp_cleanup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
