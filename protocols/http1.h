@@ -13,7 +13,10 @@
  *        field's colon (§5.1); obs-fold (§5.2); a control character (other
  *        than HTAB) or DEL in a field value, a field name that is not a
  *        token, a request-target byte outside 0x21..0x7E or a '#'; a
- *        missing Host in HTTP/1.1 or more than one Host (§3.2); both
+ *        missing Host in HTTP/1.1, more than one Host, or a Host value
+ *        that is not uri-host [":" port] (§3.2; RFC 9110 §7.2, RFC 3986
+ *        §3.2.2: a reg-name, an IPv4 address or a bracketed IP-literal,
+ *        then digits; so no SP, comma list, userinfo or path); both
  *        Transfer-Encoding and Content-Length (§6.1, we reject rather than
  *        let TE win); Content-Length that is not 1*DIGIT or two
  *        Content-Length lines with different values (identical repeats are
@@ -45,8 +48,9 @@
  * before the request line are skipped (§2.2) and count as part of the
  * packet and of the request line for the 414 limit.
  *
- * Not checked here, left to the service: the syntax of the Host value and
- * of percent-encoding in the target (both are only sliced), and which fields
+ * Not checked here, left to the service: what the Host names (the parser
+ * checks its syntax only; in absolute-form the target's authority wins,
+ * §3.2.2), percent-encoding in the target (only sliced), and which fields
  * a trailer section may carry (RFC 9110 §6.5.1): trailers are reported in
  * headers[] after the header fields and never change the framing, whatever
  * their names.  The request-target may hold any visible ASCII except '#'

@@ -109,21 +109,36 @@ static int num(const char *p, int n)
     return v;
 }
 
+static int leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
 int pf_http1_date_parse(const char *p, size_t n, time_t *out)
 {
     /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     struct tm tm = { 0 };
-    int mon = -1;
+    int mon = -1, wday = -1;
     if (n != PF_HTTP1_DATE_LEN || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' ||
         p[16] != ' ' || p[19] != ':' || p[22] != ':' || memcmp(p + 25, " GMT", 4) != 0)
         return -EINVAL;
     for (int i = 0; i < 12; i++)
         if (memcmp(p + 8, months[i], 3) == 0)
             mon = i;
+    for (int i = 0; i < 7; i++)
+        if (memcmp(p, wdays[i], 3) == 0)
+            wday = i;
     int day = num(p + 5, 2), year = num(p + 12, 4), h = num(p + 17, 2), mi = num(p + 20, 2),
         sec = num(p + 23, 2);
-    if (mon < 0 || day < 1 || day > 31 || year < 1970 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-        sec < 0 || sec > 60)
+    if (mon < 0 || wday < 0 || year < 1970 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        sec < 0 || sec > 60)  /* 60: a leap second (RFC 9110 §5.6.7) */
+        return -EINVAL;
+    /* RFC 9110 §13.1.3: a date that does not exist ("31 Feb") is not a
+     * valid HTTP-date, and timegm would quietly make it one in March.  Nor
+     * is one that names a weekday it does not fall on: either way what the
+     * client meant is unknown, and ignoring the date only costs a 200. */
+    if (day < 1 || day > mdays[mon] + (mon == 1 && leap(year)))
         return -EINVAL;
     tm.tm_mday = day;
     tm.tm_mon = mon;
@@ -131,7 +146,10 @@ int pf_http1_date_parse(const char *p, size_t n, time_t *out)
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = sec;
-    *out = timegm(&tm);
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || ((t - (h * 3600 + mi * 60 + sec)) / 86400 + 4) % 7 != wday)
+        return -EINVAL;    /* 1 Jan 1970 was a Thursday */
+    *out = t;
     return 0;
 }
 

@@ -92,7 +92,9 @@ void pf_http1_date_now(char out[PF_HTTP1_DATE_LEN + 1]);
 void pf_http1_date_fmt(time_t t, char out[PF_HTTP1_DATE_LEN + 1]);
 /* Parse an HTTP-date (IMF-fixdate only, RFC 9110 §5.6.7; the obsolete
  * forms are refused, which makes a conditional request unconditional).
- * 0 or -EINVAL. */
+ * A date that does not exist (31 Feb, 29 Feb 2023), a weekday the date
+ * does not fall on, or a year before 1970 is refused too, never
+ * normalised into another date.  0 or -EINVAL. */
 int pf_http1_date_parse(const char *p, size_t n, time_t *out);
 
 /* First field named `name` (case-insensitive) among the request's header

@@ -2,10 +2,9 @@
  * never compiled alone).  The scanners look at 16 bytes at a time with SSE2
  * where the compiler targets it (a portable loop otherwise) and never read
  * outside [lo, pe): they are what lets the per-byte machine skip the long
- * runs of a request (target, field values, chunk data), and the line
- * scanners at the end (a common request line, a field line) are what the
- * one-pass parse of a whole common request is made of.  They need HOT from
- * http1.rl and the event ids from http1_events.h. */
+ * runs of a request (target, field values, chunk data), and what the line
+ * scanners of the one-pass parse (http1_fast.c.h) are made of.  They need
+ * HOT from http1.rl. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -45,6 +44,21 @@ HOT unsigned path_bad(__m128i v)
     return target_bad(v) |
            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')),
                                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('#'))));
+}
+
+/* Bit i set: byte i of v is not a letter, a digit, '.' or '-' (the bytes
+ * of a common Host).  Signed compares: obs-text is negative and falls
+ * outside both ranges; only A-Z land in a-z when 0x20 is set. */
+HOT unsigned host_bad(__m128i v)
+{
+    __m128i lc = _mm_or_si128(v, _mm_set1_epi8(0x20));
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), lc));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), v));
+    __m128i dd = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')),
+                              _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+    return ~(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), dd)) & 0xffffu;
 }
 
 #define SCAN(bad)                                                             \
@@ -91,6 +105,22 @@ HOT const char *skip_target(const char *p, const char *pe, const char *lo)
     return p;
 }
 
+static inline int host_plain(unsigned char c)
+{
+    return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-';
+}
+
+/* First byte at or after p that is not a letter, a digit, '.' or '-' (or
+ * pe). */
+HOT const char *skip_host(const char *p, const char *pe, const char *lo)
+{
+    SCAN(host_bad)
+    while (p < pe && host_plain((unsigned char)*p))
+        p++;
+    return p;
+}
+
 /* RFC 9110 §5.6.2 tchar. */
 static const uint8_t tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
@@ -126,102 +156,6 @@ HOT const char *skip_token(const char *p, const char *pe)
     while (p < pe && tchar[(unsigned char)*p])
         p++;
     return p;
-}
-
-/* One whole field line at p, "name:" OWS value OWS CRLF (RFC 9112 §5), all
- * of it before pe: sets the name's end and the value's bounds (leading and
- * trailing OWS left out; an empty value starts and ends at the CR) and
- * returns the byte after the LF.  NULL for anything else, a line that is
- * not all here included: the machine decides those.  This accepts exactly
- * the lines the grammar's field_line accepts. */
-HOT const char *scan_field_line(const char *p, const char *pe, const char *lo,
-                                const char **name_end, const char **v, const char **ve)
-{
-    const char *e = skip_token(p, pe), *s;
-    if (e == p || e == pe || *e != ':')
-        return NULL;
-    *name_end = e;
-    for (s = e + 1; s < pe && (*s == ' ' || *s == '\t');)
-        s++;
-    e = skip_value(s, pe, lo);
-    while (e < pe && *e == '\t')          /* HTAB inside a value is rare */
-        e = skip_value(e + 1, pe, lo);
-    if (pe - e < 2 || e[0] != '\r' || e[1] != '\n')
-        return NULL;
-    *v = s;
-    *ve = e;
-    while (*ve > s && ((*ve)[-1] == ' ' || (*ve)[-1] == '\t'))
-        (*ve)--;
-    return e + 2;
-}
-
-/* The words that bytes a, b, ... make in memory, for compares with
- * memcpy'd input. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define W4(a, b, c, d) ((uint32_t)(uint8_t)(d) | (uint32_t)(uint8_t)(c) << 8 | \
-                        (uint32_t)(uint8_t)(b) << 16 | (uint32_t)(uint8_t)(a) << 24)
-#define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(e, f, g, h) | (uint64_t)W4(a, b, c, d) << 32)
-#else
-#define W4(a, b, c, d) ((uint32_t)(uint8_t)(a) | (uint32_t)(uint8_t)(b) << 8 | \
-                        (uint32_t)(uint8_t)(c) << 16 | (uint32_t)(uint8_t)(d) << 24)
-#define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(a, b, c, d) | (uint64_t)W4(e, f, g, h) << 32)
-#endif
-
-/* The request line of a common request, whole in buf[0 .. pe): GET, POST,
- * HEAD or PUT by a word compare, an origin-form target by a vector scan
- * and " HTTP/1.0" or " HTTP/1.1" CRLF by a compare.  Returns 1 and fills
- * *rl, or 0 for anything else (leading CRLF, another method or form, a line
- * not all here), which the machine decides a byte at a time: the tests feed
- * every input whole and byte by byte to hold the two paths equal. */
-struct rline {
-    const char *t, *e; /* the target: [t, e); e is the SP before HTTP */
-    const char *q;     /* its '?', NULL when none */
-    uint32_t ml;       /* method length */
-    uint8_t ev;
-};
-
-HOT int scan_request_line(const char *buf, const char *pe, struct rline *rl)
-{
-    if (pe - buf < 16)
-        return 0;
-    uint32_t w;
-    memcpy(&w, buf, 4);
-    if (w == W4('G', 'E', 'T', ' '))
-        rl->ev = HTTP1_EV_GET, rl->ml = 3;
-    else if (w == W4('P', 'O', 'S', 'T') && buf[4] == ' ')
-        rl->ev = HTTP1_EV_POST, rl->ml = 4;
-    else if (w == W4('H', 'E', 'A', 'D') && buf[4] == ' ')
-        rl->ev = HTTP1_EV_HEAD, rl->ml = 4;
-    else if (w == W4('P', 'U', 'T', ' '))
-        rl->ev = HTTP1_EV_PUT, rl->ml = 3;
-    else
-        return 0;
-    /* origin-form only: path, then maybe '?' query; '#' or anything else
-     * sends the line to the machine (which refuses a '#'). */
-    const char *t = buf + rl->ml + 1, *q = NULL;
-    if (*t != '/')
-        return 0;
-    const char *e = skip_path(t + 1, pe, buf);
-    if (e < pe && *e == '?') {
-        q = e;
-        do
-            e = skip_path(e + 1, pe, buf);
-        while (e < pe && *e == '?');
-    }
-    /* " HTTP/1." then "1\r\n" or "0\r\n", as two word compares */
-    uint64_t v8;
-    uint32_t v4;
-    if (pe - e < 11)
-        return 0;
-    memcpy(&v8, e, 8);
-    memcpy(&v4, e + 7, 4);
-    if (v8 != W8(' ', 'H', 'T', 'T', 'P', '/', '1', '.') ||
-        (v4 != W4('.', '1', '\r', '\n') && v4 != W4('.', '0', '\r', '\n')))
-        return 0;
-    rl->t = t;
-    rl->e = e;
-    rl->q = q;
-    return 1;
 }
 
 /* Index of the first c1 or c2 in t[0..n), n when neither is there. */

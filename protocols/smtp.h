@@ -1,11 +1,19 @@
 /* SMTP (RFC 5321) with PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME
  * (RFC 6152) and ENHANCEDSTATUSCODES (RFC 2034, codes from RFC 3463).
  *
- * Commands (case-insensitive): HELO, EHLO, MAIL FROM:<path> [SIZE=n]
+ * Commands (case-insensitive): HELO domain, EHLO domain, MAIL FROM:<path> [SIZE=n]
  * [BODY=7BIT|8BITMIME], RCPT TO:<path>, DATA, RSET, NOOP, QUIT, VRFY (252),
  * HELP.  The null reverse-path <> is accepted in MAIL.  The order of commands
  * is the table in smtp.rl; anything out of sequence is answered by its
  * default row: 503 5.5.1 Bad sequence of commands.
+ *
+ * Arguments are checked by the grammar (smtp_grammar.rl) and a command
+ * whose arguments do not match is a SYNTAX packet, never its command: the
+ * HELO/EHLO argument must be a Domain (letters, digits, hyphens, dots;
+ * RFC 5321 4.1.2) or an address literal ("[192.0.2.1]", 4.1.3), at most
+ * 255 octets (4.5.3.1.2), so no space, control byte or escape sequence
+ * ever reaches a handler, a reply or a stored header through it; MAIL and
+ * RCPT paths are Mailboxes (4.1.2).
  *
  * Lines and limits (RFC 5321 4.5.3.1):
  *   - A command line is at most max_cmd_line octets, CRLF included (512).

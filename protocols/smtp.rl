@@ -201,6 +201,43 @@ static int parse_path(const char *a, size_t n, int is_mail, pf_smtp_fields *f)
     return 0;
 }
 
+%%{
+    machine smtp_helo;
+    action v_helo {}
+    action v_ehlo {}
+    action v_mail {}
+    action v_rcpt {}
+    action v_data {}
+    action v_rset {}
+    action v_noop {}
+    action v_quit {}
+    action v_vrfy {}
+    action v_help {}
+    action path_start {}
+    action path_end {}
+    action param_start {}
+    action param_end {}
+    include smtp_grammar "smtp_grammar.rl";
+    main := helo_arg;
+    write data noerror noentry;
+}%%
+
+/* Is the HELO/EHLO argument a Domain or an address literal (4.1.1.1), of
+ * at most 255 octets (4.5.3.1.2)?  Checked here, not left to the service:
+ * it is the command's grammar, as MAIL's path is, and the argument goes
+ * on into the reply and the stored Received: header of any service. */
+static int helo_ok(const char *a, size_t n)
+{
+    const char *p = a, *pe = a + n, *eof = pe;
+    int cs;
+    if (n > 255)
+        return 0;
+    %% write init;
+    %% write exec;
+    (void)eof;
+    return p == pe && cs >= smtp_helo_first_final;
+}
+
 static void trim(const char **s, size_t *n)
 {
     while (*n && **s == ' ') {
@@ -230,7 +267,7 @@ static void command(const char *line, size_t n, pf_packet *out)
     switch (ev) {
     case SMTP_EV_HELO:
     case SMTP_EV_EHLO:
-        if (al == 0 || memchr(a, ' ', al))
+        if (!helo_ok(a, al))
             syn = PF_SMTP_SYN_ARGS;
         break;
     case SMTP_EV_VRFY: /* a user name may have spaces (4.1.1.6) */

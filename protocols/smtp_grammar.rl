@@ -32,6 +32,10 @@
     # are checked; they are stored, not routed.
     address_literal = '[' ( ( 33..126 ) - [\[\]\\] )+ ']';
     mailbox       = local_part '@' ( domain | address_literal );
+    # 4.1.1.1: ehlo = "EHLO" SP ( Domain / address-literal ).  HELO's is a
+    # Domain by the grammar; an address literal is taken there too, as a
+    # host without a name sends one (2.3.5) and every server accepts it.
+    helo_arg      = domain | address_literal;
     # A source route (A-d-l) is accepted and ignored (4.1.2, C).
     at_domain     = '@' domain;
     adl           = at_domain ( ',' at_domain )*;

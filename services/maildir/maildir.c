@@ -5,8 +5,11 @@
  * renamed to DIR/new/NAME and DIR/new is fsynced, all in the handler of
  * DATA_END, which runs on a worker; only then is 250 queued.  A connection
  * that dies before that leaves at most a file in tmp/ (removed by the CLOSE
- * handler when the process lives on; Maildir readers ignore tmp/). */
+ * handler when the process lives on; Maildir readers ignore tmp/, and
+ * pf_maildir_prepare removes such files at the next start once they are 36
+ * hours old). */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -95,11 +98,25 @@ static int reply(pf_session *s, const char *text, int result)
     return rc < 0 ? rc : result;
 }
 
+/* A NUL-terminated copy of text bound for a stored header line, where a
+ * CTL, DEL or non-ASCII byte could end the line early, forge a header or
+ * drive the terminal of whoever reads the file: such a byte becomes '?'.
+ * The protocol's grammar already admits none in the HELO/EHLO argument or
+ * a path; this keeps the header clean whatever the text's source (the
+ * configured host name too) and whatever grammar a future command has. */
+static void copy_text(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t n = len < cap - 1 ? len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    dst[n] = 0;
+}
+
 static void copy_slice(char *dst, size_t cap, pf_slice v)
 {
-    size_t n = v.len < cap - 1 ? v.len : cap - 1;
-    memcpy(dst, v.ptr, n);
-    dst[n] = 0;
+    copy_text(dst, cap, v.ptr, v.len);
 }
 
 static uint64_t max_message(const pf_smtp_conf *c)
@@ -417,7 +434,9 @@ static atomic_ulong seq;
 /* Open tmp/NAME and write the trace headers.  0 or -errno. */
 static int begin_message(smtp_sess *t)
 {
-    char path[PATH_MAX], hdr[1024], date[64];
+    /* hdr: room for the longest of every part (HELO 255, two paths of
+     * 256, the host 255), so the trace headers are never dropped. */
+    char path[PATH_MAX], hdr[2048], date[64], host[256];
     struct timeval tv;
     struct tm tm;
     unsigned long q = atomic_fetch_add(&seq, 1);
@@ -426,9 +445,10 @@ static int begin_message(smtp_sess *t)
     gettimeofday(&tv, NULL);
     /* Maildir unique name: time, microseconds, pid, a per-process counter,
      * and the host with '/' and ':' replaced (they are special there). */
+    copy_text(host, sizeof(host), hostname(t->md), strlen(hostname(t->md)));
     n = snprintf(t->name, sizeof(t->name), "%lld.M%06ldP%ldQ%lu.", (long long)tv.tv_sec,
                  (long)tv.tv_usec, (long)getpid(), q);
-    for (const char *h = hostname(t->md); *h && (size_t)n < sizeof(t->name) - 1; h++)
+    for (const char *h = host; *h && (size_t)n < sizeof(t->name) - 1; h++)
         t->name[n++] = *h == '/' ? '\\' : *h == ':' ? '-' : *h;
     t->name[n] = 0;
     t->size = 0;
@@ -449,7 +469,7 @@ static int begin_message(smtp_sess *t)
                  "Received: from %s%s%s%s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
                  "\tfor <%s>; %s\r\n",
                  t->from, t->helo, t->peer[0] ? " (" : "", t->peer, t->peer[0] ? ")" : "",
-                 hostname(t->md), t->esmtp ? "ESMTP" : "SMTP", q,
+                 host, t->esmtp ? "ESMTP" : "SMTP", q,
                  t->rcpt, date);
     if (n < 0 || (size_t)n >= sizeof(hdr))
         n = 0;
@@ -546,6 +566,43 @@ static int smtp_on_data_end(pf_session *s, const pf_packet *pkt)
 
 /* ---- Maildir ------------------------------------------------------------- */
 
+/* What a crash leaves in tmp/ (a message that was never renamed into new/)
+ * is never finished by anyone.  The Maildir convention (cr.yp.to's maildir
+ * spec, followed by Courier and Dovecot) is that a file in tmp/ untouched
+ * for 36 hours is abandoned and may be removed: a delivery in progress
+ * writes to its file, and no delivery lasts that long (ours end at the
+ * session's timeouts).  "Untouched" is both the access and the modification
+ * time: atime alone lies on noatime mounts, mtime alone would take a file
+ * some reader still has open.  Only regular files go; anything else in tmp/
+ * is not ours to judge.  Best effort: a file that cannot be removed stays
+ * and is not an error. */
+#define TMP_STALE_SECONDS (36 * 3600)
+
+static int clean_tmp(const char *tmp)
+{
+    int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int err = errno;
+        close(dfd);
+        return -err;
+    }
+    time_t limit = time(NULL) - TMP_STALE_SECONDS;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+            sb.st_atime < limit && sb.st_mtime < limit)
+            (void)unlinkat(dfd, e->d_name, 0);
+    }
+    closedir(d);
+    return 0;
+}
+
 int pf_maildir_prepare(const char *dir)
 {
     static const char *const subs[] = { "", "tmp", "new", "cur" };
@@ -557,5 +614,6 @@ int pf_maildir_prepare(const char *dir)
         if (mkdir(p, 0700) < 0 && errno != EEXIST)
             return -errno;
     }
-    return 0;
+    snprintf(p, sizeof(p), "%s/tmp", dir);
+    return clean_tmp(p);
 }

@@ -24,8 +24,10 @@ typedef struct pf_maildir {
 
 extern const pf_service pf_maildir_service;
 
-/* Create DIR, DIR/tmp, DIR/new and DIR/cur as needed (mode 0700).  0 or
- * -errno. */
+/* Create DIR, DIR/tmp, DIR/new and DIR/cur as needed (mode 0700), then
+ * remove the regular files in DIR/tmp that nobody has read or written for
+ * 36 hours, as Maildir readers do: messages a crash left half-received.
+ * Call it at start, before the service runs.  0 or -errno. */
 int pf_maildir_prepare(const char *dir);
 
 #endif

@@ -1,7 +1,9 @@
 /* smtpd with real clients: swaks (plain, PIPELINING, a large message with
  * attachments) and Python's smtplib in every mode, many concurrent
  * pipelining sessions, "250 means on disk", kill -9 during DATA (no partial
- * message in new/), the idle timeout (421) and the SIGTERM drain (421).
+ * message in new/, and the partial one in tmp/ removed at a start once 36
+ * hours old), the idle timeout (421), the SIGTERM drain (421) and HELO
+ * syntax (501).
  * Every process started here is killed by PID, also after a failed
  * assertion (h_teardown). */
 #include <stdarg.h>
@@ -117,16 +119,22 @@ static char *only_message(size_t *len)
     return buf;
 }
 
-static int start(srv_proc *sp, const char *mode, const char *const *extra)
+/* smtpd on the Maildir as it is. */
+static int spawn(srv_proc *sp, const char *mode, const char *const *extra)
 {
     const char *args[24] = { "--listen", "127.0.0.1:0", "--maildir", md, "--hostname", "mx.test",
                              "--mode", mode, "--threads", "4" };
     int n = 10;
-    clean_maildir(); /* what a failed test left */
     for (int i = 0; extra && extra[i] && n < 23; i++)
         args[n++] = extra[i];
     args[n] = NULL;
     return h_spawn(sp, "smtpd", 1, 0, args);
+}
+
+static int start(srv_proc *sp, const char *mode, const char *const *extra)
+{
+    clean_maildir(); /* what a failed test left */
+    return spawn(sp, mode, extra);
 }
 
 static void stop_ok(srv_proc *sp)
@@ -372,6 +380,19 @@ static int roundtrip(int fd, const char *req, const char *exp)
     return 0;
 }
 
+/* Connect, read the greeting, leave: the server's loop is running (a
+ * SIGTERM sent the moment "listening on" is printed can come before the
+ * loop has blocked it, and kill the process by its default action). */
+static int greeted(unsigned port)
+{
+    int fd = h_connect(port, 0);
+    if (fd < 0)
+        return -1;
+    int rc = roundtrip(fd, NULL, GREETING);
+    close(fd);
+    return rc;
+}
+
 static const char txn[] = "HELO k\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
 static const char txn_reply[] = "250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
                                 "354 End data with <CR><LF>.<CR><LF>\r\n";
@@ -423,6 +444,28 @@ static void kill9_in(const char *mode)
     close(b);
     assert_int_equal(count("new"), 1);  /* only the acknowledged message */
     assert_int_equal(count("tmp"), 1);  /* the partial one, never in new/ */
+
+    /* The next start leaves a young partial message alone (it could be
+     * another process's delivery in progress) and removes it once it has
+     * been untouched for 36 hours, as Maildir readers do. */
+    assert_int_equal(spawn(&sp, mode, NULL), 0);
+    assert_int_equal(greeted(sp.port), 0);
+    stop_ok(&sp);
+    assert_int_equal(count("tmp"), 1);
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    struct timespec aged[2] = { { .tv_sec = time(NULL) - 37 * 3600 },
+                                { .tv_sec = time(NULL) - 37 * 3600 } };
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.')
+            assert_int_equal(utimensat(dirfd(d), e->d_name, aged, 0), 0);
+    if (d)
+        closedir(d);
+    assert_int_equal(spawn(&sp, mode, NULL), 0);
+    assert_int_equal(count("tmp"), 0);
+    assert_int_equal(count("new"), 1);
+    assert_int_equal(greeted(sp.port), 0);
+    stop_ok(&sp);
     clean_maildir();
 }
 
@@ -497,6 +540,27 @@ static void test_drain_421(void **st)
     assert_int_equal(WEXITSTATUS(stt), 0);
 }
 
+/* RFC 5321 4.1.1.1: a HELO/EHLO argument that is not a Domain or an
+ * address literal is 501 and changes nothing; a terminal escape is never
+ * echoed back in the EHLO reply. */
+static void test_helo_syntax(void **st)
+{
+    (void)st;
+    srv_proc sp;
+    assert_int_equal(start(&sp, "hsha", NULL), 0);
+    int fd = h_connect(sp.port, 0);
+    static const char e501[] = "501 5.5.4 Syntax error in parameters or arguments\r\n";
+    assert_int_equal(roundtrip(fd, NULL, GREETING), 0);
+    assert_int_equal(roundtrip(fd, "EHLO evil\x1b[2J\x1b]0;owned\x07\r\n", e501), 0);
+    assert_int_equal(roundtrip(fd, "HELO a b\r\n", e501), 0);
+    assert_int_equal(roundtrip(fd, "HELO under_score\r\n", e501), 0);
+    assert_int_equal(roundtrip(fd, "MAIL FROM:<a@example.org>\r\n",
+                               "503 5.5.1 Bad sequence of commands\r\n"), 0);
+    assert_int_equal(roundtrip(fd, "HELO [127.0.0.1]\r\n", "250 mx.test\r\n"), 0);
+    close(fd);
+    stop_ok(&sp);
+}
+
 int main(void)
 {
     h_raise_nofile();
@@ -509,6 +573,7 @@ int main(void)
         cmocka_unit_test_teardown(test_slow_message_not_cut, h_teardown),
         cmocka_unit_test_teardown(test_idle_timeout_421, h_teardown),
         cmocka_unit_test_teardown(test_drain_421, h_teardown),
+        cmocka_unit_test_teardown(test_helo_syntax, h_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown_group);
 }

@@ -115,6 +115,23 @@ static const struct { const char *name; const char *why; } disagree[] = {
     { "bad_missing_host", "RFC 9112 §3.2: an HTTP/1.1 request without Host MUST get 400" },
     { "x_http11_no_host_absolute", "RFC 9112 §3.2: as above, also with absolute-form" },
     { "bad_two_hosts", "RFC 9112 §3.2: more than one Host field line MUST get 400" },
+    { "bad_host_list", "RFC 9112 §3.2: a Host with an invalid value MUST get 400; Host = "
+                       "uri-host [\":\" port] (RFC 9110 §7.2, RFC 3986 §3.2.2), no SP" },
+    { "bad_host_space", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_tab", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_userinfo", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_path", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_port_not_digits", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_two_colons", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_pct_short", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_pct_not_hex", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_ipv6_unclosed", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_ipv6_invalid", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_ipv6_unbracketed", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_bracket_inside", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_obs_text", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_http10", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_host_long_request", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
     /* framing */
     { "ok_content_length_repeated_same", "RFC 9110 §8.6: identical repeated Content-Length "
                                          "values MAY be accepted as one; http-parser rejects "

@@ -82,9 +82,27 @@ static void test_dates(void **state)
         "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 08:49:37 UTC",
         "Sun, 06 Xyz 1994 08:49:37 GMT", "Sun, 36 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
         "Sun, 06 Nov 19a4 08:49:37 GMT", "",
+        /* RFC 9110 §13.1.3: dates that do not exist are invalid, not
+         * normalised into the next month (which made "31 Feb" a 304) */
+        "Sat, 31 Feb 2024 00:00:00 GMT", "Wed, 30 Feb 2000 12:00:00 GMT",
+        "Wed, 29 Feb 2023 00:00:00 GMT", "Mon, 29 Feb 2100 00:00:00 GMT",
+        "Wed, 31 Apr 2024 00:00:00 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+        /* a day-name the date does not fall on, or none at all */
+        "Mon, 06 Nov 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT",
+        "sun, 06 Nov 1994 08:49:37 GMT", "Thu, 01 Jan 1969 00:00:00 GMT",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(pf_http1_date_parse(bad[i], strlen(bad[i]), &t), -EINVAL);
+    static const struct { const char *d; time_t t; } good[] = {
+        { "Thu, 29 Feb 2024 00:00:00 GMT", 1709164800 }, /* leap years */
+        { "Tue, 29 Feb 2000 23:59:59 GMT", 951868799 },
+        { "Wed, 31 Dec 2036 23:59:60 GMT", 2114380800 }, /* leap second */
+        { "Fri, 31 Dec 9999 23:59:59 GMT", 253402300799 },
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(pf_http1_date_parse(good[i].d, strlen(good[i].d), &t), 0);
+        assert_int_equal(t, good[i].t);
+    }
     char now[PF_HTTP1_DATE_LEN + 1];
     pf_http1_date_now(now);
     assert_int_equal(pf_http1_date_parse(now, strlen(now), &t), 0);

@@ -17,10 +17,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protofsm/session.h"
@@ -549,6 +551,144 @@ static void test_sink_and_states(void **st)
     assert_int_equal(count_files("new"), 0);
 }
 
+/* The one message in new/, whole (headers included), removed; NULL when
+ * there is not exactly one. */
+static char *take_whole(size_t *len)
+{
+    char p[4400], *m = NULL;
+    int n = 0;
+    snprintf(p, sizeof p, "%s/new", maildir);
+    DIR *d = opendir(p);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && n++ == 0)
+            snprintf(p, sizeof p, "%s/new/%s", maildir, e->d_name);
+    if (d)
+        closedir(d);
+    if (n == 1) {
+        m = slurp(p, len);
+        unlink(p);
+    }
+    return m;
+}
+
+/* The header lines we write (up to the message), checked for any byte a
+ * header line must not hold: a CTL other than the CR LF that end lines and
+ * the HTAB that folds them, DEL, or non-ASCII. */
+static void assert_clean_trace(const char *m, size_t len)
+{
+    const char *body = strstr(m, "\r\n\tfor <");
+    assert_non_null(body);
+    body = strstr(body + 2, "\r\n");
+    assert_non_null(body);
+    for (const char *c = m; c < body && c < m + len; c++) {
+        unsigned char b = (unsigned char)*c;
+        if ((b < 0x20 && b != '\r' && b != '\n' && b != '\t') || b >= 0x7f)
+            fail_msg("byte 0x%02x at %zu in the trace headers:\n%.*s", b, (size_t)(c - m),
+                     (int)(body - m), m);
+    }
+}
+
+/* RFC 5321 4.1.1.1: the HELO/EHLO argument is a Domain or an address
+ * literal.  Anything else (here an xterm title escape and a BEL) is 501 and
+ * changes nothing, so what a client typed outside the grammar never reaches
+ * the Received: header stored with its message. */
+static void test_received_header(void **st)
+{
+    (void)st;
+    pf_smtp_conf conf = test_conf();
+    pf_session *s = open_s(&conf, &md, 0);
+    said(s);
+    expect(s, "EHLO mail.example\r\nEHLO evil\x1b]0;pwned\x07\r\nHELO [192.0.2.1]x\r\n",
+           "250-mx.test greets mail.example\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
+           "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 HELP\r\n"
+           "501 5.5.4 Syntax error in parameters or arguments\r\n"
+           "501 5.5.4 Syntax error in parameters or arguments\r\n");
+    expect(s, "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nhi\r\n.\r\n",
+           "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+           "250 2.0.0 Ok: queued\r\n");
+    pf_session_free(s);
+    size_t len;
+    char *m = take_whole(&len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nReceived: from mail.example\r\n\tby mx.test (protofsm smtpd) "
+                              "with ESMTP id "));
+    assert_clean_trace(m, len);
+    free(m);
+
+    /* The service's own side: whatever it is configured with, its header
+     * lines stay lines. */
+    pf_maildir odd = md;
+    odd.hostname = "mx\x1b[31m\r\nX-Forged: 1";
+    s = open_s(&conf, &odd, 0);
+    feed(s, "HELO [IPv6:2001:db8::1]\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+            "DATA\r\nhi\r\n.\r\n");
+    pf_session_free(s);
+    m = take_whole(&len);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nReceived: from [IPv6:2001:db8::1]\r\n\tby mx?[31m??X-Forged: 1 "));
+    assert_clean_trace(m, len);
+    free(m);
+}
+
+/* A file under dir with its access and modification times `age` seconds
+ * in the past (0: now). */
+static void touch_aged(const char *dir, const char *name, time_t atime_age, time_t mtime_age)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs("Subject: half a message\r\n", f);
+    fclose(f);
+    time_t now = time(NULL);
+    struct timespec ts[2] = { { .tv_sec = now - atime_age }, { .tv_sec = now - mtime_age } };
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* What a crash leaves in tmp/ is removed at the next start once nobody has
+ * touched it for 36 hours (Maildir readers' rule); a message in progress,
+ * anything that is not a regular file, and new/ and cur/ stay as they are. */
+static void test_tmp_cleanup(void **st)
+{
+    (void)st;
+    char dir[64], tmp[96], cur[96], sub[128];
+    strcpy(dir, "/tmp/pf-test-maildir-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(pf_maildir_prepare(dir), 0);
+    snprintf(tmp, sizeof tmp, "%s/tmp", dir);
+    snprintf(cur, sizeof cur, "%s/cur", dir);
+    const time_t h = 3600;
+    touch_aged(tmp, "crashed", 37 * h, 37 * h);
+    touch_aged(tmp, "old-but-read", 1 * h, 40 * h);    /* a reader has it open */
+    touch_aged(tmp, "old-but-written", 40 * h, 1 * h); /* atime on a noatime mount */
+    touch_aged(tmp, "young", 35 * h, 35 * h);
+    touch_aged(cur, "ancient", 1000 * h, 1000 * h);
+    snprintf(sub, sizeof sub, "%s/olddir", tmp);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    struct timespec old[2] = { { .tv_sec = time(NULL) - 40 * h }, { .tv_sec = time(NULL) - 40 * h } };
+    assert_int_equal(utimensat(AT_FDCWD, sub, old, 0), 0);
+
+    assert_int_equal(pf_maildir_prepare(dir), 0);
+    assert_false(exists(tmp, "crashed"));
+    assert_true(exists(tmp, "old-but-read"));
+    assert_true(exists(tmp, "old-but-written"));
+    assert_true(exists(tmp, "young"));
+    assert_true(exists(tmp, "olddir"));
+    assert_true(exists(cur, "ancient"));
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* The table says what the RFC says: every command out of sequence in every
  * state is answered by the default row (503), and nothing moves. */
 static void test_table_defaults(void **st)
@@ -592,6 +732,8 @@ int main(void)
         cmocka_unit_test(test_storage_error),
         cmocka_unit_test(test_sink_and_states),
         cmocka_unit_test(test_table_defaults),
+        cmocka_unit_test(test_received_header),
+        cmocka_unit_test(test_tmp_cleanup),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
