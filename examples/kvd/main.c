@@ -6,6 +6,8 @@
  *       [--aof-rewrite-min-size BYTES] [--maxmemory BYTES]
  *       plus the common options (protofsm/cli.h): --listen, --mode, --threads ...
  *   redis-cli -p 6380
+ *   kvd --check-aof FILE [--fix]   check a log (and cut it back to its last
+ *                                  whole record), like redis-check-aof
  *
  * Limits: a request is at most --max-input bytes (default here 64 MiB; a
  * bulk at most 512 MiB by the parser, so raise --max-input for larger
@@ -67,6 +69,11 @@ static int usage(const char *msg)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[1], "--check-aof")) {
+        if (argc > 4 || (argc == 4 && strcmp(argv[3], "--fix")))
+            return usage("usage: kvd --check-aof FILE [--fix]");
+        return kv_aof_check(argv[2], argc == 4, stdout);
+    }
     const char *dir = ".", *pol = "everysec";
     int appendonly = 0;
     unsigned port = 6380;
@@ -121,6 +128,9 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (!cli.conf.max_input)
         cli.conf.max_input = 64u << 20;
+    /* A log past RLIMIT_FSIZE is a write error (EFBIG: MISCONF, aof.c),
+     * not a killed process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (kv_store_init(&kvd.store) < 0)
         return usage("out of memory");
     kvd.store.maxmemory = maxmemory;
@@ -153,7 +163,8 @@ int main(int argc, char **argv)
         return 1;
     }
     kvd.srv = srv;
-    pf_listen_conf lc = { .service = &pf_kvd_service, .reuseport = cli.reuseport };
+    pf_listen_conf lc = { .service = &pf_kvd_service, .reuseport = cli.reuseport,
+                          .before_send = pf_kvd_before_send };
     if (cli.nlisten == 0) {
         cli.nlisten = 1;
         snprintf(cli.listen[0].host, sizeof cli.listen[0].host, "127.0.0.1");

@@ -5,9 +5,12 @@
  * convention (n exact, -n at least n) and a function.  A command runs with
  * a kv_ctx: it locks the shards of its keys through lock_keys (ascending
  * shard order, so two commands never deadlock), writes its reply into
- * ctx->out and its log operations into ctx->ops; run_one then appends the
- * operations to the log while the locks are still held, unlocks, and with
- * appendfsync always waits for the disk before the reply is queued.
+ * ctx->out and its log operations into ctx->ops; commit then appends the
+ * operations to the log while the locks are still held and unlocks.  The
+ * replies of a run of pipelined commands wait in the session's output
+ * until before_send (after the run) has their records written (aof.c);
+ * a write command is refused with -MISCONF before it runs while the log
+ * cannot take it.
  * EXEC locks every shard first, which makes the transaction atomic for
  * every other client, and logs it as one MULTI/EXEC unit.
  *
@@ -40,6 +43,9 @@ typedef struct kv_client {
     kv_buf queue;        /* MULTI: queued commands, multibulk */
     size_t nqueued;
     int dirty;           /* an error while queueing: EXEC aborts */
+    int queued_write;    /* a write command is queued */
+    uint64_t need;       /* log bytes to be written before our replies go */
+    int own;             /* need covers records of our own writes */
 } kv_client;
 
 typedef struct kv_ctx {
@@ -190,19 +196,16 @@ static int oom(kv_ctx *c)
 /* Log records are made only when there is a log. */
 #define LOGGING (kvd.aof != NULL)
 
-static void op_set(kv_ctx *c, kref r, pf_slice k, const kv_entry *e, int keepttl)
+/* What a command left in e: its value and absolute expiry (never KEEPTTL,
+ * which would depend on the state at replay time). */
+static void op_set(kv_ctx *c, kref r, pf_slice k, const kv_entry *e)
 {
     if (!LOGGING)
         return;
     char ms[24];
     size_t n = e->expire >= 0 ? kv_ll2str(ms, e->expire) : 0;
     pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, n } };
-    if (keepttl) {
-        av[3] = (pf_slice){ "KEEPTTL", 7 };
-        kv_ops_add(&c->ops, shard_idx(c, r), 4, av);
-    } else {
-        kv_ops_add(&c->ops, shard_idx(c, r), e->expire >= 0 ? 5 : 3, av);
-    }
+    kv_ops_add(&c->ops, shard_idx(c, r), e->expire >= 0 ? 5 : 3, av);
 }
 static void op_key(kv_ctx *c, kref r, const char *cmd, pf_slice k)
 {
@@ -222,47 +225,44 @@ static void op_expire(kv_ctx *c, kref r, pf_slice k, int64_t at)
 
 int kv_apply_op(kv_store *st, size_t argc, const pf_slice *av)
 {
-    if (argc == 1 && eq(av[0], "FLUSHALL")) {
+    long long ms = -1;
+    int flush = argc == 1 && eq(av[0], "FLUSHALL");
+    int set = eq(av[0], "SET") && (argc == 3 || (argc == 4 && eq(av[3], "KEEPTTL")) ||
+                                   (argc == 5 && eq(av[3], "PXAT") && to_ll(av[4], &ms) == 0));
+    int append = eq(av[0], "APPEND") && argc == 3;
+    int del = eq(av[0], "DEL") && argc == 2;
+    int pexpireat = eq(av[0], "PEXPIREAT") && argc == 3 && to_ll(av[2], &ms) == 0;
+    int persist = eq(av[0], "PERSIST") && argc == 2;
+    if (!(flush || set || append || del || pexpireat || persist))
+        return -EINVAL;
+    if (!st)
+        return 0;
+    if (flush) {
         for (int i = 0; i < KV_SHARDS; i++)
             kv_shard_clear(st, &st->shard[i]);
         return 0;
     }
-    if (argc < 2)
-        return -EINVAL;
     uint64_t h = kv_hash(av[1].ptr, av[1].len);
     kv_shard *sh = &st->shard[kv_shard_of(h)];
-    long long ms;
-    if (eq(av[0], "SET") && (argc == 3 || argc == 4 || argc == 5)) {
-        int64_t exp = -1;
-        if (argc == 4) {
-            kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
-            exp = e ? e->expire : -1;
-        } else if (argc == 5) {
-            if (to_ll(av[4], &ms) < 0)
-                return -EINVAL;
-            exp = ms;
-        }
+    /* kv_lookup, not kv_find: a key expired by now was alive when the
+     * records after it were made (aof.c) */
+    kv_entry *e = kv_lookup(sh, av[1].ptr, av[1].len, h);
+    if (set) {
+        int64_t exp = argc == 4 ? (e ? e->expire : -1) : ms; /* KEEPTTL: older logs */
         return kv_set(st, sh, av[1].ptr, av[1].len, h, av[2].ptr, av[2].len, exp) ? 0 : -ENOMEM;
     }
-    if (eq(av[0], "APPEND") && argc == 3) {
-        kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
+    if (append) {
         if (!e)
             return kv_set(st, sh, av[1].ptr, av[1].len, h, av[2].ptr, av[2].len, -1) ? 0 : -ENOMEM;
         return kv_append(st, sh, e, av[2].ptr, av[2].len);
     }
-    if (eq(av[0], "DEL") && argc == 2) {
+    if (del) {
         kv_del(st, sh, av[1].ptr, av[1].len, h);
         return 0;
     }
-    if ((eq(av[0], "PEXPIREAT") && argc == 3) || (eq(av[0], "PERSIST") && argc == 2)) {
-        kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
-        if (argc == 3 && to_ll(av[2], &ms) < 0)
-            return -EINVAL;
-        if (e)
-            kv_set_expire(sh, e, argc == 3 ? ms : -1);
-        return 0;
-    }
-    return -EINVAL;
+    if (e)
+        kv_set_expire(sh, e, pexpireat ? ms : -1);
+    return 0;
 }
 
 /* ---- string commands ---------------------------------------------------------- */
@@ -348,7 +348,7 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, exp);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, r, av[1], e, 0);
+    op_set(c, r, av[1], e);
     if (!get)
         ok(c);
 }
@@ -364,7 +364,7 @@ static void c_setnx(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_entry *e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, r, av[1], e, 0);
+    op_set(c, r, av[1], e);
     kv_buf_int(&c->out, 1);
 }
 
@@ -381,7 +381,7 @@ static void c_getset(kv_ctx *c, size_t argc, const pf_slice *av)
         nil(c);
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
     if (e)
-        op_set(c, r, av[1], e, 0);
+        op_set(c, r, av[1], e);
 }
 
 static void c_mget(kv_ctx *c, size_t argc, const pf_slice *av)
@@ -420,7 +420,7 @@ static void c_mset(kv_ctx *c, size_t argc, const pf_slice *av)
                 free(refs);
             return err(c, E_OOM);
         }
-        op_set(c, r, av[i], e, 0);
+        op_set(c, r, av[i], e);
     }
     if (refs != small)
         free(refs);
@@ -467,7 +467,7 @@ static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, n, e ? e->expire : -1);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, r, av[1], e, 1);
+    op_set(c, r, av[1], e);
     kv_buf_int(&c->out, v);
 }
 
@@ -499,6 +499,7 @@ static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
     (void)argc;
     kref r = lock1(c, av[1]);
     kv_entry *e = findr(c, r, av[1]);
+    int created = !e;
     if (!e) {
         e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
         if (!e)
@@ -509,7 +510,9 @@ static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
         if (kv_append(c->st, r.sh, e, av[2].ptr, av[2].len) < 0)
             return err(c, E_OOM);
     }
-    pf_slice op[3] = { { "APPEND", 6 }, av[1], av[2] };
+    /* A new key is logged as the SET it was: an APPEND replayed onto a
+     * key that had expired by then would find it (aof.c). */
+    pf_slice op[3] = { { created ? "SET" : "APPEND", created ? 3u : 6u }, av[1], av[2] };
     if (LOGGING)
         kv_ops_add(&c->ops, shard_idx(c, r), 3, op);
     kv_buf_int(&c->out, (long long)e->vlen);

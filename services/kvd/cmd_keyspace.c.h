@@ -264,6 +264,7 @@ typedef struct cmd_def {
     const char *name;
     int arity;
     cmd_fn *fn;
+    int write;           /* changes the keyspace: logged, refused while the log fails */
 } cmd_def;
 static const cmd_def cmds[RESP_NEVENTS];
 
@@ -487,19 +488,20 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
 static void c_auth(kv_ctx *c, size_t argc, const pf_slice *av) { do_auth(c, argc, av); }
 static void c_hello(kv_ctx *c, size_t argc, const pf_slice *av) { do_hello(c, argc, av, 1); }
 
-#define CMD(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f },
+#define CMD(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f, 0 },
+#define CMDW(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f, 1 }, /* writes: logged, MISCONF */
 static const cmd_def cmds[RESP_NEVENTS] = {
     CMD(PING, "ping", -1, c_ping) CMD(ECHO, "echo", 2, c_echo) CMD(GET, "get", 2, c_get)
-    CMD(SET, "set", -3, c_set) CMD(SETNX, "setnx", 3, c_setnx) CMD(GETSET, "getset", 3, c_getset)
-    CMD(MGET, "mget", -2, c_mget) CMD(MSET, "mset", -3, c_mset) CMD(DEL, "del", -2, c_del)
-    CMD(EXISTS, "exists", -2, c_exists) CMD(INCR, "incr", 2, c_incr) CMD(DECR, "decr", 2, c_decr)
-    CMD(INCRBY, "incrby", 3, c_incrby) CMD(DECRBY, "decrby", 3, c_decrby)
-    CMD(APPEND, "append", 3, c_append) CMD(STRLEN, "strlen", 2, c_strlen)
-    CMD(EXPIRE, "expire", -3, c_expire) CMD(PEXPIRE, "pexpire", -3, c_pexpire)
-    CMD(TTL, "ttl", 2, c_ttl) CMD(PTTL, "pttl", 2, c_pttl) CMD(PERSIST, "persist", 2, c_persist)
+    CMDW(SET, "set", -3, c_set) CMDW(SETNX, "setnx", 3, c_setnx) CMDW(GETSET, "getset", 3, c_getset)
+    CMD(MGET, "mget", -2, c_mget) CMDW(MSET, "mset", -3, c_mset) CMDW(DEL, "del", -2, c_del)
+    CMD(EXISTS, "exists", -2, c_exists) CMDW(INCR, "incr", 2, c_incr) CMDW(DECR, "decr", 2, c_decr)
+    CMDW(INCRBY, "incrby", 3, c_incrby) CMDW(DECRBY, "decrby", 3, c_decrby)
+    CMDW(APPEND, "append", 3, c_append) CMD(STRLEN, "strlen", 2, c_strlen)
+    CMDW(EXPIRE, "expire", -3, c_expire) CMDW(PEXPIRE, "pexpire", -3, c_pexpire)
+    CMD(TTL, "ttl", 2, c_ttl) CMD(PTTL, "pttl", 2, c_pttl) CMDW(PERSIST, "persist", 2, c_persist)
     CMD(TYPE, "type", 2, c_type) CMD(KEYS, "keys", 2, c_keys) CMD(SCAN, "scan", -2, c_scan)
-    CMD(DBSIZE, "dbsize", 1, c_dbsize) CMD(FLUSHDB, "flushdb", -1, c_flush)
-    CMD(FLUSHALL, "flushall", -1, c_flush) CMD(SELECT, "select", 2, c_select)
+    CMD(DBSIZE, "dbsize", 1, c_dbsize) CMDW(FLUSHDB, "flushdb", -1, c_flush)
+    CMDW(FLUSHALL, "flushall", -1, c_flush) CMD(SELECT, "select", 2, c_select)
     CMD(QUIT, "quit", -1, c_quit) CMD(INFO, "info", -1, c_info)
     CMD(COMMAND, "command", -1, c_command) CMD(CLIENT, "client", -2, c_client)
     CMD(HELLO, "hello", -1, c_hello) CMD(AUTH, "auth", -2, c_auth)

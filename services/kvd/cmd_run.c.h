@@ -177,17 +177,56 @@ static void ctx_init(kv_ctx *c, pf_session *s)
     c->cl = pf_session_data(s);
 }
 
-/* Log what the command did (locks still held), unlock, wait for the disk. */
+/* Log what the command did (locks still held), unlock, and note what must
+ * be written before the session's replies go out (kvd_before_send): its
+ * own records, or, for a read, every record made before it, since it may
+ * have read their values. */
 static void commit(kv_ctx *c)
 {
-    uint64_t t = 0;
-    if (kvd.aof && c->ops.n)
-        t = kv_aof_append(kvd.aof, &c->ops);
-    unlock_all(c);
-    if (t && kv_aof_wait(kvd.aof, t) < 0) {
-        c->out.len = 0;
-        err(c, "MISCONF Errors writing to the AOF file");
+    if (kvd.aof && c->ops.n) {
+        uint64_t t = kv_aof_append(kvd.aof, &c->ops);
+        unlock_all(c);
+        c->cl->need = t;
+        c->cl->own = 1;
+        return;
     }
+    unlock_all(c);
+    if (kvd.aof) {
+        uint64_t t = kv_aof_appended(kvd.aof);
+        if (t > c->cl->need)
+            c->cl->need = t;
+    }
+}
+
+/* server.h: after a run of commands, before their replies can be sent. */
+int pf_kvd_before_send(pf_session *s)
+{
+    kv_client *cl = pf_session_data(s);
+    if (!kvd.aof || !cl || !cl->need)
+        return 0;
+    uint64_t need = cl->need;
+    int own = cl->own;
+    cl->need = 0;
+    cl->own = 0;
+    int rc = kv_aof_sync(kvd.aof, need, !own);
+    /* A write whose record could not be logged is never acknowledged: the
+     * session is closed without its replies (the client cannot tell it
+     * from a crash).  Readers are answered while the log fails, as redis
+     * does. */
+    return own ? rc : 0;
+}
+
+/* Write commands (and PING, as redis 7.0) while the log fails: the error,
+ * else 0.  `bytes`: about what the records will take. */
+static int misconf(kv_buf *out, size_t bytes)
+{
+    int e = 0;
+    if (!kvd.aof || (bytes == 0 && !kv_aof_error(kvd.aof, &e)))
+        return 0;
+    if (bytes && (e = kv_aof_admit(kvd.aof, bytes)) == 0)
+        return 0;
+    kv_buf_fmt(out, "-MISCONF Errors writing to the AOF file: %s\r\n", strerror(-e));
+    return -1;
 }
 
 static int kvd_on_command(pf_session *s, const pf_packet *pkt)
@@ -197,7 +236,9 @@ static int kvd_on_command(pf_session *s, const pf_packet *pkt)
     if (get_args(&a, pkt) < 0)
         return pf_reply_str(s, "-ERR out of memory\r\n") < 0 ? -ENOMEM : PF_NEXT;
     ctx_init(&c, s);
-    if (check(&c.out, pkt->event, a.argc, a.av) == 0) {
+    if (check(&c.out, pkt->event, a.argc, a.av) == 0 &&
+        (!cmds[pkt->event].write || misconf(&c.out, pkt->raw.len + 64) == 0) &&
+        (pkt->event != RESP_EV_PING || misconf(&c.out, 0) == 0)) {
         cmds[pkt->event].fn(&c, a.argc, a.av);
         commit(&c);
     }
@@ -274,6 +315,7 @@ static int kvd_on_multi(pf_session *s, const pf_packet *pkt)
     cl->queue.len = 0;
     cl->nqueued = 0;
     cl->dirty = 0;
+    cl->queued_write = 0;
     return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
@@ -309,7 +351,8 @@ static int kvd_on_queue(pf_session *s, const pf_packet *pkt)
     if (get_args(&a, pkt) < 0)
         return -ENOMEM;
     ctx_init(&c, s);
-    if (check(&c.out, pkt->event, a.argc, a.av) < 0) {
+    if (check(&c.out, pkt->event, a.argc, a.av) < 0 ||
+        ((cmds[pkt->event].write || pkt->event == RESP_EV_PING) && misconf(&c.out, 0) < 0)) {
         cl->dirty = 1;
     } else if (cl->queue.len + pkt->raw.len > MULTI_MAX_BYTES) {
         cl->dirty = 1;
@@ -317,6 +360,7 @@ static int kvd_on_queue(pf_session *s, const pf_packet *pkt)
     } else {
         kv_buf_cmd(&cl->queue, a.argc, a.av);
         cl->nqueued++;
+        cl->queued_write |= cmds[pkt->event].write;
         kv_buf_put(&c.out, "+QUEUED\r\n", 9);
     }
     put_args(&a);
@@ -338,6 +382,7 @@ static int kvd_on_discard(pf_session *s, const pf_packet *pkt)
     kv_buf_free(&cl->queue);
     cl->nqueued = 0;
     cl->dirty = 0;
+    cl->queued_write = 0;
     return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
@@ -353,8 +398,13 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
         int rc = send_reply(s, &c);
         return rc < 0 ? rc : PF_STAY;
     }
+    kv_buf why = { 0 };
     if (cl->dirty) {
         err(&c, "EXECABORT Transaction discarded because of previous errors.");
+    } else if (cl->queued_write && misconf(&why, cl->queue.len + 64 * cl->nqueued) < 0) {
+        /* as redis: "EXECABORT ... because of: MISCONF ..." */
+        kv_buf_fmt(&c.out, "-EXECABORT Transaction discarded because of: %.*s", (int)why.len - 1,
+                   why.oom ? "" : why.p + 1);
     } else {
         /* Every shard locked: atomic for every other client. */
         lock_every(&c);
@@ -395,8 +445,10 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
         c.all_locked = 0;
         commit(&c);
     }
+    kv_buf_free(&why);
     kv_buf_free(&cl->queue);
     cl->nqueued = 0;
     cl->dirty = 0;
+    cl->queued_write = 0;
     return send_reply(s, &c);
 }
