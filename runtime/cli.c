@@ -212,6 +212,17 @@ int pf_cli_finish(pf_server *srv, int rc)
     return 0;
 }
 
+/* Use every descriptor the hard limit allows: max_conns is the real
+ * bound, and EMFILE is survived, not wanted. */
+void pf_cli_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int pf_cli_main(int argc, char **argv, const char *about, const char *default_listen,
                 const pf_listen_conf *lc)
 {
@@ -232,13 +243,7 @@ int pf_cli_main(int argc, char **argv, const char *about, const char *default_li
             return 2;
         cli.nlisten = 1;
     }
-    /* Use every descriptor the hard limit allows: max_conns is the real
-     * bound, and EMFILE is survived, not wanted. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    pf_cli_raise_nofile();
     rc = pf_server_new(&srv, &cli.conf);
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], strerror(-rc));

@@ -15,7 +15,9 @@
  * memory with redis's -OOM error; a MULTI queue holds at most 64 MiB; the
  * AOF's pending buffer at most 64 MiB (writers wait beyond).  Defaults:
  * appendonly no, appendfsync everysec, dir ".", rewrite when the log
- * passes max(64 MiB, twice its size after the last rewrite). */
+ * passes max(64 MiB, twice its size after the last rewrite), and, as
+ * redis, no idle timeout (--idle-timeout 0: a client pool's idle
+ * connections stay). */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
         return kv_aof_check(argv[2], argc == 4, stdout);
     }
     const char *dir = ".", *pol = "everysec";
+    int idle_given = 0;
     int appendonly = 0;
     unsigned port = 6380;
     size_t rewrite_min = 64u << 20, maxmemory = 0;
@@ -109,6 +112,7 @@ int main(int argc, char **argv)
             else
                 maxmemory = (size_t)strtoull(v, NULL, 10);
         } else if (nrest < 127) {
+            idle_given |= !strncmp(a, "--idle-timeout", 14);
             rest[nrest++] = argv[i];
         }
     }
@@ -128,6 +132,12 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (!cli.conf.max_input)
         cli.conf.max_input = 64u << 20;
+    if (!idle_given)
+        cli.conf.idle_timeout_ms = 0; /* redis's timeout 0 */
+    static char timeout[16];
+    snprintf(timeout, sizeof timeout, "%u", cli.conf.idle_timeout_ms / 1000);
+    kvd.timeout = timeout;
+    pf_cli_raise_nofile();
     /* A log past RLIMIT_FSIZE is a write error (EFBIG: MISCONF, aof.c),
      * not a killed process. */
     signal(SIGXFSZ, SIG_IGN);

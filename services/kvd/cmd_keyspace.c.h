@@ -351,6 +351,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
             { "maxmemory", mem },
             { "maxmemory-policy", "noeviction" },
             { "databases", dbs },
+            { "timeout", kvd.timeout ? kvd.timeout : "0" }, /* --idle-timeout */
         };
         enum { NPAR = sizeof par / sizeof par[0] };
         pf_slice name[NPAR];

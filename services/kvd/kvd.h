@@ -162,6 +162,7 @@ typedef struct kv_server {
     const char *requirepass; /* NULL: none */
     const char *dir;         /* --dir, --appendfsync: for CONFIG GET */
     const char *appendfsync;
+    const char *timeout;     /* seconds, for CONFIG GET timeout */
     uint64_t start_ms;
     uint64_t conns;          /* atomic */
     void *srv;               /* the pf_server, for INFO's counters */

@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "harness.h"
@@ -135,6 +136,8 @@ static void test_differential(void **st)
         "config get save save\r\nCONFIG GET nosuch\r\nCONFIG GET maxmemory\r\n"
         "CONFIG GET maxmemory-policy\r\nCONFIG GET APPENDO*\r\nCONFIG GET\r\nCONFIG\r\n"
         "CONFIG FOO\r\nCONFIG HELP x\r\nMULTI\r\nCONFIG GET save\r\nEXEC\r\n"
+        /* no idle timeout by default, as redis (issue 12 item 16) */
+        "CONFIG GET timeout\r\n"
         "QUIT\r\n",
         NULL, NULL);
     /* user bytes in error texts: cut as redis cuts them, CR/LF as spaces */
@@ -631,6 +634,51 @@ static void test_expired_after_restart(void **st)
     h_kill(&sp);
 }
 
+/* Issue 12 item 13: kvd raises its soft RLIMIT_NOFILE to the hard one, as
+ * every pf_cli_main service does (pf_cli_raise_nofile), so --max-conns is
+ * the bound and not the common soft limit of 1024. */
+static void test_nofile_and_idle(void **st)
+{
+    (void)st;
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    if (old.rlim_max < 256) {
+        fprintf(stderr, "nofile: hard limit %lu too low to tell: skipped\n", (unsigned long)old.rlim_max);
+        skip();
+    }
+    low = old;
+    low.rlim_cur = 64; /* inherited by the child */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", NULL };
+    int rc = h_spawn(&sp, "kvd", 1, 0, args);
+    setrlimit(RLIMIT_NOFILE, &old);
+    assert_int_equal(rc, 0);
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/limits", (int)sp.pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    unsigned long soft = 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "Max open files", 14))
+            soft = strtoul(line + 26, NULL, 10);
+    fclose(f);
+    assert_int_equal(soft, (unsigned long)old.rlim_max);
+    /* 200 clients at once, over the old soft limit of 64: all served */
+    int fds[200];
+    for (int i = 0; i < 200; i++) {
+        fds[i] = h_connect(sp.port, 0);
+        assert_true(fds[i] >= 0);
+    }
+    for (int i = 0; i < 200; i++) {
+        char rep[16];
+        assert_true(cmd_line(fds[i], "PING\r\n", rep, sizeof rep) > 0);
+        assert_string_equal(rep, "+PONG\r\n");
+        close(fds[i]);
+    }
+    h_kill(&sp);
+}
+
 /* ---- a full disk (issue 12 item 2) ---------------------------------------- */
 
 static char fullmnt[300];
@@ -846,6 +894,7 @@ int main(void)
         cmocka_unit_test_teardown(test_full_disk_everysec, teardown_full),
         cmocka_unit_test_teardown(test_check_aof, h_teardown),
         cmocka_unit_test_teardown(test_expired_after_restart, h_teardown),
+        cmocka_unit_test_teardown(test_nofile_and_idle, h_teardown),
     };
     /* PF_TEST_FILTER=test_kill9* runs some of them */
     if (getenv("PF_TEST_FILTER"))

@@ -49,6 +49,10 @@ void pf_cli_announce(const pf_server *srv);
 int pf_cli_main(int argc, char **argv, const char *about, const char *default_listen,
                 const pf_listen_conf *lc);
 
+/* Raise the soft RLIMIT_NOFILE to the hard one (pf_cli_main does; a
+ * service with its own main calls it before pf_server_new). */
+void pf_cli_raise_nofile(void);
+
 /* Exit status for pf_server_run's result; exits at once (without freeing,
  * workers may be blocked) after a second signal. */
 int pf_cli_finish(pf_server *srv, int run_result);
