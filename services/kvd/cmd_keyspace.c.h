@@ -10,10 +10,16 @@ static void sanitize(kv_buf *b, size_t from)
             b->p[i] = ' ';
 }
 
-/* redis's stringmatchlen: * ? [abc] [^a-z] and \x. */
-static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
+/* redis's stringmatchlen: * ? [abc] [^a-z] and \x.  Polynomial, as redis
+ * 7.0.9's fix of CVE-2022-36021: once the rest of the pattern after a '*'
+ * matched at no position of the rest of the string, no earlier '*' can
+ * help by taking a longer piece (the rest would only start later), so
+ * *skip ends every pending '*' at once instead of trying them all (which
+ * was exponential in the number of stars).  Nesting is capped as redis
+ * 7.2 caps it (no match past 1000). */
+static int glob_impl(const char *p, size_t pl, const char *s, size_t sl, int depth, int *skip)
 {
-    if (depth > 64)
+    if (depth > 1000)
         return 0;
     while (pl && sl) {
         switch (*p) {
@@ -22,9 +28,13 @@ static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
                 p++, pl--;
             if (pl == 1)
                 return 1;
-            for (size_t i = 0; i <= sl; i++)
-                if (glob(p + 1, pl - 1, s + i, sl - i, depth + 1))
+            for (size_t i = 0; i <= sl; i++) {
+                if (glob_impl(p + 1, pl - 1, s + i, sl - i, depth + 1, skip))
                     return 1;
+                if (*skip)
+                    return 0;
+            }
+            *skip = 1;
             return 0;
         case '?':
             break;
@@ -72,21 +82,46 @@ static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
     return pl == 0 && sl == 0;
 }
 
+static int glob(const char *p, size_t pl, const char *s, size_t sl)
+{
+    int skip = 0;
+    return glob_impl(p, pl, s, sl, 0, &skip);
+}
+
+/* Visit shard i under its own lock only (unless EXEC holds them all), so
+ * a long KEYS or SCAN never stops every other client at once. */
+static void shard_enter(kv_ctx *c, int i)
+{
+    if (!c->all_locked)
+        lock_mask(c, 1ull << i);
+}
+static void shard_leave(kv_ctx *c, int i)
+{
+    if (!c->all_locked && (c->locked >> i & 1)) {
+        pthread_mutex_unlock(&c->st->shard[i].mu);
+        c->locked &= ~(1ull << i);
+    }
+}
+
 static void c_keys(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc;
     kv_buf body = { 0 };
     size_t n = 0;
     int64_t now = kv_now_ms();
-    lock_every(c);
+    /* One shard at a time: the answer is each shard's state when visited
+     * (a key moved meanwhile may show twice or not at all), not a
+     * snapshot of the whole keyspace under every lock. */
     for (int i = 0; i < KV_SHARDS; i++) {
         kv_shard *sh = &c->st->shard[i];
+        shard_enter(c, i);
         for (size_t b = 0; b < sh->cap; b++)
             for (kv_entry *e = sh->tab[b]; e; e = e->next)
-                if ((e->expire < 0 || e->expire > now) && glob(av[1].ptr, av[1].len, e->key, e->klen, 0)) {
+                if ((e->expire < 0 || e->expire > now) && glob(av[1].ptr, av[1].len, e->key, e->klen)) {
                     kv_buf_bulk(&body, e->key, e->klen);
                     n++;
                 }
+        shard_leave(c, i);
     }
     kv_buf_arrhdr(&c->out, n);
     kv_buf_put(&c->out, body.p, body.len);
@@ -124,15 +159,17 @@ static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
     unsigned long long next = 0;
     while (sh_i < KV_SHARDS) {
         kv_shard *sh = &c->st->shard[sh_i];
-        lock_mask(c, 1ull << sh_i);
+        shard_enter(c, (int)sh_i);
         for (; b < sh->cap && visited < (size_t)count; b++, visited++)
             for (kv_entry *e = sh->tab[b]; e; e = e->next)
                 if (!type_none && (e->expire < 0 || e->expire > now) &&
-                    (!match.ptr || glob(match.ptr, match.len, e->key, e->klen, 0))) {
+                    (!match.ptr || glob(match.ptr, match.len, e->key, e->klen))) {
                     kv_buf_bulk(&body, e->key, e->klen);
                     n++;
                 }
-        if (b < sh->cap) {
+        size_t cap = sh->cap;
+        shard_leave(c, (int)sh_i);
+        if (b < cap) {
             next = (unsigned long long)sh_i << 40 | b;
             break;
         }
@@ -368,7 +405,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
                     char low[128];
                     if (p.len < sizeof low) {
                         lower(low, p, sizeof low);
-                        if (glob(low, p.len, par[k].name, strlen(par[k].name), 0))
+                        if (glob(low, p.len, par[k].name, strlen(par[k].name)))
                             name[k] = (pf_slice){ par[k].name, strlen(par[k].name) };
                     }
                 }
