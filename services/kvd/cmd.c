@@ -296,6 +296,7 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     int nx = 0, xx = 0, get = 0, keepttl = 0, unit = 0;
     long long t = 0;
+    pf_slice tv = { NULL, 0 };
     for (size_t i = 3; i < argc; i++) {
         pf_slice o = av[i];
         int has_next = i + 1 < argc;
@@ -310,11 +311,14 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
         else if ((eq(o, "EX") || eq(o, "PX") || eq(o, "EXAT") || eq(o, "PXAT")) && !keepttl &&
                  !unit && has_next) {
             unit = eq(o, "EX") ? 1 : eq(o, "PX") ? 2 : eq(o, "EXAT") ? 3 : 4;
-            if (to_ll(av[++i], &t) < 0)
-                return err(c, E_INT);
+            tv = av[++i];
         } else
             return err(c, E_SYNTAX);
     }
+    /* As redis: every option is checked before the time is read, so
+     * "EXAT 1.5 EX 10" is a syntax error, not a bad integer. */
+    if (unit && to_ll(tv, &t) < 0)
+        return err(c, E_INT);
     int64_t exp = -1;
     if (unit) {
         if (t <= 0 || ((unit == 1 || unit == 3) && t > LLONG_MAX / 1000))
@@ -529,8 +533,7 @@ static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_un
 {
     long long t;
     int nx = 0, xx = 0, gt = 0, lt = 0;
-    if (to_ll(av[2], &t) < 0)
-        return err(c, E_INT);
+    /* As redis: the options first (their errors win), then the time. */
     for (size_t i = 3; i < argc; i++) {
         if (eq(av[i], "NX")) nx = 1;
         else if (eq(av[i], "XX")) xx = 1;
@@ -550,6 +553,8 @@ static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_un
         return err(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
     if (gt && lt)
         return err(c, "ERR GT and LT options at the same time are not compatible");
+    if (to_ll(av[2], &t) < 0)
+        return err(c, E_INT);
     int64_t now = kv_now_ms();
     if ((!ms_unit && (t > LLONG_MAX / 1000 || t < LLONG_MIN / 1000)) ||
         (t * (ms_unit ? 1 : 1000) > 0 && t * (ms_unit ? 1 : 1000) > LLONG_MAX - now)) {

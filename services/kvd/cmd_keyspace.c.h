@@ -335,16 +335,25 @@ static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
     }
 }
 
+/* CLIENT SETNAME's and HELLO SETNAME's rule: printable, no spaces. */
+static int bad_name(pf_slice n)
+{
+    if (n.len > CLIENT_NAME_MAX)
+        return 1;
+    for (size_t i = 0; i < n.len; i++)
+        if (n.ptr[i] < '!' || n.ptr[i] > '~')
+            return 1;
+    return 0;
+}
+static const char E_NAME[] = "ERR Client names cannot contain spaces, newlines or special characters.";
+
 static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (eq(av[1], "SETNAME")) {
         if (argc != 3)
             return arity_err(&c->out, av[0], "setname");
-        if (av[2].len > CLIENT_NAME_MAX)
-            return err(c, "ERR Client names cannot contain spaces, newlines or special characters.");
-        for (size_t i = 0; i < av[2].len; i++)
-            if (av[2].ptr[i] < '!' || av[2].ptr[i] > '~')
-                return err(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+        if (bad_name(av[2]))
+            return err(c, E_NAME);
         char *nm = av[2].len ? strndup(av[2].ptr, av[2].len) : NULL;
         free(c->cl->name);
         c->cl->name = nm;
@@ -439,14 +448,26 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_put(&c->out, "\r\n", 2);
 }
 
+/* Whether a equals the secret b, in a time that depends on the lengths
+ * only, never on where the bytes differ (as redis's
+ * time_independent_strcmp): no early exit, no memcmp. */
+int kv_secret_eq(const char *a, size_t al, const char *b, size_t bl)
+{
+    volatile unsigned char d = al != bl;
+    for (size_t i = 0; i < al; i++)
+        d |= (unsigned char)(a[i] ^ (bl ? b[i % bl] : 0));
+    return d == 0;
+}
+
 static int check_pass(pf_slice user, pf_slice pass)
 {
     if (!eq(user, "default"))
         return 0;
     if (!kvd.requirepass)
         return 1;
-    return pass.len == strlen(kvd.requirepass) && !memcmp(pass.ptr, kvd.requirepass, pass.len);
+    return kv_secret_eq(pass.ptr, pass.len, kvd.requirepass, strlen(kvd.requirepass));
 }
+
 
 /* AUTH [user] pass: 1 authenticated, 0 not (the reply is written). */
 static int do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
@@ -479,6 +500,12 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
             return 0;
         }
     }
+    /* As redis 7.0: the version before the options (3, which kvd does not
+     * speak, after them: redis would accept it) */
+    if (ver < 2 || ver > 3) {
+        err(c, "NOPROTO unsupported protocol version");
+        return 0;
+    }
     pf_slice name = { NULL, 0 };
     int auth_ok = 0, auth_given = 0;
     for (size_t i = 2; i < argc; i++) {
@@ -488,6 +515,10 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
             i += 2;
         } else if (eq(av[i], "SETNAME") && i + 1 < argc) {
             name = av[++i];
+            if (bad_name(name)) {
+                err(c, E_NAME);
+                return 0;
+            }
         } else {
             size_t from = c->out.len;
             kv_buf_fmt(&c->out, "-ERR Syntax error in HELLO option '%.*s'",
@@ -497,7 +528,7 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
             return 0;
         }
     }
-    if (ver < 2 || ver > 3 || ver == 3) {
+    if (ver == 3) {
         err(c, "NOPROTO unsupported protocol version");
         return 0;
     }

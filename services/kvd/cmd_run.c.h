@@ -279,6 +279,14 @@ static int kvd_on_noauth(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "-NOAUTH Authentication required.\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
+/* redis refuses EXEC through its transaction abort, whatever came before */
+static int kvd_on_noauth_exec(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return pf_reply_str(s, "-EXECABORT Transaction discarded because of: NOAUTH Authentication "
+                           "required.\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
 static int auth_like(pf_session *s, const pf_packet *pkt, int hello)
 {
     kv_ctx c;

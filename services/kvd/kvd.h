@@ -154,6 +154,9 @@ void kv_aof_info_get(kv_aof *a, kv_aof_info *out);
  * operation kvd never writes. */
 int kv_apply_op(kv_store *st, size_t argc, const pf_slice *argv);
 
+/* a == b (the secret) in a time independent of where they differ. */
+int kv_secret_eq(const char *a, size_t al, const char *b, size_t bl);
+
 /* ---- the service ----------------------------------------------------------- */
 
 typedef struct kv_server {

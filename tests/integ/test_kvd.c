@@ -139,6 +139,9 @@ static void test_differential(void **st)
         /* globs (issue 12 item 7): each matches one key or none */
         "SET abcde 1\r\nKEYS *a*c*e\r\nKEYS *b*d*\r\nKEYS a*[c-d]*e\r\nKEYS *a*x*\r\n"
         "KEYS ?b*\r\nKEYS *\\b*\r\nKEYS *[^z]bc*\r\nDEL abcde\r\n"
+        /* error precedence and HELLO's names as redis (issue 12 item 16) */
+        "HELLO 2 SETNAME \"a b\"\r\nHELLO 4 FOO\r\nHELLO 3 FOO\r\nEXPIRE k notanint FOO\r\n"
+        "SET k v EXAT 1.5 EX 10\r\nSET k v EX 10 EXAT 1.5\r\nPEXPIRE k x NX XX\r\nSET k v EX 1.5\r\n"
         /* no idle timeout by default, as redis (issue 12 item 16) */
         "CONFIG GET timeout\r\n"
         "QUIT\r\n",
@@ -156,7 +159,7 @@ static void test_differential(void **st)
 static void test_auth_flow(void **st)
 {
     (void)st;
-    differential("GET k\r\nHELLO 2\r\nAUTH wrong\r\nAUTH default wrong\r\nGET k\r\n"
+    differential("MULTI\r\nEXEC\r\nGET k\r\nHELLO 2\r\nAUTH wrong\r\nAUTH default wrong\r\nGET k\r\n"
                  "AUTH sekret\r\nSET k v\r\nGET k\r\nAUTH sekret\r\nAUTH wrong\r\nGET k\r\nQUIT\r\n",
                  "sekret", "sekret");
     /* kvd's one deliberate difference: PING before AUTH is answered (redis 7
