@@ -1,10 +1,13 @@
 /* kvd: a durable key-value server that redis clients use unchanged.
  *
  * Modules (services/kvd): store.c (the sharded keyspace and expiry),
- * aof.c (the append-only log: group commit, fsync policies, rewrite,
- * replay), cmd.c (the commands and the handlers of kvd.fsm's session
- * table); examples/kvd/main.c (options, start-up, the cron thread).  See
- * main.c for the command line and the limits. */
+ * aof.c (the append-only log: group commit, fsync policies, full disk,
+ * rewrite, replay, --check-aof), cmd_string.c (the string commands and
+ * their log records), cmd_keyspace.c (keyspace and server commands, the
+ * command table), cmd_run.c (running commands: the handlers of kvd.fsm's
+ * session table, before_send), cmd_impl.h (their private header);
+ * examples/kvd/main.c (options, start-up, the cron thread).  See main.c
+ * for the command line and the limits. */
 #ifndef KVD_H
 #define KVD_H
 

@@ -16,7 +16,9 @@
 
 #include "../../services/kvd/store.c"
 #include "../../services/kvd/aof.c"
-#include "../../services/kvd/cmd.c"
+#include "../../services/kvd/cmd_string.c"
+#include "../../services/kvd/cmd_keyspace.c"
+#include "../../services/kvd/cmd_run.c"
 
 static int setup(void **st)
 {
@@ -209,7 +211,7 @@ static void test_glob(void **st)
         { "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (glob(cases[i].p, strlen(cases[i].p), cases[i].s, strlen(cases[i].s)) != cases[i].m) {
+        if (kv__glob(cases[i].p, strlen(cases[i].p), cases[i].s, strlen(cases[i].s)) != cases[i].m) {
             fprintf(stderr, "glob '%s' '%s'\n", cases[i].p, cases[i].s);
             fail();
         }

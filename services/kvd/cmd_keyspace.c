@@ -1,9 +1,21 @@
-/* Included by cmd.c: keyspace and server commands and the command table
- * (cmd_run.c.h, included next, runs them from the session machine). */
+/* kvd's keyspace and server commands (KEYS, SCAN, FLUSHALL, INFO, CLIENT,
+ * CONFIG, AUTH, HELLO ...) and the command table (redis's arity
+ * convention, a function, whether it writes).  Replies and error texts are
+ * redis-server 7.0's. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cmd_impl.h"
+#include "protofsm/stats.h"
 
 /* Error texts quoting the client's bytes: CR and LF become spaces, as
  * redis's addReplyErrorFormat does, so the reply stays one line. */
-static void sanitize(kv_buf *b, size_t from)
+void kv__sanitize(kv_buf *b, size_t from)
 {
     for (size_t i = from; i < b->len && !b->oom; i++)
         if (b->p[i] == '\r' || b->p[i] == '\n')
@@ -82,7 +94,7 @@ static int glob_impl(const char *p, size_t pl, const char *s, size_t sl, int dep
     return pl == 0 && sl == 0;
 }
 
-static int glob(const char *p, size_t pl, const char *s, size_t sl)
+int kv__glob(const char *p, size_t pl, const char *s, size_t sl)
 {
     int skip = 0;
     return glob_impl(p, pl, s, sl, 0, &skip);
@@ -103,7 +115,7 @@ static void shard_leave(kv_ctx *c, int i)
     }
 }
 
-static void c_keys(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_keys(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc;
     kv_buf body = { 0 };
@@ -117,7 +129,7 @@ static void c_keys(kv_ctx *c, size_t argc, const pf_slice *av)
         shard_enter(c, i);
         for (size_t b = 0; b < sh->cap; b++)
             for (kv_entry *e = sh->tab[b]; e; e = e->next)
-                if ((e->expire < 0 || e->expire > now) && glob(av[1].ptr, av[1].len, e->key, e->klen)) {
+                if ((e->expire < 0 || e->expire > now) && kv__glob(av[1].ptr, av[1].len, e->key, e->klen)) {
                     kv_buf_bulk(&body, e->key, e->klen);
                     n++;
                 }
@@ -130,16 +142,16 @@ static void c_keys(kv_ctx *c, size_t argc, const pf_slice *av)
 
 /* Cursor: shard << 40 | bucket.  Tables only grow, so a key present all
  * along is returned at least once (possibly twice). */
-static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_scan(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     long long cur, count = 10;
     pf_slice match = { NULL, 0 };
     int type_none = 0;
-    if (to_ll(av[1], &cur) < 0 || cur < 0)
+    if (kv__to_ll(av[1], &cur) < 0 || cur < 0)
         return err(c, "ERR invalid cursor");
     for (size_t i = 2; i < argc; i++) {
         if (eq(av[i], "COUNT") && i + 1 < argc) {
-            if (to_ll(av[++i], &count) < 0)
+            if (kv__to_ll(av[++i], &count) < 0)
                 return err(c, E_INT);
             if (count < 1)
                 return err(c, E_SYNTAX);
@@ -163,7 +175,7 @@ static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
         for (; b < sh->cap && visited < (size_t)count; b++, visited++)
             for (kv_entry *e = sh->tab[b]; e; e = e->next)
                 if (!type_none && (e->expire < 0 || e->expire > now) &&
-                    (!match.ptr || glob(match.ptr, match.len, e->key, e->klen))) {
+                    (!match.ptr || kv__glob(match.ptr, match.len, e->key, e->klen))) {
                     kv_buf_bulk(&body, e->key, e->klen);
                     n++;
                 }
@@ -189,7 +201,7 @@ static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_free(&body);
 }
 
-static void c_dbsize(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_dbsize(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc, (void)av;
     size_t n = 0;
@@ -199,7 +211,7 @@ static void c_dbsize(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_int(&c->out, (long long)n);
 }
 
-static void c_flush(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_flush(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (argc > 2 || (argc == 2 && !eq(av[1], "ASYNC") && !eq(av[1], "SYNC")))
         return err(c, E_SYNTAX);
@@ -211,25 +223,25 @@ static void c_flush(kv_ctx *c, size_t argc, const pf_slice *av)
     ok(c);
 }
 
-static void c_select(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_select(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     long long db;
     (void)argc;
-    if (to_ll(av[1], &db) < 0 || db < INT_MIN || db > INT_MAX)
+    if (kv__to_ll(av[1], &db) < 0 || db < INT_MIN || db > INT_MAX)
         return err(c, E_INT);
     if (db != 0)
         return err(c, "ERR DB index is out of range");
     ok(c);
 }
 
-static void c_quit(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_quit(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc, (void)av;
     ok(c);
     c->close = 1;
 }
 
-static void c_info(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_info(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     kv_buf t = { 0 };
     int all = argc == 1 || eq(av[1], "all") || eq(av[1], "everything") || eq(av[1], "default");
@@ -297,19 +309,11 @@ static void c_info(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_free(&t);
 }
 
-typedef struct cmd_def {
-    const char *name;
-    int arity;
-    cmd_fn *fn;
-    int write;           /* changes the keyspace: logged, refused while the log fails */
-} cmd_def;
-static const cmd_def cmds[RESP_NEVENTS];
-
-static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_command(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     size_t n = 0;
     for (size_t i = 0; i < RESP_NEVENTS; i++)
-        n += cmds[i].name != NULL;
+        n += kv__cmds[i].name != NULL;
     if (argc >= 2 && eq(av[1], "COUNT"))
         return kv_buf_int(&c->out, (long long)n);
     if (argc >= 2 && eq(av[1], "DOCS"))
@@ -318,16 +322,16 @@ static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
         size_t from = c->out.len;
         kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
                    (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
-        sanitize(&c->out, from);
+        kv__sanitize(&c->out, from);
         return kv_buf_put(&c->out, "\r\n", 2);
     }
     kv_buf_arrhdr(&c->out, n);
     for (size_t i = 0; i < RESP_NEVENTS; i++) {
-        if (!cmds[i].name)
+        if (!kv__cmds[i].name)
             continue;
         kv_buf_arrhdr(&c->out, 6);
-        kv_buf_bulk(&c->out, cmds[i].name, strlen(cmds[i].name));
-        kv_buf_int(&c->out, cmds[i].arity);
+        kv_buf_bulk(&c->out, kv__cmds[i].name, strlen(kv__cmds[i].name));
+        kv_buf_int(&c->out, kv__cmds[i].arity);
         kv_buf_arrhdr(&c->out, 0);
         kv_buf_int(&c->out, 0);
         kv_buf_int(&c->out, 0);
@@ -347,11 +351,11 @@ static int bad_name(pf_slice n)
 }
 static const char E_NAME[] = "ERR Client names cannot contain spaces, newlines or special characters.";
 
-static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_client(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (eq(av[1], "SETNAME")) {
         if (argc != 3)
-            return arity_err(&c->out, av[0], "setname");
+            return kv__arity_err(&c->out, av[0], "setname");
         if (bad_name(av[2]))
             return err(c, E_NAME);
         char *nm = av[2].len ? strndup(av[2].ptr, av[2].len) : NULL;
@@ -361,7 +365,7 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     if (eq(av[1], "GETNAME")) {
         if (argc != 2)
-            return arity_err(&c->out, av[0], "getname");
+            return kv__arity_err(&c->out, av[0], "getname");
         if (c->cl->name)
             return kv_buf_bulk(&c->out, c->cl->name, strlen(c->cl->name));
         return nil(c);
@@ -371,7 +375,7 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
     size_t from = c->out.len;
     kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
                (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
-    sanitize(&c->out, from);
+    kv__sanitize(&c->out, from);
     kv_buf_put(&c->out, "\r\n", 2);
 }
 
@@ -380,11 +384,11 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
  * without glob characters is looked up ignoring case and echoed as given;
  * a pattern matches the canonical names (ignoring case); each parameter
  * is listed once. */
-static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_config(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (eq(av[1], "GET")) {
         if (argc < 3)
-            return arity_err(&c->out, av[0], "get");
+            return kv__arity_err(&c->out, av[0], "get");
         char mem[24], dbs[] = "1";
         const char *no_yes[] = { "no", "yes" };
         mem[kv_ll2str(mem, (long long)c->st->maxmemory)] = 0;
@@ -414,7 +418,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
                     char low[128];
                     if (p.len < sizeof low) {
                         lower(low, p, sizeof low);
-                        if (glob(low, p.len, par[k].name, strlen(par[k].name)))
+                        if (kv__glob(low, p.len, par[k].name, strlen(par[k].name)))
                             name[k] = (pf_slice){ par[k].name, strlen(par[k].name) };
                     }
                 }
@@ -431,7 +435,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     if (eq(av[1], "HELP")) {
         if (argc != 2)
-            return arity_err(&c->out, av[0], "help");
+            return kv__arity_err(&c->out, av[0], "help");
         static const char help[] =
             "*5\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
             "+GET <pattern>\r\n"
@@ -444,7 +448,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
     size_t from = c->out.len;
     kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
                (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
-    sanitize(&c->out, from);
+    kv__sanitize(&c->out, from);
     kv_buf_put(&c->out, "\r\n", 2);
 }
 
@@ -470,7 +474,7 @@ static int check_pass(pf_slice user, pf_slice pass)
 
 
 /* AUTH [user] pass: 1 authenticated, 0 not (the reply is written). */
-static int do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
+int kv__do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (argc < 2 || argc > 3) {
         kv_buf_put(&c->out, "-ERR syntax error\r\n", 19);
@@ -491,11 +495,11 @@ static int do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
 }
 
 /* HELLO [2 [AUTH user pass] [SETNAME name]]: 1 when it (also) authenticated. */
-static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
+int kv__do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
 {
     long long ver = 2;
     if (argc >= 2) {
-        if (to_ll(av[1], &ver) < 0) {
+        if (kv__to_ll(av[1], &ver) < 0) {
             err(c, "ERR Protocol version is not an integer or out of range");
             return 0;
         }
@@ -523,7 +527,7 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
             size_t from = c->out.len;
             kv_buf_fmt(&c->out, "-ERR Syntax error in HELLO option '%.*s'",
                        (int)(av[i].len > 128 ? 128 : av[i].len), av[i].ptr);
-            sanitize(&c->out, from);
+            kv__sanitize(&c->out, from);
             kv_buf_put(&c->out, "\r\n", 2);
             return 0;
         }
@@ -554,26 +558,26 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
     return 1;
 }
 
-static void c_auth(kv_ctx *c, size_t argc, const pf_slice *av) { do_auth(c, argc, av); }
-static void c_hello(kv_ctx *c, size_t argc, const pf_slice *av) { do_hello(c, argc, av, 1); }
+void kv__cmd_auth(kv_ctx *c, size_t argc, const pf_slice *av) { kv__do_auth(c, argc, av); }
+void kv__cmd_hello(kv_ctx *c, size_t argc, const pf_slice *av) { kv__do_hello(c, argc, av, 1); }
 
 #define CMD(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f, 0 },
 #define CMDW(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f, 1 }, /* writes: logged, MISCONF */
-static const cmd_def cmds[RESP_NEVENTS] = {
-    CMD(PING, "ping", -1, c_ping) CMD(ECHO, "echo", 2, c_echo) CMD(GET, "get", 2, c_get)
-    CMDW(SET, "set", -3, c_set) CMDW(SETNX, "setnx", 3, c_setnx) CMDW(GETSET, "getset", 3, c_getset)
-    CMD(MGET, "mget", -2, c_mget) CMDW(MSET, "mset", -3, c_mset) CMDW(DEL, "del", -2, c_del)
-    CMD(EXISTS, "exists", -2, c_exists) CMDW(INCR, "incr", 2, c_incr) CMDW(DECR, "decr", 2, c_decr)
-    CMDW(INCRBY, "incrby", 3, c_incrby) CMDW(DECRBY, "decrby", 3, c_decrby)
-    CMDW(APPEND, "append", 3, c_append) CMD(STRLEN, "strlen", 2, c_strlen)
-    CMDW(EXPIRE, "expire", -3, c_expire) CMDW(PEXPIRE, "pexpire", -3, c_pexpire)
-    CMD(TTL, "ttl", 2, c_ttl) CMD(PTTL, "pttl", 2, c_pttl) CMDW(PERSIST, "persist", 2, c_persist)
-    CMD(TYPE, "type", 2, c_type) CMD(KEYS, "keys", 2, c_keys) CMD(SCAN, "scan", -2, c_scan)
-    CMD(DBSIZE, "dbsize", 1, c_dbsize) CMDW(FLUSHDB, "flushdb", -1, c_flush)
-    CMDW(FLUSHALL, "flushall", -1, c_flush) CMD(SELECT, "select", 2, c_select)
-    CMD(QUIT, "quit", -1, c_quit) CMD(INFO, "info", -1, c_info)
-    CMD(COMMAND, "command", -1, c_command) CMD(CLIENT, "client", -2, c_client)
-    CMD(HELLO, "hello", -1, c_hello) CMD(AUTH, "auth", -2, c_auth)
+const cmd_def kv__cmds[RESP_NEVENTS] = {
+    CMD(PING, "ping", -1, kv__cmd_ping) CMD(ECHO, "echo", 2, kv__cmd_echo) CMD(GET, "get", 2, kv__cmd_get)
+    CMDW(SET, "set", -3, kv__cmd_set) CMDW(SETNX, "setnx", 3, kv__cmd_setnx) CMDW(GETSET, "getset", 3, kv__cmd_getset)
+    CMD(MGET, "mget", -2, kv__cmd_mget) CMDW(MSET, "mset", -3, kv__cmd_mset) CMDW(DEL, "del", -2, kv__cmd_del)
+    CMD(EXISTS, "exists", -2, kv__cmd_exists) CMDW(INCR, "incr", 2, kv__cmd_incr) CMDW(DECR, "decr", 2, kv__cmd_decr)
+    CMDW(INCRBY, "incrby", 3, kv__cmd_incrby) CMDW(DECRBY, "decrby", 3, kv__cmd_decrby)
+    CMDW(APPEND, "append", 3, kv__cmd_append) CMD(STRLEN, "strlen", 2, kv__cmd_strlen)
+    CMDW(EXPIRE, "expire", -3, kv__cmd_expire) CMDW(PEXPIRE, "pexpire", -3, kv__cmd_pexpire)
+    CMD(TTL, "ttl", 2, kv__cmd_ttl) CMD(PTTL, "pttl", 2, kv__cmd_pttl) CMDW(PERSIST, "persist", 2, kv__cmd_persist)
+    CMD(TYPE, "type", 2, kv__cmd_type) CMD(KEYS, "keys", 2, kv__cmd_keys) CMD(SCAN, "scan", -2, kv__cmd_scan)
+    CMD(DBSIZE, "dbsize", 1, kv__cmd_dbsize) CMDW(FLUSHDB, "flushdb", -1, kv__cmd_flush)
+    CMDW(FLUSHALL, "flushall", -1, kv__cmd_flush) CMD(SELECT, "select", 2, kv__cmd_select)
+    CMD(QUIT, "quit", -1, kv__cmd_quit) CMD(INFO, "info", -1, kv__cmd_info)
+    CMD(COMMAND, "command", -1, kv__cmd_command) CMD(CLIENT, "client", -2, kv__cmd_client)
+    CMD(HELLO, "hello", -1, kv__cmd_hello) CMD(AUTH, "auth", -2, kv__cmd_auth)
     CMD(MULTI, "multi", 1, NULL) CMD(EXEC, "exec", 1, NULL) CMD(DISCARD, "discard", 1, NULL)
-    CMD(CONFIG, "config", -2, c_config)
+    CMD(CONFIG, "config", -2, kv__cmd_config)
 };

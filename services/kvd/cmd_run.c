@@ -1,11 +1,41 @@
-/* Included by cmd.c after cmd_keyspace.c.h: running commands — arity
- * checks, argument vectors, the per-command context and its commit, and
- * the session machine's handlers. */
+/* Running kvd's commands: the handlers of its session machine (kvd.fsm,
+ * over the RESP events of protocols/resp.rl) and the listener's
+ * before_send.
+ *
+ * Each command is a row of `kv__cmds` (cmd_keyspace.c), indexed by event: redis's arity
+ * convention (n exact, -n at least n) and a function.  A command runs with
+ * a kv_ctx: it locks the shards of its keys through lock_keys (ascending
+ * shard order, so two commands never deadlock), writes its reply into
+ * ctx->out and its log operations into ctx->ops; commit then appends the
+ * operations to the log while the locks are still held and unlocks.  The
+ * replies of a run of pipelined commands wait in the session's output
+ * until before_send (after the run) has their records written (aof.c);
+ * a write command is refused with -MISCONF before it runs while the log
+ * cannot take it.
+ * EXEC locks every shard first, which makes the transaction atomic for
+ * every other client, and logs it as one MULTI/EXEC unit.
+ *
+ * Replies and error texts are redis-server 7.0's. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cmd_impl.h"
+
+kv_server kvd;
+
+KVD_HANDLERS(PF_HANDLER_DECLARE_STATIC)
+static const pf_handler handlers[] = PF_HANDLERS(KVD_HANDLERS);
+const pf_service pf_kvd_service = { &pf_resp_protocol, &kvd_fsm, handlers };
 
 /* The error for an unknown command or a wrong arity, or NULL: 0 when ok. */
 static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
 {
-    if (ev >= RESP_NEVENTS || !cmds[ev].name) {
+    if (ev >= RESP_NEVENTS || !kv__cmds[ev].name) {
         /* redis: the name up to 128 bytes, then arguments while their text
          * is under 128 bytes, each cut to what is left of those 128 */
         size_t from = out->len;
@@ -17,13 +47,13 @@ static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
             kv_buf_fmt(out, "'%.*s' ", (int)k, av[i].ptr);
             args += out->len - before;
         }
-        sanitize(out, from);
+        kv__sanitize(out, from);
         kv_buf_put(out, "\r\n", 2);
         return -1;
     }
-    int a = cmds[ev].arity;
+    int a = kv__cmds[ev].arity;
     if ((a > 0 && argc != (size_t)a) || (a < 0 && argc < (size_t)-a)) {
-        arity_err(out, av[0], NULL);
+        kv__arity_err(out, av[0], NULL);
         return -1;
     }
     return 0;
@@ -237,9 +267,9 @@ static int kvd_on_command(pf_session *s, const pf_packet *pkt)
         return pf_reply_str(s, "-ERR out of memory\r\n") < 0 ? -ENOMEM : PF_NEXT;
     ctx_init(&c, s);
     if (check(&c.out, pkt->event, a.argc, a.av) == 0 &&
-        (!cmds[pkt->event].write || misconf(&c.out, pkt->raw.len + 64) == 0) &&
+        (!kv__cmds[pkt->event].write || misconf(&c.out, pkt->raw.len + 64) == 0) &&
         (pkt->event != RESP_EV_PING || misconf(&c.out, 0) == 0)) {
-        cmds[pkt->event].fn(&c, a.argc, a.av);
+        kv__cmds[pkt->event].fn(&c, a.argc, a.av);
         commit(&c);
     }
     put_args(&a);
@@ -297,9 +327,9 @@ static int auth_like(pf_session *s, const pf_packet *pkt, int hello)
     int authed = pf_session_state(s) != KVD_ST_NOAUTH;
     int good = 0;
     if (hello)
-        good = do_hello(&c, a.argc, a.av, authed);
+        good = kv__do_hello(&c, a.argc, a.av, authed);
     else if (check(&c.out, pkt->event, a.argc, a.av) == 0)
-        good = do_auth(&c, a.argc, a.av);
+        good = kv__do_auth(&c, a.argc, a.av);
     put_args(&a);
     int rc = send_reply(s, &c);
     return rc < 0 ? rc : good || authed ? PF_NEXT : PF_STAY;
@@ -360,7 +390,7 @@ static int kvd_on_queue(pf_session *s, const pf_packet *pkt)
         return -ENOMEM;
     ctx_init(&c, s);
     if (check(&c.out, pkt->event, a.argc, a.av) < 0 ||
-        ((cmds[pkt->event].write || pkt->event == RESP_EV_PING) && misconf(&c.out, 0) < 0)) {
+        ((kv__cmds[pkt->event].write || pkt->event == RESP_EV_PING) && misconf(&c.out, 0) < 0)) {
         cl->dirty = 1;
     } else if (cl->queue.len + pkt->raw.len > MULTI_MAX_BYTES) {
         cl->dirty = 1;
@@ -368,7 +398,7 @@ static int kvd_on_queue(pf_session *s, const pf_packet *pkt)
     } else {
         kv_buf_cmd(&cl->queue, a.argc, a.av);
         cl->nqueued++;
-        cl->queued_write |= cmds[pkt->event].write;
+        cl->queued_write |= kv__cmds[pkt->event].write;
         kv_buf_put(&c.out, "+QUEUED\r\n", 9);
     }
     put_args(&a);
@@ -383,7 +413,7 @@ static int kvd_on_discard(pf_session *s, const pf_packet *pkt)
         cl->dirty = 1;
         kv_ctx c;
         ctx_init(&c, s);
-        arity_err(&c.out, (pf_slice){ "discard", 7 }, NULL);
+        kv__arity_err(&c.out, (pf_slice){ "discard", 7 }, NULL);
         int rc = send_reply(s, &c);
         return rc < 0 ? rc : PF_STAY;
     }
@@ -402,7 +432,7 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
     ctx_init(&c, s);
     if (f->argc != 1) {
         cl->dirty = 1;
-        arity_err(&c.out, (pf_slice){ "exec", 4 }, NULL);
+        kv__arity_err(&c.out, (pf_slice){ "exec", 4 }, NULL);
         int rc = send_reply(s, &c);
         return rc < 0 ? rc : PF_STAY;
     }
@@ -440,11 +470,11 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
             }
             pf_resp_args(&qf, av, nav, NULL, 0);
             if (qp.event == RESP_EV_AUTH)
-                do_auth(&c, qf.argc, av);
+                kv__do_auth(&c, qf.argc, av);
             else if (qp.event == RESP_EV_HELLO)
-                do_hello(&c, qf.argc, av, 1);
-            else if (cmds[qp.event].fn)
-                cmds[qp.event].fn(&c, qf.argc, av);
+                kv__do_hello(&c, qf.argc, av, 1);
+            else if (kv__cmds[qp.event].fn)
+                kv__cmds[qp.event].fn(&c, qf.argc, av);
             else
                 err(&c, "ERR Command not allowed inside a transaction");
             at += (size_t)n;
