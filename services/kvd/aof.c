@@ -408,10 +408,13 @@ static void rewrite_switch(kv_aof *a, int rc)
     memset(&a->side, 0, sizeof a->side);
     a->rewriting = 0;
     uint64_t upto = a->appended, at = a->size;
-    int oldfd = a->fd;
+    int oldfd = a->fd, was_err = a->err;
     pthread_mutex_unlock(&a->mu);
 
-    int orc = write_all(oldfd, mine.p, mine.len);
+    /* as write_pending: after a failure, cut the torn tail first */
+    int orc = was_err && ftruncate(oldfd, (off_t)at) < 0 ? -errno : 0;
+    if (orc == 0)
+        orc = write_all(oldfd, mine.p, mine.len);
     if (orc == 0 && a->pol == KV_FSYNC_ALWAYS && fdatasync(oldfd) < 0)
         orc = -errno;
     if (orc < 0)

@@ -247,7 +247,8 @@ int pf_kvd_before_send(pf_session *s)
 }
 
 /* Write commands (and PING, as redis 7.0) while the log fails: the error,
- * else 0.  `bytes`: about what the records will take. */
+ * else 0.  `bytes`: at least what the records will take (a record is at
+ * most about twice its command: MSET's keys become one SET each). */
 static int misconf(kv_buf *out, size_t bytes)
 {
     int e = 0;
@@ -267,7 +268,7 @@ static int kvd_on_command(pf_session *s, const pf_packet *pkt)
         return pf_reply_str(s, "-ERR out of memory\r\n") < 0 ? -ENOMEM : PF_NEXT;
     ctx_init(&c, s);
     if (check(&c.out, pkt->event, a.argc, a.av) == 0 &&
-        (!kv__cmds[pkt->event].write || misconf(&c.out, pkt->raw.len + 64) == 0) &&
+        (!kv__cmds[pkt->event].write || misconf(&c.out, 2 * pkt->raw.len + 64) == 0) &&
         (pkt->event != RESP_EV_PING || misconf(&c.out, 0) == 0)) {
         kv__cmds[pkt->event].fn(&c, a.argc, a.av);
         commit(&c);
@@ -439,7 +440,7 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
     kv_buf why = { 0 };
     if (cl->dirty) {
         err(&c, "EXECABORT Transaction discarded because of previous errors.");
-    } else if (cl->queued_write && misconf(&why, cl->queue.len + 64 * cl->nqueued) < 0) {
+    } else if (cl->queued_write && misconf(&why, 2 * cl->queue.len + 64 * cl->nqueued) < 0) {
         /* as redis: "EXECABORT ... because of: MISCONF ..." */
         kv_buf_fmt(&c.out, "-EXECABORT Transaction discarded because of: %.*s", (int)why.len - 1,
                    why.oom ? "" : why.p + 1);

@@ -549,6 +549,12 @@ static void test_kill9_durability(void **st)
     pthread_t t[WRITERS];
     run_writers(sp.port, 0, 1500, 0, w, t); /* long enough for a rewrite or two */
     long rewrites = info_field(sp.port, "aof_rewrites:");
+    /* on a loaded host fsyncs are slow: give the log time to grow */
+    for (int i = 0; i < 50 && rewrites < 1; i++) {
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+        rewrites = info_field(sp.port, "aof_rewrites:");
+    }
     kill(sp.pid, SIGKILL);
     long acked[WRITERS];
     for (int i = 0; i < WRITERS; i++) {
