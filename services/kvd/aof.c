@@ -72,6 +72,7 @@
 #define RESERVE_CHUNK (8u << 20) /* preallocated ahead of the log's end */
 #define SIDE_CATCHUP (64u << 10) /* rewrite: switch once the side buffer is this small */
 #define RETRY_MS 100             /* a failed log is retried this often */
+#define RW_BACKOFF_MS 10000      /* ... a failed rewrite this long after */
 #define SPARE_KEEP (1u << 20)    /* a write buffer kept for the next batch */
 
 struct kv_aof {
@@ -95,6 +96,7 @@ struct kv_aof {
     int fsyncing, close_fd;  /* cron fdatasync on fd; an fd it must close after */
     int stop;
     int64_t last_fsync, last_retry;
+    int64_t rw_failed_at;    /* a failed rewrite is not retried for RW_BACKOFF_MS */
     /* rewrite */
     int rewriting, cancel, tmpfd;
     uint8_t snapped[KV_SHARDS];  /* under the shard's lock */
@@ -452,6 +454,7 @@ static void rewrite_switch(kv_aof *a, int rc)
         close(a->tmpfd);
         unlink(a->tmp);
         a->cancelled += a->cancel;
+        a->rw_failed_at = kv_now_ms(); /* not again at once: a full disk would spin */
         if (orc == 0) {
             a->size += mine.len;
             st64(&a->written, upto);
@@ -611,7 +614,8 @@ void kv_aof_cron(kv_aof *a)
         pthread_mutex_unlock(&a->mu);
     }
     pthread_mutex_lock(&a->mu);
-    int go = !a->rewriting && !a->err && a->size > a->rewrite_min && a->size > 2 * a->base_size;
+    int go = !a->rewriting && !a->err && a->size > a->rewrite_min && a->size > 2 * a->base_size &&
+             now - a->rw_failed_at >= RW_BACKOFF_MS;
     pthread_mutex_unlock(&a->mu);
     if (go)
         kv_aof_rewrite(a);
