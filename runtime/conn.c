@@ -301,6 +301,9 @@ void pf__conn_handle(pf__conn *c)
         c->first = c->npk; /* not handled: the session ended before them */
     PF__STAT_ADD(c->srv, packets, handled);
     deliver_late_events(c);
+    /* Before the owner may write jout (server.h). */
+    if (c->ls->before_send && c->ls->before_send(&c->s) < 0)
+        c->jerr = 1;
     c->s.out = &c->s.own_out;
 }
 
@@ -439,6 +442,11 @@ void pf__conn_io(pf__conn *c)
         if (c->s.closing || c->jerr || c->perr)
             break;
         handle_buffered(c, hwm);
+        /* Before this run's replies are flushed (server.h). */
+        if (c->ls->before_send && c->ls->before_send(&c->s) < 0) {
+            c->jerr = 1;
+            break;
+        }
         if (c->s.closing || c->perr || c->s.own_out.len >= hwm || c->s.files)
             continue; /* flush, then stop */
         /* !readable: a short read drained the socket (read_some), the

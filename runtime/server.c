@@ -124,6 +124,7 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
     ls->proto = lc->service->proto;
     ls->proto_conf = lc->proto_conf;
     ls->data = lc->data;
+    ls->before_send = lc->before_send;
     ls->max_input = lc->max_input ? lc->max_input : srv->conf.max_input;
     ls->fstats = malloc(pf_fsm_stats_size(ls->svc->fsm));
     if (!ls->fstats) {

@@ -48,6 +48,7 @@ typedef struct pf__listener {
     pf_fsm_stats *fstats;
     void *data;                      /* pf_listen_conf.data */
     size_t max_input;                /* resolved: never 0 */
+    int (*before_send)(pf_session *s); /* pf_listen_conf's */
     struct sockaddr_storage addr;
     socklen_t addrlen;
 } pf__listener;

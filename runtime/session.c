@@ -156,6 +156,7 @@ struct pf_session_block {
     pf_session s;
     size_t max_input;
     void *listener_data;
+    int (*before_send)(pf_session *s);
     alignas(max_align_t) unsigned char mem[];
 };
 
@@ -182,6 +183,7 @@ pf_session *pf_session_new(const pf_service *svc, const pf_session_conf *conf)
     pf__session_init(s, svc, conf->proto_conf, b->mem, b->mem + psz,
                      &s->own_out, conf->stats);
     b->listener_data = conf->listener_data;
+    b->before_send = conf->before_send;
     /* pf__session_init cleared the struct, buffers included. */
     pf_buf_init(&s->own_out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT);
     pf_buf_init(&s->in, 0);
@@ -272,6 +274,10 @@ int pf_session_feed(pf_session *s, const void *data, size_t len)
         p += take;
         len -= take;
         rc = drain_input(s, &handled);
+        if (rc == 0 && b->before_send && (rc = b->before_send(s)) < 0) {
+            pf_buf_consume(&s->own_out, s->own_out.len); /* never sent (session.h) */
+            fail(s, rc);
+        }
         if (rc < 0)
             return rc;
         if (s->closing)

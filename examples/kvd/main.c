@@ -6,6 +6,8 @@
  *       [--aof-rewrite-min-size BYTES] [--maxmemory BYTES]
  *       plus the common options (protofsm/cli.h): --listen, --mode, --threads ...
  *   redis-cli -p 6380
+ *   kvd --check-aof FILE [--fix]   check a log (and cut it back to its last
+ *                                  whole record), like redis-check-aof
  *
  * Limits: a request is at most --max-input bytes (default here 64 MiB; a
  * bulk at most 512 MiB by the parser, so raise --max-input for larger
@@ -13,7 +15,9 @@
  * memory with redis's -OOM error; a MULTI queue holds at most 64 MiB; the
  * AOF's pending buffer at most 64 MiB (writers wait beyond).  Defaults:
  * appendonly no, appendfsync everysec, dir ".", rewrite when the log
- * passes max(64 MiB, twice its size after the last rewrite). */
+ * passes max(64 MiB, twice its size after the last rewrite), and, as
+ * redis, no idle timeout (--idle-timeout 0: a client pool's idle
+ * connections stay). */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -67,7 +71,13 @@ static int usage(const char *msg)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[1], "--check-aof")) {
+        if (argc > 4 || (argc == 4 && strcmp(argv[3], "--fix")))
+            return usage("usage: kvd --check-aof FILE [--fix]");
+        return kv_aof_check(argv[2], argc == 4, stdout);
+    }
     const char *dir = ".", *pol = "everysec";
+    int idle_given = 0;
     int appendonly = 0;
     unsigned port = 6380;
     size_t rewrite_min = 64u << 20, maxmemory = 0;
@@ -102,6 +112,7 @@ int main(int argc, char **argv)
             else
                 maxmemory = (size_t)strtoull(v, NULL, 10);
         } else if (nrest < 127) {
+            idle_given |= !strncmp(a, "--idle-timeout", 14);
             rest[nrest++] = argv[i];
         }
     }
@@ -121,6 +132,15 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     if (!cli.conf.max_input)
         cli.conf.max_input = 64u << 20;
+    if (!idle_given)
+        cli.conf.idle_timeout_ms = 0; /* redis's timeout 0 */
+    static char timeout[16];
+    snprintf(timeout, sizeof timeout, "%u", cli.conf.idle_timeout_ms / 1000);
+    kvd.timeout = timeout;
+    pf_cli_raise_nofile();
+    /* A log past RLIMIT_FSIZE is a write error (EFBIG: MISCONF, aof.c),
+     * not a killed process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (kv_store_init(&kvd.store) < 0)
         return usage("out of memory");
     kvd.store.maxmemory = maxmemory;
@@ -153,7 +173,8 @@ int main(int argc, char **argv)
         return 1;
     }
     kvd.srv = srv;
-    pf_listen_conf lc = { .service = &pf_kvd_service, .reuseport = cli.reuseport };
+    pf_listen_conf lc = { .service = &pf_kvd_service, .reuseport = cli.reuseport,
+                          .before_send = pf_kvd_before_send };
     if (cli.nlisten == 0) {
         cli.nlisten = 1;
         snprintf(cli.listen[0].host, sizeof cli.listen[0].host, "127.0.0.1");

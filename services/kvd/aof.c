@@ -1,46 +1,66 @@
 /* The append-only log: DIR/appendonly.aof, a sequence of RESP multibulk
  * records that kvd's own parser (protocols/resp) reads back.
  *
- * Records are canonical, idempotent where it matters: SET k v [PXAT ms |
- * KEEPTTL], APPEND k s, DEL k, PEXPIREAT k ms, PERSIST k, FLUSHALL.  A
- * command that makes several is wrapped in MULTI ... EXEC so it replays
- * whole or not at all.  Expired keys need no record: a key expired when it
- * was last touched is expired at any later replay too.
+ * Records say what a command did, so replaying them at any later time
+ * gives the state clients saw: SET k v [PXAT ms] (INCR and friends too:
+ * the resulting value and absolute expiry), APPEND k s (only onto a key
+ * that existed then), DEL k, PEXPIREAT k ms, PERSIST k, FLUSHALL.  Replay
+ * does not expire keys while it applies (a key expired now was alive when
+ * a record after it was made), then drops the expired ones.  A command
+ * that makes several records is wrapped in MULTI ... EXEC so it replays
+ * whole or not at all.
  *
- * Appending (kv_aof_append) copies into a pending buffer under `mu` while
- * the caller still holds its shard locks, so the log's order per key is
- * the order the keyspace saw.  One writer thread swaps the buffer out and
- * write()s it.  With appendfsync always it fdatasync()s before advancing
- * `synced`, and handlers wait for their ticket (group commit: one fsync
- * covers every waiter); an appender wakes an idle writer at once.  With
- * everysec and no nobody waits, so the writer gathers: woken by the first
- * record after a quiet spell, it naps GATHER_MS (or until BATCH_BYTES are
- * pending) and writes everything in one write(), again and again while
- * records keep coming, without a wake-up per command (a futex call per
- * command and a writer thread spinning on tiny writes cost more than the
- * commands themselves).  So a kill -9 loses at most the last GATHER_MS of
- * acknowledged writes; everysec fsyncs from the cron once a second (a
- * power loss loses about a second, as with redis); no never fsyncs.
- * The pending buffer is bounded (PENDING_MAX): appenders wait when the
- * disk falls behind.
+ * Durability (issue 12): a reply goes out only after the records of
+ * everything it could have seen are in the kernel (everysec, no) or on
+ * disk (always), as redis, which writes its AOF buffer before any reply of
+ * that turn reaches a socket.  Appending (kv_aof_append) copies into
+ * `pending` under `mu` while the caller still holds its shard locks, so
+ * the log's order per key is the keyspace's.  The session's before_send
+ * hook (service.h: after a run of pipelined commands, before their replies
+ * can be written) calls kv_aof_sync, and whoever finds its bytes unwritten
+ * and nobody writing becomes the leader: it takes *all* pending bytes
+ * (every client's) into one write() (plus one fdatasync with always)
+ * while the others wait for it or find their bytes already written (group
+ * commit, no thread hop, no write per command).  everysec fsyncs from the
+ * cron once a second, outside the leader role, so replies never wait for
+ * it; no never fsyncs.  `pending` is bounded (PENDING_MAX): an appender
+ * past it writes first.
+ *
+ * Full disk and write errors.  A write command is admitted
+ * (kv_aof_admit) only if its records can be logged: the file is
+ * preallocated ahead of its end (fallocate KEEP_SIZE, RESERVE_CHUNK at a
+ * time), and when that fails the command is refused with -MISCONF before
+ * it touches the keyspace.  A write or fdatasync that still fails (EIO, a
+ * file system without fallocate) cuts the file back to its last whole
+ * record, keeps the bytes pending and sets `err`: from then on write
+ * commands are refused with -MISCONF (as redis), the sessions whose
+ * records are stuck are closed without their replies, and the cron
+ * retries once every RETRY_MS; when the bytes are written and the reserve
+ * can be made again, writes are accepted again.  A torn record is never
+ * followed by good ones.
  *
  * Rewrite (compaction) without stopping clients: a thread snapshots the
  * shards one at a time, each under its own lock only, into a temp file.
  * Once shard i is snapshotted, records touching it also go to a side
  * buffer (per operation, by its shard), so each key's history is its
- * snapshot plus what followed it.  The writer thread does the switch: in
- * one step under `mu` it takes the pending bytes (written to the old file)
- * and the side buffer (written to the new one), then fsyncs, renames and
- * continues on the new file.  A FLUSHALL during a rewrite cancels it.
+ * snapshot plus what followed it.  The thread copies the side buffer over
+ * while it grows, then takes the leader role for the switch: in one step
+ * under `mu` it takes the pending bytes (written to the old file) and the
+ * rest of the side buffer (written to the new one) and stops the side
+ * copies; then it fsyncs the new file, renames it over the old one and
+ * fsyncs the directory (else a power cut can bring the old name back).
+ * A FLUSHALL during a rewrite cancels it.
  *
  * Replay parses the file with pf_resp_protocol.  A torn tail (a record,
  * or a MULTI block, cut by a crash mid-write) is truncated away with a
- * warning; anything else malformed stops the start. */
+ * warning; anything else malformed stops the start (kvd --check-aof FILE
+ * --fix cuts the file there, like redis-check-aof). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,32 +69,45 @@
 #include "resp.h"
 
 #define PENDING_MAX (64u << 20)
-#define GATHER_MS 2            /* everysec, no: how long records gather */
-#define BATCH_BYTES (1u << 20) /* ... unless this many are pending */
+#define RESERVE_CHUNK (8u << 20) /* preallocated ahead of the log's end */
+#define SIDE_CATCHUP (64u << 10) /* rewrite: switch once the side buffer is this small */
+#define RETRY_MS 100             /* a failed log is retried this often */
+#define RW_BACKOFF_MS 10000      /* ... a failed rewrite this long after */
+#define SPARE_KEEP (1u << 20)    /* a write buffer kept for the next batch */
 
 struct kv_aof {
     kv_store *st;
     kv_fsync pol;
-    char path[4096], tmp[4096];
+    char path[4096], tmp[4096], dir[4096];
     int fd;
     pthread_mutex_t mu;
-    pthread_cond_t wake, done;
-    kv_buf pending;
-    uint64_t appended;       /* bytes ever appended (tickets) */
-    uint64_t written, synced;
-    uint64_t size, base_size, rewrite_min;
-    int err, stop;
-    int idle;                /* the writer waits on `wake`, nothing pending */
-    int napping;             /* the writer gathers records (everysec, no) */
-    int64_t last_fsync;
+    pthread_cond_t done;     /* a leader finished */
+    kv_buf pending, spare;
+    /* Byte counts since the start (tickets), read without mu by the fast
+     * paths (atomics), written under mu. */
+    uint64_t appended, written, synced;
+    uint64_t size;           /* whole records in the current file */
+    uint64_t base_size, rewrite_min;
+    uint64_t alloc_end;      /* preallocated up to here */
+    int prealloc;            /* fallocate works on this file system */
+    int err;                 /* -errno: the log is failing, writes are refused */
+    uint64_t fails;          /* failed leader turns */
+    int leading;             /* a thread holds the file (writes, switches) */
+    int fsyncing, close_fd;  /* cron fdatasync on fd; an fd it must close after */
+    int stop;
+    int64_t last_fsync, last_retry;
+    int64_t rw_failed_at;    /* a failed rewrite is not retried for RW_BACKOFF_MS */
     /* rewrite */
-    int rewriting, cancel, switch_ready, tmpfd;
+    int rewriting, cancel, tmpfd;
     uint8_t snapped[KV_SHARDS];  /* under the shard's lock */
     kv_buf side;
     uint64_t rewrites, cancelled, torn;
-    pthread_t writer, rw;
+    pthread_t rw;
     int rw_joinable;
 };
+
+static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void st64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 /* ---- ops ----------------------------------------------------------------- */
 
@@ -133,46 +166,6 @@ static void put_ops(kv_buf *b, const kv_ops *o, const uint8_t *only)
         kv_buf_put(b, EXEC_REC, sizeof EXEC_REC - 1);
 }
 
-uint64_t kv_aof_append(kv_aof *a, const kv_ops *o)
-{
-    if (o->n == 0)
-        return 0;
-    pthread_mutex_lock(&a->mu);
-    while (a->pending.len > PENDING_MAX && !a->err)
-        pthread_cond_wait(&a->done, &a->mu);
-    size_t before = a->pending.len;
-    put_ops(&a->pending, o, NULL);
-    if (a->pending.oom)
-        a->err = -ENOMEM;
-    if (a->rewriting) {
-        for (size_t i = 0; i < o->n; i++)
-            if (o->shard[i] == 0xff)
-                a->cancel = 1;
-        if (!a->cancel)
-            put_ops(&a->side, o, a->snapped);
-    }
-    a->appended += a->pending.len - before;
-    uint64_t t = a->appended;
-    /* A busy or napping writer takes what accumulated when it is done: no
-     * wake-up (and no futex call) per command, one write() per batch. */
-    if (a->idle || (a->napping && before < BATCH_BYTES && a->pending.len >= BATCH_BYTES))
-        pthread_cond_signal(&a->wake);
-    pthread_mutex_unlock(&a->mu);
-    return t;
-}
-
-int kv_aof_wait(kv_aof *a, uint64_t ticket)
-{
-    if (a->pol != KV_FSYNC_ALWAYS || ticket == 0)
-        return 0;
-    pthread_mutex_lock(&a->mu);
-    while (a->synced < ticket && !a->err)
-        pthread_cond_wait(&a->done, &a->mu);
-    int e = a->err;
-    pthread_mutex_unlock(&a->mu);
-    return e ? -EIO : 0;
-}
-
 static int write_all(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -188,108 +181,205 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* ---- the writer ----------------------------------------------------------- */
+/* ---- the leader: one thread writes at a time ------------------------------ */
 
-static void finish_switch(kv_aof *a, kv_buf *side)
+static void say_failed(kv_aof *a, int rc)
 {
-    int rc = write_all(a->tmpfd, side->p, side->len);
-    if (rc == 0 && fdatasync(a->tmpfd) < 0)
-        rc = -errno;
-    if (rc == 0 && rename(a->tmp, a->path) < 0)
-        rc = -errno;
-    if (rc < 0) {
-        fprintf(stderr, "kvd: AOF rewrite failed: %s (keeping the old log)\n", strerror(-rc));
-        close(a->tmpfd);
-        unlink(a->tmp);
-        return;
-    }
-    struct stat sb;
-    uint64_t sz = fstat(a->tmpfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    pthread_mutex_lock(&a->mu);
-    close(a->fd);
-    a->fd = a->tmpfd;
-    a->size = a->base_size = sz;
-    a->rewrites++;
+    if (!a->err)
+        fprintf(stderr, "kvd: AOF write failed: %s; write commands are refused (MISCONF) "
+                        "until the log can be written again\n", strerror(-rc));
+    a->err = rc;
+}
+
+/* Leader, mu held (dropped during the I/O): write every pending byte, with
+ * always also fdatasync.  On failure the file is cut back to its last
+ * whole record and the bytes stay pending, ahead of what came meanwhile.
+ * 0 or -errno. */
+static int write_pending(kv_aof *a)
+{
+    if (!a->pending.len)
+        return 0;
+    kv_buf mine = a->pending;
+    a->pending = a->spare;
+    memset(&a->spare, 0, sizeof a->spare);
+    uint64_t upto = a->appended, at = a->size;
+    int fd = a->fd, was_err = a->err;
     pthread_mutex_unlock(&a->mu);
-}
-
-/* everysec, no: let records accumulate for GATHER_MS (mu held). */
-static void gather(kv_aof *a)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += GATHER_MS * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    a->napping = 1;
-    while (!a->stop && !a->switch_ready && a->pending.len < BATCH_BYTES)
-        if (pthread_cond_timedwait(&a->wake, &a->mu, &ts) == ETIMEDOUT)
-            break;
-    a->napping = 0;
-}
-
-static void *writer_main(void *arg)
-{
-    kv_aof *a = arg;
-    kv_buf mine = { 0 }, side = { 0 };
+    int rc = 0;
+    /* After a failure the file may end in a torn record: cut it first. */
+    if (was_err && ftruncate(fd, (off_t)at) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = write_all(fd, mine.p, mine.len);
+    if (rc == 0 && a->pol == KV_FSYNC_ALWAYS && fdatasync(fd) < 0)
+        rc = -errno;
+    if (rc < 0)
+        (void)!ftruncate(fd, (off_t)at); /* retried before the next write */
     pthread_mutex_lock(&a->mu);
-    for (;;) {
-        while (!a->pending.len && !a->stop && !a->switch_ready) {
-            a->idle = 1;
-            pthread_cond_wait(&a->wake, &a->mu);
-            a->idle = 0;
-        }
-        if (!a->pending.len && a->stop)
-            break;
-        if (a->pol != KV_FSYNC_ALWAYS)
-            gather(a);
+    if (rc == 0) {
+        a->size += mine.len;
+        st64(&a->written, upto);
+        if (a->pol == KV_FSYNC_ALWAYS)
+            st64(&a->synced, upto);
+        mine.len = 0;
+        if (mine.cap > SPARE_KEEP || a->spare.p)
+            kv_buf_free(&mine);
+        else
+            a->spare = mine;
+        return 0;
+    }
+    /* keep them, in order: mine, then what was appended meanwhile */
+    kv_buf_put(&mine, a->pending.p, a->pending.len);
+    if (mine.oom) {
+        kv_buf_free(&mine);
+        rc = -ENOMEM; /* the appended bytes stay; these are lost: refuse all */
+    } else {
         kv_buf t = a->pending;
         a->pending = mine;
-        mine = t;
-        uint64_t upto = a->appended;
-        int sw = a->switch_ready, cancel = a->cancel;
-        if (sw) {
-            t = a->side;
-            a->side = side;
-            side = t;
-            a->switch_ready = 0;
+        t.len = 0;
+        kv_buf_free(&a->spare);
+        a->spare = t;
+    }
+    say_failed(a, rc);
+    a->fails++;
+    return rc;
+}
+
+static void lead_end(kv_aof *a)
+{
+    a->leading = 0;
+    pthread_cond_broadcast(&a->done);
+}
+
+int kv_aof_sync(kv_aof *a, uint64_t need, int reader)
+{
+    const uint64_t *mark = a->pol == KV_FSYNC_ALWAYS ? &a->synced : &a->written;
+    if (need == 0 || ld(mark) >= need)
+        return 0;
+    int rc = 0;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        if (ld(mark) >= need)
+            break;
+        if (a->err && reader)
+            break; /* a reader does not retry a failing log (the cron does) */
+        if (need > a->appended) {
+            rc = a->err ? a->err : -EIO; /* a record that could not be kept */
+            break;
         }
-        pthread_mutex_unlock(&a->mu);
-        int rc = write_all(a->fd, mine.p, mine.len);
-        if (rc == 0 && a->pol == KV_FSYNC_ALWAYS && fdatasync(a->fd) < 0)
-            rc = -errno;
-        uint64_t wrote = mine.len;
-        mine.len = 0;
-        if (sw) {
-            if (!cancel && rc == 0)
-                finish_switch(a, &side);
-            else {
-                close(a->tmpfd);
-                unlink(a->tmp);
-            }
-            side.len = 0;
+        if (!a->leading) {
+            a->leading = 1;
+            rc = write_pending(a);
+            lead_end(a);
+            if (rc < 0)
+                break;
+            continue;
         }
-        pthread_mutex_lock(&a->mu);
-        if (sw) {
-            a->cancelled += cancel;
-            a->rewriting = 0;
+        uint64_t fails = a->fails;
+        pthread_cond_wait(&a->done, &a->mu);
+        if (a->fails != fails && ld(mark) < need) {
+            rc = a->err ? a->err : -EIO; /* the leader failed our bytes: no retry storm */
+            break;
         }
-        if (rc < 0 && !a->err) {
-            fprintf(stderr, "kvd: AOF write failed: %s\n", strerror(-rc));
-            a->err = rc;
-        }
-        a->written = upto;
-        a->size += sw && !cancel ? 0 : wrote;
-        if (a->pol == KV_FSYNC_ALWAYS)
-            a->synced = upto;
-        pthread_cond_broadcast(&a->done);
     }
     pthread_mutex_unlock(&a->mu);
-    kv_buf_free(&mine);
-    kv_buf_free(&side);
-    return NULL;
+    return rc;
+}
+
+uint64_t kv_aof_appended(kv_aof *a) { return ld(&a->appended); }
+
+/* mu held: make sure `bytes` more can be written (preallocate). */
+static int reserve(kv_aof *a, uint64_t bytes)
+{
+    if (!a->prealloc)
+        return 0;
+    uint64_t want = a->size + (a->appended - a->written) + bytes;
+    if (want <= a->alloc_end)
+        return 0;
+    uint64_t from = a->alloc_end > a->size ? a->alloc_end : a->size;
+    /* A chunk ahead, so this is rare; near a full disk, less, then exactly
+     * what is needed. */
+    static const uint64_t ahead[] = { RESERVE_CHUNK, 64u << 10, 0 };
+    for (size_t i = 0; i < sizeof ahead / sizeof ahead[0]; i++) {
+        uint64_t to = want + ahead[i];
+        if (fallocate(a->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(to - from)) == 0) {
+            a->alloc_end = to;
+            return 0;
+        }
+        if (errno == EOPNOTSUPP || errno == ENOSYS) {
+            a->prealloc = 0; /* writes find out; the failure path covers it */
+            return 0;
+        }
+        if (errno != ENOSPC && errno != EDQUOT)
+            break;
+    }
+    return -errno;
+}
+
+int kv_aof_admit(kv_aof *a, size_t bytes)
+{
+    pthread_mutex_lock(&a->mu);
+    int rc = a->err;
+    if (!rc && (rc = reserve(a, bytes)) < 0)
+        say_failed(a, rc);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+uint64_t kv_aof_append(kv_aof *a, const kv_ops *o)
+{
+    if (o->n == 0)
+        return 0;
+    pthread_mutex_lock(&a->mu);
+    size_t before = a->pending.len;
+    put_ops(&a->pending, o, NULL);
+    if (a->pending.oom) {
+        /* cannot keep the record: fail the log (the command's reply is
+         * withheld by the sync that follows) */
+        a->pending.oom = 0;
+        a->pending.len = before;
+        say_failed(a, -ENOMEM);
+        pthread_mutex_unlock(&a->mu);
+        return UINT64_MAX;
+    }
+    if (a->rewriting) {
+        for (size_t i = 0; i < o->n; i++)
+            if (o->shard[i] == 0xff)
+                a->cancel = 1;
+        if (!a->cancel)
+            put_ops(&a->side, o, a->snapped);
+        if (a->side.oom)
+            a->cancel = 1;
+    }
+    st64(&a->appended, a->appended + (a->pending.len - before));
+    uint64_t t = a->appended;
+    int big = a->pending.len > PENDING_MAX;
+    pthread_mutex_unlock(&a->mu);
+    if (big)
+        kv_aof_sync(a, t, 0); /* bound the buffer: write now (its error is sticky) */
+    return t;
+}
+
+const char *kv_aof_error(kv_aof *a, int *err)
+{
+    pthread_mutex_lock(&a->mu);
+    int e = a->err;
+    pthread_mutex_unlock(&a->mu);
+    if (err)
+        *err = e;
+    return e ? strerror(-e) : NULL;
+}
+
+/* fsync the directory holding the log, so a rename in it survives a power
+ * cut (the rename is only in the directory's blocks). */
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
 }
 
 /* ---- rewrite -------------------------------------------------------------- */
@@ -301,6 +391,89 @@ static void snapshot_entry(kv_buf *b, const kv_entry *e)
     pf_slice av[5] = { { "SET", 3 }, { e->key, e->klen }, { e->val, e->vlen },
                        { "PXAT", 4 }, { ms, n } };
     kv_buf_cmd(b, e->expire >= 0 ? 5 : 3, av);
+}
+
+/* Rewrite thread, the switch (see the top): mu not held on entry. */
+static void rewrite_switch(kv_aof *a, int rc)
+{
+    kv_buf mine = { 0 }, side = { 0 };
+    pthread_mutex_lock(&a->mu);
+    while (a->leading)
+        pthread_cond_wait(&a->done, &a->mu);
+    a->leading = 1;
+    int cancel = a->cancel || rc < 0 || a->err;
+    /* One cut: before it, records go to the old file (and, for snapshotted
+     * shards, the side buffer); after it, to the current file only. */
+    mine = a->pending;
+    memset(&a->pending, 0, sizeof a->pending);
+    side = a->side;
+    memset(&a->side, 0, sizeof a->side);
+    a->rewriting = 0;
+    uint64_t upto = a->appended, at = a->size;
+    int oldfd = a->fd, was_err = a->err;
+    pthread_mutex_unlock(&a->mu);
+
+    /* as write_pending: after a failure, cut the torn tail first */
+    int orc = was_err && ftruncate(oldfd, (off_t)at) < 0 ? -errno : 0;
+    if (orc == 0)
+        orc = write_all(oldfd, mine.p, mine.len);
+    if (orc == 0 && a->pol == KV_FSYNC_ALWAYS && fdatasync(oldfd) < 0)
+        orc = -errno;
+    if (orc < 0)
+        (void)!ftruncate(oldfd, (off_t)at);
+    if (!cancel)
+        rc = write_all(a->tmpfd, side.p, side.len);
+    if (!cancel && rc == 0 && fdatasync(a->tmpfd) < 0)
+        rc = -errno;
+    if (!cancel && rc == 0 && rename(a->tmp, a->path) < 0)
+        rc = -errno;
+    if (!cancel && rc == 0 && (rc = fsync_dir(a->dir)) < 0)
+        fprintf(stderr, "kvd: AOF rewrite: cannot fsync %s: %s\n", a->dir, strerror(-rc));
+    int switched = !cancel && rc == 0; /* renamed: the new file is the log */
+    if (!cancel && rc < 0)
+        fprintf(stderr, "kvd: AOF rewrite failed: %s (keeping the old log)\n", strerror(-rc));
+    struct stat sb;
+    uint64_t nsz = switched && fstat(a->tmpfd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+
+    pthread_mutex_lock(&a->mu);
+    if (switched) {
+        /* mine's records are in the new file too (every shard was
+         * snapshotted before the cut), whatever the old file did */
+        if (a->fsyncing)
+            a->close_fd = oldfd; /* the cron closes it after its fdatasync */
+        else
+            close(oldfd);
+        a->fd = a->tmpfd;
+        a->size = a->base_size = nsz;
+        a->alloc_end = nsz;
+        a->rewrites++;
+        st64(&a->written, upto);
+        if (a->pol == KV_FSYNC_ALWAYS)
+            st64(&a->synced, upto);
+    } else {
+        close(a->tmpfd);
+        unlink(a->tmp);
+        a->cancelled += a->cancel;
+        a->rw_failed_at = kv_now_ms(); /* not again at once: a full disk would spin */
+        if (orc == 0) {
+            a->size += mine.len;
+            st64(&a->written, upto);
+            if (a->pol == KV_FSYNC_ALWAYS)
+                st64(&a->synced, upto);
+        } else {
+            kv_buf_put(&mine, a->pending.p, a->pending.len);
+            kv_buf t = a->pending;
+            a->pending = mine;
+            mine = t;
+            say_failed(a, mine.oom ? -ENOMEM : orc);
+            a->fails++;
+        }
+    }
+    a->tmpfd = -1;
+    lead_end(a);
+    pthread_mutex_unlock(&a->mu);
+    kv_buf_free(&mine);
+    kv_buf_free(&side);
 }
 
 static void *rewrite_main(void *arg)
@@ -329,20 +502,35 @@ static void *rewrite_main(void *arg)
         if (cancel)
             break;
     }
+    /* Copy the side buffer over while it is large, so the switch (which
+     * holds the leader role, replies wait) has little left to write. */
+    kv_buf side = { 0 };
+    while (rc == 0) {
+        pthread_mutex_lock(&a->mu);
+        int go = !a->cancel && a->side.len > SIDE_CATCHUP;
+        if (go) {
+            kv_buf t = a->side;
+            a->side = side;
+            side = t;
+        }
+        pthread_mutex_unlock(&a->mu);
+        if (!go)
+            break;
+        rc = write_all(a->tmpfd, side.p, side.len);
+        side.len = 0;
+    }
+    kv_buf_free(&side);
+    if (rc == 0 && fdatasync(a->tmpfd) < 0)
+        rc = -errno;
     kv_buf_free(&b);
-    pthread_mutex_lock(&a->mu);
-    if (rc < 0)
-        a->cancel = 1;
-    a->switch_ready = 1;
-    pthread_cond_signal(&a->wake);
-    pthread_mutex_unlock(&a->mu);
+    rewrite_switch(a, rc);
     return NULL;
 }
 
 int kv_aof_rewrite(kv_aof *a)
 {
     pthread_mutex_lock(&a->mu);
-    if (a->rewriting || a->err) {
+    if (a->rewriting || a->err || a->stop) {
         pthread_mutex_unlock(&a->mu);
         return -EBUSY;
     }
@@ -358,6 +546,7 @@ int kv_aof_rewrite(kv_aof *a)
     }
     memset(a->snapped, 0, sizeof a->snapped);
     a->side.len = 0;
+    a->side.oom = 0;
     a->cancel = 0;
     a->rewriting = 1;
     /* snapped[] is read by appenders under mu, set by the thread under mu */
@@ -373,26 +562,60 @@ int kv_aof_rewrite(kv_aof *a)
     return 0;
 }
 
+/* A failing log: write what is stuck and make the reserve again; healthy
+ * once both worked. */
+static void retry(kv_aof *a)
+{
+    pthread_mutex_lock(&a->mu);
+    if (a->err && !a->leading) {
+        a->leading = 1;
+        int rc = write_pending(a);
+        if (rc == 0 && !a->pending.len) {
+            uint64_t keep = a->alloc_end;
+            a->alloc_end = 0; /* reserve again from the end */
+            rc = reserve(a, 64u << 10); /* room again */
+            if (rc < 0)
+                a->alloc_end = keep;
+        }
+        if (rc == 0 && !a->pending.len) {
+            fprintf(stderr, "kvd: AOF writes work again; write commands are accepted\n");
+            a->err = 0;
+        }
+        lead_end(a);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
 void kv_aof_cron(kv_aof *a)
 {
     int64_t now = kv_now_ms();
+    if (now - a->last_retry >= RETRY_MS) {
+        a->last_retry = now;
+        retry(a);
+    }
     if (a->pol == KV_FSYNC_EVERYSEC && now - a->last_fsync >= 1000) {
         a->last_fsync = now;
         pthread_mutex_lock(&a->mu);
         uint64_t upto = a->written;
         int fd = a->fd;
+        a->fsyncing = 1;
         pthread_mutex_unlock(&a->mu);
-        /* The writer may switch files meanwhile; fsyncing the old one is
-         * harmless (the switch fsyncs the new one itself). */
-        if (fdatasync(fd) == 0) {
-            pthread_mutex_lock(&a->mu);
-            if (a->synced < upto)
-                a->synced = upto;
-            pthread_mutex_unlock(&a->mu);
+        /* Outside the leader role: replies never wait for this fsync.  A
+         * switch meanwhile leaves the old fd for us to close. */
+        int ok = fdatasync(fd) == 0;
+        pthread_mutex_lock(&a->mu);
+        a->fsyncing = 0;
+        if (a->close_fd > 0) {
+            close(a->close_fd);
+            a->close_fd = 0;
+        } else if (ok && ld(&a->synced) < upto) {
+            st64(&a->synced, upto);
         }
+        pthread_mutex_unlock(&a->mu);
     }
     pthread_mutex_lock(&a->mu);
-    int go = !a->rewriting && a->size > a->rewrite_min && a->size > 2 * a->base_size;
+    int go = !a->rewriting && !a->err && a->size > a->rewrite_min && a->size > 2 * a->base_size &&
+             now - a->rw_failed_at >= RW_BACKOFF_MS;
     pthread_mutex_unlock(&a->mu);
     if (go)
         kv_aof_rewrite(a);
@@ -413,9 +636,11 @@ void kv_aof_info_get(kv_aof *a, kv_aof_info *o)
 
 /* ---- replay --------------------------------------------------------------- */
 
-/* Replay buf[0, n); returns the length of the good prefix (records and
- * whole MULTI blocks), or -1 on a malformed record (err filled). */
-static long long replay(kv_store *st, const char *buf, size_t n, char *err, size_t errlen)
+/* Replay buf[0, n) into st (NULL: only check it); returns the length of
+ * the good prefix (records and whole MULTI blocks), or -1 on a malformed
+ * record (err filled, *bad_at: where the good prefix ends). */
+static long long replay(kv_store *st, const char *buf, size_t n, size_t *bad_at, char *err,
+                        size_t errlen)
 {
     static _Alignas(max_align_t) char parser[4096];
     if (pf_resp_protocol.parser_size > sizeof parser)
@@ -435,6 +660,7 @@ static long long replay(kv_store *st, const char *buf, size_t n, char *err, size
         if (r < 0 || f.is_inline) {
             snprintf(err, errlen, "malformed record at offset %zu", at);
             free(av);
+            *bad_at = good;
             return -1;
         }
         if (f.argc > nav) {
@@ -442,6 +668,7 @@ static long long replay(kv_store *st, const char *buf, size_t n, char *err, size
             if (!t) {
                 snprintf(err, errlen, "out of memory");
                 free(av);
+                *bad_at = good;
                 return -1;
             }
             av = t;
@@ -470,6 +697,7 @@ static long long replay(kv_store *st, const char *buf, size_t n, char *err, size
                 if (kv_apply_op(st, f.argc, av) < 0) {
                     snprintf(err, errlen, "unknown operation at offset %zu", p);
                     free(av);
+                    *bad_at = good;
                     return -1;
                 }
                 p += (size_t)q;
@@ -480,6 +708,7 @@ static long long replay(kv_store *st, const char *buf, size_t n, char *err, size
             if (kv_apply_op(st, f.argc, av) < 0) {
                 snprintf(err, errlen, "unknown operation at offset %zu", at);
                 free(av);
+                *bad_at = good;
                 return -1;
             }
         }
@@ -491,6 +720,75 @@ static long long replay(kv_store *st, const char *buf, size_t n, char *err, size
     return (long long)good;
 }
 
+/* The file at path into memory: 0 and *buf, *n, or -errno. */
+static int slurp(int fd, char **buf, size_t *n)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) < 0)
+        return -errno;
+    *n = (size_t)sb.st_size;
+    *buf = *n ? malloc(*n) : NULL;
+    if (*n && !*buf)
+        return -ENOMEM;
+    size_t got = 0;
+    while (got < *n) {
+        ssize_t r = pread(fd, *buf + got, *n - got, (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(*buf);
+            *buf = NULL;
+            return r < 0 ? -errno : -EIO;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+int kv_aof_check(const char *path, int fix, FILE *out)
+{
+    int fd = open(path, fix ? O_RDWR | O_CLOEXEC : O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(out, "Cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char *buf, err[256] = "";
+    size_t n;
+    int rc = slurp(fd, &buf, &n);
+    if (rc < 0) {
+        fprintf(out, "Cannot read %s: %s\n", path, strerror(-rc));
+        close(fd);
+        return 1;
+    }
+    size_t bad_at = 0;
+    long long good = replay(NULL, buf, n, &bad_at, err, sizeof err);
+    free(buf);
+    size_t ok = good < 0 ? bad_at : (size_t)good;
+    fprintf(out, "AOF analyzed: filename=%s, size=%zu, ok_up_to=%zu, diff=%zu\n", path, n, ok, n - ok);
+    if (ok == n) {
+        fprintf(out, "AOF %s is valid\n", path);
+        close(fd);
+        return 0;
+    }
+    if (good < 0)
+        fprintf(out, "%s\n", err);
+    else
+        fprintf(out, "The file ends with a torn record (a crash mid-write)\n");
+    if (!fix) {
+        fprintf(out, "AOF %s is not valid. Use the --fix option to try fixing it.\n", path);
+        close(fd);
+        return 1;
+    }
+    if (ftruncate(fd, (off_t)ok) < 0 || fsync(fd) < 0) {
+        fprintf(out, "Failed to truncate AOF: %s\n", strerror(errno));
+        close(fd);
+        return 1;
+    }
+    fprintf(out, "Successfully truncated AOF %s to %zu bytes (%zu cut)\n", path, ok, n - ok);
+    close(fd);
+    return 0;
+}
+
 int kv_aof_open(kv_aof **out, kv_store *st, const char *dir, kv_fsync pol,
                 size_t rewrite_min, char *err, size_t errlen)
 {
@@ -500,16 +798,12 @@ int kv_aof_open(kv_aof **out, kv_store *st, const char *dir, kv_fsync pol,
     a->st = st;
     a->pol = pol;
     a->rewrite_min = rewrite_min;
-    a->last_fsync = kv_now_ms();
+    a->last_fsync = a->last_retry = kv_now_ms();
+    a->tmpfd = -1;
+    a->prealloc = 1;
+    snprintf(a->dir, sizeof a->dir, "%s", dir);
     snprintf(a->path, sizeof a->path, "%s/appendonly.aof", dir);
     snprintf(a->tmp, sizeof a->tmp, "%s/appendonly.aof.rewrite", dir);
-    pthread_mutex_init(&a->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_cond_init(&a->done, NULL);
     unlink(a->tmp); /* a rewrite a crash interrupted */
     a->fd = open(a->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (a->fd < 0) {
@@ -518,30 +812,20 @@ int kv_aof_open(kv_aof **out, kv_store *st, const char *dir, kv_fsync pol,
         free(a);
         return e;
     }
-    struct stat sb;
-    if (fstat(a->fd, &sb) < 0) {
-        int e = -errno;
-        close(a->fd);
-        free(a);
-        return e;
-    }
-    size_t n = (size_t)sb.st_size;
-    char *buf = n ? malloc(n) : NULL;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(a->fd, buf + got, n - got, (off_t)got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    long long good = got == n ? replay(st, buf, n, err, errlen) : -1;
+    char *buf;
+    size_t n, bad_at = 0;
+    int rc = slurp(a->fd, &buf, &n);
+    long long good = rc < 0 ? -1 : replay(st, buf, n, &bad_at, err, errlen);
     free(buf);
     if (good < 0) {
-        if (got != n)
-            snprintf(err, errlen, "cannot read %s", a->path);
+        if (rc < 0)
+            snprintf(err, errlen, "cannot read %s: %s", a->path, strerror(-rc));
+        else
+            snprintf(err + strlen(err), errlen - strlen(err),
+                     " (kvd --check-aof %s --fix cuts the file there)", a->path);
         close(a->fd);
         free(a);
-        return -EBADMSG;
+        return rc < 0 ? rc : -EBADMSG;
     }
     if ((size_t)good < n) {
         fprintf(stderr, "kvd: warning: %s ends with a torn record: %zu bytes cut at offset %lld\n",
@@ -555,15 +839,19 @@ int kv_aof_open(kv_aof **out, kv_store *st, const char *dir, kv_fsync pol,
         }
         a->torn = 1;
     }
-    lseek(a->fd, 0, SEEK_END);
+    /* Replay kept keys whose expiry passed (see the top): drop them now. */
+    for (int i = 0; i < KV_SHARDS; i++)
+        while (kv_expire_cycle(st, st->shard[i].cap) > 0)
+            ;
     int fl = fcntl(a->fd, F_GETFL);
     fcntl(a->fd, F_SETFL, fl | O_APPEND);
-    a->size = a->base_size = (uint64_t)good;
-    if (pthread_create(&a->writer, NULL, writer_main, a) != 0) {
-        close(a->fd);
-        free(a);
-        return -EAGAIN;
-    }
+    a->size = a->base_size = a->alloc_end = (uint64_t)good;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->done, NULL);
+    pthread_mutex_lock(&a->mu);
+    if ((rc = reserve(a, 0)) < 0) /* a full disk shows now, not at the first write */
+        say_failed(a, rc);
+    pthread_mutex_unlock(&a->mu);
     *out = a;
     return 0;
 }
@@ -572,22 +860,29 @@ void kv_aof_close(kv_aof *a)
 {
     pthread_mutex_lock(&a->mu);
     int joinable = a->rw_joinable;
+    a->stop = 1; /* no new rewrite */
+    a->rw_joinable = 0;
     pthread_mutex_unlock(&a->mu);
     if (joinable)
-        pthread_join(a->rw, NULL);
+        pthread_join(a->rw, NULL); /* it switched or cancelled */
     pthread_mutex_lock(&a->mu);
-    while (a->rewriting && !a->err) /* the switch (or its cancel) is pending */
+    while (a->leading)
         pthread_cond_wait(&a->done, &a->mu);
-    a->stop = 1;
-    pthread_cond_signal(&a->wake);
+    a->leading = 1;
+    if (write_pending(a) < 0)
+        fprintf(stderr, "kvd: AOF: %zu bytes could not be written at exit\n", a->pending.len);
+    lead_end(a);
     pthread_mutex_unlock(&a->mu);
-    pthread_join(a->writer, NULL);
     fdatasync(a->fd);
+    /* the preallocated blocks past the end go back to the file system */
+    (void)!ftruncate(a->fd, (off_t)a->size);
     close(a->fd);
+    if (a->close_fd > 0)
+        close(a->close_fd);
     kv_buf_free(&a->pending);
+    kv_buf_free(&a->spare);
     kv_buf_free(&a->side);
     pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->wake);
     pthread_cond_destroy(&a->done);
     free(a);
 }

@@ -1,16 +1,20 @@
 /* kvd: a durable key-value server that redis clients use unchanged.
  *
  * Modules (services/kvd): store.c (the sharded keyspace and expiry),
- * aof.c (the append-only log: group commit, fsync policies, rewrite,
- * replay), cmd.c (the commands and the handlers of kvd.fsm's session
- * table); examples/kvd/main.c (options, start-up, the cron thread).  See
- * main.c for the command line and the limits. */
+ * aof.c (the append-only log: group commit, fsync policies, full disk,
+ * rewrite, replay, --check-aof), cmd_string.c (the string commands and
+ * their log records), cmd_keyspace.c (keyspace and server commands, the
+ * command table), cmd_run.c (running commands: the handlers of kvd.fsm's
+ * session table, before_send), cmd_impl.h (their private header);
+ * examples/kvd/main.c (options, start-up, the cron thread).  See main.c
+ * for the command line and the limits. */
 #ifndef KVD_H
 #define KVD_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "protofsm/service.h"
@@ -74,6 +78,8 @@ int64_t kv_now_ms(void);
 /* Lookups and edits on a shard the caller has locked.  kv_find treats an
  * expired entry as absent and removes it (lazy expiry). */
 kv_entry *kv_find(kv_store *st, kv_shard *sh, const char *k, size_t kl, uint64_t h);
+/* The entry even if expired (replay). */
+kv_entry *kv_lookup(kv_shard *sh, const char *k, size_t kl, uint64_t h);
 /* Create or overwrite: the value is copied; expire as given.  NULL on ENOMEM. */
 kv_entry *kv_set(kv_store *st, kv_shard *sh, const char *k, size_t kl, uint64_t h,
                  const char *v, size_t vl, int64_t expire);
@@ -92,13 +98,16 @@ typedef enum { KV_FSYNC_ALWAYS, KV_FSYNC_EVERYSEC, KV_FSYNC_NO } kv_fsync;
 
 typedef struct kv_aof kv_aof;
 
-/* Open DIR/appendonly.aof, replay it into st (a torn tail is cut, with a
- * warning on stderr), and start the writer thread.  0 or -errno; err gets
- * a message. */
+/* Open DIR/appendonly.aof and replay it into st (a torn tail is cut, with
+ * a warning on stderr).  0 or -errno; err gets a message. */
 int kv_aof_open(kv_aof **out, kv_store *st, const char *dir, kv_fsync pol,
                 size_t rewrite_min, char *err, size_t errlen);
-/* Flush, fsync and close (after the server stopped). */
+/* Write what is pending, fsync and close (after the server stopped). */
 void kv_aof_close(kv_aof *a);
+/* kvd --check-aof: check the file at path (and with fix, cut it back to
+ * its last whole record), reporting to out.  The exit status: 0 valid or
+ * fixed, 1 not. */
+int kv_aof_check(const char *path, int fix, FILE *out);
 
 /* One command's log operations, collected while its shards are locked. */
 typedef struct kv_ops {
@@ -112,13 +121,26 @@ void kv_ops_add(kv_ops *o, unsigned shard, size_t argc, const pf_slice *argv);
 void kv_ops_reset(kv_ops *o);
 void kv_ops_free(kv_ops *o);
 
+/* Before a write command touches the keyspace: 0 when records of about
+ * `bytes` can be logged (the file's space is reserved ahead), else the
+ * log's error (-ENOSPC ...), and the command must be refused (MISCONF).
+ * Any thread. */
+int kv_aof_admit(kv_aof *a, size_t bytes);
+/* The log's error (-errno, 0 when healthy) and its text (NULL when
+ * healthy). */
+const char *kv_aof_error(kv_aof *a, int *err);
 /* Append a command's operations as one unit (wrapped in MULTI/EXEC when
  * more than one), while the caller still holds the shards' locks, so the
- * log's order is the keyspace's.  Returns a ticket for kv_aof_wait. */
+ * log's order is the keyspace's.  Returns a ticket for kv_aof_sync. */
 uint64_t kv_aof_append(kv_aof *a, const kv_ops *o);
-/* With appendfsync always: wait until the ticket is on disk.  Otherwise a
- * no-op.  0, or -EIO once a write or fsync failed (sticky). */
-int kv_aof_wait(kv_aof *a, uint64_t ticket);
+/* Tickets issued so far: what a reader may have seen. */
+uint64_t kv_aof_appended(kv_aof *a);
+/* Block until every byte up to ticket `need` is in the kernel (everysec,
+ * no) or on disk (always), writing it (and everyone else's pending bytes)
+ * if nobody is (group commit).  0, or -errno when the log failed; a
+ * `reader` (need is what it may have seen, not its own) gets 0 at once
+ * while the log fails. */
+int kv_aof_sync(kv_aof *a, uint64_t need, int reader);
 /* Cron: fsync once a second (everysec), start a rewrite when the log grew
  * past max(rewrite_min, 2 x its size after the last rewrite). */
 void kv_aof_cron(kv_aof *a);
@@ -130,9 +152,13 @@ typedef struct kv_aof_info {
 } kv_aof_info;
 void kv_aof_info_get(kv_aof *a, kv_aof_info *out);
 
-/* Apply one logged operation (replay; no locking, single thread).
- * 0, or -EINVAL for an operation kvd never writes. */
+/* Apply one logged operation (replay; no locking, single thread; no lazy
+ * expiry: see aof.c).  st NULL only checks it.  0, or -EINVAL for an
+ * operation kvd never writes. */
 int kv_apply_op(kv_store *st, size_t argc, const pf_slice *argv);
+
+/* a == b (the secret) in a time independent of where they differ. */
+int kv_secret_eq(const char *a, size_t al, const char *b, size_t bl);
 
 /* ---- the service ----------------------------------------------------------- */
 
@@ -142,6 +168,7 @@ typedef struct kv_server {
     const char *requirepass; /* NULL: none */
     const char *dir;         /* --dir, --appendfsync: for CONFIG GET */
     const char *appendfsync;
+    const char *timeout;     /* seconds, for CONFIG GET timeout */
     uint64_t start_ms;
     uint64_t conns;          /* atomic */
     void *srv;               /* the pf_server, for INFO's counters */
@@ -152,5 +179,8 @@ extern kv_server kvd;
 /* The kvd service: RESP (protocols/resp.rl) with kvd.fsm's table over the
  * one process-wide store above (pf_listen_conf.data is unused). */
 extern const pf_service pf_kvd_service;
+/* Its listeners' before_send (pf_listen_conf): a run's replies wait until
+ * the log has what they acknowledge or saw (aof.c). */
+int pf_kvd_before_send(pf_session *s);
 
 #endif

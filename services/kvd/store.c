@@ -244,12 +244,18 @@ static void unlink_entry(kv_shard *sh, kv_entry *e)
     *pp = e->next;
 }
 
-kv_entry *kv_find(kv_store *st, kv_shard *sh, const char *k, size_t kl, uint64_t h)
+kv_entry *kv_lookup(kv_shard *sh, const char *k, size_t kl, uint64_t h)
 {
     kv_entry *e = sh->tab[h & (sh->cap - 1)];
     for (; e; e = e->next)
         if (e->hash == h && e->klen == kl && memcmp(e->key, k, kl) == 0)
             break;
+    return e;
+}
+
+kv_entry *kv_find(kv_store *st, kv_shard *sh, const char *k, size_t kl, uint64_t h)
+{
+    kv_entry *e = kv_lookup(sh, k, kl, h);
     if (e && e->expire >= 0 && e->expire <= kv_now_ms()) {
         unlink_entry(sh, e);
         entry_free(sh, e);

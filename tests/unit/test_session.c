@@ -133,6 +133,36 @@ static void test_missing_row_closes(void **st)
     pf_session_free(s);
 }
 
+/* pf_session_conf.before_send runs after each feed's packets, before the
+ * caller sees their output; a failure closes the session and drops the
+ * unsent replies (no answer that was not kept). */
+static int hook_calls, hook_fail;
+static int hook(pf_session *s)
+{
+    (void)s;
+    hook_calls++;
+    return hook_fail ? -EIO : 0;
+}
+
+static void test_before_send(void **st)
+{
+    (void)st;
+    memset(&cnt, 0, sizeof cnt);
+    hook_calls = hook_fail = 0;
+    pf_session_conf c = { .data = &cnt, .before_send = hook };
+    pf_session *s = pf_session_new(&toy_svc, &c);
+    assert_non_null(s);
+    assert_int_equal(pf_session_feed(s, "aa", 2), 2);
+    assert_int_equal(hook_calls, 1); /* once per run, not per packet */
+    expect_out(s, "aa");
+    hook_fail = 1;
+    assert_int_equal(pf_session_feed(s, "a", 1), -EIO);
+    assert_int_equal(hook_calls, 2);
+    expect_out(s, "");
+    assert_true(pf_session_closing(s));
+    pf_session_free(s);
+}
+
 static void test_parse_error_replies_and_closes(void **st)
 {
     (void)st;
@@ -242,6 +272,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_row_closes),
+        cmocka_unit_test(test_before_send),
         cmocka_unit_test(test_parse_error_replies_and_closes),
         cmocka_unit_test(test_pf_close_stops_input),
         cmocka_unit_test(test_builtin_events),

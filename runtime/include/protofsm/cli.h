@@ -48,7 +48,9 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
 int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about);
 
 /* Raise the soft RLIMIT_NOFILE to the hard one: max_conns is the real
- * bound on connections, not the soft limit a shell happens to have. */
+ * bound on connections, not the soft limit a shell happens to have
+ * (pf_cli_run does; a service with its own main calls it before
+ * pf_server_new). */
 void pf_cli_raise_nofile(void);
 
 /* Split "HOST:PORT" ("[v6]:PORT" too).  0 or -EINVAL. */

@@ -78,6 +78,16 @@ typedef struct pf_listen_conf {
     size_t max_input;            /* this listener's largest packet; 0: the server's
                                     max_input (protocols differ: SMTP lines vs
                                     HTTP bodies in one server) */
+    /* Optional (NULL: none): called on the thread that ran the handlers,
+     * after a run of packets (every pipelined packet at hand) and before
+     * any reply they queued can reach the socket.  A service that must not
+     * answer before something is durable (kvd: its log records in the
+     * kernel or on disk) makes it so here, once per run instead of once
+     * per packet (group commit).  0, or a negative error: the session is
+     * closed at once and its unsent replies are dropped (the peer sees a
+     * reset, never an answer that was not kept).  Here rather than in
+     * pf_service, whose initializers are positional everywhere. */
+    int (*before_send)(pf_session *s);
 } pf_listen_conf;
 
 /* 0 and *out set, or -ENOMEM / -EINVAL (bad conf).  SIGPIPE is ignored from

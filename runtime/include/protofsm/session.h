@@ -46,6 +46,8 @@ typedef struct pf_session_conf {
     void *listener_data;      /* pf_session_listener_data: the service
                                  instance a listener would pass */
     pf_fsm_stats *stats;      /* NULL: none */
+    int (*before_send)(pf_session *s); /* as pf_listen_conf's (server.h), after
+                                          each pf_session_feed's packets */
 } pf_session_conf;
 
 /* Allocate a session of service `svc` (service.h) and deliver PF_EV_OPEN.

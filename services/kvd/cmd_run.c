@@ -1,11 +1,41 @@
-/* Included by cmd.c after cmd_keyspace.c.h: running commands — arity
- * checks, argument vectors, the per-command context and its commit, and
- * the session machine's handlers. */
+/* Running kvd's commands: the handlers of its session machine (kvd.fsm,
+ * over the RESP events of protocols/resp.rl) and the listener's
+ * before_send.
+ *
+ * Each command is a row of `kv__cmds` (cmd_keyspace.c), indexed by event: redis's arity
+ * convention (n exact, -n at least n) and a function.  A command runs with
+ * a kv_ctx: it locks the shards of its keys through lock_keys (ascending
+ * shard order, so two commands never deadlock), writes its reply into
+ * ctx->out and its log operations into ctx->ops; commit then appends the
+ * operations to the log while the locks are still held and unlocks.  The
+ * replies of a run of pipelined commands wait in the session's output
+ * until before_send (after the run) has their records written (aof.c);
+ * a write command is refused with -MISCONF before it runs while the log
+ * cannot take it.
+ * EXEC locks every shard first, which makes the transaction atomic for
+ * every other client, and logs it as one MULTI/EXEC unit.
+ *
+ * Replies and error texts are redis-server 7.0's. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cmd_impl.h"
+
+kv_server kvd;
+
+KVD_HANDLERS(PF_HANDLER_DECLARE_STATIC)
+static const pf_handler handlers[] = PF_HANDLERS(KVD_HANDLERS);
+const pf_service pf_kvd_service = { &pf_resp_protocol, &kvd_fsm, handlers };
 
 /* The error for an unknown command or a wrong arity, or NULL: 0 when ok. */
 static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
 {
-    if (ev >= RESP_NEVENTS || !cmds[ev].name) {
+    if (ev >= RESP_NEVENTS || !kv__cmds[ev].name) {
         /* redis: the name up to 128 bytes, then arguments while their text
          * is under 128 bytes, each cut to what is left of those 128 */
         size_t from = out->len;
@@ -17,13 +47,13 @@ static int check(kv_buf *out, uint16_t ev, size_t argc, const pf_slice *av)
             kv_buf_fmt(out, "'%.*s' ", (int)k, av[i].ptr);
             args += out->len - before;
         }
-        sanitize(out, from);
+        kv__sanitize(out, from);
         kv_buf_put(out, "\r\n", 2);
         return -1;
     }
-    int a = cmds[ev].arity;
+    int a = kv__cmds[ev].arity;
     if ((a > 0 && argc != (size_t)a) || (a < 0 && argc < (size_t)-a)) {
-        arity_err(out, av[0], NULL);
+        kv__arity_err(out, av[0], NULL);
         return -1;
     }
     return 0;
@@ -177,17 +207,57 @@ static void ctx_init(kv_ctx *c, pf_session *s)
     c->cl = pf_session_data(s);
 }
 
-/* Log what the command did (locks still held), unlock, wait for the disk. */
+/* Log what the command did (locks still held), unlock, and note what must
+ * be written before the session's replies go out (kvd_before_send): its
+ * own records, or, for a read, every record made before it, since it may
+ * have read their values. */
 static void commit(kv_ctx *c)
 {
-    uint64_t t = 0;
-    if (kvd.aof && c->ops.n)
-        t = kv_aof_append(kvd.aof, &c->ops);
-    unlock_all(c);
-    if (t && kv_aof_wait(kvd.aof, t) < 0) {
-        c->out.len = 0;
-        err(c, "MISCONF Errors writing to the AOF file");
+    if (kvd.aof && c->ops.n) {
+        uint64_t t = kv_aof_append(kvd.aof, &c->ops);
+        unlock_all(c);
+        c->cl->need = t;
+        c->cl->own = 1;
+        return;
     }
+    unlock_all(c);
+    if (kvd.aof) {
+        uint64_t t = kv_aof_appended(kvd.aof);
+        if (t > c->cl->need)
+            c->cl->need = t;
+    }
+}
+
+/* server.h: after a run of commands, before their replies can be sent. */
+int pf_kvd_before_send(pf_session *s)
+{
+    kv_client *cl = pf_session_data(s);
+    if (!kvd.aof || !cl || !cl->need)
+        return 0;
+    uint64_t need = cl->need;
+    int own = cl->own;
+    cl->need = 0;
+    cl->own = 0;
+    int rc = kv_aof_sync(kvd.aof, need, !own);
+    /* A write whose record could not be logged is never acknowledged: the
+     * session is closed without its replies (the client cannot tell it
+     * from a crash).  Readers are answered while the log fails, as redis
+     * does. */
+    return own ? rc : 0;
+}
+
+/* Write commands (and PING, as redis 7.0) while the log fails: the error,
+ * else 0.  `bytes`: at least what the records will take (a record is at
+ * most about twice its command: MSET's keys become one SET each). */
+static int misconf(kv_buf *out, size_t bytes)
+{
+    int e = 0;
+    if (!kvd.aof || (bytes == 0 && !kv_aof_error(kvd.aof, &e)))
+        return 0;
+    if (bytes && (e = kv_aof_admit(kvd.aof, bytes)) == 0)
+        return 0;
+    kv_buf_fmt(out, "-MISCONF Errors writing to the AOF file: %s\r\n", strerror(-e));
+    return -1;
 }
 
 static int kvd_on_command(pf_session *s, const pf_packet *pkt)
@@ -197,8 +267,10 @@ static int kvd_on_command(pf_session *s, const pf_packet *pkt)
     if (get_args(&a, pkt) < 0)
         return pf_reply_str(s, "-ERR out of memory\r\n") < 0 ? -ENOMEM : PF_NEXT;
     ctx_init(&c, s);
-    if (check(&c.out, pkt->event, a.argc, a.av) == 0) {
-        cmds[pkt->event].fn(&c, a.argc, a.av);
+    if (check(&c.out, pkt->event, a.argc, a.av) == 0 &&
+        (!kv__cmds[pkt->event].write || misconf(&c.out, 2 * pkt->raw.len + 64) == 0) &&
+        (pkt->event != RESP_EV_PING || misconf(&c.out, 0) == 0)) {
+        kv__cmds[pkt->event].fn(&c, a.argc, a.av);
         commit(&c);
     }
     put_args(&a);
@@ -238,6 +310,14 @@ static int kvd_on_noauth(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "-NOAUTH Authentication required.\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
+/* redis refuses EXEC through its transaction abort, whatever came before */
+static int kvd_on_noauth_exec(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return pf_reply_str(s, "-EXECABORT Transaction discarded because of: NOAUTH Authentication "
+                           "required.\r\n") < 0 ? -ENOMEM : PF_NEXT;
+}
+
 static int auth_like(pf_session *s, const pf_packet *pkt, int hello)
 {
     kv_ctx c;
@@ -248,9 +328,9 @@ static int auth_like(pf_session *s, const pf_packet *pkt, int hello)
     int authed = pf_session_state(s) != KVD_ST_NOAUTH;
     int good = 0;
     if (hello)
-        good = do_hello(&c, a.argc, a.av, authed);
+        good = kv__do_hello(&c, a.argc, a.av, authed);
     else if (check(&c.out, pkt->event, a.argc, a.av) == 0)
-        good = do_auth(&c, a.argc, a.av);
+        good = kv__do_auth(&c, a.argc, a.av);
     put_args(&a);
     int rc = send_reply(s, &c);
     return rc < 0 ? rc : good || authed ? PF_NEXT : PF_STAY;
@@ -274,6 +354,7 @@ static int kvd_on_multi(pf_session *s, const pf_packet *pkt)
     cl->queue.len = 0;
     cl->nqueued = 0;
     cl->dirty = 0;
+    cl->queued_write = 0;
     return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
@@ -309,7 +390,8 @@ static int kvd_on_queue(pf_session *s, const pf_packet *pkt)
     if (get_args(&a, pkt) < 0)
         return -ENOMEM;
     ctx_init(&c, s);
-    if (check(&c.out, pkt->event, a.argc, a.av) < 0) {
+    if (check(&c.out, pkt->event, a.argc, a.av) < 0 ||
+        ((kv__cmds[pkt->event].write || pkt->event == RESP_EV_PING) && misconf(&c.out, 0) < 0)) {
         cl->dirty = 1;
     } else if (cl->queue.len + pkt->raw.len > MULTI_MAX_BYTES) {
         cl->dirty = 1;
@@ -317,6 +399,7 @@ static int kvd_on_queue(pf_session *s, const pf_packet *pkt)
     } else {
         kv_buf_cmd(&cl->queue, a.argc, a.av);
         cl->nqueued++;
+        cl->queued_write |= kv__cmds[pkt->event].write;
         kv_buf_put(&c.out, "+QUEUED\r\n", 9);
     }
     put_args(&a);
@@ -331,13 +414,14 @@ static int kvd_on_discard(pf_session *s, const pf_packet *pkt)
         cl->dirty = 1;
         kv_ctx c;
         ctx_init(&c, s);
-        arity_err(&c.out, (pf_slice){ "discard", 7 }, NULL);
+        kv__arity_err(&c.out, (pf_slice){ "discard", 7 }, NULL);
         int rc = send_reply(s, &c);
         return rc < 0 ? rc : PF_STAY;
     }
     kv_buf_free(&cl->queue);
     cl->nqueued = 0;
     cl->dirty = 0;
+    cl->queued_write = 0;
     return pf_reply_str(s, "+OK\r\n") < 0 ? -ENOMEM : PF_NEXT;
 }
 
@@ -349,12 +433,17 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
     ctx_init(&c, s);
     if (f->argc != 1) {
         cl->dirty = 1;
-        arity_err(&c.out, (pf_slice){ "exec", 4 }, NULL);
+        kv__arity_err(&c.out, (pf_slice){ "exec", 4 }, NULL);
         int rc = send_reply(s, &c);
         return rc < 0 ? rc : PF_STAY;
     }
+    kv_buf why = { 0 };
     if (cl->dirty) {
         err(&c, "EXECABORT Transaction discarded because of previous errors.");
+    } else if (cl->queued_write && misconf(&why, 2 * cl->queue.len + 64 * cl->nqueued) < 0) {
+        /* as redis: "EXECABORT ... because of: MISCONF ..." */
+        kv_buf_fmt(&c.out, "-EXECABORT Transaction discarded because of: %.*s", (int)why.len - 1,
+                   why.oom ? "" : why.p + 1);
     } else {
         /* Every shard locked: atomic for every other client. */
         lock_every(&c);
@@ -382,11 +471,11 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
             }
             pf_resp_args(&qf, av, nav, NULL, 0);
             if (qp.event == RESP_EV_AUTH)
-                do_auth(&c, qf.argc, av);
+                kv__do_auth(&c, qf.argc, av);
             else if (qp.event == RESP_EV_HELLO)
-                do_hello(&c, qf.argc, av, 1);
-            else if (cmds[qp.event].fn)
-                cmds[qp.event].fn(&c, qf.argc, av);
+                kv__do_hello(&c, qf.argc, av, 1);
+            else if (kv__cmds[qp.event].fn)
+                kv__cmds[qp.event].fn(&c, qf.argc, av);
             else
                 err(&c, "ERR Command not allowed inside a transaction");
             at += (size_t)n;
@@ -395,8 +484,10 @@ static int kvd_on_exec(pf_session *s, const pf_packet *pkt)
         c.all_locked = 0;
         commit(&c);
     }
+    kv_buf_free(&why);
     kv_buf_free(&cl->queue);
     cl->nqueued = 0;
     cl->dirty = 0;
+    cl->queued_write = 0;
     return send_reply(s, &c);
 }

@@ -1,19 +1,37 @@
-/* Included by cmd.c: keyspace and server commands and the command table
- * (cmd_run.c.h, included next, runs them from the session machine). */
+/* kvd's keyspace and server commands (KEYS, SCAN, FLUSHALL, INFO, CLIENT,
+ * CONFIG, AUTH, HELLO ...) and the command table (redis's arity
+ * convention, a function, whether it writes).  Replies and error texts are
+ * redis-server 7.0's. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cmd_impl.h"
+#include "protofsm/stats.h"
 
 /* Error texts quoting the client's bytes: CR and LF become spaces, as
  * redis's addReplyErrorFormat does, so the reply stays one line. */
-static void sanitize(kv_buf *b, size_t from)
+void kv__sanitize(kv_buf *b, size_t from)
 {
     for (size_t i = from; i < b->len && !b->oom; i++)
         if (b->p[i] == '\r' || b->p[i] == '\n')
             b->p[i] = ' ';
 }
 
-/* redis's stringmatchlen: * ? [abc] [^a-z] and \x. */
-static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
+/* redis's stringmatchlen: * ? [abc] [^a-z] and \x.  Polynomial, as redis
+ * 7.0.9's fix of CVE-2022-36021: once the rest of the pattern after a '*'
+ * matched at no position of the rest of the string, no earlier '*' can
+ * help by taking a longer piece (the rest would only start later), so
+ * *skip ends every pending '*' at once instead of trying them all (which
+ * was exponential in the number of stars).  Nesting is capped as redis
+ * 7.2 caps it (no match past 1000). */
+static int glob_impl(const char *p, size_t pl, const char *s, size_t sl, int depth, int *skip)
 {
-    if (depth > 64)
+    if (depth > 1000)
         return 0;
     while (pl && sl) {
         switch (*p) {
@@ -22,9 +40,13 @@ static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
                 p++, pl--;
             if (pl == 1)
                 return 1;
-            for (size_t i = 0; i <= sl; i++)
-                if (glob(p + 1, pl - 1, s + i, sl - i, depth + 1))
+            for (size_t i = 0; i <= sl; i++) {
+                if (glob_impl(p + 1, pl - 1, s + i, sl - i, depth + 1, skip))
                     return 1;
+                if (*skip)
+                    return 0;
+            }
+            *skip = 1;
             return 0;
         case '?':
             break;
@@ -72,21 +94,46 @@ static int glob(const char *p, size_t pl, const char *s, size_t sl, int depth)
     return pl == 0 && sl == 0;
 }
 
-static void c_keys(kv_ctx *c, size_t argc, const pf_slice *av)
+int kv__glob(const char *p, size_t pl, const char *s, size_t sl)
+{
+    int skip = 0;
+    return glob_impl(p, pl, s, sl, 0, &skip);
+}
+
+/* Visit shard i under its own lock only (unless EXEC holds them all), so
+ * a long KEYS or SCAN never stops every other client at once. */
+static void shard_enter(kv_ctx *c, int i)
+{
+    if (!c->all_locked)
+        lock_mask(c, 1ull << i);
+}
+static void shard_leave(kv_ctx *c, int i)
+{
+    if (!c->all_locked && (c->locked >> i & 1)) {
+        pthread_mutex_unlock(&c->st->shard[i].mu);
+        c->locked &= ~(1ull << i);
+    }
+}
+
+void kv__cmd_keys(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc;
     kv_buf body = { 0 };
     size_t n = 0;
     int64_t now = kv_now_ms();
-    lock_every(c);
+    /* One shard at a time: the answer is each shard's state when visited
+     * (a key moved meanwhile may show twice or not at all), not a
+     * snapshot of the whole keyspace under every lock. */
     for (int i = 0; i < KV_SHARDS; i++) {
         kv_shard *sh = &c->st->shard[i];
+        shard_enter(c, i);
         for (size_t b = 0; b < sh->cap; b++)
             for (kv_entry *e = sh->tab[b]; e; e = e->next)
-                if ((e->expire < 0 || e->expire > now) && glob(av[1].ptr, av[1].len, e->key, e->klen, 0)) {
+                if ((e->expire < 0 || e->expire > now) && kv__glob(av[1].ptr, av[1].len, e->key, e->klen)) {
                     kv_buf_bulk(&body, e->key, e->klen);
                     n++;
                 }
+        shard_leave(c, i);
     }
     kv_buf_arrhdr(&c->out, n);
     kv_buf_put(&c->out, body.p, body.len);
@@ -95,16 +142,16 @@ static void c_keys(kv_ctx *c, size_t argc, const pf_slice *av)
 
 /* Cursor: shard << 40 | bucket.  Tables only grow, so a key present all
  * along is returned at least once (possibly twice). */
-static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_scan(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     long long cur, count = 10;
     pf_slice match = { NULL, 0 };
     int type_none = 0;
-    if (to_ll(av[1], &cur) < 0 || cur < 0)
+    if (kv__to_ll(av[1], &cur) < 0 || cur < 0)
         return err(c, "ERR invalid cursor");
     for (size_t i = 2; i < argc; i++) {
         if (eq(av[i], "COUNT") && i + 1 < argc) {
-            if (to_ll(av[++i], &count) < 0)
+            if (kv__to_ll(av[++i], &count) < 0)
                 return err(c, E_INT);
             if (count < 1)
                 return err(c, E_SYNTAX);
@@ -124,15 +171,17 @@ static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
     unsigned long long next = 0;
     while (sh_i < KV_SHARDS) {
         kv_shard *sh = &c->st->shard[sh_i];
-        lock_mask(c, 1ull << sh_i);
+        shard_enter(c, (int)sh_i);
         for (; b < sh->cap && visited < (size_t)count; b++, visited++)
             for (kv_entry *e = sh->tab[b]; e; e = e->next)
                 if (!type_none && (e->expire < 0 || e->expire > now) &&
-                    (!match.ptr || glob(match.ptr, match.len, e->key, e->klen, 0))) {
+                    (!match.ptr || kv__glob(match.ptr, match.len, e->key, e->klen))) {
                     kv_buf_bulk(&body, e->key, e->klen);
                     n++;
                 }
-        if (b < sh->cap) {
+        size_t cap = sh->cap;
+        shard_leave(c, (int)sh_i);
+        if (b < cap) {
             next = (unsigned long long)sh_i << 40 | b;
             break;
         }
@@ -152,7 +201,7 @@ static void c_scan(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_free(&body);
 }
 
-static void c_dbsize(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_dbsize(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc, (void)av;
     size_t n = 0;
@@ -162,7 +211,7 @@ static void c_dbsize(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_int(&c->out, (long long)n);
 }
 
-static void c_flush(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_flush(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (argc > 2 || (argc == 2 && !eq(av[1], "ASYNC") && !eq(av[1], "SYNC")))
         return err(c, E_SYNTAX);
@@ -174,25 +223,25 @@ static void c_flush(kv_ctx *c, size_t argc, const pf_slice *av)
     ok(c);
 }
 
-static void c_select(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_select(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     long long db;
     (void)argc;
-    if (to_ll(av[1], &db) < 0 || db < INT_MIN || db > INT_MAX)
+    if (kv__to_ll(av[1], &db) < 0 || db < INT_MIN || db > INT_MAX)
         return err(c, E_INT);
     if (db != 0)
         return err(c, "ERR DB index is out of range");
     ok(c);
 }
 
-static void c_quit(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_quit(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc, (void)av;
     ok(c);
     c->close = 1;
 }
 
-static void c_info(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_info(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     kv_buf t = { 0 };
     int all = argc == 1 || eq(av[1], "all") || eq(av[1], "everything") || eq(av[1], "default");
@@ -260,18 +309,11 @@ static void c_info(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_free(&t);
 }
 
-typedef struct cmd_def {
-    const char *name;
-    int arity;
-    cmd_fn *fn;
-} cmd_def;
-static const cmd_def cmds[RESP_NEVENTS];
-
-static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_command(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     size_t n = 0;
     for (size_t i = 0; i < RESP_NEVENTS; i++)
-        n += cmds[i].name != NULL;
+        n += kv__cmds[i].name != NULL;
     if (argc >= 2 && eq(av[1], "COUNT"))
         return kv_buf_int(&c->out, (long long)n);
     if (argc >= 2 && eq(av[1], "DOCS"))
@@ -280,16 +322,16 @@ static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
         size_t from = c->out.len;
         kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
                    (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
-        sanitize(&c->out, from);
+        kv__sanitize(&c->out, from);
         return kv_buf_put(&c->out, "\r\n", 2);
     }
     kv_buf_arrhdr(&c->out, n);
     for (size_t i = 0; i < RESP_NEVENTS; i++) {
-        if (!cmds[i].name)
+        if (!kv__cmds[i].name)
             continue;
         kv_buf_arrhdr(&c->out, 6);
-        kv_buf_bulk(&c->out, cmds[i].name, strlen(cmds[i].name));
-        kv_buf_int(&c->out, cmds[i].arity);
+        kv_buf_bulk(&c->out, kv__cmds[i].name, strlen(kv__cmds[i].name));
+        kv_buf_int(&c->out, kv__cmds[i].arity);
         kv_buf_arrhdr(&c->out, 0);
         kv_buf_int(&c->out, 0);
         kv_buf_int(&c->out, 0);
@@ -297,16 +339,25 @@ static void c_command(kv_ctx *c, size_t argc, const pf_slice *av)
     }
 }
 
-static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
+/* CLIENT SETNAME's and HELLO SETNAME's rule: printable, no spaces. */
+static int bad_name(pf_slice n)
+{
+    if (n.len > CLIENT_NAME_MAX)
+        return 1;
+    for (size_t i = 0; i < n.len; i++)
+        if (n.ptr[i] < '!' || n.ptr[i] > '~')
+            return 1;
+    return 0;
+}
+static const char E_NAME[] = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+void kv__cmd_client(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (eq(av[1], "SETNAME")) {
         if (argc != 3)
-            return arity_err(&c->out, av[0], "setname");
-        if (av[2].len > CLIENT_NAME_MAX)
-            return err(c, "ERR Client names cannot contain spaces, newlines or special characters.");
-        for (size_t i = 0; i < av[2].len; i++)
-            if (av[2].ptr[i] < '!' || av[2].ptr[i] > '~')
-                return err(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return kv__arity_err(&c->out, av[0], "setname");
+        if (bad_name(av[2]))
+            return err(c, E_NAME);
         char *nm = av[2].len ? strndup(av[2].ptr, av[2].len) : NULL;
         free(c->cl->name);
         c->cl->name = nm;
@@ -314,7 +365,7 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     if (eq(av[1], "GETNAME")) {
         if (argc != 2)
-            return arity_err(&c->out, av[0], "getname");
+            return kv__arity_err(&c->out, av[0], "getname");
         if (c->cl->name)
             return kv_buf_bulk(&c->out, c->cl->name, strlen(c->cl->name));
         return nil(c);
@@ -324,7 +375,7 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
     size_t from = c->out.len;
     kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
                (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
-    sanitize(&c->out, from);
+    kv__sanitize(&c->out, from);
     kv_buf_put(&c->out, "\r\n", 2);
 }
 
@@ -333,11 +384,11 @@ static void c_client(kv_ctx *c, size_t argc, const pf_slice *av)
  * without glob characters is looked up ignoring case and echoed as given;
  * a pattern matches the canonical names (ignoring case); each parameter
  * is listed once. */
-static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_config(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (eq(av[1], "GET")) {
         if (argc < 3)
-            return arity_err(&c->out, av[0], "get");
+            return kv__arity_err(&c->out, av[0], "get");
         char mem[24], dbs[] = "1";
         const char *no_yes[] = { "no", "yes" };
         mem[kv_ll2str(mem, (long long)c->st->maxmemory)] = 0;
@@ -350,6 +401,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
             { "maxmemory", mem },
             { "maxmemory-policy", "noeviction" },
             { "databases", dbs },
+            { "timeout", kvd.timeout ? kvd.timeout : "0" }, /* --idle-timeout */
         };
         enum { NPAR = sizeof par / sizeof par[0] };
         pf_slice name[NPAR];
@@ -366,7 +418,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
                     char low[128];
                     if (p.len < sizeof low) {
                         lower(low, p, sizeof low);
-                        if (glob(low, p.len, par[k].name, strlen(par[k].name), 0))
+                        if (kv__glob(low, p.len, par[k].name, strlen(par[k].name)))
                             name[k] = (pf_slice){ par[k].name, strlen(par[k].name) };
                     }
                 }
@@ -383,7 +435,7 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
     }
     if (eq(av[1], "HELP")) {
         if (argc != 2)
-            return arity_err(&c->out, av[0], "help");
+            return kv__arity_err(&c->out, av[0], "help");
         static const char help[] =
             "*5\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
             "+GET <pattern>\r\n"
@@ -396,8 +448,19 @@ static void c_config(kv_ctx *c, size_t argc, const pf_slice *av)
     size_t from = c->out.len;
     kv_buf_fmt(&c->out, "-ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
                (int)(av[1].len > 128 ? 128 : av[1].len), av[1].ptr);
-    sanitize(&c->out, from);
+    kv__sanitize(&c->out, from);
     kv_buf_put(&c->out, "\r\n", 2);
+}
+
+/* Whether a equals the secret b, in a time that depends on the lengths
+ * only, never on where the bytes differ (as redis's
+ * time_independent_strcmp): no early exit, no memcmp. */
+int kv_secret_eq(const char *a, size_t al, const char *b, size_t bl)
+{
+    volatile unsigned char d = al != bl;
+    for (size_t i = 0; i < al; i++)
+        d |= (unsigned char)(a[i] ^ (bl ? b[i % bl] : 0));
+    return d == 0;
 }
 
 static int check_pass(pf_slice user, pf_slice pass)
@@ -406,11 +469,12 @@ static int check_pass(pf_slice user, pf_slice pass)
         return 0;
     if (!kvd.requirepass)
         return 1;
-    return pass.len == strlen(kvd.requirepass) && !memcmp(pass.ptr, kvd.requirepass, pass.len);
+    return kv_secret_eq(pass.ptr, pass.len, kvd.requirepass, strlen(kvd.requirepass));
 }
 
+
 /* AUTH [user] pass: 1 authenticated, 0 not (the reply is written). */
-static int do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
+int kv__do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (argc < 2 || argc > 3) {
         kv_buf_put(&c->out, "-ERR syntax error\r\n", 19);
@@ -431,14 +495,20 @@ static int do_auth(kv_ctx *c, size_t argc, const pf_slice *av)
 }
 
 /* HELLO [2 [AUTH user pass] [SETNAME name]]: 1 when it (also) authenticated. */
-static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
+int kv__do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
 {
     long long ver = 2;
     if (argc >= 2) {
-        if (to_ll(av[1], &ver) < 0) {
+        if (kv__to_ll(av[1], &ver) < 0) {
             err(c, "ERR Protocol version is not an integer or out of range");
             return 0;
         }
+    }
+    /* As redis 7.0: the version before the options (3, which kvd does not
+     * speak, after them: redis would accept it) */
+    if (ver < 2 || ver > 3) {
+        err(c, "NOPROTO unsupported protocol version");
+        return 0;
     }
     pf_slice name = { NULL, 0 };
     int auth_ok = 0, auth_given = 0;
@@ -449,16 +519,20 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
             i += 2;
         } else if (eq(av[i], "SETNAME") && i + 1 < argc) {
             name = av[++i];
+            if (bad_name(name)) {
+                err(c, E_NAME);
+                return 0;
+            }
         } else {
             size_t from = c->out.len;
             kv_buf_fmt(&c->out, "-ERR Syntax error in HELLO option '%.*s'",
                        (int)(av[i].len > 128 ? 128 : av[i].len), av[i].ptr);
-            sanitize(&c->out, from);
+            kv__sanitize(&c->out, from);
             kv_buf_put(&c->out, "\r\n", 2);
             return 0;
         }
     }
-    if (ver < 2 || ver > 3 || ver == 3) {
+    if (ver == 3) {
         err(c, "NOPROTO unsupported protocol version");
         return 0;
     }
@@ -484,25 +558,26 @@ static int do_hello(kv_ctx *c, size_t argc, const pf_slice *av, int authed)
     return 1;
 }
 
-static void c_auth(kv_ctx *c, size_t argc, const pf_slice *av) { do_auth(c, argc, av); }
-static void c_hello(kv_ctx *c, size_t argc, const pf_slice *av) { do_hello(c, argc, av, 1); }
+void kv__cmd_auth(kv_ctx *c, size_t argc, const pf_slice *av) { kv__do_auth(c, argc, av); }
+void kv__cmd_hello(kv_ctx *c, size_t argc, const pf_slice *av) { kv__do_hello(c, argc, av, 1); }
 
-#define CMD(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f },
-static const cmd_def cmds[RESP_NEVENTS] = {
-    CMD(PING, "ping", -1, c_ping) CMD(ECHO, "echo", 2, c_echo) CMD(GET, "get", 2, c_get)
-    CMD(SET, "set", -3, c_set) CMD(SETNX, "setnx", 3, c_setnx) CMD(GETSET, "getset", 3, c_getset)
-    CMD(MGET, "mget", -2, c_mget) CMD(MSET, "mset", -3, c_mset) CMD(DEL, "del", -2, c_del)
-    CMD(EXISTS, "exists", -2, c_exists) CMD(INCR, "incr", 2, c_incr) CMD(DECR, "decr", 2, c_decr)
-    CMD(INCRBY, "incrby", 3, c_incrby) CMD(DECRBY, "decrby", 3, c_decrby)
-    CMD(APPEND, "append", 3, c_append) CMD(STRLEN, "strlen", 2, c_strlen)
-    CMD(EXPIRE, "expire", -3, c_expire) CMD(PEXPIRE, "pexpire", -3, c_pexpire)
-    CMD(TTL, "ttl", 2, c_ttl) CMD(PTTL, "pttl", 2, c_pttl) CMD(PERSIST, "persist", 2, c_persist)
-    CMD(TYPE, "type", 2, c_type) CMD(KEYS, "keys", 2, c_keys) CMD(SCAN, "scan", -2, c_scan)
-    CMD(DBSIZE, "dbsize", 1, c_dbsize) CMD(FLUSHDB, "flushdb", -1, c_flush)
-    CMD(FLUSHALL, "flushall", -1, c_flush) CMD(SELECT, "select", 2, c_select)
-    CMD(QUIT, "quit", -1, c_quit) CMD(INFO, "info", -1, c_info)
-    CMD(COMMAND, "command", -1, c_command) CMD(CLIENT, "client", -2, c_client)
-    CMD(HELLO, "hello", -1, c_hello) CMD(AUTH, "auth", -2, c_auth)
+#define CMD(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f, 0 },
+#define CMDW(ev, nm, ar, f) [RESP_EV_##ev] = { nm, ar, f, 1 }, /* writes: logged, MISCONF */
+const cmd_def kv__cmds[RESP_NEVENTS] = {
+    CMD(PING, "ping", -1, kv__cmd_ping) CMD(ECHO, "echo", 2, kv__cmd_echo) CMD(GET, "get", 2, kv__cmd_get)
+    CMDW(SET, "set", -3, kv__cmd_set) CMDW(SETNX, "setnx", 3, kv__cmd_setnx) CMDW(GETSET, "getset", 3, kv__cmd_getset)
+    CMD(MGET, "mget", -2, kv__cmd_mget) CMDW(MSET, "mset", -3, kv__cmd_mset) CMDW(DEL, "del", -2, kv__cmd_del)
+    CMD(EXISTS, "exists", -2, kv__cmd_exists) CMDW(INCR, "incr", 2, kv__cmd_incr) CMDW(DECR, "decr", 2, kv__cmd_decr)
+    CMDW(INCRBY, "incrby", 3, kv__cmd_incrby) CMDW(DECRBY, "decrby", 3, kv__cmd_decrby)
+    CMDW(APPEND, "append", 3, kv__cmd_append) CMD(STRLEN, "strlen", 2, kv__cmd_strlen)
+    CMDW(EXPIRE, "expire", -3, kv__cmd_expire) CMDW(PEXPIRE, "pexpire", -3, kv__cmd_pexpire)
+    CMD(TTL, "ttl", 2, kv__cmd_ttl) CMD(PTTL, "pttl", 2, kv__cmd_pttl) CMDW(PERSIST, "persist", 2, kv__cmd_persist)
+    CMD(TYPE, "type", 2, kv__cmd_type) CMD(KEYS, "keys", 2, kv__cmd_keys) CMD(SCAN, "scan", -2, kv__cmd_scan)
+    CMD(DBSIZE, "dbsize", 1, kv__cmd_dbsize) CMDW(FLUSHDB, "flushdb", -1, kv__cmd_flush)
+    CMDW(FLUSHALL, "flushall", -1, kv__cmd_flush) CMD(SELECT, "select", 2, kv__cmd_select)
+    CMD(QUIT, "quit", -1, kv__cmd_quit) CMD(INFO, "info", -1, kv__cmd_info)
+    CMD(COMMAND, "command", -1, kv__cmd_command) CMD(CLIENT, "client", -2, kv__cmd_client)
+    CMD(HELLO, "hello", -1, kv__cmd_hello) CMD(AUTH, "auth", -2, kv__cmd_auth)
     CMD(MULTI, "multi", 1, NULL) CMD(EXEC, "exec", 1, NULL) CMD(DISCARD, "discard", 1, NULL)
-    CMD(CONFIG, "config", -2, c_config)
+    CMD(CONFIG, "config", -2, kv__cmd_config)
 };

@@ -1,17 +1,7 @@
-/* kvd's commands and the handlers of its session machine (kvd.fsm, over
- * the RESP events of protocols/resp.rl).
- *
- * Each command is a row of `cmds`, indexed by event: redis's arity
- * convention (n exact, -n at least n) and a function.  A command runs with
- * a kv_ctx: it locks the shards of its keys through lock_keys (ascending
- * shard order, so two commands never deadlock), writes its reply into
- * ctx->out and its log operations into ctx->ops; run_one then appends the
- * operations to the log while the locks are still held, unlocks, and with
- * appendfsync always waits for the disk before the reply is queued.
- * EXEC locks every shard first, which makes the transaction atomic for
- * every other client, and logs it as one MULTI/EXEC unit.
- *
- * Replies and error texts are redis-server 7.0's. */
+/* kvd's string commands (GET, SET, INCR, APPEND, EXPIRE ...) and the log
+ * records they make; kv_apply_op applies those records at replay.  Replies
+ * and error texts are redis-server 7.0's.  See cmd_run.c for how a command
+ * runs (locks, log, reply) and cmd_impl.h for the helpers. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,122 +10,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "kvd.h"
-#include "kvd_fsm.h"
-#include "resp.h"
-#include "protofsm/stats.h"
-
-kv_server kvd;
-
-KVD_HANDLERS(PF_HANDLER_DECLARE_STATIC)
-static const pf_handler handlers[] = PF_HANDLERS(KVD_HANDLERS);
-const pf_service pf_kvd_service = { &pf_resp_protocol, &kvd_fsm, handlers };
-
-#define MULTI_MAX_BYTES (64u << 20) /* queued commands per transaction */
-#define CLIENT_NAME_MAX 1024
-
-typedef struct kv_client {
-    uint64_t id;
-    char *name;
-    kv_buf queue;        /* MULTI: queued commands, multibulk */
-    size_t nqueued;
-    int dirty;           /* an error while queueing: EXEC aborts */
-} kv_client;
-
-typedef struct kv_ctx {
-    kv_store *st;
-    kv_client *cl;
-    kv_buf out;
-    kv_ops ops;
-    int all_locked;
-    uint64_t locked;     /* shard mask held */
-    int close;
-} kv_ctx;
-
-/* ---- locking ---------------------------------------------------------------- */
-
-static void lock_mask(kv_ctx *c, uint64_t mask)
-{
-    if (c->all_locked)
-        return;
-    mask &= ~c->locked;
-    for (uint64_t m = mask; m; m &= m - 1) /* ascending, set bits only */
-        pthread_mutex_lock(&c->st->shard[__builtin_ctzll(m)].mu);
-    c->locked |= mask;
-}
-
-static void unlock_all(kv_ctx *c)
-{
-    for (uint64_t m = c->locked; m; m &= m - 1)
-        pthread_mutex_unlock(&c->st->shard[__builtin_ctzll(m)].mu);
-    c->locked = 0;
-}
-
-/* Lock the shards of argv[first], argv[first+step] ... argv[argc-1]. */
-static void lock_keys(kv_ctx *c, size_t argc, const pf_slice *av, size_t first, size_t step)
-{
-    uint64_t m = 0;
-    for (size_t i = first; i < argc; i += step)
-        m |= 1ull << kv_shard_of(kv_hash(av[i].ptr, av[i].len));
-    lock_mask(c, m);
-}
-
-static void lock_every(kv_ctx *c) { lock_mask(c, KV_SHARDS == 64 ? ~0ull : (1ull << KV_SHARDS) - 1); }
-
-typedef struct { kv_shard *sh; uint64_t h; } kref;
-static kref ref(kv_ctx *c, pf_slice k)
-{
-    uint64_t h = kv_hash(k.ptr, k.len);
-    return (kref){ &c->st->shard[kv_shard_of(h)], h };
-}
-/* Hash once, lock the key's shard: the reference for findr and kv_set. */
-static kref lock1(kv_ctx *c, pf_slice k)
-{
-    kref r = ref(c, k);
-    lock_mask(c, 1ull << (r.sh - c->st->shard));
-    return r;
-}
-static kv_entry *findr(kv_ctx *c, kref r, pf_slice k)
-{
-    kv_entry *e = kv_find(c->st, r.sh, k.ptr, k.len, r.h);
-    if (e)
-        r.sh->hits++;
-    else
-        r.sh->misses++;
-    return e;
-}
-static kv_entry *find(kv_ctx *c, pf_slice k) { return findr(c, ref(c, k), k); }
-static unsigned shard_idx(kv_ctx *c, kref r) { return (unsigned)(r.sh - c->st->shard); }
-
-/* ---- replies ---------------------------------------------------------------- */
-
-static void ok(kv_ctx *c) { kv_buf_put(&c->out, "+OK\r\n", 5); }
-static void nil(kv_ctx *c) { kv_buf_put(&c->out, "$-1\r\n", 5); }
-static void err(kv_ctx *c, const char *e) { kv_buf_fmt(&c->out, "-%s\r\n", e); }
-static const char E_INT[] = "ERR value is not an integer or out of range";
-static const char E_SYNTAX[] = "ERR syntax error";
-static const char E_OOM[] = "OOM command not allowed when used memory > 'maxmemory'.";
-
-static void lower(char *d, pf_slice s, size_t cap)
-{
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    for (size_t i = 0; i < n; i++)
-        d[i] = (char)(s.ptr[i] >= 'A' && s.ptr[i] <= 'Z' ? s.ptr[i] + 32 : s.ptr[i]);
-    d[n] = 0;
-}
-
-static void arity_err(kv_buf *out, pf_slice name, const char *sub)
-{
-    char n[64];
-    lower(n, name, sizeof n);
-    if (sub)
-        kv_buf_fmt(out, "-ERR wrong number of arguments for '%s|%s' command\r\n", n, sub);
-    else
-        kv_buf_fmt(out, "-ERR wrong number of arguments for '%s' command\r\n", n);
-}
+#include "cmd_impl.h"
 
 /* redis's string2ll: no blanks, no '+', no leading zeros. */
-static int to_ll(pf_slice s, long long *v)
+int kv__to_ll(pf_slice s, long long *v)
 {
     const char *p = s.ptr;
     size_t n = s.len, i = 0;
@@ -174,9 +52,17 @@ static int to_ll(pf_slice s, long long *v)
     return 0;
 }
 
-static int eq(pf_slice s, const char *lit) { return s.len == strlen(lit) && !strncasecmp(s.ptr, lit, s.len); }
+void kv__arity_err(kv_buf *out, pf_slice name, const char *sub)
+{
+    char n[64];
+    lower(n, name, sizeof n);
+    if (sub)
+        kv_buf_fmt(out, "-ERR wrong number of arguments for '%s|%s' command\r\n", n, sub);
+    else
+        kv_buf_fmt(out, "-ERR wrong number of arguments for '%s' command\r\n", n);
+}
 
-static int oom(kv_ctx *c)
+int kv__oom(kv_ctx *c)
 {
     if (c->st->maxmemory && kv_used_memory(c->st) > c->st->maxmemory) {
         err(c, E_OOM);
@@ -190,19 +76,16 @@ static int oom(kv_ctx *c)
 /* Log records are made only when there is a log. */
 #define LOGGING (kvd.aof != NULL)
 
-static void op_set(kv_ctx *c, kref r, pf_slice k, const kv_entry *e, int keepttl)
+/* What a command left in e: its value and absolute expiry (never KEEPTTL,
+ * which would depend on the state at replay time). */
+static void op_set(kv_ctx *c, kref r, pf_slice k, const kv_entry *e)
 {
     if (!LOGGING)
         return;
     char ms[24];
     size_t n = e->expire >= 0 ? kv_ll2str(ms, e->expire) : 0;
     pf_slice av[5] = { { "SET", 3 }, k, { e->val, e->vlen }, { "PXAT", 4 }, { ms, n } };
-    if (keepttl) {
-        av[3] = (pf_slice){ "KEEPTTL", 7 };
-        kv_ops_add(&c->ops, shard_idx(c, r), 4, av);
-    } else {
-        kv_ops_add(&c->ops, shard_idx(c, r), e->expire >= 0 ? 5 : 3, av);
-    }
+    kv_ops_add(&c->ops, shard_idx(c, r), e->expire >= 0 ? 5 : 3, av);
 }
 static void op_key(kv_ctx *c, kref r, const char *cmd, pf_slice k)
 {
@@ -222,66 +105,61 @@ static void op_expire(kv_ctx *c, kref r, pf_slice k, int64_t at)
 
 int kv_apply_op(kv_store *st, size_t argc, const pf_slice *av)
 {
-    if (argc == 1 && eq(av[0], "FLUSHALL")) {
+    long long ms = -1;
+    int flush = argc == 1 && eq(av[0], "FLUSHALL");
+    int set = eq(av[0], "SET") && (argc == 3 || (argc == 4 && eq(av[3], "KEEPTTL")) ||
+                                   (argc == 5 && eq(av[3], "PXAT") && kv__to_ll(av[4], &ms) == 0));
+    int append = eq(av[0], "APPEND") && argc == 3;
+    int del = eq(av[0], "DEL") && argc == 2;
+    int pexpireat = eq(av[0], "PEXPIREAT") && argc == 3 && kv__to_ll(av[2], &ms) == 0;
+    int persist = eq(av[0], "PERSIST") && argc == 2;
+    if (!(flush || set || append || del || pexpireat || persist))
+        return -EINVAL;
+    if (!st)
+        return 0;
+    if (flush) {
         for (int i = 0; i < KV_SHARDS; i++)
             kv_shard_clear(st, &st->shard[i]);
         return 0;
     }
-    if (argc < 2)
-        return -EINVAL;
     uint64_t h = kv_hash(av[1].ptr, av[1].len);
     kv_shard *sh = &st->shard[kv_shard_of(h)];
-    long long ms;
-    if (eq(av[0], "SET") && (argc == 3 || argc == 4 || argc == 5)) {
-        int64_t exp = -1;
-        if (argc == 4) {
-            kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
-            exp = e ? e->expire : -1;
-        } else if (argc == 5) {
-            if (to_ll(av[4], &ms) < 0)
-                return -EINVAL;
-            exp = ms;
-        }
+    /* kv_lookup, not kv_find: a key expired by now was alive when the
+     * records after it were made (aof.c) */
+    kv_entry *e = kv_lookup(sh, av[1].ptr, av[1].len, h);
+    if (set) {
+        int64_t exp = argc == 4 ? (e ? e->expire : -1) : ms; /* KEEPTTL: older logs */
         return kv_set(st, sh, av[1].ptr, av[1].len, h, av[2].ptr, av[2].len, exp) ? 0 : -ENOMEM;
     }
-    if (eq(av[0], "APPEND") && argc == 3) {
-        kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
+    if (append) {
         if (!e)
             return kv_set(st, sh, av[1].ptr, av[1].len, h, av[2].ptr, av[2].len, -1) ? 0 : -ENOMEM;
         return kv_append(st, sh, e, av[2].ptr, av[2].len);
     }
-    if (eq(av[0], "DEL") && argc == 2) {
+    if (del) {
         kv_del(st, sh, av[1].ptr, av[1].len, h);
         return 0;
     }
-    if ((eq(av[0], "PEXPIREAT") && argc == 3) || (eq(av[0], "PERSIST") && argc == 2)) {
-        kv_entry *e = kv_find(st, sh, av[1].ptr, av[1].len, h);
-        if (argc == 3 && to_ll(av[2], &ms) < 0)
-            return -EINVAL;
-        if (e)
-            kv_set_expire(sh, e, argc == 3 ? ms : -1);
-        return 0;
-    }
-    return -EINVAL;
+    if (e)
+        kv_set_expire(sh, e, pexpireat ? ms : -1);
+    return 0;
 }
 
 /* ---- string commands ---------------------------------------------------------- */
 
-typedef void cmd_fn(kv_ctx *c, size_t argc, const pf_slice *av);
-
-static void c_ping(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_ping(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (argc > 2)
-        return arity_err(&c->out, av[0], NULL);
+        return kv__arity_err(&c->out, av[0], NULL);
     if (argc == 2)
         kv_buf_bulk(&c->out, av[1].ptr, av[1].len);
     else
         kv_buf_put(&c->out, "+PONG\r\n", 7);
 }
 
-static void c_echo(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; kv_buf_bulk(&c->out, av[1].ptr, av[1].len); }
+void kv__cmd_echo(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; kv_buf_bulk(&c->out, av[1].ptr, av[1].len); }
 
-static void c_get(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_get(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc;
     kv_entry *e = findr(c, lock1(c, av[1]), av[1]);
@@ -292,10 +170,11 @@ static void c_get(kv_ctx *c, size_t argc, const pf_slice *av)
 }
 
 /* SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT ms | KEEPTTL] */
-static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_set(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     int nx = 0, xx = 0, get = 0, keepttl = 0, unit = 0;
     long long t = 0;
+    pf_slice tv = { NULL, 0 };
     for (size_t i = 3; i < argc; i++) {
         pf_slice o = av[i];
         int has_next = i + 1 < argc;
@@ -310,11 +189,14 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
         else if ((eq(o, "EX") || eq(o, "PX") || eq(o, "EXAT") || eq(o, "PXAT")) && !keepttl &&
                  !unit && has_next) {
             unit = eq(o, "EX") ? 1 : eq(o, "PX") ? 2 : eq(o, "EXAT") ? 3 : 4;
-            if (to_ll(av[++i], &t) < 0)
-                return err(c, E_INT);
+            tv = av[++i];
         } else
             return err(c, E_SYNTAX);
     }
+    /* As redis: every option is checked before the time is read, so
+     * "EXAT 1.5 EX 10" is a syntax error, not a bad integer. */
+    if (unit && kv__to_ll(tv, &t) < 0)
+        return err(c, E_INT);
     int64_t exp = -1;
     if (unit) {
         if (t <= 0 || ((unit == 1 || unit == 3) && t > LLONG_MAX / 1000))
@@ -328,7 +210,7 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
         }
         exp = ms;
     }
-    if (oom(c))
+    if (kv__oom(c))
         return;
     kref r = lock1(c, av[1]);
     kv_entry *e = findr(c, r, av[1]);
@@ -348,14 +230,14 @@ static void c_set(kv_ctx *c, size_t argc, const pf_slice *av)
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, exp);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, r, av[1], e, 0);
+    op_set(c, r, av[1], e);
     if (!get)
         ok(c);
 }
 
-static void c_setnx(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_setnx(kv_ctx *c, size_t argc, const pf_slice *av)
 {
-    if (oom(c))
+    if (kv__oom(c))
         return;
     (void)argc;
     kref r = lock1(c, av[1]);
@@ -364,13 +246,13 @@ static void c_setnx(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_entry *e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, r, av[1], e, 0);
+    op_set(c, r, av[1], e);
     kv_buf_int(&c->out, 1);
 }
 
-static void c_getset(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_getset(kv_ctx *c, size_t argc, const pf_slice *av)
 {
-    if (oom(c))
+    if (kv__oom(c))
         return;
     (void)argc;
     kref r = lock1(c, av[1]);
@@ -381,10 +263,10 @@ static void c_getset(kv_ctx *c, size_t argc, const pf_slice *av)
         nil(c);
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
     if (e)
-        op_set(c, r, av[1], e, 0);
+        op_set(c, r, av[1], e);
 }
 
-static void c_mget(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_mget(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     lock_keys(c, argc, av, 1, 1);
     kv_buf_arrhdr(&c->out, argc - 1);
@@ -397,11 +279,11 @@ static void c_mget(kv_ctx *c, size_t argc, const pf_slice *av)
     }
 }
 
-static void c_mset(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_mset(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     if (argc % 2 == 0)
-        return arity_err(&c->out, av[0], NULL);
-    if (oom(c))
+        return kv__arity_err(&c->out, av[0], NULL);
+    if (kv__oom(c))
         return;
     kref small[16], *refs = argc / 2 <= 16 ? small : malloc(argc / 2 * sizeof *refs);
     if (!refs)
@@ -420,14 +302,14 @@ static void c_mset(kv_ctx *c, size_t argc, const pf_slice *av)
                 free(refs);
             return err(c, E_OOM);
         }
-        op_set(c, r, av[i], e, 0);
+        op_set(c, r, av[i], e);
     }
     if (refs != small)
         free(refs);
     ok(c);
 }
 
-static void c_del(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_del(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     lock_keys(c, argc, av, 1, 1);
     long long n = 0;
@@ -441,7 +323,7 @@ static void c_del(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_int(&c->out, n);
 }
 
-static void c_exists(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_exists(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     lock_keys(c, argc, av, 1, 1);
     long long n = 0;
@@ -452,12 +334,12 @@ static void c_exists(kv_ctx *c, size_t argc, const pf_slice *av)
 
 static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
 {
-    if (oom(c))
+    if (kv__oom(c))
         return;
     kref r = lock1(c, av[1]);
     kv_entry *e = findr(c, r, av[1]);
     long long v = 0;
-    if (e && to_ll((pf_slice){ e->val, e->vlen }, &v) < 0)
+    if (e && kv__to_ll((pf_slice){ e->val, e->vlen }, &v) < 0)
         return err(c, E_INT);
     if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v))
         return err(c, "ERR increment or decrement would overflow");
@@ -467,38 +349,39 @@ static void incr_by(kv_ctx *c, const pf_slice *av, long long by)
     e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, num, n, e ? e->expire : -1);
     if (!e)
         return err(c, E_OOM);
-    op_set(c, r, av[1], e, 1);
+    op_set(c, r, av[1], e);
     kv_buf_int(&c->out, v);
 }
 
-static void c_incr(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; incr_by(c, av, 1); }
-static void c_decr(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; incr_by(c, av, -1); }
-static void c_incrby(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_incr(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; incr_by(c, av, 1); }
+void kv__cmd_decr(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; incr_by(c, av, -1); }
+void kv__cmd_incrby(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     long long by;
     (void)argc;
-    if (to_ll(av[2], &by) < 0)
+    if (kv__to_ll(av[2], &by) < 0)
         return err(c, E_INT);
     incr_by(c, av, by);
 }
-static void c_decrby(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_decrby(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     long long by;
     (void)argc;
-    if (to_ll(av[2], &by) < 0)
+    if (kv__to_ll(av[2], &by) < 0)
         return err(c, E_INT);
     if (by == LLONG_MIN)
         return err(c, "ERR decrement would overflow");
     incr_by(c, av, -by);
 }
 
-static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_append(kv_ctx *c, size_t argc, const pf_slice *av)
 {
-    if (oom(c))
+    if (kv__oom(c))
         return;
     (void)argc;
     kref r = lock1(c, av[1]);
     kv_entry *e = findr(c, r, av[1]);
+    int created = !e;
     if (!e) {
         e = kv_set(c->st, r.sh, av[1].ptr, av[1].len, r.h, av[2].ptr, av[2].len, -1);
         if (!e)
@@ -509,13 +392,15 @@ static void c_append(kv_ctx *c, size_t argc, const pf_slice *av)
         if (kv_append(c->st, r.sh, e, av[2].ptr, av[2].len) < 0)
             return err(c, E_OOM);
     }
-    pf_slice op[3] = { { "APPEND", 6 }, av[1], av[2] };
+    /* A new key is logged as the SET it was: an APPEND replayed onto a
+     * key that had expired by then would find it (aof.c). */
+    pf_slice op[3] = { { created ? "SET" : "APPEND", created ? 3u : 6u }, av[1], av[2] };
     if (LOGGING)
         kv_ops_add(&c->ops, shard_idx(c, r), 3, op);
     kv_buf_int(&c->out, (long long)e->vlen);
 }
 
-static void c_strlen(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_strlen(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc;
     kv_entry *e = findr(c, lock1(c, av[1]), av[1]);
@@ -526,8 +411,7 @@ static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_un
 {
     long long t;
     int nx = 0, xx = 0, gt = 0, lt = 0;
-    if (to_ll(av[2], &t) < 0)
-        return err(c, E_INT);
+    /* As redis: the options first (their errors win), then the time. */
     for (size_t i = 3; i < argc; i++) {
         if (eq(av[i], "NX")) nx = 1;
         else if (eq(av[i], "XX")) xx = 1;
@@ -547,6 +431,8 @@ static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_un
         return err(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
     if (gt && lt)
         return err(c, "ERR GT and LT options at the same time are not compatible");
+    if (kv__to_ll(av[2], &t) < 0)
+        return err(c, E_INT);
     int64_t now = kv_now_ms();
     if ((!ms_unit && (t > LLONG_MAX / 1000 || t < LLONG_MIN / 1000)) ||
         (t * (ms_unit ? 1 : 1000) > 0 && t * (ms_unit ? 1 : 1000) > LLONG_MAX - now)) {
@@ -571,8 +457,8 @@ static void expire_generic(kv_ctx *c, size_t argc, const pf_slice *av, int ms_un
     }
     kv_buf_int(&c->out, 1);
 }
-static void c_expire(kv_ctx *c, size_t argc, const pf_slice *av) { expire_generic(c, argc, av, 0); }
-static void c_pexpire(kv_ctx *c, size_t argc, const pf_slice *av) { expire_generic(c, argc, av, 1); }
+void kv__cmd_expire(kv_ctx *c, size_t argc, const pf_slice *av) { expire_generic(c, argc, av, 0); }
+void kv__cmd_pexpire(kv_ctx *c, size_t argc, const pf_slice *av) { expire_generic(c, argc, av, 1); }
 
 static void ttl_generic(kv_ctx *c, const pf_slice *av, int ms_unit)
 {
@@ -586,10 +472,10 @@ static void ttl_generic(kv_ctx *c, const pf_slice *av, int ms_unit)
         left = 0;
     kv_buf_int(&c->out, ms_unit ? left : (left + 500) / 1000);
 }
-static void c_ttl(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; ttl_generic(c, av, 0); }
-static void c_pttl(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; ttl_generic(c, av, 1); }
+void kv__cmd_ttl(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; ttl_generic(c, av, 0); }
+void kv__cmd_pttl(kv_ctx *c, size_t argc, const pf_slice *av) { (void)argc; ttl_generic(c, av, 1); }
 
-static void c_persist(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_persist(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc;
     kref r = lock1(c, av[1]);
@@ -601,7 +487,7 @@ static void c_persist(kv_ctx *c, size_t argc, const pf_slice *av)
     kv_buf_int(&c->out, 1);
 }
 
-static void c_type(kv_ctx *c, size_t argc, const pf_slice *av)
+void kv__cmd_type(kv_ctx *c, size_t argc, const pf_slice *av)
 {
     (void)argc;
     if (findr(c, lock1(c, av[1]), av[1]))
@@ -610,5 +496,3 @@ static void c_type(kv_ctx *c, size_t argc, const pf_slice *av)
         kv_buf_put(&c->out, "+none\r\n", 7);
 }
 
-#include "cmd_keyspace.c.h"
-#include "cmd_run.c.h"
