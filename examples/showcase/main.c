@@ -13,6 +13,8 @@
 #include "echo/echo.h"
 #include "http1.h"
 #include "maildir/maildir.h"
+#include "mcd/mcd.h"
+#include "memcache.h"
 #include "ping/ping.h"
 #include "protofsm/cli.h"
 #include "site/site.h"
@@ -41,6 +43,8 @@ static struct listener {
       { "curl -i http://", ":", "/hello" }, "a fixed /hello; no files" },
     { "files", &pf_site_service, &file_site, "127.0.0.1:8081", { "curl -i http://", ":", "/" },
       "a second site in the same process, its own root" },
+    { "mcd", &pf_mcd_service, NULL, "127.0.0.1:11311", { "nc ", " ", "" },
+      "then: set k 0 0 2 / hi / get k; or: memccat --servers=127.0.0.1:11311 k" },
     { "mqtt", &pf_broker_service, NULL, "127.0.0.1:1883",
       { "mosquitto_sub -v -t '#' -h ", " -p ", "" },
       "then elsewhere: mosquitto_pub -p 1883 -t a/b -m hi" },
@@ -49,6 +53,14 @@ static struct listener {
       "a second broker: what is published on 1883 never shows here" },
 };
 #define NLISTENERS (sizeof(listeners) / sizeof(listeners[0]))
+
+/* The service instance a listener serves, by the listener's name. */
+static void set_data(const char *name, void *data)
+{
+    for (size_t i = 0; i < NLISTENERS; i++)
+        if (strcmp(listeners[i].name, name) == 0)
+            listeners[i].data = data;
+}
 
 int main(int argc, char **argv)
 {
@@ -60,12 +72,14 @@ int main(int argc, char **argv)
 
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (!brokers[0] || !brokers[1]) {
+    pf_mcd *cache = pf_mcd_new(NULL);
+    if (!brokers[0] || !brokers[1] || !cache) {
         fprintf(stderr, "showcase: out of memory\n");
         return 1;
     }
-    listeners[NLISTENERS - 2].data = brokers[0];
-    listeners[NLISTENERS - 1].data = brokers[1];
+    set_data("mcd", cache);
+    set_data("mqtt", brokers[0]);
+    set_data("mqtt2", brokers[1]);
     struct stat st;
     if (stat("examples/showcase/www", &st) == 0 && S_ISDIR(st.st_mode))
         pf_site_open(&file_site, "examples/showcase/www");
@@ -81,6 +95,8 @@ int main(int argc, char **argv)
         /* A request is one packet: HTTP needs room for a whole body. */
         if (l->service->proto == &pf_http1_protocol)
             lc.max_input = pf_http1_max_request(NULL);
+        else if (l->service->proto == &pf_memcache_protocol)
+            lc.max_input = pf_mc_max_packet(NULL);
         char host[256], addr[300];
         unsigned port;
 
@@ -100,6 +116,7 @@ int main(int argc, char **argv)
     rc = pf_cli_finish(srv, pf_server_run(srv));
     pf_broker_free(brokers[0]);
     pf_broker_free(brokers[1]);
+    pf_mcd_free(cache);
     pf_site_close(&file_site);
     return rc;
 }

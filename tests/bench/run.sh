@@ -71,3 +71,7 @@ PF_BUILD=$B sh "$(dirname "$0")/bench_httpd.sh"
 echo
 # kvd against redis-server with redis-benchmark (skips itself without them)
 PF_BUILD=$B sh "$(dirname "$0")/bench_kvd.sh"
+
+echo
+# mcd against memcached with memcaslap (skips itself without them)
+PF_BUILD=$B sh "$(dirname "$0")/bench_mcd.sh"
