@@ -64,6 +64,11 @@ void pfg_machine_free(pfg_machine *m)
     free(m->over);
     free(m->over_path);
     free(m->extends);
+    for (int i = 0; i < PFG_P_N; i++)
+        free(m->pdir[i]);
+    for (size_t i = 0; i < m->nkw; i++)
+        free(m->kw[i].text);
+    free(m->kw);
     pfg_names_free(&m->states);
     pfg_names_free(&m->events);
     pfg_names_free(&m->handlers);

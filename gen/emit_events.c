@@ -46,9 +46,11 @@ int pfg_emit_events_h(const pfg_machine *m, const char *base, FILE *f)
         return -1;
     }
     pfg_put_banner(f, m->path);
-    fprintf(f, "#ifndef %s\n#define %s\n\n#include \"protofsm/fsm.h\"\n\n", guard, guard);
+    fprintf(f, "#ifndef %s\n#define %s\n\n#include \"protofsm/fsm.h\"\n"
+               "#include \"protofsm/protocol.h\"\n\n", guard, guard);
     free(guard);
     pfg_put_events_decl(f, m);
+    pfg_put_protocol_decl(f, m);
     fputs("\n#endif\n", f);
     return pfg_finish(f);
 }
@@ -56,7 +58,8 @@ int pfg_emit_events_h(const pfg_machine *m, const char *base, FILE *f)
 int pfg_emit_events_c(const pfg_machine *m, const char *base, FILE *f)
 {
     pfg_put_banner(f, m->path);
-    fprintf(f, "#include \"%s_events.h\"\n\n", base);
+    fprintf(f, "#include <string.h>\n\n#include \"%s_events.h\"\n\n", base);
     pfg_put_events_def(f, m);
+    pfg_put_protocol_def(f, m);
     return pfg_finish(f);
 }

@@ -16,10 +16,7 @@
 
 #include "pfgen.h"
 
-typedef struct tok {
-    const char *s;
-    size_t len;
-} tok;
+typedef pfg_tok tok;
 
 typedef struct bline {
     int line;
@@ -101,9 +98,6 @@ static int add_line(pfg_machine *m, block *b, int line, const char *p, const cha
 {
     if (!m->whole_file)
         check_comment_marks(m, line, p, e);
-    const char *hash = memchr(p, '#', (size_t)(e - p));
-    if (hash != NULL)
-        e = hash;
     if (memchr(p, '\0', (size_t)(e - p)) != NULL) {
         pfg_error(m, line, "line contains a NUL byte");
         return 0;
@@ -113,11 +107,25 @@ static int add_line(pfg_machine *m, block *b, int line, const char *p, const cha
     while (p < e) {
         while (p < e && is_blank(*p))
             p++;
-        if (p == e)
-            break;
+        if (p == e || *p == '#')
+            break; /* a comment runs to the end of the line */
         const char *s = p;
-        while (p < e && !is_blank(*p))
+        if (*p == '"') {
+            /* A quoted string is one token, blanks and '#' included; a
+             * backslash keeps the next byte in it. */
+            for (p++; p < e && *p != '"'; p++)
+                if (*p == '\\' && p + 1 < e)
+                    p++;
+            if (p == e) {
+                pfg_error(m, line, "unterminated string: no closing '\"'");
+                free(t);
+                return 0;
+            }
             p++;
+        } else {
+            while (p < e && !is_blank(*p) && *p != '#')
+                p++;
+        }
         if (ntok == cap) {
             cap = cap ? cap * 2 : 8;
             tok *nt = realloc(t, cap * sizeof *nt);
@@ -303,6 +311,8 @@ static void pass_kind(pfg_machine *m, const block *b)
 static int directive(pfg_machine *m, const bline *l, pending *pd)
 {
     const tok *t0 = &l->t[0];
+    if (pfg_is_protocol_directive(t0))
+        return pfg_protocol_directive(m, l->t, l->ntok, l->line) < 0 ? -1 : 0;
     int list = tok_is(t0, "states") || tok_is(t0, "events") || tok_is(t0, "final");
     if (tok_is(t0, "kind"))
         return 0;  /* pass_kind */
@@ -434,6 +444,8 @@ static int directive(pfg_machine *m, const bline *l, pending *pd)
 
 static int is_directive(const tok *t)
 {
+    if (pfg_is_protocol_directive(t))
+        return 1;
     static const char *const kw[] = { "machine", "protocol", "extends", "kind", "states",
                                       "events", "start", "final" };
     for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
@@ -455,7 +467,9 @@ static void not_directive(pfg_machine *m, const bline *l)
                                           : "'STATE EVENT -> NEXT HANDLER'");
     else
         pfg_error(m, l->line, "unknown directive '%.*s' (expected machine, protocol, extends, "
-                              "kind, states, events, start or final)", (int)t0->len, t0->s);
+                              "kind, states, events, start, final, or in a protocol keywords, "
+                              "fields, parser, init, parse, error, interim, full, busy)",
+                  (int)t0->len, t0->s);
 }
 
 static long find_state(pfg_machine *m, const tok *t, int line, const char *what)
@@ -674,10 +688,11 @@ static int protocol_only(pfg_machine *m, const block *b)
             pfg_error(m, l->line, "a protocol has no table rows: they belong to a machine "
                       "over it ('machine NAME over %s', in a .fsm file)", m->name);
         else if (tok_is(t0, "kind") || tok_is(t0, "states") || tok_is(t0, "start") ||
-                 tok_is(t0, "final"))
+                 tok_is(t0, "final") || tok_is(t0, "extends"))
             pfg_error(m, l->line, "'%.*s' belongs to a machine, not to protocol '%s'",
                       (int)t0->len, t0->s, m->name);
     }
+    pfg_check_protocol_block(m);
     return 0;
 }
 
@@ -710,6 +725,7 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
         rc = protocol_only(m, &b);
         goto out;
     }
+    pfg_check_protocol_block(m); /* a machine's: what belongs to a protocol */
     if (m->name_line == 0)
         pfg_error(m, m->block_line, "missing 'machine' directive (the name that prefixes "
                                     "generated symbols)");

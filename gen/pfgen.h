@@ -35,6 +35,35 @@ typedef struct pfg_names {
     size_t nslot;
 } pfg_names;
 
+/* A token of the block: a word, or a "quoted C string" kept as written. */
+typedef struct pfg_tok {
+    const char *s;
+    size_t len;
+} pfg_tok;
+
+/* What a protocol block may say besides its events, to have pfgen write
+ * the protocol's boilerplate (see proto_block.c). */
+enum pfg_pdir {
+    PFG_P_FIELDS,   /* fields TYPE: the fields struct (NAME_FIELDS(pkt)) */
+    PFG_P_PARSER,   /* parser TYPE: the parser state */
+    PFG_P_INIT,     /* init FUNCTION */
+    PFG_P_PARSE,    /* parse FUNCTION */
+    PFG_P_ERROR,    /* error FUNCTION: the error reply */
+    PFG_P_INTERIM,  /* interim FUNCTION */
+    PFG_P_FULL,     /* full "reply": connection limit */
+    PFG_P_BUSY,     /* busy "reply": request queue full */
+    PFG_P_N
+};
+
+/* keywords: a word of the protocol that names an event. */
+typedef struct pfg_keyword {
+    size_t event;
+    char *text;
+    size_t len;
+    int nocase;
+    int line;
+} pfg_keyword;
+
 typedef struct pfg_row {
     int line;
     int is_default;   /* `default -> ...`, `* * -> ...` or dispatch `* -> ...` */
@@ -78,6 +107,10 @@ typedef struct pfg_machine {
     int over_line;        /* the machine takes from PROTO.rl */
     char *over_path;      /* the PROTO.rl that was read */
     int events_line;      /* first `events` directive (0: none) */
+    char *pdir[PFG_P_N];  /* protocol boilerplate directives (NULL: absent) */
+    int pdir_line[PFG_P_N];
+    pfg_keyword *kw;      /* `keywords`, in order */
+    size_t nkw, capkw;
     char *extends;        /* `extends BASE`: start from BASE.fsm's table */
     int extends_line;
     int extended;         /* the base table was read and merged */
@@ -116,6 +149,17 @@ int pfg_import_events(pfg_machine *m);
  * (or with m->oom set); free with pfg_free_base. */
 pfg_machine *pfg_load_base(pfg_machine *m);
 void pfg_free_base(pfg_machine *b);
+
+/* proto_block.c: a protocol block's `keywords`, `fields`, `parser`, `init`,
+ * `parse`, `error`, `interim`, `full` and `busy` lines.  1 when `t0` is one
+ * of them (handled, problems reported), 0 when not, -1 when out of memory. */
+int pfg_protocol_directive(pfg_machine *m, const pfg_tok *t, size_t ntok, int line);
+int pfg_is_protocol_directive(const pfg_tok *t0);
+/* After every line: keywords and directives that need each other. */
+void pfg_check_protocol_block(pfg_machine *m);
+/* Into BASE_events.h / BASE_events.c: what those lines ask for. */
+void pfg_put_protocol_decl(FILE *f, const pfg_machine *m);
+void pfg_put_protocol_def(FILE *f, const pfg_machine *m);
 
 /* names.c */
 void pfg_names_free(pfg_names *ns);

@@ -273,6 +273,12 @@ static int add_events(pfg_machine *m, symtab *t, const char *owner, int nl, int 
     if (!m->over &&
         add_owned(m, t, pfg_strdupf("%s_event_names", owner), FROM_MACHINE, 0, nl, check))
         return -1;
+    if (m->is_protocol &&
+        (add_owned(m, t, pfg_strdupf("%s_keyword", owner), FROM_MACHINE, 0, nl, check) ||
+         add_owned(m, t, pfg_strdupf("%s_same", owner), FROM_MACHINE, 0, nl, check) ||
+         add_owned(m, t, upper_id(owner, "_FIELDS", ""), FROM_MACHINE, 0, nl, check) ||
+         add_owned(m, t, upper_id(owner, "_PROTOCOL", ""), FROM_MACHINE, 0, nl, check)))
+        return -1;
     for (size_t e = 0; e < m->events.n; e++) {
         int line = e < PFG_NBUILTIN || m->over ? nl : m->events.line[e];
         if (add_owned(m, t, upper_id(owner, "_EV_", m->events.name[e]), FROM_EVENT, e, line,

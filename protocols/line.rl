@@ -1,120 +1,71 @@
-/* The line protocol (see line.h for what it answers).
+/* The line protocol (see line.h for what it carries).
  *
- * Framing is memchr for the LF, not Ragel: a line has no structure worth a
- * state per byte, and memchr runs at memory speed.  Once a line is whole,
- * the Ragel machine below classifies its command word in one pass.  The
- * parser keeps only an offset between calls, so the runtime may move the
- * buffer, and bytes already scanned are never scanned again.
+ * Framing is the kit's line block (memchr for the LF, a limit, CR
+ * optional) and the command word is the keyword classifier pfgen writes
+ * from the block below: a line has no structure worth a state per byte, so
+ * this protocol needs no Ragel machine of its own.  The parser keeps only
+ * an offset between calls, so the runtime may move the buffer, and bytes
+ * already searched are never searched again.
  *
- * The block below is the event list; tables over it are services' (the
- * echo service's is services/echo/echo.fsm). */
+ * The block is the event list; tables over it are services' (the echo
+ * service's is services/echo/echo.fsm). */
 
 /* @fsm
 protocol line
-events  HELLO ECHO SLEEP QUIT UNKNOWN
+keywords nocase HELLO ECHO SLEEP QUIT
+events  UNKNOWN
+fields  pf_line_fields
+parser  line_parser
+init    line_init
+parse   line_parse
+error   line_error
+full    "-ERR too many connections\r\n"
 @end */
 #include <errno.h>
 #include <string.h>
 
 #include "line.h"
 #include "line_events.h"
+#include "protofsm/frame.h"
 
 typedef struct line_parser {
-    size_t scanned;     /* bytes of the current line searched for LF */
+    pf_frame_line line;
     size_t max_line;
-    int err;            /* sticky parse error */
+    int err; /* sticky parse error */
 } line_parser;
 
-%%{
-    machine line_cmd;
-
-    action hello { ev = LINE_EV_HELLO; }
-    action echo  { ev = LINE_EV_ECHO; }
-    action sleep { ev = LINE_EV_SLEEP; }
-    action quit  { ev = LINE_EV_QUIT; }
-    action arg   { arg = p + 1; fbreak; }
-
-    keyword = 'hello'i | 'echo'i | 'sleep'i | 'quit'i;
-    command = 'hello'i %hello
-            | 'echo'i  %echo
-            | 'sleep'i %sleep
-            | 'quit'i  %quit
-            | ( [^ ]* - keyword );
-
-    main := command ( ' ' @arg any* )?;
-}%%
-
-%% write data noerror nofinal noentry;
-
-/* Name the event of a whole line (terminators removed) and split off its
- * argument. */
-static unsigned short classify(const char *line, size_t n, pf_line_fields *f)
+static void line_init(void *pp, const void *conf)
 {
-    const char *p = line, *pe = line + n, *eof = pe;
-    const char *arg = NULL;
-    unsigned short ev = LINE_EV_UNKNOWN;
-    int cs;
-    %% write init;
-    %% write exec;
-    (void)eof;
-    f->cmd.ptr = line;
-    f->cmd.len = arg ? (size_t)(arg - 1 - line) : n;
-    f->arg.ptr = arg;
-    f->arg.len = arg ? (size_t)(pe - arg) : 0;
-    return ev;
-}
-
-static void line_parser_init(void *pp, const void *conf)
-{
-    line_parser *lp = pp;
     const pf_line_conf *c = conf;
-    lp->scanned = 0;
-    lp->err = 0;
-    lp->max_line = c && c->max_line ? c->max_line : PF_LINE_MAX_DEFAULT;
+    *(line_parser *)pp = (line_parser){ .max_line = c && c->max_line ? c->max_line
+                                                                     : PF_LINE_MAX_DEFAULT };
 }
 
 static ssize_t line_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
     line_parser *lp = pp;
+    pf_line_fields *f = out->fields;
+    size_t text;
     if (lp->err)
         return lp->err;
-    const char *nl = NULL;
-    if (lp->scanned < len)
-        nl = memchr(buf + lp->scanned, '\n', len - lp->scanned);
-    if (!nl) {
-        lp->scanned = len;
-        /* max_line of text plus a CR may still be followed by its LF. */
-        if (len > lp->max_line && len - lp->max_line > 1)
-            return lp->err = -EMSGSIZE;
-        return -EAGAIN;
-    }
-    size_t end = (size_t)(nl - buf);
-    size_t text = end && buf[end - 1] == '\r' ? end - 1 : end;
-    if (text > lp->max_line)
-        return lp->err = -EMSGSIZE;
-    lp->scanned = 0;
-    out->event = classify(buf, text, out->fields);
-    out->raw.ptr = buf;
-    out->raw.len = end + 1;
-    return (ssize_t)(end + 1);
+    ssize_t n = pf_frame_line_next(&lp->line, buf, len, lp->max_line, PF_EOL_LF, &text);
+    if (n < 0)
+        return n == -EAGAIN ? n : (lp->err = (int)n);
+    /* The command word, then the argument after the first space. */
+    const char *sp = memchr(buf, ' ', text);
+    f->cmd = (pf_slice){ buf, sp ? (size_t)(sp - buf) : text };
+    f->arg = sp ? (pf_slice){ sp + 1, text - f->cmd.len - 1 } : (pf_slice){ NULL, 0 };
+    int ev = line_keyword(f->cmd.ptr, f->cmd.len);
+    out->event = ev < 0 ? LINE_EV_UNKNOWN : (uint16_t)ev;
+    out->raw = (pf_slice){ buf, (size_t)n };
+    return n;
 }
 
-static pf_slice line_error_reply(const void *pp, int err)
+static pf_slice line_error(const void *pp, int err)
 {
-    static const pf_slice too_long = PF_SLICE_LIT("-ERR line too long\r\n");
-    static const pf_slice bad = PF_SLICE_LIT("-ERR protocol error\r\n");
     (void)pp;
-    return err == -EMSGSIZE ? too_long : bad;
+    return err == -EMSGSIZE ? (pf_slice)PF_SLICE_LIT("-ERR line too long\r\n")
+                            : (pf_slice)PF_SLICE_LIT("-ERR protocol error\r\n");
 }
 
-const pf_protocol pf_line_protocol = {
-    .name = "line",
-    .events = &line_events,
-    .parser_size = sizeof(line_parser),
-    .fields_size = sizeof(pf_line_fields),
-    .parser_init = line_parser_init,
-    .parse = line_parse,
-    .error_reply = line_error_reply,
-    .busy_reply = { NULL, 0 },
-    .full_reply = PF_SLICE_LIT("-ERR too many connections\r\n"),
-};
+LINE_PROTOCOL(pf_line_protocol);

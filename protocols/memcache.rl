@@ -1,10 +1,12 @@
 /* memcached's text protocol (see memcache.h for what it accepts and why).
  *
- * Built from the framing blocks (protofsm/frame.h): a command line is
- * pf_frame_line_next, a storage command's data pf_frame_block, numbers
- * pf_frame_u64/i64.  Ragel names the command word, one pass over it; the
- * arguments are plain space-separated tokens and are checked here, in C,
- * against each command's shape.
+ * Built from the authoring kit: a command line is pf_frame_line_next, a
+ * storage command's data pf_frame_block, numbers pf_frame_u64/i64
+ * (protofsm/frame.h); the command word is named by the classifier pfgen
+ * writes from the `keywords` below, and the pf_protocol literal is
+ * MEMCACHE_PROTOCOL.  The arguments are plain space-separated tokens,
+ * checked here against each command's shape: nothing in this grammar
+ * needs a state per byte, so no Ragel machine either.
  *
  * A storage command is one packet: its line, its data and the CRLF.  While
  * the data is arriving the parser remembers only the line's and the data's
@@ -14,10 +16,17 @@
 
 /* @fsm
 protocol memcache
-events  SET ADD REPLACE APPEND PREPEND CAS
-events  GET GETS GAT GATS DELETE INCR DECR TOUCH
-events  FLUSH_ALL VERSION VERBOSITY STATS QUIT
+keywords lower SET ADD REPLACE APPEND PREPEND CAS
+keywords lower GET GETS GAT GATS DELETE INCR DECR TOUCH
+keywords lower FLUSH_ALL VERSION VERBOSITY STATS QUIT
 events  ERROR BAD TOO_LARGE SKIP
+fields  pf_mc_fields
+parser  mc_parser
+init    mc_init
+parse   mc_parse
+error   mc_error_reply
+busy    "SERVER_ERROR busy\r\n"
+full    "SERVER_ERROR too many open connections\r\n"
 @end */
 #include <errno.h>
 #include <string.h>
@@ -37,49 +46,11 @@ typedef struct mc_parser {
     int err;            /* sticky parse error */
 } mc_parser;
 
-%%{
-    machine mc_cmd;
-
-    action set       { ev = MEMCACHE_EV_SET; }
-    action add       { ev = MEMCACHE_EV_ADD; }
-    action replace   { ev = MEMCACHE_EV_REPLACE; }
-    action append    { ev = MEMCACHE_EV_APPEND; }
-    action prepend   { ev = MEMCACHE_EV_PREPEND; }
-    action cas       { ev = MEMCACHE_EV_CAS; }
-    action get       { ev = MEMCACHE_EV_GET; }
-    action gets      { ev = MEMCACHE_EV_GETS; }
-    action gat       { ev = MEMCACHE_EV_GAT; }
-    action gats      { ev = MEMCACHE_EV_GATS; }
-    action delete    { ev = MEMCACHE_EV_DELETE; }
-    action incr      { ev = MEMCACHE_EV_INCR; }
-    action decr      { ev = MEMCACHE_EV_DECR; }
-    action touch     { ev = MEMCACHE_EV_TOUCH; }
-    action flush_all { ev = MEMCACHE_EV_FLUSH_ALL; }
-    action version   { ev = MEMCACHE_EV_VERSION; }
-    action verbosity { ev = MEMCACHE_EV_VERBOSITY; }
-    action stats     { ev = MEMCACHE_EV_STATS; }
-    action quit      { ev = MEMCACHE_EV_QUIT; }
-
-    main := 'set' %set | 'add' %add | 'replace' %replace | 'append' %append
-          | 'prepend' %prepend | 'cas' %cas | 'get' %get | 'gets' %gets
-          | 'gat' %gat | 'gats' %gats | 'delete' %delete | 'incr' %incr
-          | 'decr' %decr | 'touch' %touch | 'flush_all' %flush_all
-          | 'version' %version | 'verbosity' %verbosity | 'stats' %stats
-          | 'quit' %quit;
-}%%
-
-%% write data noerror nofinal noentry;
-
 /* The command word's event; ERROR for anything else (case matters). */
 static uint16_t classify(const char *word, size_t n)
 {
-    const char *p = word, *pe = word + n, *eof = pe;
-    uint16_t ev = MEMCACHE_EV_ERROR;
-    int cs;
-    %% write init;
-    %% write exec;
-    (void)eof;
-    return ev;
+    int ev = memcache_keyword(word, n);
+    return ev < 0 ? MEMCACHE_EV_ERROR : (uint16_t)ev;
 }
 
 /* Split text into tokens at runs of spaces; at most max. */
@@ -355,14 +326,4 @@ int pf_mc_next_key(pf_slice *rest, pf_slice *key)
     return 1;
 }
 
-const pf_protocol pf_memcache_protocol = {
-    .name = "memcache",
-    .events = &memcache_events,
-    .parser_size = sizeof(mc_parser),
-    .fields_size = sizeof(pf_mc_fields),
-    .parser_init = mc_init,
-    .parse = mc_parse,
-    .error_reply = mc_error_reply,
-    .busy_reply = PF_SLICE_LIT("SERVER_ERROR busy\r\n"),
-    .full_reply = PF_SLICE_LIT("SERVER_ERROR too many open connections\r\n"),
-};
+MEMCACHE_PROTOCOL(pf_memcache_protocol);

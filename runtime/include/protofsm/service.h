@@ -1,7 +1,8 @@
 /* Services: a protocol, a session table over its events, and the handlers
  * bound to that table's slots.  The one header a service author includes:
  * it brings every call a handler makes (session.h: replies, close, data;
- * post.h: other sessions) and the hosted-session calls below.
+ * post.h: other sessions; frame.h: numbers and framing) and the
+ * hosted-session calls below.
  *
  * A table (NAME.fsm, compiled by pfgen) names handlers but does not link
  * them: its generated NAME_fsm.h lists them as NAME_HANDLERS(X), and the
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "protofsm/frame.h"
 #include "protofsm/fsm.h"
 #include "protofsm/post.h"
 #include "protofsm/protocol.h"
