@@ -738,9 +738,10 @@ int pfg_parse(pfg_machine *m, const char *text, size_t len)
         goto out;
     }
     if (m->over != NULL) {
-        if (m->events_line != 0) {
+        if (m->events_line != 0)
             pfg_error(m, m->events_line, "machine '%s' is over protocol '%s', whose events "
                       "it takes: declare no 'events' here", m->name, m->over);
+        if (m->events.n > PFG_NBUILTIN) {
             /* Drop them, so the protocol's events keep their numbers. */
             pfg_names_free(&m->events);
             for (int i = 0; i < PFG_NBUILTIN; i++)

@@ -25,17 +25,17 @@
 static const char *const pdir_name[PFG_P_N] = { "fields", "parser", "init", "parse",
                                                 "error", "interim", "full", "busy" };
 
-static int tok_is(const pfg_tok *t, const char *s)
+static int is_word(const pfg_tok *t, const char *s)
 {
     return t->len == strlen(s) && memcmp(t->s, s, t->len) == 0;
 }
 
 int pfg_is_protocol_directive(const pfg_tok *t0)
 {
-    if (tok_is(t0, "keywords"))
+    if (is_word(t0, "keywords"))
         return 1;
     for (int i = 0; i < PFG_P_N; i++)
-        if (tok_is(t0, pdir_name[i]))
+        if (is_word(t0, pdir_name[i]))
             return 1;
     return 0;
 }
@@ -123,13 +123,11 @@ static int add_keyword(pfg_machine *m, const pfg_tok *it, int mode, int line)
 
 int pfg_protocol_directive(pfg_machine *m, const pfg_tok *t, size_t ntok, int line)
 {
-    if (tok_is(&t[0], "keywords")) {
-        if (m->events_line == 0)
-            m->events_line = line;
+    if (is_word(&t[0], "keywords")) {
         size_t i = 1;
         int mode = 'e';
-        if (ntok > 1 && (tok_is(&t[1], "nocase") || tok_is(&t[1], "lower") ||
-                         tok_is(&t[1], "exact"))) {
+        if (ntok > 1 && (is_word(&t[1], "nocase") || is_word(&t[1], "lower") ||
+                         is_word(&t[1], "exact"))) {
             mode = t[1].s[0];
             i = 2;
         }
@@ -143,7 +141,7 @@ int pfg_protocol_directive(pfg_machine *m, const pfg_tok *t, size_t ntok, int li
         return 1;
     }
     int d = 0;
-    while (!tok_is(&t[0], pdir_name[d]))
+    while (!is_word(&t[0], pdir_name[d]))
         d++;
     if (m->pdir_line[d]) {
         pfg_error(m, line, "duplicate '%s' directive (first at line %d)", pdir_name[d],
@@ -189,7 +187,7 @@ void pfg_check_protocol_block(pfg_machine *m)
                       pdir_name[need[i]]);
 }
 
-static void put_upper(FILE *f, const char *s)
+static void put_caps(FILE *f, const char *s)
 {
     for (; *s; s++)
         fputc(toupper((unsigned char)*s), f);
@@ -198,23 +196,23 @@ static void put_upper(FILE *f, const char *s)
 void pfg_put_protocol_decl(FILE *f, const pfg_machine *m)
 {
     fputs("\n_Static_assert(", f);
-    put_upper(f, m->name);
+    put_caps(f, m->name);
     fputs("_EV_DRAIN + 1 == PF_EV__BUILTIN, \"built-in events moved: regenerate\");\n", f);
     if (m->nkw)
         fprintf(f, "\n/* The event a protocol word names (keywords), or -1. */\n"
                    "int %s_keyword(const char *word, size_t len);\n", m->name);
     if (m->pdir[PFG_P_FIELDS]) {
         fputs("\n/* A packet's fields, typed. */\n#define ", f);
-        put_upper(f, m->name);
+        put_caps(f, m->name);
         fprintf(f, "_FIELDS(pkt) ((const %s *)(pkt)->fields)\n", m->pdir[PFG_P_FIELDS]);
     }
     if (!m->pdir[PFG_P_PARSER] || !m->pdir[PFG_P_INIT] || !m->pdir[PFG_P_PARSE])
         return;
     fputs("\n/* The pf_protocol literal, once the functions it names are declared:\n"
           " * ", f);
-    put_upper(f, m->name);
-    fputs("_PROTOCOL(pf_NAME_protocol); */\n#define ", f);
-    put_upper(f, m->name);
+    put_caps(f, m->name);
+    fprintf(f, "_PROTOCOL(pf_%s_protocol); */\n#define ", m->name);
+    put_caps(f, m->name);
     fprintf(f, "_PROTOCOL(var) \\\n    const pf_protocol var = { \\\n"
                "        .name = \"%s\", \\\n        .events = &%s_events, \\\n"
                "        .parser_size = sizeof(%s), \\\n",

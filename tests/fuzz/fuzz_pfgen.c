@@ -21,6 +21,7 @@
 #include "../../gen/import.c"
 #include "../../gen/names.c"
 #include "../../gen/parse.c"
+#include "../../gen/proto_block.c"
 #include "../../gen/symbols.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -828,6 +828,52 @@ static void test_semantics(void **state)
     free(d);
 }
 
+/* The keyword classifier of good/kw.rl, compiled and asked: each mode
+ * matches what it says and nothing else. */
+static const char kw_driver[] =
+    "#include <stdio.h>\n"
+    "#include <string.h>\n"
+    "#include \"kw_events.h\"\n"
+    "static int k(const char *w) { return kw_keyword(w, strlen(w)); }\n"
+    "int main(void) {\n"
+    "    return !(k(\"hello\") == KW_EV_HELLO && k(\"HeLLo\") == KW_EV_HELLO &&\n"
+    "             k(\"QUIT\") == KW_EV_QUIT && k(\"hell\") == -1 && k(\"hello!\") == -1 &&\n"
+    "             k(\"flush_all\") == KW_EV_FLUSH_ALL && k(\"FLUSH_ALL\") == -1 &&\n"
+    "             k(\"get\") == KW_EV_GET && k(\"GET\") == -1 && k(\"gets\") == -1 &&\n"
+    "             k(\"M-SEARCH\") == KW_EV_SEARCH && k(\"m-search\") == -1 &&\n"
+    "             k(\"SEARCH\") == -1 && k(\"UNKNOWN\") == -1 && k(\"\") == -1 &&\n"
+    "             kw_events.n == KW_NEVENTS);\n"
+    "}\n";
+
+static void test_keywords(void **state)
+{
+    (void)state;
+    char *d = make_tmpdir();
+    generate("kw.rl", d);
+    char *drv = xprintf("%s/driver.c", d), *exe = xprintf("%s/driver", d);
+    char *inc = xprintf("-I%s", d), *gen = xprintf("%s/kw_events.c", d);
+    FILE *f = fopen(drv, "w");
+    assert_non_null(f);
+    fputs(kw_driver, f);
+    assert_int_equal(fclose(f), 0);
+    const char *argv[] = { cc(), "-std=c11", "-Werror", "-Wall", "-Wextra",
+                           "-Iruntime/include", inc, "-o", exe, drv, gen, NULL };
+    result r = run(argv);
+    if (r.status != 0)
+        fail_msg("keyword driver does not build:\n%s", r.err);
+    result_free(&r);
+    const char *rv[] = { exe, NULL };
+    r = run(rv);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    free(drv);
+    free(exe);
+    free(inc);
+    free(gen);
+    rm_tree(d);
+    free(d);
+}
+
 /* ---- main: one test per case file --------------------------------------- */
 
 static int by_name(const void *a, const void *b)
@@ -895,7 +941,7 @@ int main(void)
                 ng, nb);
         return 1;
     }
-    size_t n = 0, max = 3 * ng + nb + 6;
+    size_t n = 0, max = 3 * ng + nb + 7;
     struct CMUnitTest *t = calloc(max, sizeof *t);
     char **names = calloc(max, sizeof *names);
     for (size_t i = 0; i < ng; i++) {
@@ -907,6 +953,7 @@ int main(void)
     for (size_t i = 0; i < nb; i++)
         add(t, names, &n, xprintf("bad %s", bad[i]), test_bad, bad[i]);
     t[n++] = (struct CMUnitTest){ "semantics", test_semantics, NULL, NULL, NULL };
+    t[n++] = (struct CMUnitTest){ "keywords", test_keywords, NULL, NULL, NULL };
     t[n++] = (struct CMUnitTest){ "usage", test_usage, NULL, NULL, NULL };
     t[n++] = (struct CMUnitTest){ "io_errors", test_io_errors, NULL, NULL, NULL };
     t[n++] = (struct CMUnitTest){ "limits", test_limits, NULL, NULL, NULL };

@@ -1,0 +1,5 @@
+/* @fsm
+protocol unterminated_string
+events GO
+full "never closed
+@end */
