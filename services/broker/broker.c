@@ -389,6 +389,8 @@ static int mqtt_on_subscribe(pf_session *s, const pf_packet *pkt)
         tnode *node = pf__bk_sub_node(B, flt.ptr, flt.len, 1);
         subref *sr = node ? pf__bk_sub_add(c, node, q) : NULL;
         if (!sr) {
+            if (node)
+                pf__bk_sub_prune(B, node); /* refused filters leave no nodes */
             codes[n++] = 0x80; /* over max_subs, or out of memory */
             continue;
         }
@@ -423,6 +425,10 @@ static int mqtt_on_subscribe(pf_session *s, const pf_packet *pkt)
         }
         for (size_t i = from; i < r.n; i++)
             r.qos[i] = r.m[i]->qos < sr->qos ? r.m[i]->qos : sr->qos;
+        /* Let the others in between two walks: each may visit every
+         * retained topic ('+/+/+/x'), and a SUBSCRIBE may hold hundreds. */
+        pthread_mutex_unlock(&B->lock);
+        pthread_mutex_lock(&B->lock);
     }
     for (unsigned i = 0; i < c->nsubs; i++)
         c->subs[i].mark = 0;

@@ -186,6 +186,8 @@ tnode *pf__bk_sub_node(pf_broker *B, const char *filter, size_t n, int make);
 /* c subscribes at `node` with `qos`: its subref (new or updated), or NULL
  * when c is at its limit or out of memory. */
 subref *pf__bk_sub_add(client *c, tnode *node, uint8_t qos);
+/* A node pf__bk_sub_node made that nobody subscribed at goes again. */
+void pf__bk_sub_prune(pf_broker *B, tnode *node);
 void pf__bk_sub_del(client *c, unsigned i);
 /* The clients whose subscriptions match `topic`, each once with its best
  * QoS (MQTT-3.3.5-1), a reference taken on each.  *out is malloc'd; the

@@ -202,6 +202,8 @@ tnode *pf__bk_sub_node(pf_broker *B, const char *filter, size_t n, int make)
     return path(B, B->subs_root, filter, n, make);
 }
 
+void pf__bk_sub_prune(pf_broker *B, tnode *node) { prune(B, node); }
+
 subref *pf__bk_sub_add(client *c, tnode *node, uint8_t qos)
 {
     for (unsigned i = 0; i < c->nsubs; i++)
