@@ -74,7 +74,7 @@ void pf__conn_free(pf__conn *c)
 int pf__conn_has_packets(const pf__conn *c) { return c->first < c->npk; }
 
 static const pf_slice reasons[] = {
-    { "idle", 4 }, { "deadline", 8 }, { "timer", 5 }, { "", 0 },
+    { "idle", 4 }, { "deadline", 8 }, { "timer", 5 }, { "room", 4 },
 };
 
 void pf__conn_event(pf__conn *c, uint16_t ev, const char *why)
@@ -92,6 +92,8 @@ static void deliver_late_events(pf__conn *c)
 
     if (ev & PF__EV_TIMER)
         pf__conn_event(c, PF_EV_TIMEOUT, reasons[2].ptr);
+    if (ev & PF__EV_ROOM)
+        pf__conn_event(c, PF_EV_TIMEOUT, reasons[3].ptr);
     if (ev & PF__EV_IDLE)
         pf__conn_event(c, PF_EV_TIMEOUT, reasons[0].ptr);
     else if (ev & PF__EV_DEADLINE)

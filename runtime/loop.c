@@ -432,6 +432,10 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         close_now(srv, c);
         return;
     }
+    /* Mail that waited for the output to go below its mark (progress()
+     * looked before this flush): take it now, or it waits for the peer's
+     * next packet, since nothing else may come to this connection. */
+    pf__post_apply(c);
     if (c->activity && !c->in_flight)
         conn_timers_after(srv, c); /* writes push the idle deadline too */
     if (pf__files_cold(&c->s) && !c->hard) {

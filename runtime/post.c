@@ -38,7 +38,8 @@ struct slot {
     uint32_t idx, gen;
     uint32_t next_free, next_dirty;
     uint8_t live, dirty, zombie, close_req;
-    atomic_int pending;   /* mailbox not empty or close requested */
+    uint8_t wake_req;     /* pf_post_wake: "room" once the mailbox moved */
+    atomic_int pending;   /* mailbox not empty, close or wake requested */
     pf_session *s;
     pf_server *srv;       /* NULL: a session driven by hand */
     pf_buf q;             /* the mailbox: whole posts, in order */
@@ -187,6 +188,27 @@ int pf_post_close(pf_handle h)
     return rc;
 }
 
+int pf_post_wake(pf_handle h)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&lock);
+    struct slot *sl = lookup(h);
+    if (!sl) {
+        rc = PF_ECLOSED;
+    } else if (!sl->srv) {
+        rc = -ENOTSUP;
+    } else {
+        /* Checked by the owner in pf__post_apply, under this lock, so a
+         * mailbox emptied between the poster's refusal and this call
+         * still wakes (the owner finds it empty at once). */
+        sl->wake_req = 1;
+        mark(sl);
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
 uint64_t pf_post_refused(void)
 {
     return atomic_load_explicit(&refused, memory_order_relaxed);
@@ -203,6 +225,7 @@ void pf__post_release(pf_session *s)
     sl->live = 0;
     sl->s = NULL;
     sl->close_req = 0;
+    sl->wake_req = 0;
     pf_buf_free(&sl->q);
     atomic_store_explicit(&sl->pending, 0, memory_order_relaxed);
     if (sl->dirty) {
@@ -273,6 +296,13 @@ void pf__post_apply(pf__conn *c)
         sl->close_req = 0;
         c->s.closing = 1;
     }
-    atomic_store_explicit(&sl->pending, sl->q.len || sl->close_req, memory_order_relaxed);
+    /* Room: the mailbox is empty, so a post of up to max_output fits; the
+     * event rides the next job like a timer (conn.c). */
+    if (sl->wake_req && sl->q.len == 0) {
+        sl->wake_req = 0;
+        c->pending |= PF__EV_ROOM;
+    }
+    atomic_store_explicit(&sl->pending, sl->q.len || sl->close_req || sl->wake_req,
+                          memory_order_relaxed);
     pthread_mutex_unlock(&lock);
 }

@@ -39,6 +39,7 @@
 #define PF__EV_DEADLINE 0x4u
 #define PF__EV_TIMER 0x8u
 #define PF__EV_DRAIN 0x10u
+#define PF__EV_ROOM 0x20u   /* post.c: pf_post_wake's "room" */
 
 typedef struct pf__listener {
     int fd;

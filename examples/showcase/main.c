@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 {
     pf_cli cli;
     pf_server *srv;
-    pf_broker *brokers[2] = { pf_broker_new(), pf_broker_new() };
+    pf_broker *brokers[2] = { pf_broker_new(NULL), pf_broker_new(NULL) };
     int rc = pf_cli_parse(&cli, argc, argv,
                           "showcase: every protofsm service on its own port (--listen is ignored)");
 

@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The broker: a subscriber to everything, then the input as a client. */
     static const char conn[] = "\x10\x0d\x00\x04MQTT\x04\x02\x00\x00\x00\x01w";
     static const char suball[] = "\x82\x06\x00\x01\x00\x01#\x02";
-    pf_broker *br = pf_broker_new();
+    pf_broker *br = pf_broker_new(NULL);
     pf_session_conf sc = { .max_output = 1 << 16, .max_input = 1 << 16, .listener_data = br };
     pf_session *w = pf_session_new(&pf_broker_service, &sc);
     pf_session *s = pf_session_new(&pf_broker_service, &sc);

@@ -34,6 +34,20 @@
  * later, or pf_post_close the slow receiver).  A slow receiver therefore
  * never stalls the poster.
  *
+ * Room again (pf_post_wake).  A poster that keeps what was refused (a
+ * broker's QoS 1 message) must learn when to try again, and the receiver
+ * may be silent for hours.  pf_post_wake(h) asks the runtime to deliver
+ * PF_EV_TIMEOUT with raw "room" to the session h names, once, as soon as
+ * its mailbox has been taken into its output (at once if the mailbox is
+ * empty now).  The mailbox moves only while the output is below its
+ * high-water mark, so the event means "a post of up to max_output bytes
+ * fits now and the peer is reading".  The receiving session's own handler
+ * then runs, in order with its packets, and may post to itself or reply.
+ * Only sessions whose service calls pf_post_wake ever see "room": a table
+ * whose TIMEOUT row closes must let its handler tell "room" from "timer"
+ * (and veto the move with PF_STAY).  Several requests before the event
+ * make one event.
+ *
  * Sessions driven by hand (pf_session_new): a post appends to the session's
  * output at once.  Those sessions are single-threaded, so this is valid
  * only from the thread that drives them (the tests do this).
@@ -79,6 +93,13 @@ int pf_postv(pf_handle h, const pf_slice *parts, size_t n);
  * before this call) is flushed.  0 or PF_ECLOSED.  Its CLOSE event runs as
  * for any close. */
 int pf_post_close(pf_handle h);
+
+/* Deliver PF_EV_TIMEOUT, raw "room", to the session named by `h` once its
+ * mailbox has been moved into its output (see "Room again" above).  Any
+ * thread.  0; PF_ECLOSED when the session is gone; -ENOTSUP for a session
+ * driven by hand (its posts go straight to its output: there is no mailbox
+ * to wait for). */
+int pf_post_wake(pf_handle h);
 
 /* Posts refused with -ENOBUFS since the start (all sessions). */
 uint64_t pf_post_refused(void);
