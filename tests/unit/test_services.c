@@ -137,7 +137,7 @@ static void expect_bytes(int fd, const char *want, size_t n)
 static void run_mode(pf_mode mode)
 {
     pf_site sites[2];
-    pf_broker *brokers[2] = { pf_broker_new(), pf_broker_new() };
+    pf_broker *brokers[2] = { pf_broker_new(NULL), pf_broker_new(NULL) };
     assert_non_null(brokers[0]);
     assert_non_null(brokers[1]);
     for (int i = 0; i < 2; i++)
