@@ -21,14 +21,11 @@ events  CONNECT PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE UNSUBSCRIBE PINGR
 
 #include "mqtt.h"
 #include "mqtt_events.h"
+#include "protofsm/frame.h"
 
 typedef struct mqtt_parser {
-    int cs;            /* Ragel state of the fixed header */
-    unsigned hdr;      /* fixed-header bytes read */
-    unsigned shift;    /* of the next remaining-length group */
-    uint32_t rem;      /* remaining length so far */
-    uint8_t type;
-    uint8_t done;      /* fixed header complete */
+    int cs;            /* Ragel state of the first byte */
+    uint8_t type;      /* 0 until the first byte is read */
     size_t max_packet;
     int err;           /* sticky */
 } mqtt_parser;
@@ -48,16 +45,6 @@ typedef struct mqtt_parser {
     action t_unsubscribe { pp->type = PF_MQTT_UNSUBSCRIBE; }
     action t_pingreq     { pp->type = PF_MQTT_PINGREQ; }
     action t_disconnect  { pp->type = PF_MQTT_DISCONNECT; }
-    action len_more {
-        pp->rem |= (uint32_t)(fc & 0x7f) << pp->shift;
-        pp->shift += 7;
-    }
-    action len_last {
-        pp->rem |= (uint32_t)fc << pp->shift;
-        pp->done = 1;
-        fbreak;
-    }
-
     include mqtt_grammar "mqtt_grammar.rl";
 }%%
 
@@ -282,11 +269,8 @@ static const uint16_t event_of[16] = {
 
 static void reset(mqtt_parser *pp)
 {
-    pp->cs = mqtt_en_fixed_header;
-    pp->hdr = pp->shift = 0;
-    pp->rem = 0;
+    pp->cs = mqtt_en_first_byte;
     pp->type = 0;
-    pp->done = 0;
 }
 
 static void mqtt_parser_init(void *p, const void *conf)
@@ -303,24 +287,29 @@ static ssize_t mqtt_parse(void *vp, const char *buf, size_t len, pf_packet *out)
     mqtt_parser *pp = vp;
     if (pp->err)
         return pp->err;
-    if (!pp->done) {
-        const unsigned char *p = (const unsigned char *)buf + pp->hdr;
-        const unsigned char *pe = (const unsigned char *)buf + len;
-        %% write exec;
-        pp->hdr = (unsigned)(p - (const unsigned char *)buf);
-        if (pp->cs < mqtt_first_final && !pp->done && p < pe)
-            return pp->err = -EBADMSG; /* the machine failed on *p */
-        if (!pp->done)
+    if (!pp->type) {
+        /* The first byte names the packet and fixes its flags (a grammar:
+         * mqtt_grammar.rl); what follows is counted, with the kit. */
+        const unsigned char *p = (const unsigned char *)buf;
+        const unsigned char *pe = p + (len ? 1 : 0);
+        if (len == 0)
             return -EAGAIN;
-        if ((size_t)pp->hdr + pp->rem > pp->max_packet)
-            return pp->err = -EMSGSIZE;
+        %% write exec;
+        if (!pp->type)
+            return pp->err = -EBADMSG;
     }
-    size_t total = (size_t)pp->hdr + pp->rem;
-    if (len < total)
+    uint64_t rem;
+    int h = pf_frame_varint(buf + 1, len - 1, 4, &rem); /* 2.2.3 remaining length */
+    if (h < 0)
+        return h == -EAGAIN ? h : (pp->err = -EBADMSG);
+    size_t hdr = 1 + (size_t)h, total = hdr + (size_t)rem;
+    if (total > pp->max_packet)
+        return pp->err = -EMSGSIZE;
+    if (pf_frame_block(buf + hdr, len - hdr, (size_t)rem, "", 0) < 0)
         return -EAGAIN;
     pf_mqtt_fields *f = out->fields;
     memset(f, 0, sizeof(*f));
-    if (decode((uint8_t)buf[0], buf + pp->hdr, pp->rem, f) < 0)
+    if (decode((uint8_t)buf[0], buf + hdr, (size_t)rem, f) < 0)
         return pp->err = -EBADMSG;
     out->event = event_of[f->type];
     out->raw.ptr = buf;

@@ -20,11 +20,9 @@
           | 0xc0 @t_pingreq
           | 0xe0 @t_disconnect;
 
-    # 2.2.3 Remaining length: 1 to 4 bytes, 7 bits each, low group first,
-    # the high bit says another follows.  A fifth byte has no branch.
-    remaining = ( 0x80..0xff @len_more ){0,3} 0x00..0x7f @len_last;
-
-    fixed_header := first remaining;
+    # 2.2.3 The remaining length that follows (1 to 4 bytes, 7 bits each,
+    # low group first) is counted, not parsed: pf_frame_varint in mqtt.rl.
+    first_byte := first;
 
     # 1.5.3 UTF-8 encoded strings: well-formed (RFC 3629: no overlongs, no
     # code point over U+10FFFF), without U+0000 and without the surrogates
