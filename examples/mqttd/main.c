@@ -7,7 +7,7 @@
  * `--listen 127.0.0.1:N` (default 1883).  Two defaults differ from the
  * other examples: there is no idle timeout unless --idle-timeout is given
  * (each client's keep-alive governs, at 1.5 x what it asked for), and the
- * input limit is raised to hold the largest packet (256 KiB).
+ * input holds the largest packet (256 KiB) unless --max-input says otherwise.
  *
  * The broker's limits (services/broker/broker.h says what each does), each
  * a count, or `unlimited`:
@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "broker/broker.h"
 #include "mqtt.h"
@@ -81,10 +80,8 @@ int main(int argc, char **argv)
 {
     static const pf_mqtt_conf mconf = { .max_packet = PF_MQTT_MAX_PACKET_DEFAULT };
     char *args[MAX_ARGS + 2], listen[64];
-    int n = 0, idle_given = 0, input_given = 0;
+    int n = 0;
     pf_broker_conf bconf = { 0 };
-    pf_cli cli;
-    pf_server *srv;
 
     if (argc > MAX_ARGS) {
         fprintf(stderr, "%s: too many arguments\n", argv[0]);
@@ -110,52 +107,24 @@ int main(int argc, char **argv)
             i++;
             continue;
         }
-        idle_given |= strncmp(argv[i], "--idle-timeout", 14) == 0;
-        input_given |= strncmp(argv[i], "--max-input", 11) == 0;
         args[n++] = argv[i];
     }
     args[n] = NULL;
-    int rc = pf_cli_parse(&cli, n, args, ABOUT);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
-    if (!idle_given)
-        cli.conf.idle_timeout_ms = 0;
-    if (!input_given || cli.conf.max_input < mconf.max_packet)
-        cli.conf.max_input = mconf.max_packet;
-    if (cli.nlisten == 0) {
-        pf_cli_split("127.0.0.1:1883", cli.listen[0].host, sizeof(cli.listen[0].host),
-                     &cli.listen[0].port);
-        cli.nlisten = 1;
-    }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    rc = pf_server_new(&srv, &cli.conf);
-    if (rc < 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], strerror(-rc));
-        return 1;
-    }
+    /* MQTT's keep-alive is the client's to set: no idle timeout of ours;
+     * the input holds the largest packet. */
+    pf_cli d;
+    pf_cli_defaults(&d);
+    d.conf.idle_timeout_ms = 0;
+    d.conf.max_input = mconf.max_packet;
+    pf_cli_split("127.0.0.1:1883", d.listen[0].host, sizeof(d.listen[0].host), &d.listen[0].port);
+    d.nlisten = 1;
     pf_broker *broker = pf_broker_new(&bconf);
     if (!broker) {
         fprintf(stderr, "%s: %s\n", argv[0], strerror(ENOMEM));
-        pf_server_free(srv);
         return 1;
     }
-    pf_listen_conf lc = { .service = &pf_broker_service, .proto_conf = &mconf,
-                          .data = broker, .reuseport = cli.reuseport };
-    for (unsigned i = 0; i < cli.nlisten; i++) {
-        rc = pf_server_listen(srv, cli.listen[i].host, cli.listen[i].port, &lc);
-        if (rc < 0) {
-            fprintf(stderr, "%s: cannot listen on %s:%u: %s\n", argv[0], cli.listen[i].host,
-                    cli.listen[i].port, strerror(-rc));
-            pf_server_free(srv);
-            return 1;
-        }
-    }
-    pf_cli_announce(srv);
-    rc = pf_cli_finish(srv, pf_server_run(srv));
+    pf_listen_conf lc = { .service = &pf_broker_service, .proto_conf = &mconf, .data = broker };
+    int rc = pf_cli_run(n, args, ABOUT, &d, &lc);
     pf_broker_free(broker);
     return rc;
 }
