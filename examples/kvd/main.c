@@ -77,7 +77,6 @@ int main(int argc, char **argv)
         return kv_aof_check(argv[2], argc == 4, stdout);
     }
     const char *dir = ".", *pol = "everysec";
-    int idle_given = 0;
     int appendonly = 0;
     unsigned port = 6380;
     size_t rewrite_min = 64u << 20, maxmemory = 0;
@@ -112,7 +111,6 @@ int main(int argc, char **argv)
             else
                 maxmemory = (size_t)strtoull(v, NULL, 10);
         } else if (nrest < 127) {
-            idle_given |= !strncmp(a, "--idle-timeout", 14);
             rest[nrest++] = argv[i];
         }
     }
@@ -123,17 +121,22 @@ int main(int argc, char **argv)
      * across the threads) per few requests under pipelined load.  Keep up
      * to 64 MiB, as jemalloc-built redis-server effectively does. */
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    pf_cli cli;
-    int rc = pf_cli_parse(&cli, nrest, rest,
-                          "kvd: a durable redis-compatible key-value server "
-                          "(also: --port --requirepass --appendonly --appendfsync --dir "
-                          "--aof-rewrite-min-size --maxmemory)");
+    /* redis's defaults: port 6380 here, no idle timeout (timeout 0), and
+     * room for a large request. */
+    pf_cli d, cli;
+    pf_cli_defaults(&d);
+    d.conf.max_input = 64u << 20;
+    d.conf.idle_timeout_ms = 0;
+    snprintf(d.listen[0].host, sizeof d.listen[0].host, "127.0.0.1");
+    d.listen[0].port = port;
+    d.nlisten = 1;
+    int rc = pf_cli_parse_over(&cli, nrest, rest,
+                               "kvd: a durable redis-compatible key-value server "
+                               "(also: --port --requirepass --appendonly --appendfsync --dir "
+                               "--aof-rewrite-min-size --maxmemory)",
+                               &d);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (!cli.conf.max_input)
-        cli.conf.max_input = 64u << 20;
-    if (!idle_given)
-        cli.conf.idle_timeout_ms = 0; /* redis's timeout 0 */
     static char timeout[16];
     snprintf(timeout, sizeof timeout, "%u", cli.conf.idle_timeout_ms / 1000);
     kvd.timeout = timeout;
@@ -175,11 +178,6 @@ int main(int argc, char **argv)
     kvd.srv = srv;
     pf_listen_conf lc = { .service = &pf_kvd_service, .reuseport = cli.reuseport,
                           .before_send = pf_kvd_before_send };
-    if (cli.nlisten == 0) {
-        cli.nlisten = 1;
-        snprintf(cli.listen[0].host, sizeof cli.listen[0].host, "127.0.0.1");
-        cli.listen[0].port = port;
-    }
     for (unsigned i = 0; i < cli.nlisten; i++) {
         rc = pf_server_listen(srv, cli.listen[i].host, cli.listen[i].port, &lc);
         if (rc < 0) {
