@@ -265,6 +265,56 @@ static inline ssize_t h_recv_n(int fd, char *buf, size_t want, int ms, int *eof)
     return (ssize_t)got;
 }
 
+/* ---- peer servers (redis-server, memcached ...) ------------------------ */
+
+/* A free TCP port of 127.0.0.1 (bound, then released for a peer to take). */
+static inline unsigned h_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &l);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Run argv (found on PATH; NULL-terminated) with its output to /dev/null
+ * and wait up to 5 s until `port` accepts.  Its PID, or -1 (the child is
+ * known to h_teardown either way). */
+static inline pid_t h_start_peer(unsigned port, const char *const *argv)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        dup2(dn, 1);
+        dup2(dn, 2);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    if (pid < 0)
+        return -1;
+    h_child_add(pid);
+    for (int i = 0; i < 500; i++) {
+        int fd = h_connect(port, 0);
+        if (fd >= 0) {
+            close(fd);
+            return pid;
+        }
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+/* Kill a child by PID and reap it. */
+static inline void h_stop_pid(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    h_child_reaped(pid);
+}
+
 /* Wait up to ms for EOF (or reset) without expecting more bytes; 1 when the
  * peer closed, 0 on timeout, -1 when bytes came instead. */
 static inline int h_wait_eof(int fd, int ms)

@@ -26,54 +26,16 @@
 
 static char tmpdir[256];
 
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* redis-server on a free port; waits until it accepts. */
 static pid_t start_redis(unsigned *port, const char *pass)
 {
-    *port = free_port();
     char ps[16];
+    *port = h_free_port();
     snprintf(ps, sizeof ps, "%u", *port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int dn = open("/dev/null", O_WRONLY);
-        dup2(dn, 1);
-        dup2(dn, 2);
-        if (pass)
-            execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no", "--dir", tmpdir, "--requirepass", pass, (char *)NULL);
-        else
-            execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no", "--dir", tmpdir, (char *)NULL);
-        _exit(127);
-    }
-    h_child_add(pid);
-    for (int i = 0; i < 500; i++) {
-        int fd = h_connect(*port, 0);
-        if (fd >= 0) {
-            close(fd);
-            return pid;
-        }
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
-    }
-    return -1;
-}
-
-static void stop_pid(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    h_child_reaped(pid);
+    const char *argv[] = { "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
+                           "--appendonly", "no", "--dir", tmpdir,
+                           pass ? "--requirepass" : NULL, pass, NULL };
+    return h_start_peer(*port, argv);
 }
 
 /* Send `in` (ending in QUIT), read until the server closes. */
@@ -110,7 +72,7 @@ static void differential(const char *in, const char *kvd_pass, const char *redis
     free(x);
     free(y);
     h_kill(&sp);
-    stop_pid(rp);
+    h_stop_pid(rp);
 }
 
 static void test_differential(void **st)
@@ -407,29 +369,13 @@ static long lost_counters(unsigned port, const writer_arg *w, long *total)
 /* redis-server with appendonly yes, appendfsync everysec, in dir. */
 static pid_t start_redis_aof(unsigned *port, const char *dir)
 {
-    *port = free_port();
     char ps[16];
+    *port = h_free_port();
     snprintf(ps, sizeof ps, "%u", *port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int dn = open("/dev/null", O_WRONLY);
-        dup2(dn, 1);
-        dup2(dn, 2);
-        execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir, (char *)NULL);
-        _exit(127);
-    }
-    h_child_add(pid);
-    for (int i = 0; i < 500; i++) {
-        int fd = h_connect(*port, 0);
-        if (fd >= 0) {
-            close(fd);
-            return pid;
-        }
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
-    }
-    return -1;
+    const char *argv[] = { "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
+                           "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir,
+                           NULL };
+    return h_start_peer(*port, argv);
 }
 
 #define KILL_ROUNDS 5
@@ -465,7 +411,7 @@ static long kill9_rounds(int redis, long *acked_total)
         pthread_t t[WRITERS];
         run_writers(port, 1, 300, 0, w, t);
         if (redis)
-            stop_pid(rp);
+            h_stop_pid(rp);
         else
             kill(sp.pid, SIGKILL);
         for (int i = 0; i < WRITERS; i++)
@@ -487,7 +433,7 @@ static long kill9_rounds(int redis, long *acked_total)
         lost += l;
         *acked_total += total;
         if (redis)
-            stop_pid(rp);
+            h_stop_pid(rp);
         else
             h_kill(&sp);
     }

@@ -26,53 +26,14 @@
 
 #include "harness.h"
 
-static unsigned free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static pid_t start_memcached(unsigned *port)
 {
-    *port = free_port();
     char ps[16];
+    *port = h_free_port();
     snprintf(ps, sizeof ps, "%u", *port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int dn = open("/dev/null", O_WRONLY);
-        dup2(dn, 1);
-        dup2(dn, 2);
-        if (getuid() == 0)
-            execlp("memcached", "memcached", "-p", ps, "-l", "127.0.0.1", "-U", "0", "-t", "1",
-                   "-u", "nobody", (char *)NULL);
-        else
-            execlp("memcached", "memcached", "-p", ps, "-l", "127.0.0.1", "-U", "0", "-t", "1",
-                   (char *)NULL);
-        _exit(127);
-    }
-    h_child_add(pid);
-    for (int i = 0; i < 500; i++) {
-        int fd = h_connect(*port, 0);
-        if (fd >= 0) {
-            close(fd);
-            return pid;
-        }
-        struct timespec ts = { 0, 10 * 1000000L };
-        nanosleep(&ts, NULL);
-    }
-    return -1;
-}
-
-static void stop_pid(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    h_child_reaped(pid);
+    const char *argv[] = { "memcached", "-p", ps, "-l", "127.0.0.1", "-U", "0", "-t", "1",
+                           getuid() == 0 ? "-u" : NULL, "nobody", NULL };
+    return h_start_peer(*port, argv);
 }
 
 /* Send `in` and read until `quiet_ms` pass without a byte (or EOF); the
@@ -155,7 +116,7 @@ static void diff_script(const char *name, const char *in, size_t n)
     free(ours);
     free(theirs);
     h_kill(&sp);
-    stop_pid(mc);
+    h_stop_pid(mc);
 }
 
 static void test_same_as_memcached(void **st)
@@ -199,7 +160,7 @@ static void test_expiry_same(void **st)
     close(a);
     close(b);
     h_kill(&sp);
-    stop_pid(mc);
+    h_stop_pid(mc);
 }
 
 /* memcached runs the bytes after a wrongly declared value as commands; mcd
