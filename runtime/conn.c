@@ -52,7 +52,7 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     pf_buf_init(&c->s.in, ls->max_input);
     /* Reading stops at max_output, so one more reply of up to max_output
      * always fits; pf_reply beyond that closes the session. */
-    pf_buf_init(&c->s.own_out, srv->conf.mode == PF_MODE_HSHA ? 0 : 2 * srv->conf.max_output);
+    pf_buf_init(&c->s.own_out, srv->sched->owner_io ? 0 : 2 * srv->conf.max_output);
     pf_buf_init(&c->jout, 2 * srv->conf.max_output);
     c->s.host = c;
     c->readable = 1;
@@ -318,7 +318,7 @@ int pf__conn_flush(pf__conn *c)
 
         if (lim == 0) {
             /* hsha: the owner writes and must not wait for the disk. */
-            n = pf__files_send(&c->s, c->fd, c->srv->conf.mode == PF_MODE_HSHA);
+            n = pf__files_send(&c->s, c->fd, c->srv->sched->owner_io);
             if (n == -EAGAIN) {
                 c->writable = 0;
                 break;

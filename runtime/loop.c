@@ -35,10 +35,7 @@
 
 static void progress(pf_server *srv, pf__conn *c);
 
-static int is_oneshot(const pf_server *srv)
-{
-    return srv->conf.mode == PF_MODE_REACTOR || srv->conf.mode == PF_MODE_LF;
-}
+static int is_oneshot(const pf_server *srv) { return srv->sched->oneshot; }
 
 /* s.files: file segments (sendfile.c) are output too. */
 static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len || c->s.files; }
@@ -207,7 +204,18 @@ static void start_job(pf_server *srv, pf__conn *c)
     c->job_events = c->pending;
     c->pending = 0;
     c->in_flight = 1;
-    pf__server_dispatch(srv, c);
+    /* inline: run it here, unless this is a completion starting the next
+     * job (the read cap, or more work): that one waits for the end of the
+     * turn, so there is no recursion and the loop gets to timers and
+     * signals between jobs. */
+    if (srv->sched->on_owner && !srv->inline_busy) {
+        srv->inline_busy = 1;
+        srv->sched->job(c);
+        pf__loop_complete(srv, c);
+        srv->inline_busy = 0;
+        return;
+    }
+    srv->sched->submit(srv, c);
 }
 
 static void close_now(pf_server *srv, pf__conn *c);
@@ -252,12 +260,8 @@ static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
 static void drain_deadline(pf_server *srv)
 {
     /* inline: jobs deferred to the end of the turn have not started. */
-    while (srv->conf.mode == PF_MODE_INLINE && srv->ready) {
-        pf__conn *c = srv->ready;
-        srv->ready = c->wnext;
+    for (pf__conn *c; srv->sched->on_owner && (c = pf__pool_next_ready(srv));)
         c->in_flight = 0;
-    }
-    srv->ready_tail = srv->ready;
     /* Close what can be closed; what a worker holds is left to the exit. */
     for (pf__conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
@@ -528,7 +532,7 @@ static void progress(pf_server *srv, pf__conn *c)
     }
     /* Between jobs: take in what other sessions posted (post.c). */
     pf__post_apply(c);
-    if (srv->conf.mode == PF_MODE_HSHA)
+    if (srv->sched->owner_io)
         progress_hsha(srv, c);
     else
         progress_io(srv, c);
@@ -550,7 +554,7 @@ void pf__loop_complete(pf_server *srv, pf__conn *c)
         PF__STAT_ADD(srv, timeouts, 1);
     }
     c->job_events = 0;
-    if (srv->conf.mode == PF_MODE_HSHA && c->first == c->npk && c->npk) {
+    if (c->first == c->npk && c->npk) { /* owner_io: the packets it parsed */
         pf_buf_consume(&c->s.in, c->parsed);
         c->parsed = 0;
         c->first = c->npk = 0;
@@ -676,7 +680,7 @@ static void begin_drain(pf_server *srv)
         c->pending |= PF__EV_DRAIN;
         /* One more read for what the client sent before the signal (an io
          * job in flight reads anyway, and owns the flag now). */
-        if (!c->in_flight || srv->conf.mode == PF_MODE_HSHA)
+        if (!c->in_flight || srv->sched->owner_io)
             if (!c->eof)
                 c->readable = 1;
         progress(srv, c);
@@ -714,11 +718,8 @@ static void on_wake(pf_server *srv)
 
 void pf__loop_completions(pf_server *srv)
 {
-    pf__conn *list;
+    pf__conn *list = pf__pool_completed(srv);
 
-    if (!atomic_load_explicit(&srv->done_list, memory_order_relaxed))
-        return;
-    list = atomic_exchange(&srv->done_list, NULL);
     while (list) {
         pf__conn *c = list;
         list = c->dnext;
@@ -738,10 +739,11 @@ void pf__loop_reap(pf_server *srv)
 
 static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
 {
-    /* inline: a connection waiting on srv->ready is only "in flight" on
-     * paper; keep the edge, its job runs on this thread. */
-    if (c->dead || (c->in_flight && srv->conf.mode != PF_MODE_HSHA &&
-                    srv->conf.mode != PF_MODE_INLINE))
+    /* One-shot modes: the job elsewhere owns the flags (and will re-arm).
+     * hsha: the flags are the owner's even while a job is out.  inline: a
+     * connection waiting on srv->ready is only "in flight" on paper; keep
+     * the edge, its job runs on this thread. */
+    if (c->dead || (c->in_flight && srv->sched->oneshot))
         return;
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
@@ -781,7 +783,7 @@ static void inline_ready(pf_server *srv)
         r = c->wnext;
         c->wnext = NULL;
         srv->inline_busy = 1;
-        pf__server_run_job(srv, c);
+        srv->sched->job(c);
         pf__loop_complete(srv, c);
         srv->inline_busy = 0;
         if (++k % INLINE_CHECK_EVERY == 0)
@@ -789,37 +791,46 @@ static void inline_ready(pf_server *srv)
     }
 }
 
+/* Post what this turn submitted; complete what the queue refused (their
+ * next jobs are posted on the next turn: the loop flushes before it
+ * waits). */
+static void flush_jobs(pf_server *srv)
+{
+    pf__conn *c = pf__pool_flush(srv), *next;
+
+    for (; c; c = next) {
+        next = c->wnext;
+        c->wnext = NULL;
+        pf__loop_complete(srv, c);
+    }
+}
+
 int pf__loop_once(pf_server *srv, int ms)
 {
     backend_event evs[MAX_EVENTS];
-    int max = srv->conf.mode == PF_MODE_LF ? 8 : MAX_EVENTS;
+    int max = srv->sched->max_events < MAX_EVENTS ? srv->sched->max_events : MAX_EVENTS;
     int n;
 
     for (;;) {
         /* Nothing may be left collected (or a timer unarmed) while we
          * sleep: lf_main, for one, runs completions between turns. */
         if (srv->nposts || srv->waitq)
-            pf__server_flush_posts(srv);
+            flush_jobs(srv);
         pf__loop_reap(srv);
         arm_timerfd(srv);
-        if (srv->nposts || srv->ready || ms == 0 || srv->conf.mode == PF_MODE_INLINE)
+        if (pf__pool_pending(srv) || ms == 0 || srv->sched->on_owner)
             break;
-        /* Going to sleep: from here on a completion wakes us; what came
-         * before must be taken now (server.c done_many). */
-        atomic_store(&srv->wake_sent, 0);
-        atomic_store(&srv->sleeping, 1);
-        if (!atomic_load(&srv->done_list))
+        if (!pf__pool_sleep(srv))
             break;
-        atomic_store(&srv->sleeping, 0);
         pf__loop_completions(srv);
         if (srv->done) { /* the drain may have ended with that */
-            pf__server_flush_posts(srv);
+            flush_jobs(srv);
             pf__loop_reap(srv);
             return 0;
         }
     }
-    n = backend_wait(srv, evs, max, srv->nposts || srv->ready ? 0 : ms);
-    atomic_store(&srv->sleeping, 0);
+    n = backend_wait(srv, evs, max, pf__pool_pending(srv) ? 0 : ms);
+    pf__pool_awake(srv);
 
     if (n < 0)
         return n;
@@ -828,7 +839,7 @@ int pf__loop_once(pf_server *srv, int ms)
     pf__loop_completions(srv);
     for (int i = 0; i < n && !srv->done; i++) {
         void *p = event_ptr(&evs[i]);
-        if (srv->conf.mode == PF_MODE_INLINE && i % INLINE_CHECK_EVERY == INLINE_CHECK_EVERY - 1)
+        if (srv->sched->on_owner && i % INLINE_CHECK_EVERY == INLINE_CHECK_EVERY - 1)
             inline_checks(srv);
         if (srv->done)
             break;
@@ -850,10 +861,75 @@ int pf__loop_once(pf_server *srv, int ms)
             break;
         }
     }
-    if (srv->conf.mode == PF_MODE_INLINE && srv->ready)
+    if (srv->sched->on_owner && srv->ready)
         inline_ready(srv);
-    pf__server_flush_posts(srv);
+    flush_jobs(srv);
     pf__loop_reap(srv);
     arm_timerfd(srv);
     return 0;
+}
+
+/* ---- running -------------------------------------------------------------- */
+
+/* Leader/followers: whoever holds srv->leader owns the loop.  A leader
+ * with a ready job unlocks (promoting the next follower) and runs it; the
+ * completion comes back through the done list like any other. */
+static void *lf_main(void *arg)
+{
+    pf_server *srv = arg;
+
+    pthread_mutex_lock(&srv->leader);
+    for (;;) {
+        pf__loop_completions(srv);
+        pf__loop_reap(srv);
+        if (srv->done)
+            break;
+        pf__conn *c = pf__pool_next_ready(srv);
+        if (c) {
+            pthread_mutex_unlock(&srv->leader);
+            srv->sched->job(c);
+            pf__pool_done(srv, &c, 1);
+            pthread_mutex_lock(&srv->leader);
+            continue;
+        }
+        if (pf__loop_once(srv, -1) < 0) {
+            srv->done = 1;
+            if (!srv->result)
+                srv->result = -EIO;
+        }
+    }
+    pthread_mutex_unlock(&srv->leader);
+    return NULL;
+}
+
+int pf__loop_run(pf_server *srv)
+{
+    int rc = 0;
+
+    if (srv->sched->leaders) {
+        rc = pf__pool_spawn(srv, lf_main, srv->conf.threads - 1); /* and this thread */
+        if (rc == 0)
+            lf_main(srv);
+        return rc;
+    }
+    while (!srv->done)
+        if ((rc = pf__loop_once(srv, -1)) < 0)
+            break;
+    return rc;
+}
+
+int pf__loop_busy(pf_server *srv)
+{
+    int busy = 0;
+
+    /* In lf mode the other threads still finish jobs, take the leader
+     * lock, run completions and free connections: walk the list under that
+     * lock. */
+    if (srv->sched->leaders)
+        pthread_mutex_lock(&srv->leader);
+    for (const pf__conn *c = srv->conns; c && !busy; c = c->next)
+        busy = c->in_flight;
+    if (srv->sched->leaders)
+        pthread_mutex_unlock(&srv->leader);
+    return busy;
 }

@@ -14,7 +14,7 @@
  * edges that make this safe (and TSan agree).  A completion wakes the
  * owner (eventfd) only if the owner sleeps in epoll_wait, or is about to:
  * awake, it swaps the list before it sleeps (srv->sleeping, see
- * pf__loop_once and server.c done_many). */
+ * pf__pool_sleep and pf__pool_done). */
 #ifndef PF__SERVER_IMPL_H
 #define PF__SERVER_IMPL_H
 
@@ -103,6 +103,7 @@ typedef struct pf__conn {
 
 struct pf_server {
     pf_server_conf conf;
+    const struct pf__sched *sched;   /* pf__scheds[conf.mode] */
     int epfd, timerfd, sigfd, wakefd, reservefd;
     unsigned nlisteners;
     pf__listener ls[PF__MAX_LISTENERS];
@@ -116,7 +117,7 @@ struct pf_server {
     pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
-    int inline_busy;                 /* inline: a job runs; new ones go to srv->ready */
+    int inline_busy;                 /* on_owner: a job runs; new ones go to srv->ready */
     int masked;                      /* oldmask holds the caller's signal mask */
     unsigned unignore;               /* bit 0 SIGTERM, 1 SIGINT: were SIG_IGN */
     sigset_t oldmask;
@@ -178,20 +179,65 @@ void pf__loop_fini(pf_server *srv);
 /* One owner turn: wait up to `ms` (-1 forever), dispatch.  In lf mode the
  * caller holds srv->leader.  Returns 0, or < 0 to stop. */
 int pf__loop_once(pf_server *srv, int ms);
+/* Run the loop until the server is done (this thread, and for lf the
+ * followers it starts).  0 or < 0. */
+int pf__loop_run(pf_server *srv);
+/* After a drain deadline: whether a job is still out. */
+int pf__loop_busy(pf_server *srv);
 /* Owner: a job finished. */
 void pf__loop_complete(pf_server *srv, pf__conn *c);
 /* Owner: pull the completion list. */
 void pf__loop_completions(pf_server *srv);
 void pf__loop_reap(pf_server *srv);
 
-/* server.c */
-/* Hand c's job to whoever runs jobs in this mode (queue, ready list, or
- * run it now).  c->in_flight is set. */
-void pf__server_dispatch(pf_server *srv, pf__conn *c);
-/* From any thread: a job is done; the owner will pick it up. */
-void pf__server_done(pf_server *srv, pf__conn *c);
-void pf__server_run_job(pf_server *srv, pf__conn *c);
-void pf__server_flush_posts(pf_server *srv);
+/* pool.c: scheduling, one row per mode.  The loop and the connections
+ * read these properties instead of testing the mode. */
+typedef struct pf__sched {
+    /* The owner does every read, parse and write; a job only runs the
+     * handlers over packets the owner parsed (hsha). */
+    uint8_t owner_io;
+    /* Jobs run on other threads and do the socket I/O themselves; the
+     * socket is armed one-shot, so no event reports on it while a job
+     * holds it (reactor, lf). */
+    uint8_t oneshot;
+    /* Jobs run on the owner's thread (inline). */
+    uint8_t on_owner;
+    /* Threads take turns as the owner under srv->leader (lf). */
+    uint8_t leaders;
+    /* Worker threads take jobs from the request queue (hsha, reactor). */
+    uint8_t workers;
+    int max_events;                               /* epoll events per turn */
+    void (*job)(pf__conn *c);                     /* what a job does */
+    void (*submit)(pf_server *srv, pf__conn *c);  /* hand a started job on */
+} pf__sched;
+
+extern const pf__sched pf__scheds[4];
+
+int pf__pool_init(pf_server *srv);
+void pf__pool_fini(pf_server *srv);
+/* Start the mode's worker threads (none for lf and inline). */
+int pf__pool_start(pf_server *srv);
+/* Start n threads running fn(srv), joined by pf__pool_stop. */
+int pf__pool_spawn(pf_server *srv, void *(*fn)(void *), unsigned n);
+/* Close the queue and join every thread, or (abandon) detach them. */
+void pf__pool_stop(pf_server *srv, int abandon);
+/* Owner: post what this turn submitted; what does not fit waits.  Returns
+ * the jobs refused with the protocol's busy reply instead (linked through
+ * wnext): the caller completes them. */
+pf__conn *pf__pool_flush(pf_server *srv);
+/* Owner: whether submitted jobs wait for a flush or a leader. */
+int pf__pool_pending(const pf_server *srv);
+/* Owner: the oldest job on the ready list (lf, inline), or NULL. */
+pf__conn *pf__pool_next_ready(pf_server *srv);
+/* Any thread: n jobs are done; the owner will pick them up. */
+void pf__pool_done(pf_server *srv, pf__conn **cs, size_t n);
+/* Owner: every completion so far (linked through dnext), or NULL. */
+pf__conn *pf__pool_completed(pf_server *srv);
+/* Owner, about to wait in epoll: 0 when completions will wake it, 1 when
+ * some came first (take them, do not sleep). */
+int pf__pool_sleep(pf_server *srv);
+/* Owner: back from the wait. */
+void pf__pool_awake(pf_server *srv);
 
 /* net.c */
 int pf__net_listen(const char *host, unsigned port, int reuseport, int backlog,
