@@ -37,8 +37,7 @@ static void progress(pf_server *srv, pf__conn *c);
 
 static int is_oneshot(const pf_server *srv) { return srv->sched->oneshot; }
 
-/* s.files: file segments (sendfile.c) are output too. */
-static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len || c->s.files; }
+static int out_pending(const pf__conn *c) { return pf__out_pending(&c->s.out); }
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -344,10 +343,8 @@ static void close_now(pf_server *srv, pf__conn *c)
         c->hard = 1; /* the completion closes it */
         return;
     }
-    if (!c->s.closed) {
-        c->s.out = &c->s.own_out;
+    if (!c->s.closed)
         pf__conn_event(c, PF_EV_CLOSE, NULL);
-    }
     backend_del(srv, c->fd);
     close(c->fd);
     c->fd = -1;
@@ -438,7 +435,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
     }
     if (c->activity && !c->in_flight)
         conn_timers_after(srv, c); /* writes push the idle deadline too */
-    if (pf__files_cold(&c->s) && !c->hard) {
+    if (pf__files_cold(&c->s.out) && !c->hard) {
         start_job(srv, c); /* a worker waits for the disk, not us */
         return;
     }
@@ -446,7 +443,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
     /* Both output buffers count: a job with the worker's buffer full
      * handles nothing, and would only be started again and again. */
     int can_handle = !(c->s.closing || c->timed_out || c->hard) &&
-                     c->s.own_out.len + c->jout.len < hwm && !c->s.files;
+                     pf__out_len(&c->s.out) < hwm && !c->s.out.files;
     if (c->pending || (can_handle && pf__conn_has_packets(c))) {
         start_job(srv, c);
         return;
@@ -466,13 +463,12 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
         }
     }
     if (c->perr && !c->s.closing && !pf__conn_has_packets(c)) {
-        c->s.out = &c->s.own_out;
         pf__session_parse_error(&c->s, c->perr);
         if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
             close_now(srv, c);
             return;
         }
-        if (pf__files_cold(&c->s)) {
+        if (pf__files_cold(&c->s.out)) {
             start_job(srv, c);
             return;
         }
@@ -493,7 +489,7 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
 static void progress_io(pf_server *srv, pf__conn *c)
 {
     size_t hwm = srv->conf.max_output;
-    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm && !c->s.files;
+    int can_read = !stopping(c) && !c->eof && c->s.out.buf.len < hwm && !c->s.out.files;
 
     if (c->pending) {
         start_job(srv, c);

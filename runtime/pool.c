@@ -156,7 +156,7 @@ static void refuse(pf__conn *c)
 
     while (c->first < c->npk) {
         c->first++;
-        if (pf_buf_append(&c->s.own_out, r->ptr, r->len) < 0) {
+        if (pf__out_mail(&c->s.out, r->ptr, r->len) < 0) {
             c->hard = 1;
             break;
         }

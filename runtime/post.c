@@ -98,7 +98,7 @@ int pf_session_handle(pf_session *s, pf_handle *out)
         sl->live = 1;
         sl->s = s;
         sl->srv = c ? c->srv : NULL;
-        pf_buf_init(&sl->q, c ? c->srv->conf.max_output : s->out->max);
+        pf_buf_init(&sl->q, c ? c->srv->conf.max_output : s->out.buf.max);
         s->post = sl;
         pthread_mutex_unlock(&lock);
     }
@@ -144,7 +144,7 @@ int pf_postv(pf_handle h, const pf_slice *parts, size_t n)
         goto out;
     }
     /* By hand: straight into the session's output (single-threaded). */
-    pf_buf *b = sl->srv ? &sl->q : sl->s->out;
+    pf_buf *b = sl->srv ? &sl->q : sl->s->out.cur;
     if (total > (b->max ? b->max : SIZE_MAX / 2)) {
         rc = -EMSGSIZE;
         goto out;
@@ -254,17 +254,10 @@ void pf__post_apply(pf__conn *c)
     /* Below the high-water mark the whole mailbox moves (it is at most
      * max_output), so the output stays under 2 x max_output: the bound
      * the io modes size their output buffer for. */
-    if (sl->q.len && c->s.own_out.len < c->srv->conf.max_output) {
-        /* hsha: the replies of the job that just ended wait in jout, which
-         * is written after own_out.  Mail that came in during the job must
-         * go after them (a CONNACK before any PUBLISH), so they go first. */
-        if (c->jout.len) {
-            if (pf_buf_append(&c->s.own_out, pf_buf_head(&c->jout), c->jout.len) < 0)
-                c->hard = 1;
-            pf_buf_consume(&c->jout, c->jout.len);
-            pf_buf_shrink(&c->jout);
-        }
-        if (pf_buf_append(&c->s.own_out, pf_buf_head(&sl->q), sl->q.len) < 0)
+    if (sl->q.len && pf__out_len(&c->s.out) < c->srv->conf.max_output) {
+        /* Behind every reply of the jobs before (a CONNACK before any
+         * PUBLISH): pf__out_end_job put them in stream order already. */
+        if (pf__out_mail(&c->s.out, pf_buf_head(&sl->q), sl->q.len) < 0)
             c->hard = 1;
         pf_buf_consume(&sl->q, sl->q.len);
         pf_buf_shrink(&sl->q);

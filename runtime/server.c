@@ -255,7 +255,6 @@ void pf_server_free(pf_server *srv)
         pf__conn *c = srv->conns;
         srv->conns = c->next;
         if (!c->s.closed) {
-            c->s.out = &c->s.own_out;
             pf__conn_event(c, PF_EV_CLOSE, NULL);
         }
         if (c->fd >= 0)

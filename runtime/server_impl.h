@@ -88,9 +88,7 @@ typedef struct pf__conn {
     int perr;                        /* sticky parse error to answer */
     unsigned user_ms;
     pf_session s;                    /* its `in` is our input buffer and its
-                                        `own_out` our pending output, written
-                                        by the owner (hsha) or the job */
-    pf_buf jout;                     /* hsha: the worker's replies */
+                                        `out` our output (out_impl.h) */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
     pf_packet pk0;                   /* hsha: the first parsed packet; its
                                         fields are the session's scratch */
@@ -157,8 +155,8 @@ void pf__conn_handle(pf__conn *c);
 /* io job (reactor, lf, inline): events, then flush, read, parse, handle,
  * flush, until EAGAIN or back-pressure. */
 void pf__conn_io(pf__conn *c);
-/* Write c->out (and c->jout after it).  0 when everything went, 1 when
- * some is left (EAGAIN), -errno on error. */
+/* Write c->s.out.  0 when everything went, 1 when some is left (EAGAIN,
+ * or a cold file segment), -errno on error. */
 int pf__conn_flush(pf__conn *c);
 /* Deliver one built-in event with raw = `why`. */
 void pf__conn_event(pf__conn *c, uint16_t ev, const char *why);

@@ -33,7 +33,7 @@ int pf_replyv(pf_session *s, const pf_slice *parts, size_t n)
         else
             total += parts[i].len;
     }
-    int rc = pf_buf_reserve(s->out, total);
+    int rc = pf_buf_reserve(s->out.cur, total);
     if (rc < 0) {
         /* A reply that cannot be queued whole must not be queued in part,
          * and the session cannot go on as if it had been answered. */
@@ -41,7 +41,7 @@ int pf_replyv(pf_session *s, const pf_slice *parts, size_t n)
         return rc;
     }
     for (size_t i = 0; i < n; i++)
-        pf_buf_append(s->out, parts[i].ptr, parts[i].len);
+        pf_buf_append(s->out.cur, parts[i].ptr, parts[i].len);
     return 0;
 }
 
@@ -108,14 +108,14 @@ int pf_service_check(const pf_service *svc, char *err, size_t errlen)
 
 void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
-                      pf_buf *out, pf_fsm_stats *stats)
+                      pf_fsm_stats *stats)
 {
     memset(s, 0, sizeof(*s));
     s->svc = svc;
     s->stats = stats;
     s->parser = parser;
     s->fields = fields;
-    s->out = out;
+    pf__out_init(&s->out, 0, 0);
     s->state = svc->fsm->start;
     svc->proto->parser_init(parser, proto_conf);
 }
@@ -179,11 +179,10 @@ pf_session *pf_session_new(const pf_service *svc, const pf_session_conf *conf)
     if (!b)
         return NULL;
     pf_session *s = &b->s;
-    pf__session_init(s, svc, conf->proto_conf, b->mem, b->mem + psz,
-                     &s->own_out, conf->stats);
+    pf__session_init(s, svc, conf->proto_conf, b->mem, b->mem + psz, conf->stats);
     b->listener_data = conf->listener_data;
     /* pf__session_init cleared the struct, buffers included. */
-    pf_buf_init(&s->own_out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT);
+    pf__out_init(&s->out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT, 0);
     pf_buf_init(&s->in, 0);
     b->max_input = conf->max_input ? conf->max_input : PF_SESSION_DEFAULT_LIMIT;
     s->data = conf->data;
@@ -199,7 +198,7 @@ void pf_session_free(pf_session *s)
         pf_session_event(s, PF_EV_CLOSE);
     pf__post_release(s); /* its handle goes stale (post.c) */
     pf_buf_free(&s->in);
-    pf_buf_free(&s->own_out);
+    pf__out_free(&s->out);
     free((struct pf_session_block *)s);
 }
 
@@ -213,7 +212,7 @@ int pf_session_event(pf_session *s, uint16_t event)
     return pf__session_dispatch(s, &pkt);
 }
 
-pf_buf *pf_session_output(pf_session *s) { return &s->own_out; }
+pf_buf *pf_session_output(pf_session *s) { return &s->out.buf; }
 
 void *pf_session_listener_data(pf_session *s)
 {

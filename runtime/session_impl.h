@@ -4,6 +4,7 @@
 #ifndef PF__SESSION_IMPL_H
 #define PF__SESSION_IMPL_H
 
+#include "out_impl.h"
 #include "protofsm/service.h"
 #include "protofsm/session.h"
 
@@ -13,27 +14,24 @@ struct pf_session {
     void *data;          /* pf_session_data */
     void *parser;        /* proto->parser_size bytes */
     void *fields;        /* proto->fields_size bytes, one packet's fields */
-    pf_buf *out;         /* where pf_reply appends */
     uint16_t state;
     uint8_t closing;     /* pf_close, PF_CLOSE, a final state or an error */
     uint8_t closed;      /* PF_EV_CLOSE delivered: nothing more is handled */
     int err;             /* first error that closed the session, sticky */
     void *host;          /* the server's connection; NULL when driven by hand */
-    /* Input and pending output: the by-hand driver's, and a hosted
-     * connection's (the server reads into `in` and writes out `own_out`). */
+    /* Input and output: the by-hand driver's, and a hosted connection's
+     * (the server reads into `in` and writes `out`, out_impl.h). */
     pf_buf in;
-    pf_buf own_out;
-    /* sendfile.c: file segments queued in the output, in stream order
-     * (hosted sessions only; freed with the connection). */
-    struct pf__fseg *files;
+    pf__out out;
     void *post;          /* post.c: this session's handle slot, or NULL */
 };
 
-/* Initialise `s` over caller memory for parser and fields; `out` receives
- * replies.  `svc` passed pf_service_check.  Does not deliver PF_EV_OPEN. */
+/* Initialise `s` over caller memory for parser and fields, with empty
+ * input and output (the caller sets their limits).  `svc` passed
+ * pf_service_check.  Does not deliver PF_EV_OPEN. */
 void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
-                      pf_buf *out, pf_fsm_stats *stats);
+                      pf_fsm_stats *stats);
 
 /* The listener data of a hosted session's connection (server.c). */
 void *pf__host_listener_data(void *host);
