@@ -50,10 +50,9 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     /* After the session's init, which clears its buffers. */
     pf_buf_init(&c->s.in, ls->max_input);
     /* Reading stops at max_output, so one more reply of up to max_output
-     * always fits; pf_reply beyond that closes the session.  hsha: the
-     * pending output only gathers jobs' replies and mail, each bounded. */
-    pf__out_init(&c->s.out, srv->sched->owner_io ? 0 : 2 * srv->conf.max_output,
-                 2 * srv->conf.max_output);
+     * always fits; pf_reply beyond that closes the session (an hsha job's
+     * replies have a buffer of their own with the same limit). */
+    pf__out_init(&c->s.out, 2 * srv->conf.max_output, 2 * srv->conf.max_output);
     c->s.host = c;
     c->readable = 1;
     c->writable = 1;
@@ -211,15 +210,6 @@ void pf__conn_release_packets(pf__conn *c)
     c->pkcap = 0;
 }
 
-/* protocol.h `interim`: queue it now, behind every reply so far. */
-static void interim(pf__conn *c)
-{
-    pf_slice r = c->ls->proto->interim(c->s.parser);
-    if (r.len)
-        pf_buf_append(c->s.out.cur, r.ptr, r.len); /* over the limit: the
-                                                       client waits, then sends */
-}
-
 static int parse_error(pf__conn *c, int err)
 {
     c->perr = err;
@@ -230,8 +220,7 @@ static int parse_error(pf__conn *c, int err)
 int pf__conn_read_parse(pf__conn *c)
 {
     pf_server *srv = c->srv;
-    const pf_protocol *p = c->ls->proto;
-    size_t fsz = align_up(p->fields_size);
+    size_t fsz = align_up(c->ls->proto->fields_size);
     unsigned batch = srv->conf.batch;
 
     /* Only called with nothing parsed and unhandled, so the buffer may move. */
@@ -256,23 +245,18 @@ int pf__conn_read_parse(pf__conn *c)
         ssize_t n;
 
         pkt->fields = c->npk ? c->pkf + (c->npk - 1) * fsz : c->s.fields;
-        n = p->parse(c->s.parser, pf_buf_head(&c->s.in) + c->parsed, c->s.in.len - c->parsed, pkt);
+        /* Answered once the packets before it are handled (progress_hsha). */
+        n = pf__session_parse(&c->s, c->parsed, pkt);
         if (n > 0) {
             c->parsed += (size_t)n;
             c->npk++;
             c->completed = 1;
             continue;
         }
-        if (n != -EAGAIN)
-            parse_error(c, n < 0 ? (int)n : -EBADMSG);
-        else if (c->npk == 0 && p->interim)
-            interim(c); /* nothing before it is unanswered */
+        if (n < 0)
+            parse_error(c, (int)n);
         break;
     }
-    /* A full buffer holding no whole packet: the packet is over the limit
-     * (a parser without a limit of its own still gets one). */
-    if (!c->perr && c->npk == 0 && c->s.in.len >= c->s.in.max)
-        parse_error(c, -EMSGSIZE);
 out:
     c->partial = c->s.in.len > c->parsed;
     return (int)c->npk;
@@ -325,25 +309,16 @@ int pf__conn_flush(pf__conn *c)
 /* Parse and handle every whole packet in c->s.in while output has room. */
 static void handle_buffered(pf__conn *c, size_t hwm)
 {
-    const pf_protocol *p = c->ls->proto;
     unsigned handled = 0;
 
     while (c->s.in.len && !c->s.closing && c->s.out.buf.len < hwm && !c->s.out.files) {
         pf_packet pkt = { .fields = c->s.fields };
-        ssize_t n = p->parse(c->s.parser, pf_buf_head(&c->s.in), c->s.in.len, &pkt);
+        ssize_t n = pf__session_parse(&c->s, 0, &pkt);
 
-        if (n == -EAGAIN) {
-            if (c->s.in.len >= c->s.in.max) {
-                parse_error(c, -EMSGSIZE);
-                pf__session_parse_error(&c->s, -EMSGSIZE);
-            } else if (p->interim) {
-                interim(c);
-            }
+        if (n == 0)
             break;
-        }
-        if (n <= 0) {
-            parse_error(c, n < 0 ? (int)n : -EBADMSG);
-            pf__session_parse_error(&c->s, c->perr);
+        if (n < 0) {
+            pf__session_parse_error(&c->s, parse_error(c, (int)n));
             break;
         }
         pf__session_dispatch(&c->s, &pkt);

@@ -462,7 +462,11 @@ static void progress_hsha(pf_server *srv, pf__conn *c)
             return;
         }
     }
-    if (c->perr && !c->s.closing && !pf__conn_has_packets(c)) {
+    /* Answered like the io modes do (conn.c handle_buffered): once every
+     * packet before it is handled and the output is below the mark, so
+     * the reply fits under the reply limit. */
+    if (c->perr && !c->s.closing && !pf__conn_has_packets(c) &&
+        pf__out_len(&c->s.out) < hwm && !c->s.out.files) {
         pf__session_parse_error(&c->s, c->perr);
         if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
             close_now(srv, c);

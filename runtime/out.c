@@ -18,6 +18,20 @@
 #include "out_impl.h"
 #include "sendfile_impl.h"
 
+/* Past the reply limit: what the owner moves in is bounded by the
+ * high-water mark instead (mail moves only below it; a job starts only
+ * below it and adds at most its own limit). */
+static int append_over(pf_buf *b, const void *p, size_t n)
+{
+    size_t max = b->max;
+    int rc;
+
+    b->max = SIZE_MAX / 2;
+    rc = pf_buf_append(b, p, n);
+    b->max = max;
+    return rc;
+}
+
 void pf__out_init(pf__out *o, size_t limit, size_t job_limit)
 {
     pf_buf_init(&o->buf, limit);
@@ -54,7 +68,7 @@ int pf__out_end_job(pf__out *o)
         o->buf.max = max;
         o->job.max = jmax;
     } else {
-        rc = pf_buf_append(&o->buf, pf_buf_head(&o->job), o->job.len);
+        rc = append_over(&o->buf, pf_buf_head(&o->job), o->job.len);
     }
     if (rc == 0) {
         pf_buf_consume(&o->job, o->job.len);
@@ -65,7 +79,7 @@ int pf__out_end_job(pf__out *o)
 
 int pf__out_mail(pf__out *o, const void *p, size_t n)
 {
-    return pf_buf_append(&o->buf, p, n);
+    return append_over(&o->buf, p, n);
 }
 
 int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent, size_t *buffered)

@@ -44,7 +44,7 @@ int pf__out_end_job(pf__out *o);
 
 /* Bytes that come from outside the session's handlers (posts, busy
  * replies), appended by the thread that holds the output between jobs.
- * 0, or < 0 as pf_buf_append. */
+ * Not held to the reply limit: the caller bounds them.  0, or -ENOMEM. */
 int pf__out_mail(pf__out *o, const void *p, size_t n);
 
 /* Buffered bytes not yet written (both buffers). */

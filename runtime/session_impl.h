@@ -42,7 +42,23 @@ void *pf__host_listener_data(void *host);
  * Returns 0 or the negative error that closed the session. */
 int pf__session_dispatch(pf_session *s, const pf_packet *pkt);
 
-/* Queue the protocol's reply for parse error `err` and mark closing. */
+/* One parse step, the same for the by-hand driver and the server (both of
+ * its parsers): the protocol's parser over s->in from offset `at` (the
+ * bytes before it are parsed packets not yet consumed), and what every
+ * driver does with the outcome.
+ *   > 0  a packet of that many bytes at `at`, in *pkt (fields at
+ *        pkt->fields, set by the caller).
+ *   0    more input is needed.  When no parsed packet waits before it
+ *        (at == 0) the protocol's interim reply, if it has one now, is
+ *        queued as a reply: under the output limit, and failing the
+ *        session when it does not fit, like any reply.
+ *   < 0  a parse error: the parser's, -EBADMSG for a parser that returned
+ *        0, or -EMSGSIZE when the packet fills the input limit from
+ *        `at` == 0.  Not answered: call pf__session_parse_error once
+ *        every packet before it is handled. */
+ssize_t pf__session_parse(pf_session *s, size_t at, pf_packet *pkt);
+
+/* Mark closing with `err` and queue the protocol's reply for it. */
 void pf__session_parse_error(pf_session *s, int err);
 
 #endif
