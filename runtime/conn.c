@@ -78,6 +78,7 @@ void pf__conn_event(pf__conn *c, uint16_t ev, const char *why)
 {
     pf_packet pkt = { .event = ev, .raw = { why, why ? strlen(why) : 0 } };
 
+    assert(pf__job_here(c));
     pf__session_dispatch(&c->s, &pkt);
     PF__STAT_ADD(c->srv, events, 1);
 }
@@ -114,6 +115,7 @@ static ssize_t read_some(pf__conn *c)
     ssize_t n;
     int rc;
 
+    assert(pf__io_here(c));
     if (want > READ_CHUNK)
         want = READ_CHUNK;
     if (want == 0)
@@ -223,6 +225,7 @@ int pf__conn_read_parse(pf__conn *c)
     size_t fsz = align_up(c->ls->proto->fields_size);
     unsigned batch = srv->conf.batch;
 
+    assert(srv->sched->owner_io && pf__owner_here(srv) && !c->in_flight);
     /* Only called with nothing parsed and unhandled, so the buffer may move. */
     c->first = c->npk = 0;
     while (c->readable && !c->eof && c->s.in.len < c->s.in.max) {
@@ -269,6 +272,8 @@ void pf__conn_handle(pf__conn *c)
     size_t hwm = c->srv->conf.max_output;
     unsigned handled = 0;
 
+    PF__JOB_ENTER(c);
+    assert(c->in_flight && c->srv->sched->owner_io && c->first <= c->npk);
     pf__out_begin_job(&c->s.out, 1);
     if (pf__files_page_in(&c->s.out)) /* the owner found the next bytes cold */
         PF__STAT_ADD(c->srv, file_waits, 1);
@@ -285,6 +290,7 @@ void pf__conn_handle(pf__conn *c)
     deliver_late_events(c);
     if (pf__out_end_job(&c->s.out) < 0)
         c->jerr = 1;
+    PF__JOB_LEAVE(c);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -292,6 +298,8 @@ void pf__conn_handle(pf__conn *c)
 int pf__conn_flush(pf__conn *c)
 {
     size_t sent, buffered;
+
+    assert(pf__io_here(c) && pf__job_here(c));
     int rc = pf__out_flush(&c->s.out, c->fd, c->srv->sched->owner_io, &sent, &buffered);
 
     PF__STAT_ADD(c->srv, bytes_out, (uint64_t)sent);
@@ -334,6 +342,8 @@ void pf__conn_io(pf__conn *c)
     size_t hwm = c->srv->conf.max_output;
     int reads = 0, again = 0, blocked = 0;
 
+    PF__JOB_ENTER(c);
+    assert(c->in_flight && !c->srv->sched->owner_io);
     pf__out_begin_job(&c->s.out, 0);
     if (c->job_events & PF__EV_OPEN)
         pf__conn_event(c, PF_EV_OPEN, NULL);
@@ -384,4 +394,5 @@ void pf__conn_io(pf__conn *c)
     c->partial = c->s.in.len > 0;
     pf_buf_shrink(&c->s.in);
     pf__out_end_job(&c->s.out); /* not split: nothing to move */
+    PF__JOB_LEAVE(c);
 }

@@ -191,6 +191,7 @@ static void drain_cut(pf__conn *c)
 
 static void start_job(pf_server *srv, pf__conn *c)
 {
+    assert(pf__owner_here(srv) && !c->in_flight && !c->dead);
     /* One-shot modes: nothing may report on this socket while its job runs
      * elsewhere (the job owns the flags an event would set). */
     if (is_oneshot(srv) && c->armed) {
@@ -337,6 +338,7 @@ static void arm(pf_server *srv, pf__conn *c, int want_in, int want_out)
 
 static void close_now(pf_server *srv, pf__conn *c)
 {
+    assert(pf__owner_here(srv));
     if (c->dead)
         return;
     if (c->in_flight) {
@@ -520,6 +522,7 @@ static void progress_io(pf_server *srv, pf__conn *c)
 
 static void progress(pf_server *srv, pf__conn *c)
 {
+    assert(pf__owner_here(srv));
     if (c->dead || c->in_flight)
         return;
     if (c->lingering) {
@@ -542,6 +545,7 @@ static void progress(pf_server *srv, pf__conn *c)
 
 void pf__loop_complete(pf_server *srv, pf__conn *c)
 {
+    assert(pf__owner_here(srv) && c->in_flight);
     c->in_flight = 0;
     if (c->jerr) {
         c->hard = 1;
@@ -681,8 +685,10 @@ static void begin_drain(pf_server *srv)
         /* One more read for what the client sent before the signal (an io
          * job in flight reads anyway, and owns the flag now). */
         if (!c->in_flight || srv->sched->owner_io)
-            if (!c->eof)
+            if (!c->eof) {
+                assert(pf__io_here(c));
                 c->readable = 1;
+            }
         progress(srv, c);
     }
     if (srv->nconns == 0)
@@ -745,6 +751,7 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
      * the edge, its job runs on this thread. */
     if (c->dead || (c->in_flight && srv->sched->oneshot))
         return;
+    assert(pf__io_here(c));
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
     if (ev & (EV_RDHUP | EV_HUP))
@@ -879,6 +886,7 @@ static void *lf_main(void *arg)
     pf_server *srv = arg;
 
     pthread_mutex_lock(&srv->leader);
+    PF__OWNER_ENTER(srv);
     for (;;) {
         pf__loop_completions(srv);
         pf__loop_reap(srv);
@@ -886,10 +894,12 @@ static void *lf_main(void *arg)
             break;
         pf__conn *c = pf__pool_next_ready(srv);
         if (c) {
+            PF__OWNER_LEAVE(srv);
             pthread_mutex_unlock(&srv->leader);
             srv->sched->job(c);
             pf__pool_done(srv, &c, 1);
             pthread_mutex_lock(&srv->leader);
+            PF__OWNER_ENTER(srv);
             continue;
         }
         if (pf__loop_once(srv, -1) < 0) {
@@ -898,6 +908,7 @@ static void *lf_main(void *arg)
                 srv->result = -EIO;
         }
     }
+    PF__OWNER_LEAVE(srv);
     pthread_mutex_unlock(&srv->leader);
     return NULL;
 }
@@ -906,15 +917,22 @@ int pf__loop_run(pf_server *srv)
 {
     int rc = 0;
 
+    PF__RUNNING(srv, 1);
     if (srv->sched->leaders) {
         rc = pf__pool_spawn(srv, lf_main, srv->conf.threads - 1); /* and this thread */
         if (rc == 0)
             lf_main(srv);
-        return rc;
+    } else {
+        PF__OWNER_ENTER(srv);
+        while (!srv->done)
+            if ((rc = pf__loop_once(srv, -1)) < 0)
+                break;
+        PF__OWNER_LEAVE(srv);
     }
-    while (!srv->done)
-        if ((rc = pf__loop_once(srv, -1)) < 0)
-            break;
+    /* What is left (lf followers on their way out, pf__loop_busy, the
+     * caller's pf_server_free) runs with the threads stopped or taking
+     * the leader lock. */
+    PF__RUNNING(srv, 0);
     return rc;
 }
 

@@ -10,6 +10,7 @@
  * replies the owner appends between jobs land behind every reply before
  * them, and the swap that does the fold costs nothing when nothing was
  * pending, the usual case. */
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -49,6 +50,7 @@ void pf__out_free(pf__out *o)
 
 void pf__out_begin_job(pf__out *o, int split)
 {
+    assert(o->cur == &o->buf && o->job.len == 0); /* the last job ended */
     o->cur = split ? &o->job : &o->buf;
 }
 
@@ -79,6 +81,7 @@ int pf__out_end_job(pf__out *o)
 
 int pf__out_mail(pf__out *o, const void *p, size_t n)
 {
+    assert(o->cur == &o->buf); /* between jobs, or inside an unsplit one */
     return append_over(&o->buf, p, n);
 }
 
@@ -86,6 +89,9 @@ int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent, size_t *buffered
 {
     int rc = 0;
 
+    /* One buffer to write: a split job's replies were folded in when it
+     * ended (and the writer never runs during one). */
+    assert(o->cur == &o->buf && o->job.len == 0);
     *sent = *buffered = 0;
     while (o->buf.len || o->files) {
         /* File segments sit between buffered bytes: write up to the first

@@ -25,6 +25,10 @@
 
 #define WORKER_BATCH 16
 
+#ifndef NDEBUG
+_Thread_local char pf__self;
+#endif
+
 /* Append to a list linked through wnext (the wait queue, the ready list). */
 static void wlist_push(pf__conn **head, pf__conn **tail, pf__conn *c)
 {
@@ -37,11 +41,16 @@ static void wlist_push(pf__conn **head, pf__conn **tail, pf__conn *c)
 }
 
 /* hsha, reactor: collected this turn, posted in one call (pf__pool_flush). */
-static void submit_queue(pf_server *srv, pf__conn *c) { srv->posts[srv->nposts++] = c; }
+static void submit_queue(pf_server *srv, pf__conn *c)
+{
+    assert(pf__owner_here(srv) && c->in_flight);
+    srv->posts[srv->nposts++] = c;
+}
 
 /* lf: a leader takes it; inline: the end of the owner's turn runs it. */
 static void submit_ready(pf_server *srv, pf__conn *c)
 {
+    assert(pf__owner_here(srv) && c->in_flight);
     wlist_push(&srv->ready, &srv->ready_tail, c);
 }
 
@@ -90,6 +99,8 @@ void pf__pool_done(pf_server *srv, pf__conn **cs, size_t n)
     uint64_t one = 1;
     pf__conn *head = cs[0], *old;
 
+    for (size_t i = 0; i < n; i++)
+        assert(cs[i]->in_flight && !PF__LOAD(cs[i]->_holder)); /* the job let go */
     for (size_t i = 0; i + 1 < n; i++)
         cs[i]->dnext = cs[i + 1];
     old = atomic_load_explicit(&srv->done_list, memory_order_relaxed);
@@ -105,6 +116,7 @@ void pf__pool_done(pf_server *srv, pf__conn **cs, size_t n)
 
 pf__conn *pf__pool_completed(pf_server *srv)
 {
+    assert(pf__owner_here(srv));
     if (!atomic_load_explicit(&srv->done_list, memory_order_relaxed))
         return NULL;
     return atomic_exchange(&srv->done_list, NULL);
@@ -132,6 +144,7 @@ pf__conn *pf__pool_next_ready(pf_server *srv)
 {
     pf__conn *c = srv->ready;
 
+    assert(pf__owner_here(srv));
     if (c) {
         srv->ready = c->wnext;
         if (!srv->ready)
@@ -169,6 +182,7 @@ pf__conn *pf__pool_flush(pf_server *srv)
     pf__conn *refused = NULL, **rtail = &refused;
     size_t n;
 
+    assert(pf__owner_here(srv));
     if (srv->nposts) {
         n = pf_queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
         for (size_t i = n; i < srv->nposts; i++) {

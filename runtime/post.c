@@ -220,6 +220,7 @@ pf__conn *pf__post_next(pf_server *srv)
 {
     pf__conn *c = NULL;
 
+    assert(pf__owner_here(srv));
     pthread_mutex_lock(&lock);
     while (!c && srv->post_dirty) {
         struct slot *sl = at(srv->post_dirty);
@@ -248,6 +249,7 @@ void pf__post_apply(pf__conn *c)
 {
     struct slot *sl = c->s.post;
 
+    assert(pf__owner_here(c->srv) && !c->in_flight);
     if (!sl || !atomic_load_explicit(&sl->pending, memory_order_relaxed))
         return;
     pthread_mutex_lock(&lock);

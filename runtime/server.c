@@ -179,6 +179,7 @@ int pf_session_timer(pf_session *s, unsigned ms)
 
     if (!c)
         return -ENOTSUP;
+    assert(pf__job_here(c));
     /* Called by the thread running the job; the owner arms it when the job
      * completes (or right away, for OPEN handlers run inline). */
     c->user_ms = ms;

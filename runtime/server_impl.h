@@ -1,14 +1,22 @@
 /* Private: the server and connection structs, shared by server.c (config,
- * threads, lifecycle), loop.c (the loop owner: accept, timers, signals,
- * completions, closing) and conn.c (reading, parsing, handling, writing).
+ * lifecycle), loop.c (the loop owner: accept, timers, signals, completions,
+ * closing), pool.c (who runs jobs) and conn.c (reading, parsing, handling,
+ * writing).
  *
- * Who may touch a connection.  Its fields are in two groups.  The "owner"
- * group (epoll registration, timers, list links, flags) belongs to the
- * thread that owns the loop: the I/O thread, or in lf mode whichever thread
- * holds the leader lock.  The "job" group (session, buffers, parsed
+ * Who may touch a connection.  Its fields are in three groups.  The
+ * "owner" group (epoll registration, timers, list links, flags) belongs to
+ * the thread that owns the loop: the I/O thread, or in lf mode whichever
+ * thread holds the leader lock.  The "job" group (session, buffers, parsed
  * packets) belongs to the owner too, except while the connection is in
  * flight (c->in_flight): then exactly one thread, the one running its job,
- * has it, and the owner only sets pending flags.  Hand-overs go through the
+ * has it, and the owner only sets pending flags.  The "I/O" group (what
+ * the socket said: readable, writable, eof, rdhup) belongs to whoever does
+ * the socket I/O: in hsha that is always the owner, which reads and writes
+ * while workers run handlers (it records an edge for a connection whose job
+ * is out, and a drain marks it readable); in the other modes it goes with
+ * the job group.  In debug builds (no NDEBUG: the sanitizer builds and
+ * DEBUG=1) the PF__*_HERE checks below assert these rules where the fields
+ * are touched.  Hand-overs go through the
  * request queue (under its mutex) and the completion list (an atomic
  * stack: release on push, acquire on the owner's swap), the happens-before
  * edges that make this safe (and TSan agree).  A completion wakes the
@@ -18,6 +26,7 @@
 #ifndef PF__SERVER_IMPL_H
 #define PF__SERVER_IMPL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -72,11 +81,12 @@ typedef struct pf__conn {
     uint8_t timed_out;               /* idle or deadline: close after TIMEOUT */
     uint8_t hard;                    /* reset or fatal error: close without flush */
     uint8_t pending;                 /* PF__EV_* to deliver */
-    /* ---- job group ---- */
+    /* ---- I/O group: the owner's in hsha, else as the job group ---- */
     uint8_t readable;                /* edge seen, EAGAIN not yet */
     uint8_t writable;                /* no EAGAIN on write since last EPOLLOUT */
     uint8_t eof;                     /* peer sent FIN */
     uint8_t rdhup;                   /* epoll reported the peer's FIN queued */
+    /* ---- job group ---- */
     uint8_t job_events;              /* events this job delivers */
     uint8_t user_set;                /* pf_session_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */
@@ -96,6 +106,9 @@ typedef struct pf__conn {
     char *pkf;                       /* hsha: their fields, [pkcap] */
     unsigned first, npk, pkcap;      /* hsha: packets [first..npk) not yet
                                         handled (pf__conn_packet) */
+#ifndef NDEBUG
+    _Atomic(void *) _holder;         /* PF__SELF of the thread running its job */
+#endif
     /* parser state follows, proto->parser_size bytes, max-aligned */
 } pf__conn;
 
@@ -134,6 +147,11 @@ struct pf_server {
     uint32_t post_dirty;             /* post.c: slots posted to since the
                                         last wake-up, under post.c's lock */
 
+#ifndef NDEBUG
+    atomic_int _running;             /* pf_server_run is running the loop */
+    _Atomic(void *) _owner;          /* PF__SELF of the loop's owner, or NULL */
+#endif
+
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
             events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits;
@@ -142,6 +160,7 @@ struct pf_server {
 
 
 #define PF__STAT_ADD(srv, f, n) atomic_fetch_add_explicit(&(srv)->st.f, (n), memory_order_relaxed)
+
 
 /* conn.c */
 pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd);
@@ -165,6 +184,7 @@ int pf__conn_has_packets(const pf__conn *c);
 /* hsha: parsed packet i (0 <= i < npk). */
 static inline pf_packet *pf__conn_packet(pf__conn *c, unsigned i)
 {
+    assert(i <= c->pkcap);
     return i ? &c->pk[i - 1] : &c->pk0;
 }
 void pf__conn_release_packets(pf__conn *c);
@@ -236,6 +256,46 @@ pf__conn *pf__pool_completed(pf_server *srv);
 int pf__pool_sleep(pf_server *srv);
 /* Owner: back from the wait. */
 void pf__pool_awake(pf_server *srv);
+
+/* ---- the rules above, checked (assert) in debug builds ----------------- */
+#ifndef NDEBUG
+extern _Thread_local char pf__self;  /* pool.c: its address names a thread */
+#define PF__SELF ((void *)&pf__self)
+#define PF__LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define PF__STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+/* This thread owns the loop (or none runs: one thread has it all). */
+static inline int pf__owner_here(const pf_server *srv)
+{
+    return !PF__LOAD(srv->_running) || PF__LOAD(srv->_owner) == PF__SELF;
+}
+/* This thread holds c's job group: the owner between jobs, the job's thread
+ * while in flight (inline: both are the owner's, which also sees to jobs
+ * waiting on srv->ready, "in flight" on paper only). */
+static inline int pf__job_here(const pf__conn *c)
+{
+    if (!c->in_flight)
+        return pf__owner_here(c->srv);
+    return PF__LOAD(c->_holder) == PF__SELF ||
+           (c->srv->sched->on_owner && pf__owner_here(c->srv));
+}
+/* This thread may touch c's I/O group. */
+static inline int pf__io_here(const pf__conn *c)
+{
+    return c->srv->sched->owner_io ? pf__owner_here(c->srv) : pf__job_here(c);
+}
+/* The job's thread takes (and gives back) c's job group. */
+#define PF__JOB_ENTER(c) PF__STORE((c)->_holder, PF__SELF)
+#define PF__JOB_LEAVE(c) PF__STORE((c)->_holder, (void *)NULL)
+#define PF__OWNER_ENTER(srv) PF__STORE((srv)->_owner, PF__SELF)
+#define PF__OWNER_LEAVE(srv) PF__STORE((srv)->_owner, (void *)NULL)
+#define PF__RUNNING(srv, on) PF__STORE((srv)->_running, (on))
+#else
+#define PF__JOB_ENTER(c) ((void)0)
+#define PF__JOB_LEAVE(c) ((void)0)
+#define PF__OWNER_ENTER(srv) ((void)0)
+#define PF__OWNER_LEAVE(srv) ((void)0)
+#define PF__RUNNING(srv, on) ((void)0)
+#endif
 
 /* net.c */
 int pf__net_listen(const char *host, unsigned port, int reuseport, int backlog,
