@@ -44,7 +44,7 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     c->fd = fd;
     c->ls = ls;
     c->srv = srv;
-    pf_timer_entry_init(&c->timer);
+    pf__timer_entry_init(&c->timer);
     pf__session_init(&c->s, ls->svc, ls->proto_conf, parser_mem(c), scratch_fields(c),
                      ls->fstats);
     /* After the session's init, which clears its buffers. */

@@ -111,7 +111,7 @@ void pf__loop_fini(pf_server *srv)
 
 static void conn_timer_update(pf_server *srv, pf__conn *c)
 {
-    uint64_t t = PF_TIMER_NEVER;
+    uint64_t t = PF__TIMER_NEVER;
 
     if (c->idle_at && c->idle_at < t)
         t = c->idle_at;
@@ -121,9 +121,9 @@ static void conn_timer_update(pf_server *srv, pf__conn *c)
         t = c->user_at;
     if (c->flush_at && c->flush_at < t)
         t = c->flush_at;
-    if (t == PF_TIMER_NEVER)
-        pf_timers_unlink(&srv->timers, &c->timer);
-    else if (pf_timers_link(&srv->timers, &c->timer, t) < 0)
+    if (t == PF__TIMER_NEVER)
+        pf__timers_unlink(&srv->timers, &c->timer);
+    else if (pf__timers_link(&srv->timers, &c->timer, t) < 0)
         c->hard = 1; /* out of memory for the heap: cannot keep its promises */
 }
 
@@ -141,7 +141,7 @@ static void flush_deadline(pf_server *srv, pf__conn *c)
 {
     if (c->flush_at)
         return;
-    c->flush_at = pf_timer_deadline(flush_ms(srv));
+    c->flush_at = pf__timer_deadline(flush_ms(srv));
     c->idle_at = c->req_at = 0;
     conn_timer_update(srv, c);
 }
@@ -152,9 +152,9 @@ static void conn_timers_after(pf_server *srv, pf__conn *c)
     const pf_server_conf *cf = &srv->conf;
 
     if (c->activity && c->flush_at)
-        c->flush_at = pf_timer_deadline(flush_ms(srv));
+        c->flush_at = pf__timer_deadline(flush_ms(srv));
     else if (c->activity && cf->idle_timeout_ms)
-        c->idle_at = pf_timer_deadline(cf->idle_timeout_ms);
+        c->idle_at = pf__timer_deadline(cf->idle_timeout_ms);
     c->activity = 0;
     /* The deadline starts with a packet's first byte and is not moved by
      * later bytes of the same packet: a trickle cannot keep it alive.  A
@@ -163,9 +163,9 @@ static void conn_timers_after(pf_server *srv, pf__conn *c)
         c->req_at = 0;
     c->completed = 0;
     if (c->partial && !c->req_at && cf->request_timeout_ms)
-        c->req_at = pf_timer_deadline(cf->request_timeout_ms);
+        c->req_at = pf__timer_deadline(cf->request_timeout_ms);
     if (c->user_set) {
-        c->user_at = c->user_ms ? pf_timer_deadline(c->user_ms) : 0;
+        c->user_at = c->user_ms ? pf__timer_deadline(c->user_ms) : 0;
         c->user_set = 0;
     }
     conn_timer_update(srv, c);
@@ -236,7 +236,7 @@ static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
     if (c->idle_at && now >= c->idle_at) {
         c->idle_at = 0;
         if (c->in_flight) /* busy is not idle */
-            c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
+            c->idle_at = pf__timer_deadline(srv->conf.idle_timeout_ms);
         else
             c->pending |= PF__EV_IDLE;
     }
@@ -245,7 +245,7 @@ static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
         /* Nothing is read while a job is out (hsha) or the job is reading
          * (the others): the client is waiting for us, not we for it. */
         if (c->in_flight)
-            c->req_at = pf_timer_deadline(srv->conf.request_timeout_ms);
+            c->req_at = pf__timer_deadline(srv->conf.request_timeout_ms);
         else
             c->pending |= PF__EV_DEADLINE;
     }
@@ -274,12 +274,12 @@ static void drain_deadline(pf_server *srv)
 
 static void run_timers(pf_server *srv)
 {
-    uint64_t now = pf_now_ms(), junk;
-    pf_timer_entry *e;
+    uint64_t now = pf__now_ms(), junk;
+    pf__timer_entry *e;
 
     (void)!read(srv->timerfd, &junk, sizeof(junk)); /* one read resets it */
-    srv->timer_armed = PF_TIMER_NEVER; /* it fired: arm_timerfd sets it anew */
-    while ((e = pf_timers_expired(&srv->timers, now))) {
+    srv->timer_armed = PF__TIMER_NEVER; /* it fired: arm_timerfd sets it anew */
+    while ((e = pf__timers_expired(&srv->timers, now))) {
         if (e == &srv->drain_timer) {
             drain_deadline(srv);
             return;
@@ -295,7 +295,7 @@ static void run_timers(pf_server *srv)
 
 static void arm_timerfd(pf_server *srv)
 {
-    uint64_t next = pf_timers_next(&srv->timers);
+    uint64_t next = pf__timers_next(&srv->timers);
     struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
     /* Re-arm only to fire earlier.  Deadlines that moved later (an idle
@@ -305,7 +305,7 @@ static void arm_timerfd(pf_server *srv)
     if (next >= srv->timer_armed)
         return;
     srv->timer_armed = next;
-    if (next != PF_TIMER_NEVER) {
+    if (next != PF__TIMER_NEVER) {
         its.it_value.tv_sec = (time_t)(next / 1000);
         its.it_value.tv_nsec = (long)(next % 1000) * 1000000L;
         if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
@@ -350,7 +350,7 @@ static void close_now(pf_server *srv, pf__conn *c)
     backend_del(srv, c->fd);
     close(c->fd);
     c->fd = -1;
-    pf_timers_unlink(&srv->timers, &c->timer);
+    pf__timers_unlink(&srv->timers, &c->timer);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -377,7 +377,7 @@ static void close_graceful(pf_server *srv, pf__conn *c)
         return;
     }
     c->lingering = 1;
-    c->idle_at = pf_timer_deadline(srv->conf.linger_ms);
+    c->idle_at = pf__timer_deadline(srv->conf.linger_ms);
     c->req_at = c->user_at = c->flush_at = 0;
     conn_timer_update(srv, c);
     arm(srv, c, 1, 0);
@@ -588,7 +588,7 @@ static void listeners_pause(pf_server *srv, int pause)
             backend_add(srv, srv->ls[i].fd, EV_IN, &srv->ls[i], TAG_LISTENER);
     }
     if (pause)
-        pf_timers_link(&srv->timers, &srv->accept_timer, pf_timer_deadline(ACCEPT_PAUSE_MS));
+        pf__timers_link(&srv->timers, &srv->accept_timer, pf__timer_deadline(ACCEPT_PAUSE_MS));
 }
 
 static void shed_one(pf_server *srv, pf__listener *ls)
@@ -651,7 +651,7 @@ static void do_accept(pf_server *srv, pf__listener *ls)
         srv->nconns++;
         atomic_fetch_add_explicit(&srv->st.conns_accepted, 1, memory_order_release);
         if (srv->conf.idle_timeout_ms) {
-            c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
+            c->idle_at = pf__timer_deadline(srv->conf.idle_timeout_ms);
             conn_timer_update(srv, c);
         }
         c->pending |= PF__EV_OPEN;
@@ -668,7 +668,7 @@ static void begin_drain(pf_server *srv)
         return;
     srv->draining = 1;
     srv->accepting = 0;
-    pf_timers_unlink(&srv->timers, &srv->accept_timer);
+    pf__timers_unlink(&srv->timers, &srv->accept_timer);
     for (unsigned i = 0; i < srv->nlisteners; i++) {
         if (srv->ls[i].fd < 0)
             continue;
@@ -676,7 +676,7 @@ static void begin_drain(pf_server *srv)
         close(srv->ls[i].fd);
         srv->ls[i].fd = -1;
     }
-    pf_timers_link(&srv->timers, &srv->drain_timer, pf_timer_deadline(srv->conf.drain_timeout_ms));
+    pf__timers_link(&srv->timers, &srv->drain_timer, pf__timer_deadline(srv->conf.drain_timeout_ms));
     for (pf__conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
         if (c->lingering)
@@ -771,7 +771,7 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
 
 static void inline_checks(pf_server *srv)
 {
-    if (pf_timers_next(&srv->timers) <= pf_now_ms())
+    if (pf__timers_next(&srv->timers) <= pf__now_ms())
         run_timers(srv);
     if (srv->sigfd >= 0 && !srv->done)
         on_signal(srv);

@@ -69,7 +69,7 @@ const pf__sched pf__scheds[4] = {
 
 int pf__pool_init(pf_server *srv)
 {
-    int rc = pf_queue_init(&srv->queue, srv->conf.queue_size);
+    int rc = pf__queue_init(&srv->queue, srv->conf.queue_size);
 
     if (rc < 0)
         return rc;
@@ -80,7 +80,7 @@ int pf__pool_init(pf_server *srv)
 
 void pf__pool_fini(pf_server *srv)
 {
-    pf_queue_destroy(&srv->queue);
+    pf__queue_destroy(&srv->queue);
     free(srv->posts);
     free(srv->threads);
     srv->posts = NULL;
@@ -184,7 +184,7 @@ pf__conn *pf__pool_flush(pf_server *srv)
 
     assert(pf__owner_here(srv));
     if (srv->nposts) {
-        n = pf_queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
+        n = pf__queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
         for (size_t i = n; i < srv->nposts; i++) {
             pf__conn *c = srv->posts[i];
             if (refusable(c)) {
@@ -208,7 +208,7 @@ pf__conn *pf__pool_flush(pf_server *srv)
             srv->waitq_tail = NULL;
         srv->posts[srv->nposts++] = c;
         if (!srv->waitq || srv->nposts == 64) {
-            n = pf_queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
+            n = pf__queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
             if (n < srv->nposts) {
                 /* Still full: put the rest back at the head, in order. */
                 for (size_t i = srv->nposts; i-- > n;) {
@@ -234,7 +234,7 @@ static void *worker_main(void *arg)
     void *items[WORKER_BATCH];
     size_t n;
 
-    while ((n = pf_queue_take(&srv->queue, items, WORKER_BATCH)) > 0) {
+    while ((n = pf__queue_take(&srv->queue, items, WORKER_BATCH)) > 0) {
         for (size_t i = 0; i < n; i++)
             srv->sched->job(items[i]);
         pf__pool_done(srv, (pf__conn **)items, n);
@@ -262,7 +262,7 @@ int pf__pool_start(pf_server *srv)
 {
     if (!srv->sched->workers)
         return 0;
-    pf_queue_set_takers(&srv->queue, srv->conf.threads);
+    pf__queue_set_takers(&srv->queue, srv->conf.threads);
     return pf__pool_spawn(srv, worker_main, srv->conf.threads);
 }
 
@@ -274,7 +274,7 @@ void pf__pool_stop(pf_server *srv, int abandon)
             pthread_detach(srv->threads[i]);
         return;
     }
-    pf_queue_close(&srv->queue);
+    pf__queue_close(&srv->queue);
     for (unsigned i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i], NULL);
     srv->nthreads = 0;

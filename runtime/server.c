@@ -68,10 +68,10 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     srv->conf = *conf;
     defaults(&srv->conf);
     srv->epfd = srv->timerfd = srv->sigfd = srv->wakefd = srv->reservefd = -1;
-    pf_timers_init(&srv->timers);
-    pf_timer_entry_init(&srv->drain_timer);
-    pf_timer_entry_init(&srv->accept_timer);
-    srv->timer_armed = PF_TIMER_NEVER;
+    pf__timers_init(&srv->timers);
+    pf__timer_entry_init(&srv->drain_timer);
+    pf__timer_entry_init(&srv->accept_timer);
+    srv->timer_armed = PF__TIMER_NEVER;
     atomic_init(&srv->done_list, NULL);
     atomic_init(&srv->sleeping, 0);
     atomic_init(&srv->wake_sent, 0);
@@ -160,8 +160,8 @@ void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
     o->queue_full = LD(queue_full);
     o->file_waits = LD(file_waits);
 #undef LD
-    o->queue_depth = pf_queue_depth(&srv->queue);
-    o->queue_capacity = pf_queue_capacity(&srv->queue);
+    o->queue_depth = pf__queue_depth(&srv->queue);
+    o->queue_capacity = pf__queue_capacity(&srv->queue);
 }
 
 void pf_server_stop(pf_server *srv)
@@ -269,7 +269,7 @@ void pf_server_free(pf_server *srv)
         free(srv->ls[i].fstats);
     }
     pf__loop_fini(srv);
-    pf_timers_free(&srv->timers);
+    pf__timers_free(&srv->timers);
     pf__pool_fini(srv);
     pthread_mutex_destroy(&srv->leader);
     free(srv);

@@ -34,11 +34,11 @@
 #include <sys/socket.h>
 
 #include "protofsm/buf.h"
-#include "protofsm/queue.h"
 #include "protofsm/server.h"
 #include "protofsm/stats.h"
-#include "protofsm/timer.h"
+#include "queue.h"
 #include "session_impl.h"
+#include "timer.h"
 
 #define PF__MAX_LISTENERS 16
 
@@ -70,7 +70,7 @@ typedef struct pf__conn {
     struct pf__conn *prev, *next;    /* srv->conns */
     struct pf__conn *wnext;          /* srv->waitq / graveyard / ready list */
     struct pf__conn *dnext;          /* completion list */
-    pf_timer_entry timer;            /* at min(idle_at, req_at, user_at, flush_at) */
+    pf__timer_entry timer;            /* at min(idle_at, req_at, user_at, flush_at) */
     uint64_t idle_at, req_at, user_at;
     uint64_t flush_at;               /* closing with output pending: closed
                                         hard then, unless writes progress */
@@ -118,10 +118,10 @@ struct pf_server {
     int epfd, timerfd, sigfd, wakefd, reservefd;
     unsigned nlisteners;
     pf__listener ls[PF__MAX_LISTENERS];
-    pf_timers timers;
+    pf__timers timers;
     uint64_t timer_armed;            /* deadline the timerfd is set to */
-    pf_timer_entry drain_timer;
-    pf_timer_entry accept_timer;     /* listeners paused: no descriptor at all */
+    pf__timer_entry drain_timer;
+    pf__timer_entry accept_timer;     /* listeners paused: no descriptor at all */
     pf__conn *conns;                 /* every open connection */
     pf__conn *waitq, *waitq_tail;    /* waiting for request queue room */
     pf__conn *graveyard;             /* closed, free at end of batch */
@@ -137,7 +137,7 @@ struct pf_server {
     atomic_int stop_req;             /* signals seen / pf_server_stop */
     atomic_int sigcount;
 
-    pf_queue queue;
+    pf__queue queue;
     pthread_t *threads;
     unsigned nthreads;
     _Atomic(pf__conn *) done_list;   /* completions, pushed by any thread */
