@@ -15,7 +15,7 @@
  * neither, so it only fills the mailbox and wakes the owner through the
  * server's eventfd, the path job completions already use.  The owner moves
  * the mail when the connection is between jobs: at its wake-up for the
- * ones idle, in progress() after a job completes for the others.
+ * ones idle, in pf__step (progress.c) after a job completes for the others.
  *
  * A released slot that is still on a server's dirty list must not be
  * reused before the owner has popped it (it would then sit on the wrong
@@ -236,7 +236,7 @@ pf__conn *pf__post_next(pf_server *srv)
         if (!sl->live)
             continue;
         /* A connection in flight takes its mail when the job completes
-         * (progress() runs then); a dead one never will. */
+         * (pf__step runs then); a dead one never will. */
         pf__conn *cand = sl->s->host;
         if (!cand->dead && !cand->in_flight)
             c = cand;

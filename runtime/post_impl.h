@@ -15,7 +15,7 @@ void pf__post_release(struct pf_session *s);
 
 /* Loop owner, after its wake-up: the next connection of `srv` that was
  * posted to and may take its mail now (not in flight, not dead), or NULL
- * when none is left.  The caller runs progress() on it. */
+ * when none is left.  The caller runs pf__step on it. */
 struct pf__conn *pf__post_next(struct pf_server *srv);
 
 /* Loop owner, for a connection not in flight: move its mailbox into its

@@ -1,5 +1,6 @@
 /* Private: the server and connection structs, shared by server.c (config,
- * lifecycle), loop.c (the loop owner: accept, timers, signals, completions,
+ * lifecycle), loop.c (the loop owner: epoll, accept, timers, signals,
+ * completions), progress.c (a connection's next step, its deadlines,
  * closing), pool.c (who runs jobs) and conn.c (reading, parsing, handling,
  * writing).
  *
@@ -202,11 +203,31 @@ int pf__loop_once(pf_server *srv, int ms);
 int pf__loop_run(pf_server *srv);
 /* After a drain deadline: whether a job is still out. */
 int pf__loop_busy(pf_server *srv);
-/* Owner: a job finished. */
-void pf__loop_complete(pf_server *srv, pf__conn *c);
 /* Owner: pull the completion list. */
 void pf__loop_completions(pf_server *srv);
 void pf__loop_reap(pf_server *srv);
+/* Register what c waits for now (want_in / want_out); one-shot modes
+ * re-arm.  Sets c->hard when it fails. */
+void pf__loop_arm(pf_server *srv, pf__conn *c, int want_in, int want_out);
+/* One-shot modes: nothing may report on c while its job runs elsewhere. */
+void pf__loop_disarm(pf_server *srv, pf__conn *c);
+/* c's descriptor leaves epoll (before it is closed). */
+void pf__loop_forget(pf_server *srv, pf__conn *c);
+
+/* progress.c: a connection's next step (loop owner only). */
+/* Decide and take the next step from the flags: start a job, read and
+ * parse (hsha), wait for readiness, or close.  No-op while in flight. */
+void pf__step(pf_server *srv, pf__conn *c);
+/* Hand c's job (c->pending events, I/O or parsed packets) to the mode. */
+void pf__step_start(pf_server *srv, pf__conn *c);
+/* c's job finished: fold its outcome in, then pf__step. */
+void pf__step_done(pf_server *srv, pf__conn *c);
+/* Close now (CLOSE event, descriptor, lists); in flight: when it ends. */
+void pf__step_close(pf_server *srv, pf__conn *c);
+/* c's timer entry expired at `now`: whichever deadlines passed. */
+void pf__step_timeout(pf_server *srv, pf__conn *c, uint64_t now);
+/* Link c's timer entry at its earliest deadline (or unlink it). */
+void pf__step_timers(pf_server *srv, pf__conn *c);
 
 /* pool.c: scheduling, one row per mode.  The loop and the connections
  * read these properties instead of testing the mode. */
