@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -44,8 +43,7 @@ int pf__loop_init(pf_server *srv)
     if (rc < 0)
         return rc;
     srv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (srv->timerfd < 0 || srv->wakefd < 0)
+    if (srv->timerfd < 0)
         return -errno;
     if ((rc = backend_add(srv, srv->timerfd, EV_IN, srv, TAG_TIMER)) < 0 ||
         /* Edge-triggered: every write() to an eventfd wakes its waiters,

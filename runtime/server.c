@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -77,7 +78,11 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     atomic_init(&srv->wake_sent, 0);
     pthread_mutex_init(&srv->leader, NULL);
     srv->sched = &pf__scheds[srv->conf.mode];
-    rc = pf__pool_init(srv);
+    /* Here, not when the loop starts: pf_server_stop may be called from
+     * any thread at any time, and must find it made (and never changing
+     * under it) until pf_server_free. */
+    srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    rc = srv->wakefd < 0 ? -errno : pf__pool_init(srv);
     if (rc < 0) {
         pf_server_free(srv);
         return rc;
