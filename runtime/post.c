@@ -245,13 +245,14 @@ pf__conn *pf__post_next(pf_server *srv)
     return c;
 }
 
-void pf__post_apply(pf__conn *c)
+int pf__post_apply(pf__conn *c)
 {
     struct slot *sl = c->s.post;
+    int waiting;
 
     assert(pf__owner_here(c->srv) && !c->in_flight);
     if (!sl || !atomic_load_explicit(&sl->pending, memory_order_relaxed))
-        return;
+        return 0;
     pthread_mutex_lock(&lock);
     /* Below the high-water mark the whole mailbox moves (it is at most
      * max_output), so the output stays under 2 x max_output: the bound
@@ -268,6 +269,8 @@ void pf__post_apply(pf__conn *c)
         sl->close_req = 0;
         c->s.closing = 1;
     }
-    atomic_store_explicit(&sl->pending, sl->q.len || sl->close_req, memory_order_relaxed);
+    waiting = sl->q.len || sl->close_req;
+    atomic_store_explicit(&sl->pending, waiting, memory_order_relaxed);
     pthread_mutex_unlock(&lock);
+    return waiting;
 }

@@ -20,8 +20,9 @@ struct pf__conn *pf__post_next(struct pf_server *srv);
 
 /* Loop owner, for a connection not in flight: move its mailbox into its
  * output while the output is below the high-water mark, and apply a
- * pf_post_close once the mailbox is empty.  Cheap (one atomic load) when
+ * pf_post_close once the mailbox is empty.  Returns 1 when mail still
+ * waits (the output was at the mark).  Cheap (one atomic load) when
  * nothing was posted. */
-void pf__post_apply(struct pf__conn *c);
+int pf__post_apply(struct pf__conn *c);
 
 #endif

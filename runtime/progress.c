@@ -363,24 +363,31 @@ static void progress_io(pf_server *srv, pf__conn *c)
 void pf__step(pf_server *srv, pf__conn *c)
 {
     assert(pf__owner_here(srv));
-    if (c->dead || c->in_flight)
-        return;
-    if (c->lingering) {
-        linger_read(srv, c);
-        return;
+    /* A second round only for mail that waited for room: the first one's
+     * flush may have written the output out whole (hsha), and nothing
+     * else would come back for the mail until the client sends again. */
+    for (int round = 0; round < 2; round++) {
+        if (c->dead || c->in_flight)
+            return;
+        if (c->lingering) {
+            linger_read(srv, c);
+            return;
+        }
+        if (c->hard) {
+            pf__step_close(srv, c);
+            return;
+        }
+        /* Between jobs: take in what other sessions posted (post.c). */
+        int waiting = pf__post_apply(c);
+        if (srv->sched->owner_io)
+            progress_hsha(srv, c);
+        else
+            progress_io(srv, c);
+        if (!c->dead && !c->in_flight && c->hard)
+            pf__step_close(srv, c);
+        if (!waiting || pf__out_len(&c->s.out) >= srv->conf.max_output)
+            return;
     }
-    if (c->hard) {
-        pf__step_close(srv, c);
-        return;
-    }
-    /* Between jobs: take in what other sessions posted (post.c). */
-    pf__post_apply(c);
-    if (srv->sched->owner_io)
-        progress_hsha(srv, c);
-    else
-        progress_io(srv, c);
-    if (!c->dead && !c->in_flight && c->hard)
-        pf__step_close(srv, c);
 }
 
 void pf__step_done(pf_server *srv, pf__conn *c)
