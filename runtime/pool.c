@@ -9,14 +9,15 @@
  *   lf       the leader puts the job on a ready list and hands the leader
  *            lock on before running it itself (loop.c lf_main), so the wait
  *            on epoll is never left empty and no queue hop happens.
- *   inline   the owner runs the job on the spot (loop.c start_job).
+ *   inline   the owner runs the job on the spot (progress.c pf__step_start).
  * Completions come back through one atomic list, swapped out whole by the
  * owner (libuv's uv__work_done), and an eventfd written only when the
  * owner sleeps (pf__pool_sleep).
  *
  * Nothing here calls into the loop: what the loop must do about a job (a
  * refused one completes at once) is handed back to it as a list.  So the
- * layers are server.c -> loop.c -> pool.c -> conn.c, with no way back. */
+ * layers are server.c -> the owner (loop.c, progress.c) -> pool.c ->
+ * conn.c, with no way back. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
