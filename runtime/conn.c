@@ -297,14 +297,17 @@ void pf__conn_handle(pf__conn *c)
 
 int pf__conn_flush(pf__conn *c)
 {
-    size_t sent, buffered;
+    size_t sent;
 
     assert(pf__io_here(c) && pf__job_here(c));
-    int rc = pf__out_flush(&c->s.out, c->fd, c->srv->sched->owner_io, &sent, &buffered);
+    int rc = pf__out_flush(&c->s.out, c->fd, c->srv->sched->owner_io, &sent);
 
     PF__STAT_ADD(c->srv, bytes_out, (uint64_t)sent);
-    if (buffered)
-        c->activity = 1; /* write progress is not idleness either */
+    /* Write progress is not idleness either, from a file as from the
+     * buffers: a slow client downloading a large file would otherwise be
+     * cut at the idle timeout (then at the flush deadline) mid-transfer. */
+    if (sent)
+        c->activity = 1;
     if (rc == -EAGAIN)
         c->writable = 0;
     else if (rc < 0 && rc != -EINPROGRESS) /* cold: a job reads it in (progress_hsha) */

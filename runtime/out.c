@@ -85,14 +85,14 @@ int pf__out_mail(pf__out *o, const void *p, size_t n)
     return append_over(&o->buf, p, n);
 }
 
-int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent, size_t *buffered)
+int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent)
 {
     int rc = 0;
 
     /* One buffer to write: a split job's replies were folded in when it
      * ended (and the writer never runs during one). */
     assert(o->cur == &o->buf && o->job.len == 0);
-    *sent = *buffered = 0;
+    *sent = 0;
     while (o->buf.len || o->files) {
         /* File segments sit between buffered bytes: write up to the first
          * one, send it, go on. */
@@ -120,7 +120,6 @@ int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent, size_t *buffered
             break;
         }
         *sent += (size_t)n;
-        *buffered += (size_t)n;
         pf__files_wrote(o, (size_t)n);
         pf_buf_consume(&o->buf, (size_t)n);
     }

@@ -59,7 +59,7 @@ static inline int pf__out_pending(const pf__out *o)
  * `nowait`: the writer must not wait for the disk (sendfile_impl.h).
  * Returns 0 when everything went, -EAGAIN when the socket is full,
  * -EINPROGRESS when a file segment waits to be read in, or -errno.
- * *sent counts every byte written, *buffered those from the buffers. */
-int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent, size_t *buffered);
+ * *sent counts the bytes written, from the buffers and from files. */
+int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent);
 
 #endif
