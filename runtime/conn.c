@@ -13,7 +13,6 @@
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "sendfile_impl.h"
@@ -45,15 +44,15 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     c->fd = fd;
     c->ls = ls;
     c->srv = srv;
-    pf_timer_entry_init(&c->timer);
+    pf__timer_entry_init(&c->timer);
     pf__session_init(&c->s, ls->svc, ls->proto_conf, parser_mem(c), scratch_fields(c),
-                     &c->s.own_out, ls->fstats);
+                     ls->fstats);
     /* After the session's init, which clears its buffers. */
     pf_buf_init(&c->s.in, ls->max_input);
     /* Reading stops at max_output, so one more reply of up to max_output
-     * always fits; pf_reply beyond that closes the session. */
-    pf_buf_init(&c->s.own_out, srv->conf.mode == PF_MODE_HSHA ? 0 : 2 * srv->conf.max_output);
-    pf_buf_init(&c->jout, 2 * srv->conf.max_output);
+     * always fits; pf_reply beyond that closes the session (an hsha job's
+     * replies have a buffer of their own with the same limit). */
+    pf__out_init(&c->s.out, 2 * srv->conf.max_output, 2 * srv->conf.max_output);
     c->s.host = c;
     c->readable = 1;
     c->writable = 1;
@@ -64,9 +63,7 @@ void pf__conn_free(pf__conn *c)
 {
     pf__post_release(&c->s); /* its handle goes stale (post.c) */
     pf_buf_free(&c->s.in);
-    pf_buf_free(&c->s.own_out);
-    pf_buf_free(&c->jout);
-    pf__files_free(&c->s); /* sendfile.c: unsent file segments */
+    pf__out_free(&c->s.out); /* unsent bytes and file segments */
     pf__conn_release_packets(c);
     free(c);
 }
@@ -81,6 +78,7 @@ void pf__conn_event(pf__conn *c, uint16_t ev, const char *why)
 {
     pf_packet pkt = { .event = ev, .raw = { why, why ? strlen(why) : 0 } };
 
+    assert(pf__job_here(c));
     pf__session_dispatch(&c->s, &pkt);
     PF__STAT_ADD(c->srv, events, 1);
 }
@@ -119,6 +117,7 @@ static ssize_t read_some(pf__conn *c)
     ssize_t n;
     int rc;
 
+    assert(pf__io_here(c));
     if (want > READ_CHUNK)
         want = READ_CHUNK;
     if (want == 0)
@@ -215,15 +214,6 @@ void pf__conn_release_packets(pf__conn *c)
     c->pkcap = 0;
 }
 
-/* protocol.h `interim`: queue it now, behind every reply so far. */
-static void interim(pf__conn *c)
-{
-    pf_slice r = c->ls->proto->interim(c->s.parser);
-    if (r.len)
-        pf_buf_append(&c->s.own_out, r.ptr, r.len); /* over the limit: the
-                                                       client waits, then sends */
-}
-
 static int parse_error(pf__conn *c, int err)
 {
     c->perr = err;
@@ -234,10 +224,10 @@ static int parse_error(pf__conn *c, int err)
 int pf__conn_read_parse(pf__conn *c)
 {
     pf_server *srv = c->srv;
-    const pf_protocol *p = c->ls->proto;
-    size_t fsz = align_up(p->fields_size);
+    size_t fsz = align_up(c->ls->proto->fields_size);
     unsigned batch = srv->conf.batch;
 
+    assert(srv->sched->owner_io && pf__owner_here(srv) && !c->in_flight);
     /* Only called with nothing parsed and unhandled, so the buffer may move. */
     c->first = c->npk = 0;
     while (c->readable && !c->eof && c->s.in.len < c->s.in.max) {
@@ -260,23 +250,18 @@ int pf__conn_read_parse(pf__conn *c)
         ssize_t n;
 
         pkt->fields = c->npk ? c->pkf + (c->npk - 1) * fsz : c->s.fields;
-        n = p->parse(c->s.parser, pf_buf_head(&c->s.in) + c->parsed, c->s.in.len - c->parsed, pkt);
+        /* Answered once the packets before it are handled (progress_hsha). */
+        n = pf__session_parse(&c->s, c->parsed, pkt);
         if (n > 0) {
             c->parsed += (size_t)n;
             c->npk++;
             c->completed = 1;
             continue;
         }
-        if (n != -EAGAIN)
-            parse_error(c, n < 0 ? (int)n : -EBADMSG);
-        else if (c->npk == 0 && p->interim)
-            interim(c); /* nothing before it is unanswered */
+        if (n < 0)
+            parse_error(c, (int)n);
         break;
     }
-    /* A full buffer holding no whole packet: the packet is over the limit
-     * (a parser without a limit of its own still gets one). */
-    if (!c->perr && c->npk == 0 && c->s.in.len >= c->s.in.max)
-        parse_error(c, -EMSGSIZE);
 out:
     c->partial = c->s.in.len > c->parsed;
     return (int)c->npk;
@@ -289,13 +274,15 @@ void pf__conn_handle(pf__conn *c)
     size_t hwm = c->srv->conf.max_output;
     unsigned handled = 0;
 
-    c->s.out = &c->jout;
-    if (pf__files_page_in(&c->s)) /* the owner found the next bytes cold */
+    PF__JOB_ENTER(c);
+    assert(c->in_flight && c->srv->sched->owner_io && c->first <= c->npk);
+    pf__out_begin_job(&c->s.out, 1);
+    if (pf__files_page_in(&c->s.out)) /* the owner found the next bytes cold */
         PF__STAT_ADD(c->srv, file_waits, 1);
     if (c->job_events & PF__EV_OPEN)
         pf__conn_event(c, PF_EV_OPEN, NULL);
     /* A pending file segment is back-pressure too (sendfile.h). */
-    while (c->first < c->npk && !c->s.closing && c->jout.len < hwm && !c->s.files) {
+    while (c->first < c->npk && !c->s.closing && c->s.out.job.len < hwm && !c->s.out.files) {
         pf__session_dispatch(&c->s, pf__conn_packet(c, c->first++));
         handled++;
     }
@@ -303,85 +290,34 @@ void pf__conn_handle(pf__conn *c)
         c->first = c->npk; /* not handled: the session ended before them */
     PF__STAT_ADD(c->srv, packets, handled);
     deliver_late_events(c);
-    /* Before the owner may write jout (server.h). */
+    /* Before the owner may write this job's replies (server.h). */
     if (c->ls->before_send && c->ls->before_send(&c->s) < 0)
         c->jerr = 1;
-    c->s.out = &c->s.own_out;
+    if (pf__out_end_job(&c->s.out) < 0)
+        c->jerr = 1;
+    PF__JOB_LEAVE(c);
 }
 
 /* ---- writing ------------------------------------------------------------ */
 
 int pf__conn_flush(pf__conn *c)
 {
-    while (c->s.own_out.len || c->jout.len || c->s.files) {
-        struct iovec iov[2];
-        int cnt = 0;
-        ssize_t n;
-        /* File segments (sendfile.c) sit between buffered bytes: write up
-         * to the first one, send it, go on. */
-        size_t lim = pf__files_gap(&c->s);
+    size_t sent;
 
-        if (lim == 0) {
-            /* hsha: the owner writes and must not wait for the disk. */
-            n = pf__files_send(&c->s, c->fd, c->srv->conf.mode == PF_MODE_HSHA);
-            if (n == -EAGAIN) {
-                c->writable = 0;
-                break;
-            }
-            if (n == -EINPROGRESS)
-                break; /* cold: a job reads it in (progress_hsha) */
-            if (n < 0)
-                return (int)n;
-            PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
-            continue;
-        }
-        if (!c->s.own_out.len && !c->jout.len) {
-            pf__files_wrote(&c->s, lim); /* defensive: no bytes owed before it */
-            continue;
-        }
-        if (c->s.own_out.len) {
-            size_t k = c->s.own_out.len < lim ? c->s.own_out.len : lim;
-            iov[cnt++] = (struct iovec){ pf_buf_head(&c->s.own_out), k };
-            lim -= k;
-        }
-        if (c->jout.len && lim)
-            iov[cnt++] = (struct iovec){ pf_buf_head(&c->jout), c->jout.len < lim ? c->jout.len : lim };
-        n = writev(c->fd, iov, cnt);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->writable = 0;
-                break;
-            }
-            return -errno;
-        }
-        PF__STAT_ADD(c->srv, bytes_out, (uint64_t)n);
-        pf__files_wrote(&c->s, (size_t)n);
-        if (n > 0)
-            c->activity = 1; /* write progress is not idleness either */
-        size_t a = (size_t)n < c->s.own_out.len ? (size_t)n : c->s.own_out.len;
-        pf_buf_consume(&c->s.own_out, a);
-        pf_buf_consume(&c->jout, (size_t)n - a);
-    }
-    if (c->jout.len) {
-        /* Keep one pending buffer: adopt the worker's when ours is empty,
-         * else copy the rest behind ours (bounded by the high-water mark). */
-        if (c->s.own_out.len == 0) {
-            pf_buf t = c->s.own_out;
-            size_t omax = c->s.own_out.max, jmax = c->jout.max;
-            c->s.own_out = c->jout;
-            c->jout = t;
-            c->s.own_out.max = omax;
-            c->jout.max = jmax;
-        } else if (pf_buf_append(&c->s.own_out, pf_buf_head(&c->jout), c->jout.len) < 0) {
-            return -ENOMEM;
-        }
-        pf_buf_consume(&c->jout, c->jout.len);
-    }
-    pf_buf_shrink(&c->jout);
-    pf_buf_shrink(&c->s.own_out);
-    return c->s.own_out.len || c->s.files ? 1 : 0;
+    assert(pf__io_here(c) && pf__job_here(c));
+    int rc = pf__out_flush(&c->s.out, c->fd, c->srv->sched->owner_io, &sent);
+
+    PF__STAT_ADD(c->srv, bytes_out, (uint64_t)sent);
+    /* Write progress is not idleness either, from a file as from the
+     * buffers: a slow client downloading a large file would otherwise be
+     * cut at the idle timeout (then at the flush deadline) mid-transfer. */
+    if (sent)
+        c->activity = 1;
+    if (rc == -EAGAIN)
+        c->writable = 0;
+    else if (rc < 0 && rc != -EINPROGRESS) /* cold: a job reads it in (progress_hsha) */
+        return rc;
+    return pf__out_pending(&c->s.out) ? 1 : 0;
 }
 
 /* ---- the whole job: reactor, lf, inline ----------------------------------- */
@@ -389,25 +325,16 @@ int pf__conn_flush(pf__conn *c)
 /* Parse and handle every whole packet in c->s.in while output has room. */
 static void handle_buffered(pf__conn *c, size_t hwm)
 {
-    const pf_protocol *p = c->ls->proto;
     unsigned handled = 0;
 
-    while (c->s.in.len && !c->s.closing && c->s.own_out.len < hwm && !c->s.files) {
+    while (c->s.in.len && !c->s.closing && c->s.out.buf.len < hwm && !c->s.out.files) {
         pf_packet pkt = { .fields = c->s.fields };
-        ssize_t n = p->parse(c->s.parser, pf_buf_head(&c->s.in), c->s.in.len, &pkt);
+        ssize_t n = pf__session_parse(&c->s, 0, &pkt);
 
-        if (n == -EAGAIN) {
-            if (c->s.in.len >= c->s.in.max) {
-                parse_error(c, -EMSGSIZE);
-                pf__session_parse_error(&c->s, -EMSGSIZE);
-            } else if (p->interim) {
-                interim(c);
-            }
+        if (n == 0)
             break;
-        }
-        if (n <= 0) {
-            parse_error(c, n < 0 ? (int)n : -EBADMSG);
-            pf__session_parse_error(&c->s, c->perr);
+        if (n < 0) {
+            pf__session_parse_error(&c->s, parse_error(c, (int)n));
             break;
         }
         pf__session_dispatch(&c->s, &pkt);
@@ -423,20 +350,22 @@ void pf__conn_io(pf__conn *c)
     size_t hwm = c->srv->conf.max_output;
     int reads = 0, again = 0, blocked = 0;
 
-    c->s.out = &c->s.own_out;
+    PF__JOB_ENTER(c);
+    assert(c->in_flight && !c->srv->sched->owner_io);
+    pf__out_begin_job(&c->s.out, 0);
     if (c->job_events & PF__EV_OPEN)
         pf__conn_event(c, PF_EV_OPEN, NULL);
     deliver_late_events(c);
     if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE))
         c->s.closing = 1; /* it will be closed: read nothing more */
     for (;;) {
-        if (c->s.own_out.len || c->s.files) {
+        if (pf__out_pending(&c->s.out)) {
             int rc = pf__conn_flush(c);
             if (rc < 0) {
                 c->jerr = 1;
                 break;
             }
-            if (rc == 1 && (c->s.own_out.len >= hwm || c->s.files)) {
+            if (rc == 1 && (c->s.out.buf.len >= hwm || c->s.out.files)) {
                 blocked = 1;
                 break; /* back-pressure: wait for EPOLLOUT */
             }
@@ -449,7 +378,7 @@ void pf__conn_io(pf__conn *c)
             c->jerr = 1;
             break;
         }
-        if (c->s.closing || c->perr || c->s.own_out.len >= hwm || c->s.files)
+        if (c->s.closing || c->perr || c->s.out.buf.len >= hwm || c->s.out.files)
             continue; /* flush, then stop */
         /* !readable: a short read drained the socket (read_some), the
          * next bytes raise a new event. */
@@ -473,8 +402,10 @@ void pf__conn_io(pf__conn *c)
      * would come back for the input still buffered behind it (the socket
      * was read dry), and the connection would wait for bytes that came
      * long ago.  The EPOLLOUT job flushes, then handles that input. */
-    if (!blocked && (c->s.own_out.len || c->s.files) && !c->jerr && pf__conn_flush(c) < 0)
+    if (!blocked && pf__out_pending(&c->s.out) && !c->jerr && pf__conn_flush(c) < 0)
         c->jerr = 1;
     c->partial = c->s.in.len > 0;
     pf_buf_shrink(&c->s.in);
+    pf__out_end_job(&c->s.out); /* not split: nothing to move */
+    PF__JOB_LEAVE(c);
 }

@@ -3,7 +3,7 @@
  * Everything here runs on the thread that owns the loop (the I/O thread, or
  * the lf leader holding srv->leader), so none of it locks.  Connection
  * state changes only at three points: an epoll event, a timer, or the
- * completion of a job; each ends in progress(), which decides the next
+ * completion of a job; each ends in pf__step(), which decides the next
  * step from the flags alone: start a job, read more, wait for writability,
  * or close.
  *
@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -33,15 +32,7 @@
 
 #define MAX_EVENTS 256
 
-static void progress(pf_server *srv, pf__conn *c);
-
-static int is_oneshot(const pf_server *srv)
-{
-    return srv->conf.mode == PF_MODE_REACTOR || srv->conf.mode == PF_MODE_LF;
-}
-
-/* s.files: file segments (sendfile.c) are output too. */
-static int out_pending(const pf__conn *c) { return c->s.own_out.len || c->jout.len || c->s.files; }
+static int is_oneshot(const pf_server *srv) { return srv->sched->oneshot; }
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -52,8 +43,7 @@ int pf__loop_init(pf_server *srv)
     if (rc < 0)
         return rc;
     srv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (srv->timerfd < 0 || srv->wakefd < 0)
+    if (srv->timerfd < 0)
         return -errno;
     if ((rc = backend_add(srv, srv->timerfd, EV_IN, srv, TAG_TIMER)) < 0 ||
         /* Edge-triggered: every write() to an eventfd wakes its waiters,
@@ -113,156 +103,18 @@ void pf__loop_fini(pf_server *srv)
 
 /* ---- timers ------------------------------------------------------------- */
 
-static void conn_timer_update(pf_server *srv, pf__conn *c)
-{
-    uint64_t t = PF_TIMER_NEVER;
-
-    if (c->idle_at && c->idle_at < t)
-        t = c->idle_at;
-    if (c->req_at && c->req_at < t)
-        t = c->req_at;
-    if (c->user_at && c->user_at < t)
-        t = c->user_at;
-    if (c->flush_at && c->flush_at < t)
-        t = c->flush_at;
-    if (t == PF_TIMER_NEVER)
-        pf_timers_unlink(&srv->timers, &c->timer);
-    else if (pf_timers_link(&srv->timers, &c->timer, t) < 0)
-        c->hard = 1; /* out of memory for the heap: cannot keep its promises */
-}
-
-/* How long a closing connection may keep output pending without any of it
- * being written: the idle timeout, or the linger time without one. */
-static unsigned flush_ms(const pf_server *srv)
-{
-    return srv->conf.idle_timeout_ms ? srv->conf.idle_timeout_ms : srv->conf.linger_ms;
-}
-
-/* The connection will close once its output is written: a client that
- * never reads must not hold it (and its buffers) forever.  Idle and request
- * deadlines are over; write progress pushes this one back. */
-static void flush_deadline(pf_server *srv, pf__conn *c)
-{
-    if (c->flush_at)
-        return;
-    c->flush_at = pf_timer_deadline(flush_ms(srv));
-    c->idle_at = c->req_at = 0;
-    conn_timer_update(srv, c);
-}
-
-/* After input or a job: re-arm idle, request deadline and handler timer. */
-static void conn_timers_after(pf_server *srv, pf__conn *c)
-{
-    const pf_server_conf *cf = &srv->conf;
-
-    if (c->activity && c->flush_at)
-        c->flush_at = pf_timer_deadline(flush_ms(srv));
-    else if (c->activity && cf->idle_timeout_ms)
-        c->idle_at = pf_timer_deadline(cf->idle_timeout_ms);
-    c->activity = 0;
-    /* The deadline starts with a packet's first byte and is not moved by
-     * later bytes of the same packet: a trickle cannot keep it alive.  A
-     * packet that completes ends its deadline; the next one gets its own. */
-    if (!c->partial || c->completed)
-        c->req_at = 0;
-    c->completed = 0;
-    if (c->partial && !c->req_at && cf->request_timeout_ms)
-        c->req_at = pf_timer_deadline(cf->request_timeout_ms);
-    if (c->user_set) {
-        c->user_at = c->user_ms ? pf_timer_deadline(c->user_ms) : 0;
-        c->user_set = 0;
-    }
-    conn_timer_update(srv, c);
-}
-
-/* The drain reaches this connection (its first job since): it will read
- * what the socket holds now and then treat its input as ended, so a client
- * that keeps sending cannot keep it open.  Everything received is handled
- * and answered, then it closes like one that sent FIN. */
-static void drain_cut(pf__conn *c)
-{
-    int n = 0;
-
-    c->drain_cut = 1;
-    if (c->eof || ioctl(c->fd, FIONREAD, &n) < 0 || n < 0)
-        n = 0;
-    c->drain_left = (size_t)n;
-    if (n == 0) {
-        c->eof = 1;
-        c->readable = 0;
-    }
-}
-
-static void start_job(pf_server *srv, pf__conn *c)
-{
-    /* One-shot modes: nothing may report on this socket while its job runs
-     * elsewhere (the job owns the flags an event would set). */
-    if (is_oneshot(srv) && c->armed) {
-        if (backend_mod(srv, c->fd, EV_ONESHOT, c, TAG_CONN) < 0)
-            c->hard = 1;
-        c->armed = 0;
-    }
-    if ((c->pending & PF__EV_DRAIN) && !c->drain_cut)
-        drain_cut(c);
-    c->job_events = c->pending;
-    c->pending = 0;
-    c->in_flight = 1;
-    pf__server_dispatch(srv, c);
-}
-
-static void close_now(pf_server *srv, pf__conn *c);
-static void progress(pf_server *srv, pf__conn *c);
 static void listeners_pause(pf_server *srv, int pause);
-
-static void conn_timeout(pf_server *srv, pf__conn *c, uint64_t now)
-{
-    if (c->lingering) {
-        close_now(srv, c);
-        return;
-    }
-    if (c->flush_at && now >= c->flush_at) {
-        c->hard = 1; /* its output was not read in time: reset */
-        close_now(srv, c);
-        return;
-    }
-    if (c->idle_at && now >= c->idle_at) {
-        c->idle_at = 0;
-        if (c->in_flight) /* busy is not idle */
-            c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
-        else
-            c->pending |= PF__EV_IDLE;
-    }
-    if (c->req_at && now >= c->req_at) {
-        c->req_at = 0;
-        /* Nothing is read while a job is out (hsha) or the job is reading
-         * (the others): the client is waiting for us, not we for it. */
-        if (c->in_flight)
-            c->req_at = pf_timer_deadline(srv->conf.request_timeout_ms);
-        else
-            c->pending |= PF__EV_DEADLINE;
-    }
-    if (c->user_at && now >= c->user_at) {
-        c->user_at = 0;
-        c->pending |= PF__EV_TIMER;
-    }
-    conn_timer_update(srv, c);
-    progress(srv, c);
-}
 
 static void drain_deadline(pf_server *srv)
 {
     /* inline: jobs deferred to the end of the turn have not started. */
-    while (srv->conf.mode == PF_MODE_INLINE && srv->ready) {
-        pf__conn *c = srv->ready;
-        srv->ready = c->wnext;
+    for (pf__conn *c; srv->sched->on_owner && (c = pf__pool_next_ready(srv));)
         c->in_flight = 0;
-    }
-    srv->ready_tail = srv->ready;
     /* Close what can be closed; what a worker holds is left to the exit. */
     for (pf__conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
         if (!c->in_flight)
-            close_now(srv, c);
+            pf__step_close(srv, c);
     }
     srv->result = -ETIMEDOUT;
     srv->done = 1;
@@ -270,12 +122,12 @@ static void drain_deadline(pf_server *srv)
 
 static void run_timers(pf_server *srv)
 {
-    uint64_t now = pf_now_ms(), junk;
-    pf_timer_entry *e;
+    uint64_t now = pf__now_ms(), junk;
+    pf__timer_entry *e;
 
     (void)!read(srv->timerfd, &junk, sizeof(junk)); /* one read resets it */
-    srv->timer_armed = PF_TIMER_NEVER; /* it fired: arm_timerfd sets it anew */
-    while ((e = pf_timers_expired(&srv->timers, now))) {
+    srv->timer_armed = PF__TIMER_NEVER; /* it fired: arm_timerfd sets it anew */
+    while ((e = pf__timers_expired(&srv->timers, now))) {
         if (e == &srv->drain_timer) {
             drain_deadline(srv);
             return;
@@ -285,13 +137,13 @@ static void run_timers(pf_server *srv)
                 listeners_pause(srv, 0);
             continue;
         }
-        conn_timeout(srv, (pf__conn *)((char *)e - offsetof(pf__conn, timer)), now);
+        pf__step_timeout(srv, (pf__conn *)((char *)e - offsetof(pf__conn, timer)), now);
     }
 }
 
 static void arm_timerfd(pf_server *srv)
 {
-    uint64_t next = pf_timers_next(&srv->timers);
+    uint64_t next = pf__timers_next(&srv->timers);
     struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 
     /* Re-arm only to fire earlier.  Deadlines that moved later (an idle
@@ -301,7 +153,7 @@ static void arm_timerfd(pf_server *srv)
     if (next >= srv->timer_armed)
         return;
     srv->timer_armed = next;
-    if (next != PF_TIMER_NEVER) {
+    if (next != PF__TIMER_NEVER) {
         its.it_value.tv_sec = (time_t)(next / 1000);
         its.it_value.tv_nsec = (long)(next % 1000) * 1000000L;
         if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
@@ -314,7 +166,7 @@ static void arm_timerfd(pf_server *srv)
 
 /* Register what the connection waits for now.  ET modes keep EPOLLIN armed
  * and add EPOLLOUT only while output is pending; one-shot modes re-arm. */
-static void arm(pf_server *srv, pf__conn *c, int want_in, int want_out)
+void pf__loop_arm(pf_server *srv, pf__conn *c, int want_in, int want_out)
 {
     uint32_t ev;
 
@@ -330,244 +182,14 @@ static void arm(pf_server *srv, pf__conn *c, int want_in, int want_out)
     c->armed = ev;
 }
 
-/* ---- closing ------------------------------------------------------------ */
-
-static void close_now(pf_server *srv, pf__conn *c)
+void pf__loop_disarm(pf_server *srv, pf__conn *c)
 {
-    if (c->dead)
-        return;
-    if (c->in_flight) {
-        c->hard = 1; /* the completion closes it */
-        return;
-    }
-    if (!c->s.closed) {
-        c->s.out = &c->s.own_out;
-        pf__conn_event(c, PF_EV_CLOSE, NULL);
-    }
-    backend_del(srv, c->fd);
-    close(c->fd);
-    c->fd = -1;
-    pf_timers_unlink(&srv->timers, &c->timer);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    srv->nconns--;
-    /* Release: pf_server_stats_get reads closed, then accepted. */
-    atomic_fetch_add_explicit(&srv->st.conns_closed, 1, memory_order_release);
-    c->dead = 1;
-    c->dnext = srv->graveyard;
-    srv->graveyard = c;
-    if (srv->draining && srv->nconns == 0)
-        srv->done = 1;
-}
-
-/* Our reply is flushed: send FIN and wait briefly for the peer's, so that
- * bytes it sent after our last read do not turn our close into a reset
- * that could destroy the reply in flight. */
-static void close_graceful(pf_server *srv, pf__conn *c)
-{
-    if (c->hard || shutdown(c->fd, SHUT_WR) < 0) {
-        close_now(srv, c);
-        return;
-    }
-    c->lingering = 1;
-    c->idle_at = pf_timer_deadline(srv->conf.linger_ms);
-    c->req_at = c->user_at = c->flush_at = 0;
-    conn_timer_update(srv, c);
-    arm(srv, c, 1, 0);
-    if (!c->hard)
-        progress(srv, c);
-    else
-        close_now(srv, c);
-}
-
-static void linger_read(pf_server *srv, pf__conn *c)
-{
-    char junk[4096];
-
-    for (;;) {
-        ssize_t n = read(c->fd, junk, sizeof(junk));
-        if (n > 0)
-            continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return;
-        close_now(srv, c);
-        return;
-    }
-}
-
-/* ---- deciding the next step ---------------------------------------------- */
-
-static int stopping(const pf__conn *c)
-{
-    return c->s.closing || c->perr || c->timed_out || c->hard;
-}
-
-static int wants_close(pf_server *srv, pf__conn *c)
-{
-    /* A parse error still lets the whole packets before it be handled
-     * (hsha parses ahead; a batch split by the output limit leaves some). */
-    if (c->s.closing || c->timed_out || c->hard)
-        return 1;
-    if (pf__conn_has_packets(c))
-        return 0;
-    if (c->eof || c->perr)
-        return 1;
-    /* Draining: close once what was received is handled and the socket
-     * has nothing more (a read saw EAGAIN). */
-    return srv->draining && !c->readable;
-}
-
-/* hsha: the owner reads, parses and writes; workers handle. */
-static void progress_hsha(pf_server *srv, pf__conn *c)
-{
-    size_t hwm = srv->conf.max_output;
-
-    if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
-        close_now(srv, c);
-        return;
-    }
-    /* Mail that waited for the output to go below its mark (progress()
-     * looked before this flush): take it now, or it waits for the peer's
-     * next packet, since nothing else may come to this connection. */
-    pf__post_apply(c);
-    if (c->activity && !c->in_flight)
-        conn_timers_after(srv, c); /* writes push the idle deadline too */
-    if (pf__files_cold(&c->s) && !c->hard) {
-        start_job(srv, c); /* a worker waits for the disk, not us */
-        return;
-    }
-    /* Packets parsed before a parse error are handled: not stopping(). */
-    /* Both output buffers count: a job with the worker's buffer full
-     * handles nothing, and would only be started again and again. */
-    int can_handle = !(c->s.closing || c->timed_out || c->hard) &&
-                     c->s.own_out.len + c->jout.len < hwm && !c->s.files;
-    if (c->pending || (can_handle && pf__conn_has_packets(c))) {
-        start_job(srv, c);
-        return;
-    }
-    /* Parse what is buffered even after EOF or during a drain: a batch
-     * limit may have left whole packets behind. */
-    if (can_handle && !c->perr && ((c->readable && !c->eof) || c->s.in.len > c->parsed)) {
-        int n = pf__conn_read_parse(c);
-        conn_timers_after(srv, c);
-        if (c->hard) {
-            close_now(srv, c);
-            return;
-        }
-        if (n > 0) {
-            start_job(srv, c);
-            return;
-        }
-    }
-    if (c->perr && !c->s.closing && !pf__conn_has_packets(c)) {
-        c->s.out = &c->s.own_out;
-        pf__session_parse_error(&c->s, c->perr);
-        if (out_pending(c) && c->writable && pf__conn_flush(c) < 0) {
-            close_now(srv, c);
-            return;
-        }
-        if (pf__files_cold(&c->s)) {
-            start_job(srv, c);
-            return;
-        }
-    }
-    if (wants_close(srv, c)) {
-        if (!out_pending(c)) {
-            close_graceful(srv, c);
-        } else {
-            flush_deadline(srv, c);
-            arm(srv, c, 0, 1);
-        }
-        return;
-    }
-    arm(srv, c, 1, out_pending(c));
-}
-
-/* reactor, lf, inline: a job does the I/O. */
-static void progress_io(pf_server *srv, pf__conn *c)
-{
-    size_t hwm = srv->conf.max_output;
-    int can_read = !stopping(c) && !c->eof && c->s.own_out.len < hwm && !c->s.files;
-
-    if (c->pending) {
-        start_job(srv, c);
-        return;
-    }
-    if (wants_close(srv, c)) {
-        if (!out_pending(c)) {
-            close_graceful(srv, c);
-            return;
-        }
-        flush_deadline(srv, c);
-        if (c->writable)
-            start_job(srv, c);
-        else
-            arm(srv, c, 0, 1);
-        return;
-    }
-    if ((can_read && c->readable) || (out_pending(c) && c->writable)) {
-        start_job(srv, c);
-        return;
-    }
-    arm(srv, c, can_read, out_pending(c));
-}
-
-static void progress(pf_server *srv, pf__conn *c)
-{
-    if (c->dead || c->in_flight)
-        return;
-    if (c->lingering) {
-        linger_read(srv, c);
-        return;
-    }
-    if (c->hard) {
-        close_now(srv, c);
-        return;
-    }
-    /* Between jobs: take in what other sessions posted (post.c). */
-    pf__post_apply(c);
-    if (srv->conf.mode == PF_MODE_HSHA)
-        progress_hsha(srv, c);
-    else
-        progress_io(srv, c);
-    if (!c->dead && !c->in_flight && c->hard)
-        close_now(srv, c);
-}
-
-void pf__loop_complete(pf_server *srv, pf__conn *c)
-{
-    c->in_flight = 0;
-    if (c->jerr) {
+    if (backend_mod(srv, c->fd, EV_ONESHOT, c, TAG_CONN) < 0)
         c->hard = 1;
-        c->jerr = 0;
-    }
-    if (c->dead)
-        return;
-    if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE)) {
-        c->timed_out = 1;
-        PF__STAT_ADD(srv, timeouts, 1);
-    }
-    c->job_events = 0;
-    if (srv->conf.mode == PF_MODE_HSHA && c->first == c->npk && c->npk) {
-        pf_buf_consume(&c->s.in, c->parsed);
-        c->parsed = 0;
-        c->first = c->npk = 0;
-        if (c->s.in.len == 0) {
-            pf_buf_shrink(&c->s.in);
-            pf__conn_trim_packets(c);
-        }
-    }
-    conn_timers_after(srv, c);
-    if (is_oneshot(srv))
-        c->armed = 0;
-    progress(srv, c);
+    c->armed = 0;
 }
+
+void pf__loop_forget(pf_server *srv, pf__conn *c) { backend_del(srv, c->fd); }
 
 /* ---- accept ------------------------------------------------------------- */
 
@@ -584,7 +206,7 @@ static void listeners_pause(pf_server *srv, int pause)
             backend_add(srv, srv->ls[i].fd, EV_IN, &srv->ls[i], TAG_LISTENER);
     }
     if (pause)
-        pf_timers_link(&srv->timers, &srv->accept_timer, pf_timer_deadline(ACCEPT_PAUSE_MS));
+        pf__timers_link(&srv->timers, &srv->accept_timer, pf__timer_deadline(ACCEPT_PAUSE_MS));
 }
 
 static void shed_one(pf_server *srv, pf__listener *ls)
@@ -647,12 +269,12 @@ static void do_accept(pf_server *srv, pf__listener *ls)
         srv->nconns++;
         atomic_fetch_add_explicit(&srv->st.conns_accepted, 1, memory_order_release);
         if (srv->conf.idle_timeout_ms) {
-            c->idle_at = pf_timer_deadline(srv->conf.idle_timeout_ms);
-            conn_timer_update(srv, c);
+            c->idle_at = pf__timer_deadline(srv->conf.idle_timeout_ms);
+            pf__step_timers(srv, c);
         }
         c->pending |= PF__EV_OPEN;
         c->readable = is_oneshot(srv) ? 0 : 1;
-        start_job(srv, c);
+        pf__step_start(srv, c);
     }
 }
 
@@ -664,7 +286,7 @@ static void begin_drain(pf_server *srv)
         return;
     srv->draining = 1;
     srv->accepting = 0;
-    pf_timers_unlink(&srv->timers, &srv->accept_timer);
+    pf__timers_unlink(&srv->timers, &srv->accept_timer);
     for (unsigned i = 0; i < srv->nlisteners; i++) {
         if (srv->ls[i].fd < 0)
             continue;
@@ -672,7 +294,7 @@ static void begin_drain(pf_server *srv)
         close(srv->ls[i].fd);
         srv->ls[i].fd = -1;
     }
-    pf_timers_link(&srv->timers, &srv->drain_timer, pf_timer_deadline(srv->conf.drain_timeout_ms));
+    pf__timers_link(&srv->timers, &srv->drain_timer, pf__timer_deadline(srv->conf.drain_timeout_ms));
     for (pf__conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
         if (c->lingering)
@@ -680,10 +302,12 @@ static void begin_drain(pf_server *srv)
         c->pending |= PF__EV_DRAIN;
         /* One more read for what the client sent before the signal (an io
          * job in flight reads anyway, and owns the flag now). */
-        if (!c->in_flight || srv->conf.mode == PF_MODE_HSHA)
-            if (!c->eof)
+        if (!c->in_flight || srv->sched->owner_io)
+            if (!c->eof) {
+                assert(pf__io_here(c));
                 c->readable = 1;
-        progress(srv, c);
+            }
+        pf__step(srv, c);
     }
     if (srv->nconns == 0)
         srv->done = 1;
@@ -708,26 +332,23 @@ static void on_wake(pf_server *srv)
     if (atomic_load(&srv->stop_req))
         begin_drain(srv);
     pf__loop_completions(srv);
-    /* Connections other threads posted to (post.c): progress() takes the
+    /* Connections other threads posted to (post.c): pf__step() takes the
      * mail in and flushes it. */
     for (pf__conn *c; (c = pf__post_next(srv));)
-        progress(srv, c);
+        pf__step(srv, c);
 }
 
 /* ---- completions and the batch ------------------------------------------ */
 
 void pf__loop_completions(pf_server *srv)
 {
-    pf__conn *list;
+    pf__conn *list = pf__pool_completed(srv);
 
-    if (!atomic_load_explicit(&srv->done_list, memory_order_relaxed))
-        return;
-    list = atomic_exchange(&srv->done_list, NULL);
     while (list) {
         pf__conn *c = list;
         list = c->dnext;
         c->dnext = NULL;
-        pf__loop_complete(srv, c);
+        pf__step_done(srv, c);
     }
 }
 
@@ -742,11 +363,13 @@ void pf__loop_reap(pf_server *srv)
 
 static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
 {
-    /* inline: a connection waiting on srv->ready is only "in flight" on
-     * paper; keep the edge, its job runs on this thread. */
-    if (c->dead || (c->in_flight && srv->conf.mode != PF_MODE_HSHA &&
-                    srv->conf.mode != PF_MODE_INLINE))
+    /* One-shot modes: the job elsewhere owns the flags (and will re-arm).
+     * hsha: the flags are the owner's even while a job is out.  inline: a
+     * connection waiting on srv->ready is only "in flight" on paper; keep
+     * the edge, its job runs on this thread. */
+    if (c->dead || (c->in_flight && srv->sched->oneshot))
         return;
+    assert(pf__io_here(c));
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;
     if (ev & (EV_RDHUP | EV_HUP))
@@ -757,7 +380,7 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
         c->hard = 1;
     if (is_oneshot(srv) && !c->lingering)
         c->armed = 0;
-    progress(srv, c);
+    pf__step(srv, c);
 }
 
 /* inline: jobs run on the loop's thread, so a long batch would starve
@@ -766,7 +389,7 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
 
 static void inline_checks(pf_server *srv)
 {
-    if (pf_timers_next(&srv->timers) <= pf_now_ms())
+    if (pf__timers_next(&srv->timers) <= pf__now_ms())
         run_timers(srv);
     if (srv->sigfd >= 0 && !srv->done)
         on_signal(srv);
@@ -785,45 +408,54 @@ static void inline_ready(pf_server *srv)
         r = c->wnext;
         c->wnext = NULL;
         srv->inline_busy = 1;
-        pf__server_run_job(srv, c);
-        pf__loop_complete(srv, c);
+        srv->sched->job(c);
+        pf__step_done(srv, c);
         srv->inline_busy = 0;
         if (++k % INLINE_CHECK_EVERY == 0)
             inline_checks(srv);
     }
 }
 
+/* Post what this turn submitted; complete what the queue refused (their
+ * next jobs are posted on the next turn: the loop flushes before it
+ * waits). */
+static void flush_jobs(pf_server *srv)
+{
+    pf__conn *c = pf__pool_flush(srv), *next;
+
+    for (; c; c = next) {
+        next = c->wnext;
+        c->wnext = NULL;
+        pf__step_done(srv, c);
+    }
+}
+
 int pf__loop_once(pf_server *srv, int ms)
 {
     backend_event evs[MAX_EVENTS];
-    int max = srv->conf.mode == PF_MODE_LF ? 8 : MAX_EVENTS;
+    int max = srv->sched->max_events < MAX_EVENTS ? srv->sched->max_events : MAX_EVENTS;
     int n;
 
     for (;;) {
         /* Nothing may be left collected (or a timer unarmed) while we
          * sleep: lf_main, for one, runs completions between turns. */
         if (srv->nposts || srv->waitq)
-            pf__server_flush_posts(srv);
+            flush_jobs(srv);
         pf__loop_reap(srv);
         arm_timerfd(srv);
-        if (srv->nposts || srv->ready || ms == 0 || srv->conf.mode == PF_MODE_INLINE)
+        if (pf__pool_pending(srv) || ms == 0 || srv->sched->on_owner)
             break;
-        /* Going to sleep: from here on a completion wakes us; what came
-         * before must be taken now (server.c done_many). */
-        atomic_store(&srv->wake_sent, 0);
-        atomic_store(&srv->sleeping, 1);
-        if (!atomic_load(&srv->done_list))
+        if (!pf__pool_sleep(srv))
             break;
-        atomic_store(&srv->sleeping, 0);
         pf__loop_completions(srv);
         if (srv->done) { /* the drain may have ended with that */
-            pf__server_flush_posts(srv);
+            flush_jobs(srv);
             pf__loop_reap(srv);
             return 0;
         }
     }
-    n = backend_wait(srv, evs, max, srv->nposts || srv->ready ? 0 : ms);
-    atomic_store(&srv->sleeping, 0);
+    n = backend_wait(srv, evs, max, pf__pool_pending(srv) ? 0 : ms);
+    pf__pool_awake(srv);
 
     if (n < 0)
         return n;
@@ -832,7 +464,7 @@ int pf__loop_once(pf_server *srv, int ms)
     pf__loop_completions(srv);
     for (int i = 0; i < n && !srv->done; i++) {
         void *p = event_ptr(&evs[i]);
-        if (srv->conf.mode == PF_MODE_INLINE && i % INLINE_CHECK_EVERY == INLINE_CHECK_EVERY - 1)
+        if (srv->sched->on_owner && i % INLINE_CHECK_EVERY == INLINE_CHECK_EVERY - 1)
             inline_checks(srv);
         if (srv->done)
             break;
@@ -854,10 +486,86 @@ int pf__loop_once(pf_server *srv, int ms)
             break;
         }
     }
-    if (srv->conf.mode == PF_MODE_INLINE && srv->ready)
+    if (srv->sched->on_owner && srv->ready)
         inline_ready(srv);
-    pf__server_flush_posts(srv);
+    flush_jobs(srv);
     pf__loop_reap(srv);
     arm_timerfd(srv);
     return 0;
+}
+
+/* ---- running -------------------------------------------------------------- */
+
+/* Leader/followers: whoever holds srv->leader owns the loop.  A leader
+ * with a ready job unlocks (promoting the next follower) and runs it; the
+ * completion comes back through the done list like any other. */
+static void *lf_main(void *arg)
+{
+    pf_server *srv = arg;
+
+    pthread_mutex_lock(&srv->leader);
+    PF__OWNER_ENTER(srv);
+    for (;;) {
+        pf__loop_completions(srv);
+        pf__loop_reap(srv);
+        if (srv->done)
+            break;
+        pf__conn *c = pf__pool_next_ready(srv);
+        if (c) {
+            PF__OWNER_LEAVE(srv);
+            pthread_mutex_unlock(&srv->leader);
+            srv->sched->job(c);
+            pf__pool_done(srv, &c, 1);
+            pthread_mutex_lock(&srv->leader);
+            PF__OWNER_ENTER(srv);
+            continue;
+        }
+        if (pf__loop_once(srv, -1) < 0) {
+            srv->done = 1;
+            if (!srv->result)
+                srv->result = -EIO;
+        }
+    }
+    PF__OWNER_LEAVE(srv);
+    pthread_mutex_unlock(&srv->leader);
+    return NULL;
+}
+
+int pf__loop_run(pf_server *srv)
+{
+    int rc = 0;
+
+    PF__RUNNING(srv, 1);
+    if (srv->sched->leaders) {
+        rc = pf__pool_spawn(srv, lf_main, srv->conf.threads - 1); /* and this thread */
+        if (rc == 0)
+            lf_main(srv);
+    } else {
+        PF__OWNER_ENTER(srv);
+        while (!srv->done)
+            if ((rc = pf__loop_once(srv, -1)) < 0)
+                break;
+        PF__OWNER_LEAVE(srv);
+    }
+    /* What is left (lf followers on their way out, pf__loop_busy, the
+     * caller's pf_server_free) runs with the threads stopped or taking
+     * the leader lock. */
+    PF__RUNNING(srv, 0);
+    return rc;
+}
+
+int pf__loop_busy(pf_server *srv)
+{
+    int busy = 0;
+
+    /* In lf mode the other threads still finish jobs, take the leader
+     * lock, run completions and free connections: walk the list under that
+     * lock. */
+    if (srv->sched->leaders)
+        pthread_mutex_lock(&srv->leader);
+    for (const pf__conn *c = srv->conns; c && !busy; c = c->next)
+        busy = c->in_flight;
+    if (srv->sched->leaders)
+        pthread_mutex_unlock(&srv->leader);
+    return busy;
 }

@@ -15,7 +15,7 @@
  * neither, so it only fills the mailbox and wakes the owner through the
  * server's eventfd, the path job completions already use.  The owner moves
  * the mail when the connection is between jobs: at its wake-up for the
- * ones idle, in progress() after a job completes for the others.
+ * ones idle, in pf__step (progress.c) after a job completes for the others.
  *
  * A released slot that is still on a server's dirty list must not be
  * reused before the owner has popped it (it would then sit on the wrong
@@ -99,7 +99,7 @@ int pf_session_handle(pf_session *s, pf_handle *out)
         sl->live = 1;
         sl->s = s;
         sl->srv = c ? c->srv : NULL;
-        pf_buf_init(&sl->q, c ? c->srv->conf.max_output : s->out->max);
+        pf_buf_init(&sl->q, c ? c->srv->conf.max_output : s->out.buf.max);
         s->post = sl;
         pthread_mutex_unlock(&lock);
     }
@@ -145,7 +145,7 @@ int pf_postv(pf_handle h, const pf_slice *parts, size_t n)
         goto out;
     }
     /* By hand: straight into the session's output (single-threaded). */
-    pf_buf *b = sl->srv ? &sl->q : sl->s->out;
+    pf_buf *b = sl->srv ? &sl->q : sl->s->out.cur;
     if (total > (b->max ? b->max : SIZE_MAX / 2)) {
         rc = -EMSGSIZE;
         goto out;
@@ -243,6 +243,7 @@ pf__conn *pf__post_next(pf_server *srv)
 {
     pf__conn *c = NULL;
 
+    assert(pf__owner_here(srv));
     pthread_mutex_lock(&lock);
     while (!c && srv->post_dirty) {
         struct slot *sl = at(srv->post_dirty);
@@ -258,7 +259,7 @@ pf__conn *pf__post_next(pf_server *srv)
         if (!sl->live)
             continue;
         /* A connection in flight takes its mail when the job completes
-         * (progress() runs then); a dead one never will. */
+         * (pf__step runs then); a dead one never will. */
         pf__conn *cand = sl->s->host;
         if (!cand->dead && !cand->in_flight)
             c = cand;
@@ -267,27 +268,22 @@ pf__conn *pf__post_next(pf_server *srv)
     return c;
 }
 
-void pf__post_apply(pf__conn *c)
+int pf__post_apply(pf__conn *c)
 {
     struct slot *sl = c->s.post;
+    int waiting;
 
+    assert(pf__owner_here(c->srv) && !c->in_flight);
     if (!sl || !atomic_load_explicit(&sl->pending, memory_order_relaxed))
-        return;
+        return 0;
     pthread_mutex_lock(&lock);
     /* Below the high-water mark the whole mailbox moves (it is at most
      * max_output), so the output stays under 2 x max_output: the bound
      * the io modes size their output buffer for. */
-    if (sl->q.len && c->s.own_out.len < c->srv->conf.max_output) {
-        /* hsha: the replies of the job that just ended wait in jout, which
-         * is written after own_out.  Mail that came in during the job must
-         * go after them (a CONNACK before any PUBLISH), so they go first. */
-        if (c->jout.len) {
-            if (pf_buf_append(&c->s.own_out, pf_buf_head(&c->jout), c->jout.len) < 0)
-                c->hard = 1;
-            pf_buf_consume(&c->jout, c->jout.len);
-            pf_buf_shrink(&c->jout);
-        }
-        if (pf_buf_append(&c->s.own_out, pf_buf_head(&sl->q), sl->q.len) < 0)
+    if (sl->q.len && pf__out_len(&c->s.out) < c->srv->conf.max_output) {
+        /* Behind every reply of the jobs before (a CONNACK before any
+         * PUBLISH): pf__out_end_job put them in stream order already. */
+        if (pf__out_mail(&c->s.out, pf_buf_head(&sl->q), sl->q.len) < 0)
             c->hard = 1;
         pf_buf_consume(&sl->q, sl->q.len);
         pf_buf_shrink(&sl->q);
@@ -302,7 +298,8 @@ void pf__post_apply(pf__conn *c)
         sl->wake_req = 0;
         c->pending |= PF__EV_ROOM;
     }
-    atomic_store_explicit(&sl->pending, sl->q.len || sl->close_req || sl->wake_req,
-                          memory_order_relaxed);
+    waiting = sl->q.len || sl->close_req;
+    atomic_store_explicit(&sl->pending, waiting || sl->wake_req, memory_order_relaxed);
     pthread_mutex_unlock(&lock);
+    return waiting;
 }

@@ -15,13 +15,14 @@ void pf__post_release(struct pf_session *s);
 
 /* Loop owner, after its wake-up: the next connection of `srv` that was
  * posted to and may take its mail now (not in flight, not dead), or NULL
- * when none is left.  The caller runs progress() on it. */
+ * when none is left.  The caller runs pf__step on it. */
 struct pf__conn *pf__post_next(struct pf_server *srv);
 
 /* Loop owner, for a connection not in flight: move its mailbox into its
  * output while the output is below the high-water mark, and apply a
- * pf_post_close once the mailbox is empty.  Cheap (one atomic load) when
+ * pf_post_close once the mailbox is empty.  Returns 1 when mail still
+ * waits (the output was at the mark).  Cheap (one atomic load) when
  * nothing was posted. */
-void pf__post_apply(struct pf__conn *c);
+int pf__post_apply(struct pf__conn *c);
 
 #endif

@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "protofsm/queue.h"
+#include "queue.h"
 
 /* The mutex orders everything else; the futex only puts takers to sleep
  * and back, so a wake-up that races with a new sleeper is never lost: the
@@ -32,7 +32,7 @@ static void futex_wake(atomic_uint *w, int n)
     syscall(SYS_futex, (unsigned *)w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-int pf_queue_init(pf_queue *q, size_t cap)
+int pf__queue_init(pf__queue *q, size_t cap)
 {
     if (cap == 0)
         return -EINVAL;
@@ -49,21 +49,21 @@ int pf_queue_init(pf_queue *q, size_t cap)
     return 0;
 }
 
-void pf_queue_destroy(pf_queue *q)
+void pf__queue_destroy(pf__queue *q)
 {
     pthread_mutex_destroy(&q->_lock);
     free(q->_ring);
     q->_ring = NULL;
 }
 
-void pf_queue_set_takers(pf_queue *q, unsigned n)
+void pf__queue_set_takers(pf__queue *q, unsigned n)
 {
     pthread_mutex_lock(&q->_lock);
     q->_takers = n ? n : 1;
     pthread_mutex_unlock(&q->_lock);
 }
 
-size_t pf_queue_post(pf_queue *q, void *const *items, size_t n)
+size_t pf__queue_post(pf__queue *q, void *const *items, size_t n)
 {
     size_t i, wake;
 
@@ -90,7 +90,7 @@ size_t pf_queue_post(pf_queue *q, void *const *items, size_t n)
 }
 
 /* With the lock held and count > 0. */
-static size_t take_locked(pf_queue *q, void **out, size_t max)
+static size_t take_locked(pf__queue *q, void **out, size_t max)
 {
     size_t i, n, share;
 
@@ -106,7 +106,7 @@ static size_t take_locked(pf_queue *q, void **out, size_t max)
     return n;
 }
 
-size_t pf_queue_take(pf_queue *q, void **out, size_t max)
+size_t pf__queue_take(pf__queue *q, void **out, size_t max)
 {
     size_t n = 0;
 
@@ -127,7 +127,7 @@ size_t pf_queue_take(pf_queue *q, void **out, size_t max)
     return n;
 }
 
-size_t pf_queue_trytake(pf_queue *q, void **out, size_t max)
+size_t pf__queue_trytake(pf__queue *q, void **out, size_t max)
 {
     size_t n = 0;
 
@@ -140,7 +140,7 @@ size_t pf_queue_trytake(pf_queue *q, void **out, size_t max)
     return n;
 }
 
-void pf_queue_close(pf_queue *q)
+void pf__queue_close(pf__queue *q)
 {
     pthread_mutex_lock(&q->_lock);
     q->_closed = 1;
@@ -149,7 +149,7 @@ void pf_queue_close(pf_queue *q)
     futex_wake(&q->_seq, INT_MAX);
 }
 
-size_t pf_queue_depth(pf_queue *q)
+size_t pf__queue_depth(pf__queue *q)
 {
     size_t n;
 
@@ -159,4 +159,4 @@ size_t pf_queue_depth(pf_queue *q)
     return n;
 }
 
-size_t pf_queue_capacity(const pf_queue *q) { return q->_cap; }
+size_t pf__queue_capacity(const pf__queue *q) { return q->_cap; }

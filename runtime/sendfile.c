@@ -33,32 +33,23 @@
 
 #include "protofsm/sendfile.h"
 #include "sendfile_impl.h"
-
-/* Bytes queued in the session's buffers and not yet written: a hosted
- * session's pending output is own_out, then (while a worker handles it in
- * hsha) the worker's buffer s->out. */
-static size_t buffered(const pf_session *s)
-{
-    size_t n = s->own_out.len;
-    if (s->out != &s->own_out)
-        n += s->out->len;
-    return n;
-}
+#include "session_impl.h"
 
 static int by_hand(pf_session *s, int fd, off_t off, size_t len)
 {
-    int rc = pf_buf_reserve(s->out, len); /* -EMSGSIZE over the limit */
+    pf_buf *b = s->out.cur;
+    int rc = pf_buf_reserve(b, len); /* -EMSGSIZE over the limit */
     if (rc < 0)
         goto out;
     while (len) {
-        ssize_t n = pread(fd, pf_buf_tail(s->out), len, off);
+        ssize_t n = pread(fd, pf_buf_tail(b), len, off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
             rc = n < 0 ? -errno : -EIO;
             goto out;
         }
-        pf_buf_commit(s->out, (size_t)n);
+        pf_buf_commit(b, (size_t)n);
         off += n;
         len -= (size_t)n;
     }
@@ -97,7 +88,7 @@ int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
         close(fd);
         return 0;
     }
-    pf__fseg *g = malloc(sizeof(*g)), **tail = &s->files;
+    pf__fseg *g = malloc(sizeof(*g)), **tail = &s->out.files;
     if (!g) {
         close(fd);
         s->closing = 1;
@@ -108,27 +99,30 @@ int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
     size_t before = 0;
     for (; *tail; tail = &(*tail)->next)
         before += (*tail)->gap;
-    *g = (pf__fseg){ .fd = fd, .off = off, .len = len, .gap = buffered(s) - before, .warm = off,
+    /* Every byte buffered so far comes before it (out.c keeps them in
+     * stream order, a split job's behind the pending ones). */
+    *g = (pf__fseg){ .fd = fd, .off = off, .len = len, .gap = pf__out_len(&s->out) - before,
+                     .warm = off,
                      .trusted = mincore_trusted(fd) };
     *tail = g;
     return 0;
 }
 
-size_t pf__files_gap(const pf_session *s)
+size_t pf__files_gap(const pf__out *o)
 {
-    return s->files ? s->files->gap : SIZE_MAX;
+    return o->files ? o->files->gap : SIZE_MAX;
 }
 
-void pf__files_wrote(pf_session *s, size_t n)
+void pf__files_wrote(pf__out *o, size_t n)
 {
-    if (s->files)
-        s->files->gap -= n;
+    if (o->files)
+        o->files->gap -= n;
 }
 
-static void pop(pf_session *s)
+static void pop(pf__out *o)
 {
-    pf__fseg *g = s->files;
-    s->files = g->next;
+    pf__fseg *g = o->files;
+    o->files = g->next;
     close(g->fd);
     free(g->probe);
     free(g);
@@ -162,30 +156,30 @@ static size_t resident(const pf__fseg *g, size_t want)
     return n < want ? n : want;
 }
 
-int pf__files_cold(const pf_session *s)
+int pf__files_cold(const pf__out *o)
 {
-    return s->files && s->files->cold;
+    return o->files && o->files->cold;
 }
 
-int pf__files_page_in(pf_session *s)
+int pf__files_page_in(pf__out *o)
 {
-    pf__fseg *g = s->files;
+    pf__fseg *g = o->files;
 
     if (!g || !g->cold)
         return 0;
     size_t w = g->len < WINDOW ? g->len : WINDOW, left = w;
-    off_t o = g->off;
+    off_t at = g->off;
     char buf[64 << 10]; /* a worker's stack: no allocation to fail */
     /* Ask for the whole window at once (the disk sees one large request),
      * then read through it: pread returns once each piece is cached. */
-    (void)posix_fadvise(g->fd, o, (off_t)w, POSIX_FADV_WILLNEED);
+    (void)posix_fadvise(g->fd, at, (off_t)w, POSIX_FADV_WILLNEED);
     while (left) {
-        ssize_t n = pread(g->fd, buf, left < sizeof(buf) ? left : sizeof(buf), o);
+        ssize_t n = pread(g->fd, buf, left < sizeof(buf) ? left : sizeof(buf), at);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break; /* a short file: sendfile will report it */
-        o += n;
+        at += n;
         left -= (size_t)n;
     }
     /* Trusted even if part of it went again before the writer gets there:
@@ -197,16 +191,16 @@ int pf__files_page_in(pf_session *s)
 
 #define PROBE ((size_t)64 << 10)
 
-static void advance(pf_session *s, pf__fseg *g, size_t n)
+static void advance(pf__out *o, pf__fseg *g, size_t n)
 {
     g->len -= n;
     if (g->len == 0)
-        pop(s);
+        pop(o);
 }
 
 /* A file mincore says nothing about: read what the page cache has without
  * waiting, write that. */
-static ssize_t send_probed(pf_session *s, pf__fseg *g, int sock, size_t want)
+static ssize_t send_probed(pf__out *o, pf__fseg *g, int sock, size_t want)
 {
     struct iovec iov = { g->probe, want < PROBE ? want : PROBE };
     ssize_t r, n;
@@ -230,13 +224,13 @@ static ssize_t send_probed(pf_session *s, pf__fseg *g, int sock, size_t want)
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     g->off += n; /* what the socket did not take is read again next time */
-    advance(s, g, (size_t)n);
+    advance(o, g, (size_t)n);
     return n;
 }
 
-ssize_t pf__files_send(pf_session *s, int sock, int nowait)
+ssize_t pf__files_send(pf__out *o, int sock, int nowait)
 {
-    pf__fseg *g = s->files;
+    pf__fseg *g = o->files;
     size_t want = g->len < (1u << 30) ? g->len : (1u << 30);
     ssize_t n;
 
@@ -244,7 +238,7 @@ ssize_t pf__files_send(pf_session *s, int sock, int nowait)
         if (g->cold)
             return -EINPROGRESS;
         if (g->off >= g->warm && !g->trusted)
-            return send_probed(s, g, sock, want);
+            return send_probed(o, g, sock, want);
         if (g->off >= g->warm) {
             size_t r = resident(g, want < WINDOW ? want : WINDOW);
             if (r == 0) {
@@ -263,12 +257,12 @@ ssize_t pf__files_send(pf_session *s, int sock, int nowait)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     if (n == 0)
         return -EIO; /* the file shrank: the promised length cannot be sent */
-    advance(s, g, (size_t)n);
+    advance(o, g, (size_t)n);
     return n;
 }
 
-void pf__files_free(pf_session *s)
+void pf__files_free(pf__out *o)
 {
-    while (s->files)
-        pop(s);
+    while (o->files)
+        pop(o);
 }

@@ -1,7 +1,7 @@
 /* Private: the file segments of a session's output (sendfile.c), as the
  * connection's writer (conn.c) and the loop (loop.c) see them.
  *
- * Segments are a FIFO on pf_session.files.  Each one records `gap`, the
+ * Segments are a FIFO on pf__out.files (out_impl.h).  Each one records `gap`, the
  * number of buffered output bytes that must be written between the previous
  * segment (or, for the first, the current write position) and itself, so
  * the byte buffers stay plain pf_bufs: the writer clips a writev to the
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "session_impl.h"
+#include "out_impl.h"
 
 typedef struct pf__fseg {
     struct pf__fseg *next;
@@ -28,25 +28,25 @@ typedef struct pf__fseg {
 
 /* Buffered bytes that may be written before the first segment: SIZE_MAX
  * when there is none. */
-size_t pf__files_gap(const pf_session *s);
+size_t pf__files_gap(const pf__out *o);
 /* n buffered bytes were written. */
-void pf__files_wrote(pf_session *s, size_t n);
+void pf__files_wrote(pf__out *o, size_t n);
 /* Send from the first segment (its gap must be 0); pops it when done.
  * Bytes sent (> 0), -EAGAIN, or -errno (-EIO when the file came up short).
  * With `nowait` (the writer is an I/O thread that must not wait for the
  * disk) only bytes found in the page cache are sent; when the next ones are
  * not there the segment is marked cold and -EINPROGRESS returned: a worker
  * calls pf__files_page_in, then the writer tries again. */
-ssize_t pf__files_send(pf_session *s, int sock, int nowait);
+ssize_t pf__files_send(pf__out *o, int sock, int nowait);
 /* Whether the first segment waits for pf__files_page_in. */
-int pf__files_cold(const pf_session *s);
+int pf__files_cold(const pf__out *o);
 /* Worker side: read the first segment's next window into the page cache
  * (this waits for the disk).  Returns 1 when there was work. */
-int pf__files_page_in(pf_session *s);
+int pf__files_page_in(pf__out *o);
 /* Tests: 1 makes every later segment take the path for files whose page
  * cache state mincore hides (not ours, not writable), as root cannot. */
 extern int pf__files_distrust;
 /* Close and free every segment (the connection is going away). */
-void pf__files_free(pf_session *s);
+void pf__files_free(pf__out *o);
 
 #endif

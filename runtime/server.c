@@ -1,27 +1,18 @@
-/* The server: configuration, listeners, threads and modes.
+/* The server: configuration, listeners, the calls handlers make about
+ * their connection, and the lifecycle (run, stop, free).
  *
  * The modes differ only in who runs a connection's job and what the job
- * contains (see server_impl.h and conn.c):
- *   hsha     the owner posts "handle these parsed packets" to the queue;
- *            workers take batches of jobs and hand back completions.
- *   reactor  the owner posts "do this connection's I/O" to the queue.
- *   lf       the leader puts the job on a ready list and hands the leader
- *            lock on before running it itself, so the wait on epoll is
- *            never left empty and no queue hop happens.
- *   inline   the owner runs the job on the spot.
- * Completions come back through one atomic list, swapped out whole by the
- * owner (libuv's uv__work_done), and an eventfd written only when the
- * owner sleeps (server_impl.h). */
+ * contains: pool.c holds that, one row per mode; loop.c runs the loop
+ * owner's side; conn.c the bytes. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "server_impl.h"
-
-#define WORKER_BATCH 16
 
 static const char *const mode_names[] = { "hsha", "reactor", "lf", "inline" };
 
@@ -78,21 +69,20 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     srv->conf = *conf;
     defaults(&srv->conf);
     srv->epfd = srv->timerfd = srv->sigfd = srv->wakefd = srv->reservefd = -1;
-    pf_timers_init(&srv->timers);
-    pf_timer_entry_init(&srv->drain_timer);
-    pf_timer_entry_init(&srv->accept_timer);
-    srv->timer_armed = PF_TIMER_NEVER;
+    pf__timers_init(&srv->timers);
+    pf__timer_entry_init(&srv->drain_timer);
+    pf__timer_entry_init(&srv->accept_timer);
+    srv->timer_armed = PF__TIMER_NEVER;
     atomic_init(&srv->done_list, NULL);
     atomic_init(&srv->sleeping, 0);
     atomic_init(&srv->wake_sent, 0);
     pthread_mutex_init(&srv->leader, NULL);
-    rc = pf_queue_init(&srv->queue, srv->conf.queue_size);
-    if (rc == 0) {
-        /* A connection has at most one job out, so this never overflows. */
-        srv->posts = calloc(srv->conf.max_conns + 64u, sizeof(*srv->posts));
-        if (!srv->posts)
-            rc = -ENOMEM;
-    }
+    srv->sched = &pf__scheds[srv->conf.mode];
+    /* Here, not when the loop starts: pf_server_stop may be called from
+     * any thread at any time, and must find it made (and never changing
+     * under it) until pf_server_free. */
+    srv->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    rc = srv->wakefd < 0 ? -errno : pf__pool_init(srv);
     if (rc < 0) {
         pf_server_free(srv);
         return rc;
@@ -176,8 +166,8 @@ void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
     o->queue_full = LD(queue_full);
     o->file_waits = LD(file_waits);
 #undef LD
-    o->queue_depth = pf_queue_depth(&srv->queue);
-    o->queue_capacity = pf_queue_capacity(&srv->queue);
+    o->queue_depth = pf__queue_depth(&srv->queue);
+    o->queue_capacity = pf__queue_capacity(&srv->queue);
 }
 
 void pf_server_stop(pf_server *srv)
@@ -195,6 +185,7 @@ int pf_session_timer(pf_session *s, unsigned ms)
 
     if (!c)
         return -ENOTSUP;
+    assert(pf__job_here(c));
     /* Called by the thread running the job; the owner arms it when the job
      * completes (or right away, for OPEN handlers run inline). */
     c->user_ms = ms;
@@ -213,236 +204,6 @@ int pf_session_peer(pf_session *s, struct sockaddr_storage *addr, socklen_t *len
 }
 
 void *pf__host_listener_data(void *host) { return ((pf__conn *)host)->ls->data; }
-
-/* ---- jobs ----------------------------------------------------------------- */
-
-void pf__server_run_job(pf_server *srv, pf__conn *c)
-{
-    if (srv->conf.mode == PF_MODE_HSHA)
-        pf__conn_handle(c);
-    else
-        pf__conn_io(c);
-}
-
-/* Push n completions; none of cs[] may be touched after the push.  The
- * owner is woken only if it sleeps: awake, it swaps the list before it
- * sleeps (pf__loop_once).  Both sides use seq_cst, so either this thread
- * sees the `sleeping` the owner set before its last look at the list, or
- * that look sees the push: no wake-up is lost. */
-static void done_many(pf_server *srv, pf__conn **cs, size_t n)
-{
-    uint64_t one = 1;
-    pf__conn *head = cs[0], *old;
-
-    for (size_t i = 0; i + 1 < n; i++)
-        cs[i]->dnext = cs[i + 1];
-    old = atomic_load_explicit(&srv->done_list, memory_order_relaxed);
-    do
-        cs[n - 1]->dnext = old;
-    while (!atomic_compare_exchange_weak(&srv->done_list, &old, head));
-    if (!atomic_load(&srv->sleeping))
-        return;
-    /* Only the first completion after the owner went to sleep writes. */
-    if (!atomic_exchange(&srv->wake_sent, 1))
-        (void)!write(srv->wakefd, &one, sizeof(one));
-}
-
-void pf__server_done(pf_server *srv, pf__conn *c) { done_many(srv, &c, 1); }
-
-/* Append to a list linked through wnext (the wait queue, the ready list). */
-static void wlist_push(pf__conn **head, pf__conn **tail, pf__conn *c)
-{
-    c->wnext = NULL;
-    if (*tail)
-        (*tail)->wnext = c;
-    else
-        *head = c;
-    *tail = c;
-}
-
-static void waitq_push(pf_server *srv, pf__conn *c)
-{
-    wlist_push(&srv->waitq, &srv->waitq_tail, c);
-}
-
-/* The queue is full and the protocol prefers refusing to waiting: answer
- * each parsed packet with its busy reply instead of handling it.  Only
- * hsha jobs qualify (their packets are parsed; reactor jobs are not), and
- * only jobs without built-in events, which must not be skipped. */
-static int refusable(const pf_server *srv, const pf__conn *c)
-{
-    return srv->conf.mode == PF_MODE_HSHA && c->ls->proto->busy_reply.ptr && !c->job_events &&
-           pf__conn_has_packets(c);
-}
-
-static void refuse(pf_server *srv, pf__conn *c)
-{
-    const pf_slice *r = &c->ls->proto->busy_reply;
-
-    while (c->first < c->npk) {
-        c->first++;
-        if (pf_buf_append(&c->s.own_out, r->ptr, r->len) < 0) {
-            c->hard = 1;
-            break;
-        }
-    }
-    c->first = c->npk;
-    pf__loop_complete(srv, c);
-}
-
-/* Post what this turn collected in one call; what does not fit waits, or
- * gets the busy reply. */
-void pf__server_flush_posts(pf_server *srv)
-{
-    pf__conn *refused = NULL;
-    size_t n;
-
-    if (srv->nposts) {
-        n = pf_queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
-        for (size_t i = n; i < srv->nposts; i++) {
-            pf__conn *c = srv->posts[i];
-            if (refusable(srv, c)) {
-                c->wnext = refused;
-                refused = c;
-            } else {
-                waitq_push(srv, c);
-            }
-        }
-        if (srv->nposts > n)
-            PF__STAT_ADD(srv, queue_full, srv->nposts - n);
-        srv->nposts = 0;
-    }
-    /* Queue room freed by the workers: move waiters in, oldest first. */
-    while (srv->waitq) {
-        pf__conn *c = srv->waitq;
-        srv->waitq = c->wnext;
-        if (!srv->waitq)
-            srv->waitq_tail = NULL;
-        srv->posts[srv->nposts++] = c;
-        if (!srv->waitq || srv->nposts == 64) {
-            n = pf_queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
-            if (n < srv->nposts) {
-                /* Still full: put the rest back at the head, in order. */
-                for (size_t i = srv->nposts; i-- > n;) {
-                    srv->posts[i]->wnext = srv->waitq;
-                    srv->waitq = srv->posts[i];
-                    if (!srv->waitq_tail)
-                        srv->waitq_tail = srv->posts[i];
-                }
-                srv->nposts = 0;
-                break;
-            }
-            srv->nposts = 0;
-        }
-    }
-    /* Refusals complete the job at once; what they start next is posted
-     * on the next turn (the loop flushes before it waits). */
-    while (refused) {
-        pf__conn *c = refused;
-        refused = c->wnext;
-        refuse(srv, c);
-    }
-}
-
-void pf__server_dispatch(pf_server *srv, pf__conn *c)
-{
-    switch (srv->conf.mode) {
-    case PF_MODE_HSHA:
-    case PF_MODE_REACTOR:
-        srv->posts[srv->nposts++] = c;
-        break;
-    case PF_MODE_LF:
-        wlist_push(&srv->ready, &srv->ready_tail, c);
-        break;
-    case PF_MODE_INLINE:
-        /* A job started by a completion (the read cap, or more work) waits
-         * for the end of the turn: no recursion, and the loop gets to
-         * timers and signals between jobs. */
-        if (srv->inline_busy) {
-            wlist_push(&srv->ready, &srv->ready_tail, c);
-            break;
-        }
-        srv->inline_busy = 1;
-        pf__server_run_job(srv, c);
-        pf__loop_complete(srv, c);
-        srv->inline_busy = 0;
-        break;
-    }
-}
-
-/* ---- threads -------------------------------------------------------------- */
-
-static void *worker_main(void *arg)
-{
-    pf_server *srv = arg;
-    void *items[WORKER_BATCH];
-    size_t n;
-
-    while ((n = pf_queue_take(&srv->queue, items, WORKER_BATCH)) > 0) {
-        for (size_t i = 0; i < n; i++)
-            pf__server_run_job(srv, items[i]);
-        done_many(srv, (pf__conn **)items, n);
-    }
-    return NULL;
-}
-
-/* Leader/followers: whoever holds srv->leader owns the loop.  A leader
- * with a ready job unlocks (promoting the next follower) and runs it; the
- * completion comes back through the done list like any other. */
-static void *lf_main(void *arg)
-{
-    pf_server *srv = arg;
-
-    pthread_mutex_lock(&srv->leader);
-    for (;;) {
-        pf__loop_completions(srv);
-        pf__loop_reap(srv);
-        if (srv->done)
-            break;
-        pf__conn *c = srv->ready;
-        if (c) {
-            srv->ready = c->wnext;
-            if (!srv->ready)
-                srv->ready_tail = NULL;
-            pthread_mutex_unlock(&srv->leader);
-            pf__server_run_job(srv, c);
-            pf__server_done(srv, c);
-            pthread_mutex_lock(&srv->leader);
-            continue;
-        }
-        if (pf__loop_once(srv, -1) < 0) {
-            srv->done = 1;
-            if (!srv->result)
-                srv->result = -EIO;
-        }
-    }
-    pthread_mutex_unlock(&srv->leader);
-    return NULL;
-}
-
-static int start_threads(pf_server *srv, void *(*fn)(void *), unsigned n)
-{
-    if (n == 0)
-        return 0;
-    srv->threads = calloc(n, sizeof(pthread_t));
-    if (!srv->threads)
-        return -ENOMEM;
-    for (unsigned i = 0; i < n; i++) {
-        int rc = pthread_create(&srv->threads[i], NULL, fn, srv);
-        if (rc)
-            return -rc;
-        srv->nthreads++;
-    }
-    return 0;
-}
-
-static int any_in_flight(const pf_server *srv)
-{
-    for (const pf__conn *c = srv->conns; c; c = c->next)
-        if (c->in_flight)
-            return 1;
-    return 0;
-}
 
 /* Give the caller its signal mask and dispositions back, first taking the
  * SIGTERMs and SIGINTs that came after the drain had started: they asked
@@ -475,53 +236,19 @@ int pf_server_run(pf_server *srv)
     }
     if (atomic_load(&srv->stop_req))
         pf_server_stop(srv);
-    switch (srv->conf.mode) {
-    case PF_MODE_HSHA:
-    case PF_MODE_REACTOR:
-        pf_queue_set_takers(&srv->queue, srv->conf.threads);
-        rc = start_threads(srv, worker_main, srv->conf.threads);
-        while (rc == 0 && !srv->done) {
-            if ((rc = pf__loop_once(srv, -1)) < 0)
-                break;
-        }
-        break;
-    case PF_MODE_LF:
-        rc = start_threads(srv, lf_main, srv->conf.threads - 1); /* and this thread */
-        if (rc == 0)
-            lf_main(srv);
-        break;
-    case PF_MODE_INLINE:
-        while (!srv->done)
-            if ((rc = pf__loop_once(srv, -1)) < 0)
-                break;
-        break;
-    }
+    rc = pf__pool_start(srv);
+    if (rc == 0)
+        rc = pf__loop_run(srv);
     if (rc == 0)
         rc = srv->result;
-    int busy = 0;
-    if (rc == -ETIMEDOUT) {
-        /* In lf mode the other threads still finish jobs, take the leader
-         * lock, run completions and free connections: walk the list under
-         * that lock. */
-        if (srv->conf.mode == PF_MODE_LF)
-            pthread_mutex_lock(&srv->leader);
-        busy = any_in_flight(srv);
-        if (srv->conf.mode == PF_MODE_LF)
-            pthread_mutex_unlock(&srv->leader);
-    }
-    if (rc == -EINTR || busy) {
+    if (rc == -EINTR || (rc == -ETIMEDOUT && pf__loop_busy(srv))) {
         /* Workers may be inside handlers that will not return soon: leave
          * them; the caller exits. */
         srv->abandoned = 1;
-        /* Not joined: detached, so their end is no leak. */
-        for (unsigned i = 0; i < srv->nthreads; i++)
-            pthread_detach(srv->threads[i]);
+        pf__pool_stop(srv, 1);
         return rc;
     }
-    pf_queue_close(&srv->queue);
-    for (unsigned i = 0; i < srv->nthreads; i++)
-        pthread_join(srv->threads[i], NULL);
-    srv->nthreads = 0;
+    pf__pool_stop(srv, 0);
     give_back_signals(srv);
     return rc;
 }
@@ -535,7 +262,6 @@ void pf_server_free(pf_server *srv)
         pf__conn *c = srv->conns;
         srv->conns = c->next;
         if (!c->s.closed) {
-            c->s.out = &c->s.own_out;
             pf__conn_event(c, PF_EV_CLOSE, NULL);
         }
         if (c->fd >= 0)
@@ -549,10 +275,8 @@ void pf_server_free(pf_server *srv)
         free(srv->ls[i].fstats);
     }
     pf__loop_fini(srv);
-    pf_timers_free(&srv->timers);
-    pf_queue_destroy(&srv->queue);
+    pf__timers_free(&srv->timers);
+    pf__pool_fini(srv);
     pthread_mutex_destroy(&srv->leader);
-    free(srv->posts);
-    free(srv->threads);
     free(srv);
 }

@@ -1,23 +1,33 @@
 /* Private: the server and connection structs, shared by server.c (config,
- * threads, lifecycle), loop.c (the loop owner: accept, timers, signals,
- * completions, closing) and conn.c (reading, parsing, handling, writing).
+ * lifecycle), loop.c (the loop owner: epoll, accept, timers, signals,
+ * completions), progress.c (a connection's next step, its deadlines,
+ * closing), pool.c (who runs jobs) and conn.c (reading, parsing, handling,
+ * writing).
  *
- * Who may touch a connection.  Its fields are in two groups.  The "owner"
- * group (epoll registration, timers, list links, flags) belongs to the
- * thread that owns the loop: the I/O thread, or in lf mode whichever thread
- * holds the leader lock.  The "job" group (session, buffers, parsed
+ * Who may touch a connection.  Its fields are in three groups.  The
+ * "owner" group (epoll registration, timers, list links, flags) belongs to
+ * the thread that owns the loop: the I/O thread, or in lf mode whichever
+ * thread holds the leader lock.  The "job" group (session, buffers, parsed
  * packets) belongs to the owner too, except while the connection is in
  * flight (c->in_flight): then exactly one thread, the one running its job,
- * has it, and the owner only sets pending flags.  Hand-overs go through the
+ * has it, and the owner only sets pending flags.  The "I/O" group (what
+ * the socket said: readable, writable, eof, rdhup) belongs to whoever does
+ * the socket I/O: in hsha that is always the owner, which reads and writes
+ * while workers run handlers (it records an edge for a connection whose job
+ * is out, and a drain marks it readable); in the other modes it goes with
+ * the job group.  In debug builds (no NDEBUG: the sanitizer builds and
+ * DEBUG=1) the PF__*_HERE checks below assert these rules where the fields
+ * are touched.  Hand-overs go through the
  * request queue (under its mutex) and the completion list (an atomic
  * stack: release on push, acquire on the owner's swap), the happens-before
  * edges that make this safe (and TSan agree).  A completion wakes the
  * owner (eventfd) only if the owner sleeps in epoll_wait, or is about to:
  * awake, it swaps the list before it sleeps (srv->sleeping, see
- * pf__loop_once and server.c done_many). */
+ * pf__pool_sleep and pf__pool_done). */
 #ifndef PF__SERVER_IMPL_H
 #define PF__SERVER_IMPL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -25,11 +35,11 @@
 #include <sys/socket.h>
 
 #include "protofsm/buf.h"
-#include "protofsm/queue.h"
 #include "protofsm/server.h"
 #include "protofsm/stats.h"
-#include "protofsm/timer.h"
+#include "queue.h"
 #include "session_impl.h"
+#include "timer.h"
 
 #define PF__MAX_LISTENERS 16
 
@@ -63,7 +73,7 @@ typedef struct pf__conn {
     struct pf__conn *prev, *next;    /* srv->conns */
     struct pf__conn *wnext;          /* srv->waitq / graveyard / ready list */
     struct pf__conn *dnext;          /* completion list */
-    pf_timer_entry timer;            /* at min(idle_at, req_at, user_at, flush_at) */
+    pf__timer_entry timer;            /* at min(idle_at, req_at, user_at, flush_at) */
     uint64_t idle_at, req_at, user_at;
     uint64_t flush_at;               /* closing with output pending: closed
                                         hard then, unless writes progress */
@@ -74,11 +84,12 @@ typedef struct pf__conn {
     uint8_t timed_out;               /* idle or deadline: close after TIMEOUT */
     uint8_t hard;                    /* reset or fatal error: close without flush */
     uint8_t pending;                 /* PF__EV_* to deliver */
-    /* ---- job group ---- */
+    /* ---- I/O group: the owner's in hsha, else as the job group ---- */
     uint8_t readable;                /* edge seen, EAGAIN not yet */
     uint8_t writable;                /* no EAGAIN on write since last EPOLLOUT */
     uint8_t eof;                     /* peer sent FIN */
     uint8_t rdhup;                   /* epoll reported the peer's FIN queued */
+    /* ---- job group ---- */
     uint8_t job_events;              /* events this job delivers */
     uint8_t user_set;                /* pf_session_timer called during the job */
     uint8_t partial;                 /* a packet is started, not complete */
@@ -90,9 +101,7 @@ typedef struct pf__conn {
     int perr;                        /* sticky parse error to answer */
     unsigned user_ms;
     pf_session s;                    /* its `in` is our input buffer and its
-                                        `own_out` our pending output, written
-                                        by the owner (hsha) or the job */
-    pf_buf jout;                     /* hsha: the worker's replies */
+                                        `out` our output (out_impl.h) */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
     pf_packet pk0;                   /* hsha: the first parsed packet; its
                                         fields are the session's scratch */
@@ -100,25 +109,29 @@ typedef struct pf__conn {
     char *pkf;                       /* hsha: their fields, [pkcap] */
     unsigned first, npk, pkcap;      /* hsha: packets [first..npk) not yet
                                         handled (pf__conn_packet) */
+#ifndef NDEBUG
+    _Atomic(void *) _holder;         /* PF__SELF of the thread running its job */
+#endif
     /* parser state follows, proto->parser_size bytes, max-aligned */
 } pf__conn;
 
 struct pf_server {
     pf_server_conf conf;
+    const struct pf__sched *sched;   /* pf__scheds[conf.mode] */
     int epfd, timerfd, sigfd, wakefd, reservefd;
     unsigned nlisteners;
     pf__listener ls[PF__MAX_LISTENERS];
-    pf_timers timers;
+    pf__timers timers;
     uint64_t timer_armed;            /* deadline the timerfd is set to */
-    pf_timer_entry drain_timer;
-    pf_timer_entry accept_timer;     /* listeners paused: no descriptor at all */
+    pf__timer_entry drain_timer;
+    pf__timer_entry accept_timer;     /* listeners paused: no descriptor at all */
     pf__conn *conns;                 /* every open connection */
     pf__conn *waitq, *waitq_tail;    /* waiting for request queue room */
     pf__conn *graveyard;             /* closed, free at end of batch */
     pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
-    int inline_busy;                 /* inline: a job runs; new ones go to srv->ready */
+    int inline_busy;                 /* on_owner: a job runs; new ones go to srv->ready */
     int masked;                      /* oldmask holds the caller's signal mask */
     unsigned unignore;               /* bit 0 SIGTERM, 1 SIGINT: were SIG_IGN */
     sigset_t oldmask;
@@ -127,7 +140,7 @@ struct pf_server {
     atomic_int stop_req;             /* signals seen / pf_server_stop */
     atomic_int sigcount;
 
-    pf_queue queue;
+    pf__queue queue;
     pthread_t *threads;
     unsigned nthreads;
     _Atomic(pf__conn *) done_list;   /* completions, pushed by any thread */
@@ -137,6 +150,11 @@ struct pf_server {
     uint32_t post_dirty;             /* post.c: slots posted to since the
                                         last wake-up, under post.c's lock */
 
+#ifndef NDEBUG
+    atomic_int _running;             /* pf_server_run is running the loop */
+    _Atomic(void *) _owner;          /* PF__SELF of the loop's owner, or NULL */
+#endif
+
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
             events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits;
@@ -145,6 +163,7 @@ struct pf_server {
 
 
 #define PF__STAT_ADD(srv, f, n) atomic_fetch_add_explicit(&(srv)->st.f, (n), memory_order_relaxed)
+
 
 /* conn.c */
 pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd);
@@ -158,8 +177,8 @@ void pf__conn_handle(pf__conn *c);
 /* io job (reactor, lf, inline): events, then flush, read, parse, handle,
  * flush, until EAGAIN or back-pressure. */
 void pf__conn_io(pf__conn *c);
-/* Write c->out (and c->jout after it).  0 when everything went, 1 when
- * some is left (EAGAIN), -errno on error. */
+/* Write c->s.out.  0 when everything went, 1 when some is left (EAGAIN,
+ * or a cold file segment), -errno on error. */
 int pf__conn_flush(pf__conn *c);
 /* Deliver one built-in event with raw = `why`. */
 void pf__conn_event(pf__conn *c, uint16_t ev, const char *why);
@@ -168,6 +187,7 @@ int pf__conn_has_packets(const pf__conn *c);
 /* hsha: parsed packet i (0 <= i < npk). */
 static inline pf_packet *pf__conn_packet(pf__conn *c, unsigned i)
 {
+    assert(i <= c->pkcap);
     return i ? &c->pk[i - 1] : &c->pk0;
 }
 void pf__conn_release_packets(pf__conn *c);
@@ -180,20 +200,125 @@ void pf__loop_fini(pf_server *srv);
 /* One owner turn: wait up to `ms` (-1 forever), dispatch.  In lf mode the
  * caller holds srv->leader.  Returns 0, or < 0 to stop. */
 int pf__loop_once(pf_server *srv, int ms);
-/* Owner: a job finished. */
-void pf__loop_complete(pf_server *srv, pf__conn *c);
+/* Run the loop until the server is done (this thread, and for lf the
+ * followers it starts).  0 or < 0. */
+int pf__loop_run(pf_server *srv);
+/* After a drain deadline: whether a job is still out. */
+int pf__loop_busy(pf_server *srv);
 /* Owner: pull the completion list. */
 void pf__loop_completions(pf_server *srv);
 void pf__loop_reap(pf_server *srv);
+/* Register what c waits for now (want_in / want_out); one-shot modes
+ * re-arm.  Sets c->hard when it fails. */
+void pf__loop_arm(pf_server *srv, pf__conn *c, int want_in, int want_out);
+/* One-shot modes: nothing may report on c while its job runs elsewhere. */
+void pf__loop_disarm(pf_server *srv, pf__conn *c);
+/* c's descriptor leaves epoll (before it is closed). */
+void pf__loop_forget(pf_server *srv, pf__conn *c);
 
-/* server.c */
-/* Hand c's job to whoever runs jobs in this mode (queue, ready list, or
- * run it now).  c->in_flight is set. */
-void pf__server_dispatch(pf_server *srv, pf__conn *c);
-/* From any thread: a job is done; the owner will pick it up. */
-void pf__server_done(pf_server *srv, pf__conn *c);
-void pf__server_run_job(pf_server *srv, pf__conn *c);
-void pf__server_flush_posts(pf_server *srv);
+/* progress.c: a connection's next step (loop owner only). */
+/* Decide and take the next step from the flags: start a job, read and
+ * parse (hsha), wait for readiness, or close.  No-op while in flight. */
+void pf__step(pf_server *srv, pf__conn *c);
+/* Hand c's job (c->pending events, I/O or parsed packets) to the mode. */
+void pf__step_start(pf_server *srv, pf__conn *c);
+/* c's job finished: fold its outcome in, then pf__step. */
+void pf__step_done(pf_server *srv, pf__conn *c);
+/* Close now (CLOSE event, descriptor, lists); in flight: when it ends. */
+void pf__step_close(pf_server *srv, pf__conn *c);
+/* c's timer entry expired at `now`: whichever deadlines passed. */
+void pf__step_timeout(pf_server *srv, pf__conn *c, uint64_t now);
+/* Link c's timer entry at its earliest deadline (or unlink it). */
+void pf__step_timers(pf_server *srv, pf__conn *c);
+
+/* pool.c: scheduling, one row per mode.  The loop and the connections
+ * read these properties instead of testing the mode. */
+typedef struct pf__sched {
+    /* The owner does every read, parse and write; a job only runs the
+     * handlers over packets the owner parsed (hsha). */
+    uint8_t owner_io;
+    /* Jobs run on other threads and do the socket I/O themselves; the
+     * socket is armed one-shot, so no event reports on it while a job
+     * holds it (reactor, lf). */
+    uint8_t oneshot;
+    /* Jobs run on the owner's thread (inline). */
+    uint8_t on_owner;
+    /* Threads take turns as the owner under srv->leader (lf). */
+    uint8_t leaders;
+    /* Worker threads take jobs from the request queue (hsha, reactor). */
+    uint8_t workers;
+    int max_events;                               /* epoll events per turn */
+    void (*job)(pf__conn *c);                     /* what a job does */
+    void (*submit)(pf_server *srv, pf__conn *c);  /* hand a started job on */
+} pf__sched;
+
+extern const pf__sched pf__scheds[4];
+
+int pf__pool_init(pf_server *srv);
+void pf__pool_fini(pf_server *srv);
+/* Start the mode's worker threads (none for lf and inline). */
+int pf__pool_start(pf_server *srv);
+/* Start n threads running fn(srv), joined by pf__pool_stop. */
+int pf__pool_spawn(pf_server *srv, void *(*fn)(void *), unsigned n);
+/* Close the queue and join every thread, or (abandon) detach them. */
+void pf__pool_stop(pf_server *srv, int abandon);
+/* Owner: post what this turn submitted; what does not fit waits.  Returns
+ * the jobs refused with the protocol's busy reply instead (linked through
+ * wnext): the caller completes them. */
+pf__conn *pf__pool_flush(pf_server *srv);
+/* Owner: whether submitted jobs wait for a flush or a leader. */
+int pf__pool_pending(const pf_server *srv);
+/* Owner: the oldest job on the ready list (lf, inline), or NULL. */
+pf__conn *pf__pool_next_ready(pf_server *srv);
+/* Any thread: n jobs are done; the owner will pick them up. */
+void pf__pool_done(pf_server *srv, pf__conn **cs, size_t n);
+/* Owner: every completion so far (linked through dnext), or NULL. */
+pf__conn *pf__pool_completed(pf_server *srv);
+/* Owner, about to wait in epoll: 0 when completions will wake it, 1 when
+ * some came first (take them, do not sleep). */
+int pf__pool_sleep(pf_server *srv);
+/* Owner: back from the wait. */
+void pf__pool_awake(pf_server *srv);
+
+/* ---- the rules above, checked (assert) in debug builds ----------------- */
+#ifndef NDEBUG
+extern _Thread_local char pf__self;  /* pool.c: its address names a thread */
+#define PF__SELF ((void *)&pf__self)
+#define PF__LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define PF__STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
+/* This thread owns the loop (or none runs: one thread has it all). */
+static inline int pf__owner_here(const pf_server *srv)
+{
+    return !PF__LOAD(srv->_running) || PF__LOAD(srv->_owner) == PF__SELF;
+}
+/* This thread holds c's job group: the owner between jobs, the job's thread
+ * while in flight (inline: both are the owner's, which also sees to jobs
+ * waiting on srv->ready, "in flight" on paper only). */
+static inline int pf__job_here(const pf__conn *c)
+{
+    if (!c->in_flight)
+        return pf__owner_here(c->srv);
+    return PF__LOAD(c->_holder) == PF__SELF ||
+           (c->srv->sched->on_owner && pf__owner_here(c->srv));
+}
+/* This thread may touch c's I/O group. */
+static inline int pf__io_here(const pf__conn *c)
+{
+    return c->srv->sched->owner_io ? pf__owner_here(c->srv) : pf__job_here(c);
+}
+/* The job's thread takes (and gives back) c's job group. */
+#define PF__JOB_ENTER(c) PF__STORE((c)->_holder, PF__SELF)
+#define PF__JOB_LEAVE(c) PF__STORE((c)->_holder, (void *)NULL)
+#define PF__OWNER_ENTER(srv) PF__STORE((srv)->_owner, PF__SELF)
+#define PF__OWNER_LEAVE(srv) PF__STORE((srv)->_owner, (void *)NULL)
+#define PF__RUNNING(srv, on) PF__STORE((srv)->_running, (on))
+#else
+#define PF__JOB_ENTER(c) ((void)0)
+#define PF__JOB_LEAVE(c) ((void)0)
+#define PF__OWNER_ENTER(srv) ((void)0)
+#define PF__OWNER_LEAVE(srv) ((void)0)
+#define PF__RUNNING(srv, on) ((void)0)
+#endif
 
 /* net.c */
 int pf__net_listen(const char *host, unsigned port, int reuseport, int backlog,

@@ -33,7 +33,7 @@ int pf_replyv(pf_session *s, const pf_slice *parts, size_t n)
         else
             total += parts[i].len;
     }
-    int rc = pf_buf_reserve(s->out, total);
+    int rc = pf_buf_reserve(s->out.cur, total);
     if (rc < 0) {
         /* A reply that cannot be queued whole must not be queued in part,
          * and the session cannot go on as if it had been answered. */
@@ -41,7 +41,7 @@ int pf_replyv(pf_session *s, const pf_slice *parts, size_t n)
         return rc;
     }
     for (size_t i = 0; i < n; i++)
-        pf_buf_append(s->out, parts[i].ptr, parts[i].len);
+        pf_buf_append(s->out.cur, parts[i].ptr, parts[i].len);
     return 0;
 }
 
@@ -108,14 +108,14 @@ int pf_service_check(const pf_service *svc, char *err, size_t errlen)
 
 void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
-                      pf_buf *out, pf_fsm_stats *stats)
+                      pf_fsm_stats *stats)
 {
     memset(s, 0, sizeof(*s));
     s->svc = svc;
     s->stats = stats;
     s->parser = parser;
     s->fields = fields;
-    s->out = out;
+    pf__out_init(&s->out, 0, 0);
     s->state = svc->fsm->start;
     svc->proto->parser_init(parser, proto_conf);
 }
@@ -140,21 +140,47 @@ int pf__session_dispatch(pf_session *s, const pf_packet *pkt)
     return 0;
 }
 
+ssize_t pf__session_parse(pf_session *s, size_t at, pf_packet *pkt)
+{
+    const pf_protocol *p = s->svc->proto;
+    ssize_t n = p->parse(s->parser, pf_buf_head(&s->in) + at, s->in.len - at, pkt);
+
+    if (n > 0)
+        return n;
+    if (n != -EAGAIN)
+        return n < 0 ? n : -EBADMSG; /* a parser that returns 0 made no packet */
+    /* A full buffer holding no whole packet from its start: the packet is
+     * over the limit (a parser without a limit of its own still gets
+     * one).  Not when packets before it hold part of the buffer: once
+     * they are handled and consumed, it may fit. */
+    if (at == 0 && s->in.len >= s->in.max)
+        return -EMSGSIZE;
+    /* protocol.h: only when every earlier packet has been handled, so the
+     * reply lands in stream order (their replies are already queued). */
+    if (at == 0 && p->interim) {
+        pf_slice r = p->interim(s->parser);
+        if (r.len)
+            pf_reply(s, r.ptr, r.len);
+    }
+    return 0;
+}
+
 void pf__session_parse_error(pf_session *s, int err)
 {
     pf_slice r = { NULL, 0 };
     if (s->svc->proto->error_reply)
         r = s->svc->proto->error_reply(s->parser, err);
+    /* The parse error is the session's error even if its reply does not
+     * fit. */
+    fail(s, err);
     if (r.len)
         pf_reply(s, r.ptr, r.len);
-    fail(s, err);
 }
 
 /* ---- the by-hand driver ------------------------------------------------- */
 
 struct pf_session_block {
     pf_session s;
-    size_t max_input;
     void *listener_data;
     int (*before_send)(pf_session *s);
     alignas(max_align_t) unsigned char mem[];
@@ -180,14 +206,12 @@ pf_session *pf_session_new(const pf_service *svc, const pf_session_conf *conf)
     if (!b)
         return NULL;
     pf_session *s = &b->s;
-    pf__session_init(s, svc, conf->proto_conf, b->mem, b->mem + psz,
-                     &s->own_out, conf->stats);
+    pf__session_init(s, svc, conf->proto_conf, b->mem, b->mem + psz, conf->stats);
     b->listener_data = conf->listener_data;
     b->before_send = conf->before_send;
     /* pf__session_init cleared the struct, buffers included. */
-    pf_buf_init(&s->own_out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT);
-    pf_buf_init(&s->in, 0);
-    b->max_input = conf->max_input ? conf->max_input : PF_SESSION_DEFAULT_LIMIT;
+    pf__out_init(&s->out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT, 0);
+    pf_buf_init(&s->in, conf->max_input ? conf->max_input : PF_SESSION_DEFAULT_LIMIT);
     s->data = conf->data;
     pf_session_event(s, PF_EV_OPEN);
     return s;
@@ -201,7 +225,7 @@ void pf_session_free(pf_session *s)
         pf_session_event(s, PF_EV_CLOSE);
     pf__post_release(s); /* its handle goes stale (post.c) */
     pf_buf_free(&s->in);
-    pf_buf_free(&s->own_out);
+    pf__out_free(&s->out);
     free((struct pf_session_block *)s);
 }
 
@@ -215,7 +239,7 @@ int pf_session_event(pf_session *s, uint16_t event)
     return pf__session_dispatch(s, &pkt);
 }
 
-pf_buf *pf_session_output(pf_session *s) { return &s->own_out; }
+pf_buf *pf_session_output(pf_session *s) { return &s->out.buf; }
 
 void *pf_session_listener_data(pf_session *s)
 {
@@ -228,17 +252,11 @@ static int drain_input(pf_session *s, int *handled)
 {
     while (s->in.len && !s->closing) {
         pf_packet pkt = { .fields = s->fields };
-        ssize_t n = s->svc->proto->parse(s->parser, pf_buf_head(&s->in), s->in.len, &pkt);
-        if (n == -EAGAIN) {
-            pf_slice r = { NULL, 0 };
-            if (s->svc->proto->interim) /* protocol.h: e.g. HTTP 100 Continue */
-                r = s->svc->proto->interim(s->parser);
-            if (r.len)
-                pf_reply(s, r.ptr, r.len);
+        ssize_t n = pf__session_parse(s, 0, &pkt);
+        if (n == 0)
             return 0;
-        }
-        if (n <= 0) {
-            pf__session_parse_error(s, n < 0 ? (int)n : -EBADMSG);
+        if (n < 0) {
+            pf__session_parse_error(s, (int)n);
             return s->err;
         }
         int rc = pf__session_dispatch(s, &pkt);
@@ -260,8 +278,8 @@ int pf_session_feed(pf_session *s, const void *data, size_t len)
     while (len) {
         /* Take no more than the input limit leaves room for, so one large
          * write is handled packet by packet instead of refused whole. */
-        size_t room = b->max_input - s->in.len;
-        if (room == 0) {
+        size_t room = s->in.max - s->in.len;
+        if (room == 0) { /* not reached: a full buffer is an error (pf__session_parse) */
             pf__session_parse_error(s, -EMSGSIZE);
             return s->err;
         }
@@ -275,7 +293,7 @@ int pf_session_feed(pf_session *s, const void *data, size_t len)
         len -= take;
         rc = drain_input(s, &handled);
         if (rc == 0 && b->before_send && (rc = b->before_send(s)) < 0) {
-            pf_buf_consume(&s->own_out, s->own_out.len); /* never sent (session.h) */
+            pf_buf_consume(&s->out.buf, s->out.buf.len); /* never sent (session.h) */
             fail(s, rc);
         }
         if (rc < 0)

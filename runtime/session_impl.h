@@ -4,6 +4,7 @@
 #ifndef PF__SESSION_IMPL_H
 #define PF__SESSION_IMPL_H
 
+#include "out_impl.h"
 #include "protofsm/service.h"
 #include "protofsm/session.h"
 
@@ -13,27 +14,24 @@ struct pf_session {
     void *data;          /* pf_session_data */
     void *parser;        /* proto->parser_size bytes */
     void *fields;        /* proto->fields_size bytes, one packet's fields */
-    pf_buf *out;         /* where pf_reply appends */
     uint16_t state;
     uint8_t closing;     /* pf_close, PF_CLOSE, a final state or an error */
     uint8_t closed;      /* PF_EV_CLOSE delivered: nothing more is handled */
     int err;             /* first error that closed the session, sticky */
     void *host;          /* the server's connection; NULL when driven by hand */
-    /* Input and pending output: the by-hand driver's, and a hosted
-     * connection's (the server reads into `in` and writes out `own_out`). */
+    /* Input and output: the by-hand driver's, and a hosted connection's
+     * (the server reads into `in` and writes `out`, out_impl.h). */
     pf_buf in;
-    pf_buf own_out;
-    /* sendfile.c: file segments queued in the output, in stream order
-     * (hosted sessions only; freed with the connection). */
-    struct pf__fseg *files;
+    pf__out out;
     void *post;          /* post.c: this session's handle slot, or NULL */
 };
 
-/* Initialise `s` over caller memory for parser and fields; `out` receives
- * replies.  `svc` passed pf_service_check.  Does not deliver PF_EV_OPEN. */
+/* Initialise `s` over caller memory for parser and fields, with empty
+ * input and output (the caller sets their limits).  `svc` passed
+ * pf_service_check.  Does not deliver PF_EV_OPEN. */
 void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
-                      pf_buf *out, pf_fsm_stats *stats);
+                      pf_fsm_stats *stats);
 
 /* The listener data of a hosted session's connection (server.c). */
 void *pf__host_listener_data(void *host);
@@ -44,7 +42,23 @@ void *pf__host_listener_data(void *host);
  * Returns 0 or the negative error that closed the session. */
 int pf__session_dispatch(pf_session *s, const pf_packet *pkt);
 
-/* Queue the protocol's reply for parse error `err` and mark closing. */
+/* One parse step, the same for the by-hand driver and the server (both of
+ * its parsers): the protocol's parser over s->in from offset `at` (the
+ * bytes before it are parsed packets not yet consumed), and what every
+ * driver does with the outcome.
+ *   > 0  a packet of that many bytes at `at`, in *pkt (fields at
+ *        pkt->fields, set by the caller).
+ *   0    more input is needed.  When no parsed packet waits before it
+ *        (at == 0) the protocol's interim reply, if it has one now, is
+ *        queued as a reply: under the output limit, and failing the
+ *        session when it does not fit, like any reply.
+ *   < 0  a parse error: the parser's, -EBADMSG for a parser that returned
+ *        0, or -EMSGSIZE when the packet fills the input limit from
+ *        `at` == 0.  Not answered: call pf__session_parse_error once
+ *        every packet before it is handled. */
+ssize_t pf__session_parse(pf_session *s, size_t at, pf_packet *pkt);
+
+/* Mark closing with `err` and queue the protocol's reply for it. */
 void pf__session_parse_error(pf_session *s, int err);
 
 #endif

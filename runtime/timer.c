@@ -8,21 +8,21 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "protofsm/timer.h"
+#include "timer.h"
 
-void pf_timers_init(pf_timers *t)
+void pf__timers_init(pf__timers *t)
 {
     t->_heap = NULL;
     t->_n = t->_cap = 0;
 }
 
-void pf_timers_free(pf_timers *t)
+void pf__timers_free(pf__timers *t)
 {
     free(t->_heap);
-    pf_timers_init(t);
+    pf__timers_init(t);
 }
 
-uint64_t pf_now_ms(void)
+uint64_t pf__now_ms(void)
 {
     struct timespec ts;
 
@@ -30,7 +30,7 @@ uint64_t pf_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-uint64_t pf_timer_deadline(unsigned ms)
+uint64_t pf__timer_deadline(unsigned ms)
 {
     struct timespec ts;
 
@@ -38,15 +38,15 @@ uint64_t pf_timer_deadline(unsigned ms)
     return (uint64_t)ts.tv_sec * 1000u + ((uint64_t)ts.tv_nsec + 999999u) / 1000000u + ms;
 }
 
-static void place(pf_timers *t, size_t i, pf_timer_entry *e)
+static void place(pf__timers *t, size_t i, pf__timer_entry *e)
 {
     t->_heap[i] = e;
     e->_idx = i + 1;
 }
 
-static void sift_up(pf_timers *t, size_t i)
+static void sift_up(pf__timers *t, size_t i)
 {
-    pf_timer_entry *e = t->_heap[i];
+    pf__timer_entry *e = t->_heap[i];
 
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -58,9 +58,9 @@ static void sift_up(pf_timers *t, size_t i)
     place(t, i, e);
 }
 
-static void sift_down(pf_timers *t, size_t i)
+static void sift_down(pf__timers *t, size_t i)
 {
-    pf_timer_entry *e = t->_heap[i];
+    pf__timer_entry *e = t->_heap[i];
 
     for (;;) {
         size_t c = 2 * i + 1;
@@ -76,7 +76,7 @@ static void sift_down(pf_timers *t, size_t i)
     place(t, i, e);
 }
 
-int pf_timers_link(pf_timers *t, pf_timer_entry *e, uint64_t deadline)
+int pf__timers_link(pf__timers *t, pf__timer_entry *e, uint64_t deadline)
 {
     if (e->_idx) {
         uint64_t old = e->deadline;
@@ -89,7 +89,7 @@ int pf_timers_link(pf_timers *t, pf_timer_entry *e, uint64_t deadline)
     }
     if (t->_n == t->_cap) {
         size_t cap = t->_cap ? t->_cap * 2 : 64;
-        pf_timer_entry **h = realloc(t->_heap, cap * sizeof(*h));
+        pf__timer_entry **h = realloc(t->_heap, cap * sizeof(*h));
         if (!h)
             return -ENOMEM;
         t->_heap = h;
@@ -101,10 +101,10 @@ int pf_timers_link(pf_timers *t, pf_timer_entry *e, uint64_t deadline)
     return 0;
 }
 
-void pf_timers_unlink(pf_timers *t, pf_timer_entry *e)
+void pf__timers_unlink(pf__timers *t, pf__timer_entry *e)
 {
     size_t i;
-    pf_timer_entry *last;
+    pf__timer_entry *last;
 
     if (!e->_idx)
         return;
@@ -120,20 +120,20 @@ void pf_timers_unlink(pf_timers *t, pf_timer_entry *e)
         sift_down(t, i);
 }
 
-uint64_t pf_timers_next(const pf_timers *t)
+uint64_t pf__timers_next(const pf__timers *t)
 {
-    return t->_n ? t->_heap[0]->deadline : PF_TIMER_NEVER;
+    return t->_n ? t->_heap[0]->deadline : PF__TIMER_NEVER;
 }
 
-pf_timer_entry *pf_timers_expired(pf_timers *t, uint64_t now)
+pf__timer_entry *pf__timers_expired(pf__timers *t, uint64_t now)
 {
-    pf_timer_entry *e;
+    pf__timer_entry *e;
 
     if (t->_n == 0 || t->_heap[0]->deadline > now)
         return NULL;
     e = t->_heap[0];
-    pf_timers_unlink(t, e);
+    pf__timers_unlink(t, e);
     return e;
 }
 
-size_t pf_timers_count(const pf_timers *t) { return t->_n; }
+size_t pf__timers_count(const pf__timers *t) { return t->_n; }

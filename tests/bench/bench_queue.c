@@ -1,7 +1,7 @@
 /* Cost of handing work from the I/O thread to a worker and back.
  *
  *   same-thread   post + trytake of one item (the lock, uncontended)
- *   batch=1/16    items per second through pf_queue to one consumer thread
+ *   batch=1/16    items per second through pf__queue to one consumer thread
  *                 posting 1 or 16 at a time (the consumer takes shares)
  *   round trip    post one item, the worker takes it and answers through an
  *                 eventfd, as a completion does: the full hsha hop */
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "protofsm/queue.h"
+#include "../../runtime/queue.h"
 
 static uint64_t now_ns(void)
 {
@@ -21,7 +21,7 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static pf_queue q;
+static pf__queue q;
 static int efd;
 static volatile uint64_t consumed;
 
@@ -30,7 +30,7 @@ static void *sink(void *arg)
     void *items[64];
     size_t n;
     (void)arg;
-    while ((n = pf_queue_take(&q, items, 64)) > 0)
+    while ((n = pf__queue_take(&q, items, 64)) > 0)
         consumed += n;
     return NULL;
 }
@@ -40,7 +40,7 @@ static void *echo(void *arg)
     void *items[1];
     uint64_t one = 1;
     (void)arg;
-    while (pf_queue_take(&q, items, 1) > 0)
+    while (pf__queue_take(&q, items, 1) > 0)
         (void)!write(efd, &one, sizeof(one));
     return NULL;
 }
@@ -49,20 +49,20 @@ static double through(size_t batch, size_t total)
 {
     pthread_t t;
     void *items[16];
-    pf_queue_init(&q, 4096);
+    pf__queue_init(&q, 4096);
     consumed = 0;
     pthread_create(&t, NULL, sink, NULL);
     for (size_t i = 0; i < 16; i++)
         items[i] = (void *)(i + 1);
     uint64_t t0 = now_ns();
     for (size_t sent = 0; sent < total;) {
-        size_t k = pf_queue_post(&q, items, batch);
+        size_t k = pf__queue_post(&q, items, batch);
         sent += k;
     }
-    pf_queue_close(&q);
+    pf__queue_close(&q);
     pthread_join(t, NULL);
     uint64_t t1 = now_ns();
-    pf_queue_destroy(&q);
+    pf__queue_destroy(&q);
     return (double)(t1 - t0) / (double)total;
 }
 
@@ -71,32 +71,32 @@ int main(void)
     void *it = (void *)1, *out[1];
     const int N = 1000000;
 
-    pf_queue_init(&q, 1024);
+    pf__queue_init(&q, 1024);
     uint64_t t0 = now_ns();
     for (int i = 0; i < N; i++) {
-        pf_queue_post(&q, &it, 1);
-        pf_queue_trytake(&q, out, 1);
+        pf__queue_post(&q, &it, 1);
+        pf__queue_trytake(&q, out, 1);
     }
     double same = (double)(now_ns() - t0) / N;
-    pf_queue_destroy(&q);
+    pf__queue_destroy(&q);
 
     double b1 = through(1, 2000000), b16 = through(16, 4000000);
 
     pthread_t t;
     uint64_t v;
     const int R = 20000;
-    pf_queue_init(&q, 1024);
+    pf__queue_init(&q, 1024);
     efd = eventfd(0, 0);
     pthread_create(&t, NULL, echo, NULL);
     t0 = now_ns();
     for (int i = 0; i < R; i++) {
-        pf_queue_post(&q, &it, 1);
+        pf__queue_post(&q, &it, 1);
         (void)!read(efd, &v, sizeof(v));
     }
     double rt = (double)(now_ns() - t0) / R;
-    pf_queue_close(&q);
+    pf__queue_close(&q);
     pthread_join(t, NULL);
-    pf_queue_destroy(&q);
+    pf__queue_destroy(&q);
     close(efd);
 
     printf("queue same-thread post+take: %.0f ns/item\n", same);

@@ -15,67 +15,67 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "protofsm/queue.h"
+#include "../../runtime/queue.h"
 
 #define P(x) ((void *)(uintptr_t)(x))
 #define U(p) ((uintptr_t)(p))
 
 static void test_fifo_and_bound(void **state)
 {
-    pf_queue q;
+    pf__queue q;
     void *in[6] = { P(1), P(2), P(3), P(4), P(5), P(6) }, *out[10];
     (void)state;
-    assert_int_equal(pf_queue_init(&q, 4), 0);
-    assert_int_equal(pf_queue_post(&q, in, 6), 4); /* full: the rest is refused */
-    assert_int_equal(pf_queue_depth(&q), 4);
-    assert_int_equal(pf_queue_post(&q, in + 4, 2), 0);
-    assert_int_equal(pf_queue_take(&q, out, 10), 4);
+    assert_int_equal(pf__queue_init(&q, 4), 0);
+    assert_int_equal(pf__queue_post(&q, in, 6), 4); /* full: the rest is refused */
+    assert_int_equal(pf__queue_depth(&q), 4);
+    assert_int_equal(pf__queue_post(&q, in + 4, 2), 0);
+    assert_int_equal(pf__queue_take(&q, out, 10), 4);
     for (int i = 0; i < 4; i++)
         assert_int_equal(U(out[i]), i + 1);
-    assert_int_equal(pf_queue_trytake(&q, out, 10), 0);
+    assert_int_equal(pf__queue_trytake(&q, out, 10), 0);
     /* Wrap around the ring. */
-    assert_int_equal(pf_queue_post(&q, in, 3), 3);
-    assert_int_equal(pf_queue_take(&q, out, 2), 2);
-    assert_int_equal(pf_queue_post(&q, in + 3, 3), 3);
-    assert_int_equal(pf_queue_take(&q, out, 10), 4);
+    assert_int_equal(pf__queue_post(&q, in, 3), 3);
+    assert_int_equal(pf__queue_take(&q, out, 2), 2);
+    assert_int_equal(pf__queue_post(&q, in + 3, 3), 3);
+    assert_int_equal(pf__queue_take(&q, out, 10), 4);
     assert_int_equal(U(out[0]), 3);
     assert_int_equal(U(out[3]), 6);
-    pf_queue_destroy(&q);
-    assert_int_equal(pf_queue_init(&q, 0), -EINVAL);
+    pf__queue_destroy(&q);
+    assert_int_equal(pf__queue_init(&q, 0), -EINVAL);
 }
 
 static void test_batch_share(void **state)
 {
-    pf_queue q;
+    pf__queue q;
     void *in[8], *out[16];
     (void)state;
     for (int i = 0; i < 8; i++)
         in[i] = P(i + 1);
-    assert_int_equal(pf_queue_init(&q, 64), 0);
-    pf_queue_set_takers(&q, 4);
-    assert_int_equal(pf_queue_post(&q, in, 8), 8);
-    assert_int_equal(pf_queue_take(&q, out, 16), 2); /* 8 items, 4 takers */
-    assert_int_equal(pf_queue_take(&q, out, 16), 2);
-    assert_int_equal(pf_queue_take(&q, out, 1), 1);  /* max wins */
-    assert_int_equal(pf_queue_take(&q, out, 16), 1); /* 3 left / 4: at least 1 */
-    pf_queue_destroy(&q);
+    assert_int_equal(pf__queue_init(&q, 64), 0);
+    pf__queue_set_takers(&q, 4);
+    assert_int_equal(pf__queue_post(&q, in, 8), 8);
+    assert_int_equal(pf__queue_take(&q, out, 16), 2); /* 8 items, 4 takers */
+    assert_int_equal(pf__queue_take(&q, out, 16), 2);
+    assert_int_equal(pf__queue_take(&q, out, 1), 1);  /* max wins */
+    assert_int_equal(pf__queue_take(&q, out, 16), 1); /* 3 left / 4: at least 1 */
+    pf__queue_destroy(&q);
 }
 
 static void *blocked_taker(void *arg)
 {
     void *out[4];
-    return P(pf_queue_take(arg, out, 4));
+    return P(pf__queue_take(arg, out, 4));
 }
 
 static void test_close_wakes(void **state)
 {
-    pf_queue q;
+    pf__queue q;
     pthread_t t;
     void *rv;
     (void)state;
-    assert_int_equal(pf_queue_init(&q, 8), 0);
+    assert_int_equal(pf__queue_init(&q, 8), 0);
     pthread_create(&t, NULL, blocked_taker, &q);
-    /* Close only once the taker is asleep in pf_queue_take: closing first
+    /* Close only once the taker is asleep in pf__queue_take: closing first
      * would test the closed check, not the wake-up. */
     for (unsigned w = 0; !w;) {
         pthread_mutex_lock(&q._lock);
@@ -84,19 +84,19 @@ static void test_close_wakes(void **state)
         if (!w)
             sched_yield();
     }
-    pf_queue_close(&q);
+    pf__queue_close(&q);
     pthread_join(t, &rv);
     assert_int_equal(U(rv), 0);
     void *one = P(1);
-    assert_int_equal(pf_queue_post(&q, &one, 1), 0); /* closed */
-    pf_queue_destroy(&q);
+    assert_int_equal(pf__queue_post(&q, &one, 1), 0); /* closed */
+    pf__queue_destroy(&q);
 }
 
 #define PRODUCERS 3
 #define CONSUMERS 3
 #define PER_PRODUCER 100000
 
-static pf_queue mq;
+static pf__queue mq;
 static uint64_t seen[CONSUMERS][PRODUCERS];
 static int order_ok[CONSUMERS];
 static uint64_t sums[CONSUMERS], counts[CONSUMERS];
@@ -111,7 +111,7 @@ static void *producer(void *arg)
         if (n == 32 || i == PER_PRODUCER) {
             size_t done = 0;
             while (done < n) {
-                size_t k = pf_queue_post(&mq, batch + done, n - done);
+                size_t k = pf__queue_post(&mq, batch + done, n - done);
                 done += k;
                 if (!k)
                     sched_yield(); /* full: the consumers catch up */
@@ -128,7 +128,7 @@ static void *consumer(void *arg)
     void *out[16];
     size_t n;
     order_ok[id] = 1;
-    while ((n = pf_queue_take(&mq, out, 16)) > 0)
+    while ((n = pf__queue_take(&mq, out, 16)) > 0)
         for (size_t i = 0; i < n; i++) {
             uintptr_t v = U(out[i]), p = v >> 32, s = v & 0xffffffffu;
             if (s <= seen[id][p])
@@ -145,15 +145,15 @@ static void test_mpmc(void **state)
     pthread_t p[PRODUCERS], c[CONSUMERS];
     uint64_t sum = 0, count = 0;
     (void)state;
-    assert_int_equal(pf_queue_init(&mq, 256), 0);
-    pf_queue_set_takers(&mq, CONSUMERS);
+    assert_int_equal(pf__queue_init(&mq, 256), 0);
+    pf__queue_set_takers(&mq, CONSUMERS);
     for (uintptr_t i = 0; i < CONSUMERS; i++)
         pthread_create(&c[i], NULL, consumer, P(i));
     for (uintptr_t i = 0; i < PRODUCERS; i++)
         pthread_create(&p[i], NULL, producer, P(i));
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(p[i], NULL);
-    pf_queue_close(&mq);
+    pf__queue_close(&mq);
     for (int i = 0; i < CONSUMERS; i++) {
         pthread_join(c[i], NULL);
         assert_true(order_ok[i]);
@@ -162,13 +162,13 @@ static void test_mpmc(void **state)
     }
     assert_int_equal(count, (uint64_t)PRODUCERS * PER_PRODUCER);
     assert_int_equal(sum, (uint64_t)PRODUCERS * PER_PRODUCER * (PER_PRODUCER + 1) / 2);
-    pf_queue_destroy(&mq);
+    pf__queue_destroy(&mq);
 }
 
 /* One item at a time, each posted only once the last was taken and the
  * takers have gone back to sleep: every post must wake one of them. */
 #define PINGS 3000
-static pf_queue pq;
+static pf__queue pq;
 static atomic_uint pongs;
 
 static void *ponger(void *arg)
@@ -176,7 +176,7 @@ static void *ponger(void *arg)
     void *out[4];
     size_t n;
     (void)arg;
-    while ((n = pf_queue_take(&pq, out, 4)) > 0)
+    while ((n = pf__queue_take(&pq, out, 4)) > 0)
         atomic_fetch_add(&pongs, (unsigned)n);
     return NULL;
 }
@@ -193,13 +193,13 @@ static void test_ping_pong_wakes(void **state)
     pthread_t t[2];
     unsigned lost = 0;
     (void)state;
-    assert_int_equal(pf_queue_init(&pq, 4), 0);
-    pf_queue_set_takers(&pq, 2);
+    assert_int_equal(pf__queue_init(&pq, 4), 0);
+    pf__queue_set_takers(&pq, 2);
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, ponger, NULL);
     for (unsigned i = 1; i <= PINGS && !lost; i++) {
         void *item = P(i);
-        assert_int_equal(pf_queue_post(&pq, &item, 1), 1);
+        assert_int_equal(pf__queue_post(&pq, &item, 1), 1);
         uint64_t end = now_ms() + 5000;
         while (atomic_load(&pongs) < i)
             if (now_ms() > end) {
@@ -212,12 +212,12 @@ static void test_ping_pong_wakes(void **state)
                 nanosleep(&ts, NULL); /* even: the takers are asleep */
             }
     }
-    pf_queue_close(&pq);
+    pf__queue_close(&pq);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     assert_int_equal(lost, 0);
     assert_int_equal(atomic_load(&pongs), PINGS);
-    pf_queue_destroy(&pq);
+    pf__queue_destroy(&pq);
 }
 
 int main(void)

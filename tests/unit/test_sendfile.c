@@ -290,6 +290,74 @@ static void test_cold_other_modes(void **state)
     }
 }
 
+/* A client that reads slowly keeps the transfer going for several idle
+ * timeouts: bytes sent from the file are progress, as buffered bytes are,
+ * so the idle deadline (and the flush deadline after a timeout) move with
+ * them and the download is not cut. */
+static void test_slow_reader_outlasts_idle_timeout(void **state)
+{
+    (void)state;
+    pf_mode modes[] = { PF_MODE_HSHA, PF_MODE_REACTOR, PF_MODE_LF, PF_MODE_INLINE };
+    size_t one = 2 + FILE_SIZE + 2, want = 2 * one;
+    char *got = malloc(want);
+
+    assert_non_null(got);
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        pf_server *srv;
+        pf_server_conf conf = { .mode = modes[m], .threads = 2, .no_signals = 1,
+                                .idle_timeout_ms = 600 };
+        pf_listen_conf lc = { .service = &file_svc };
+        pthread_t t;
+        char addr[64];
+        void *rv;
+
+        assert_int_equal(pf_server_new(&srv, &conf), 0);
+        assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+        assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
+        pthread_create(&t, NULL, run_server, srv);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1)),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        assert_true(fd >= 0);
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(h_send_all(fd, "f\nf\n", 4), 0);
+        /* About 2.5 s for both files: four idle timeouts, well past the
+         * idle and flush deadlines together, where it was cut while
+         * sendfile did not count as progress.  The server still writes in
+         * bursts, whenever the kernel finds half its send buffer (up to
+         * 4 MiB) free, about 0.2 s apart at this pace: the idle timeout
+         * is three times that. */
+        size_t n = 0, step = FILE_SIZE / 50;
+        uint64_t start = h_now_ms();
+        int eof = 0;
+        while (n < want && !eof) {
+            ssize_t r = h_recv_n(fd, got + n, want - n < step ? want - n : step, 5000, &eof);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+            struct timespec ts = { 0, 25 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+        if (n != want) {
+            pf_server_stats st;
+            pf_server_stats_get(srv, &st);
+            fail_msg("%s: %zu of %zu bytes after %llu ms (%llu timeouts)", pf_mode_name(modes[m]),
+                     n, want, (unsigned long long)(h_now_ms() - start),
+                     (unsigned long long)st.timeouts);
+        }
+        assert_memory_equal(got + 2, content, FILE_SIZE);
+        assert_memory_equal(got + one + 2, content, FILE_SIZE);
+        close(fd);
+        pf_server_stop(srv);
+        pthread_join(t, &rv);
+        assert_int_equal((int)(intptr_t)rv, 0);
+        pf_server_free(srv);
+    }
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_cold_hsha_io_thread_never_waits),
         cmocka_unit_test(test_cold_hsha_untrusted_file),
         cmocka_unit_test(test_cold_other_modes),
+        cmocka_unit_test(test_slow_reader_outlasts_idle_timeout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

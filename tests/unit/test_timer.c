@@ -9,49 +9,49 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "protofsm/timer.h"
+#include "../../runtime/timer.h"
 
 #define N 100000
 
-static pf_timer_entry es[N];
+static pf__timer_entry es[N];
 
 static void test_order_100k(void **state)
 {
-    pf_timers t;
-    pf_timer_entry *e;
+    pf__timers t;
+    pf__timer_entry *e;
     uint64_t last = 0;
     size_t n = 0;
     (void)state;
     srand(7);
-    pf_timers_init(&t);
+    pf__timers_init(&t);
     for (size_t i = 0; i < N; i++) {
-        pf_timer_entry_init(&es[i]);
-        assert_int_equal(pf_timers_link(&t, &es[i], 1000 + (uint64_t)(rand() % 50000)), 0);
+        pf__timer_entry_init(&es[i]);
+        assert_int_equal(pf__timers_link(&t, &es[i], 1000 + (uint64_t)(rand() % 50000)), 0);
     }
-    assert_int_equal(pf_timers_count(&t), N);
-    assert_null(pf_timers_expired(&t, 999));
+    assert_int_equal(pf__timers_count(&t), N);
+    assert_null(pf__timers_expired(&t, 999));
     /* Move a third, unlink a third. */
     for (size_t i = 0; i < N; i += 3)
-        pf_timers_link(&t, &es[i], 1000 + (uint64_t)(rand() % 50000));
+        pf__timers_link(&t, &es[i], 1000 + (uint64_t)(rand() % 50000));
     for (size_t i = 1; i < N; i += 3)
-        pf_timers_unlink(&t, &es[i]);
+        pf__timers_unlink(&t, &es[i]);
     for (size_t i = 1; i < N; i += 3)
-        assert_false(pf_timer_linked(&es[i]));
-    while ((e = pf_timers_expired(&t, 25000))) {
+        assert_false(pf__timer_linked(&es[i]));
+    while ((e = pf__timers_expired(&t, 25000))) {
         assert_true(e->deadline >= last && e->deadline <= 25000);
-        assert_false(pf_timer_linked(e));
+        assert_false(pf__timer_linked(e));
         last = e->deadline;
         n++;
     }
-    assert_true(pf_timers_next(&t) > 25000);
-    while ((e = pf_timers_expired(&t, UINT64_MAX - 1))) {
+    assert_true(pf__timers_next(&t) > 25000);
+    while ((e = pf__timers_expired(&t, UINT64_MAX - 1))) {
         assert_true(e->deadline >= last);
         last = e->deadline;
         n++;
     }
     assert_int_equal(n, N - (N + 1) / 3);
-    assert_int_equal(pf_timers_next(&t), PF_TIMER_NEVER);
-    pf_timers_free(&t);
+    assert_int_equal(pf__timers_next(&t), PF__TIMER_NEVER);
+    pf__timers_free(&t);
 }
 
 static uint64_t now_ns(void)
@@ -67,18 +67,18 @@ static uint64_t now_ns(void)
  * the scheduler adds is not the timer's doing, so it is not asserted). */
 static void test_never_early(void **state)
 {
-    pf_timers t;
-    pf_timer_entry e;
+    pf__timers t;
+    pf__timer_entry e;
     (void)state;
-    pf_timers_init(&t);
+    pf__timers_init(&t);
     for (unsigned ms = 0; ms < 6; ms++) {
-        pf_timer_entry_init(&e);
+        pf__timer_entry_init(&e);
         uint64_t start = now_ns();
-        uint64_t deadline = pf_timer_deadline(ms), now, prev = 0;
-        pf_timers_link(&t, &e, deadline);
+        uint64_t deadline = pf__timer_deadline(ms), now, prev = 0;
+        pf__timers_link(&t, &e, deadline);
         for (;;) {
-            now = pf_now_ms();
-            if (pf_timers_expired(&t, now))
+            now = pf__now_ms();
+            if (pf__timers_expired(&t, now))
                 break;
             assert_true(now < deadline);
             prev = now;
@@ -88,7 +88,7 @@ static void test_never_early(void **state)
         assert_true(prev < deadline);
         assert_true(waited >= (uint64_t)ms * 1000000u);
     }
-    pf_timers_free(&t);
+    pf__timers_free(&t);
 }
 
 int main(void)

@@ -9,12 +9,11 @@
 
 #define PF__ERRBASE 4000
 
-/* X(name, value, text) */
+/* X(name, value, text).  Only codes some call returns; values are never
+ * reused (-4002 and -4004 were codes nothing returned). */
 #define PF_ERRNO_MAP(X)                                                      \
     X(PF_ENOROW, -(PF__ERRBASE + 1), "no table row for this state and event") \
-    X(PF_EHANDLER, -(PF__ERRBASE + 2), "handler failed")                      \
-    X(PF_ECLOSED, -(PF__ERRBASE + 3), "session is closed")                    \
-    X(PF_EBUSY, -(PF__ERRBASE + 4), "server is busy")
+    X(PF_ECLOSED, -(PF__ERRBASE + 3), "session is closed")
 
 enum {
 #define PF__ERR_ENUM(name, value, text) name = (value),

@@ -60,7 +60,9 @@ typedef struct pf_protocol {
      * returned -EAGAIN, and only when every earlier packet of the
      * connection has been handled, so the reply lands in stream order.
      * Returns each interim reply once (the parser records that it did);
-     * an empty slice means none.  Static storage. */
+     * an empty slice means none.  Static storage.  The runtime queues it
+     * like any reply, under the same output limit: one that does not fit
+     * fails the session (pf_reply). */
     pf_slice (*interim)(void *parser);
 } pf_protocol;
 

@@ -1,4 +1,5 @@
-/* The bounded request queue between the I/O thread and the workers.
+/* Private: the bounded request queue between the I/O thread and the
+ * workers (pool.c).  Not installed; tests include it by its path.
  *
  * A ring of pointers whose storage is taken once at init.  Posting never
  * blocks: it reports how many items fit and the caller decides what the rest
@@ -8,46 +9,46 @@
  *
  * Thread-safe: any number of posters and takers.  Items are opaque; the
  * queue never dereferences them. */
-#ifndef PROTOFSM_QUEUE_H
-#define PROTOFSM_QUEUE_H
+#ifndef PF__QUEUE_H
+#define PF__QUEUE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
-typedef struct pf_queue {
+typedef struct pf__queue {
     pthread_mutex_t _lock;
     atomic_uint _seq;   /* futex word: bumped by every post that wakes */
     void **_ring;
     size_t _cap, _head, _count;
-    unsigned _waiting;  /* takers asleep in pf_queue_take */
+    unsigned _waiting;  /* takers asleep in pf__queue_take */
     unsigned _takers;   /* takers that share the work (batch size hint) */
     int _closed;
-} pf_queue;
+} pf__queue;
 
 /* Storage for `cap` items (cap >= 1).  0 or -ENOMEM / -EINVAL. */
-int pf_queue_init(pf_queue *q, size_t cap);
-/* The queue must be empty of takers (pf_queue_close, then join them). */
-void pf_queue_destroy(pf_queue *q);
+int pf__queue_init(pf__queue *q, size_t cap);
+/* The queue must be empty of takers (pf__queue_close, then join them). */
+void pf__queue_destroy(pf__queue *q);
 
 /* Append up to n items in order.  Returns how many were taken (0..n); the
- * rest did not fit.  Never blocks.  After pf_queue_close returns 0. */
-size_t pf_queue_post(pf_queue *q, void *const *items, size_t n);
+ * rest did not fit.  Never blocks.  After pf__queue_close returns 0. */
+size_t pf__queue_post(pf__queue *q, void *const *items, size_t n);
 
 /* Take between 1 and max items, oldest first, sleeping while the queue is
  * empty.  To spread a burst over the workers a taker takes about
  * count / takers items, not all of them.  Returns 0 only once the queue is
  * closed and empty. */
-size_t pf_queue_take(pf_queue *q, void **out, size_t max);
-/* Like pf_queue_take without sleeping: 0 when empty. */
-size_t pf_queue_trytake(pf_queue *q, void **out, size_t max);
+size_t pf__queue_take(pf__queue *q, void **out, size_t max);
+/* Like pf__queue_take without sleeping: 0 when empty. */
+size_t pf__queue_trytake(pf__queue *q, void **out, size_t max);
 
 /* Wake every taker; later posts fail; takers drain what is left. */
-void pf_queue_close(pf_queue *q);
+void pf__queue_close(pf__queue *q);
 /* Hint for the batch size: how many threads take from this queue. */
-void pf_queue_set_takers(pf_queue *q, unsigned n);
+void pf__queue_set_takers(pf__queue *q, unsigned n);
 
-size_t pf_queue_depth(pf_queue *q);
-size_t pf_queue_capacity(const pf_queue *q);
+size_t pf__queue_depth(pf__queue *q);
+size_t pf__queue_capacity(const pf__queue *q);
 
 #endif
