@@ -49,10 +49,11 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
                      ls->fstats);
     /* After the session's init, which clears its buffers. */
     pf_buf_init(&c->s.in, ls->max_input);
-    /* Reading stops at max_output, so one more reply of up to max_output
-     * always fits; pf_reply beyond that closes the session (an hsha job's
-     * replies have a buffer of their own with the same limit). */
-    pf__out_init(&c->s.out, 2 * srv->conf.max_output, 2 * srv->conf.max_output);
+    /* No cap: max_output is a high-water mark.  Above it the connection is
+     * not read and no more of its packets are handled until the client
+     * reads, so the output holds the mark plus at most one reply (or one
+     * batch of mail, itself bounded by the mark: post.c). */
+    pf__out_init(&c->s.out, 0, 0);
     c->s.host = c;
     c->readable = 1;
     c->writable = 1;

@@ -33,15 +33,24 @@ int pf_replyv(pf_session *s, const pf_slice *parts, size_t n)
         else
             total += parts[i].len;
     }
-    int rc = pf_buf_reserve(s->out.cur, total);
+    /* The output limit is a high-water mark (above it nothing more is read
+     * or handled: server.h), never a cap on a reply: a large reply is
+     * delivered, and one is refused only for want of memory.  By hand the
+     * limit still bounds what other sessions post (post.h). */
+    pf_buf *b = s->out.cur;
+    size_t max = b->max;
+    b->max = SIZE_MAX / 2;
+    int rc = pf_buf_reserve(b, total);
+    if (rc == 0)
+        for (size_t i = 0; i < n; i++)
+            pf_buf_append(b, parts[i].ptr, parts[i].len);
+    b->max = max;
     if (rc < 0) {
         /* A reply that cannot be queued whole must not be queued in part,
          * and the session cannot go on as if it had been answered. */
         fail(s, rc);
         return rc;
     }
-    for (size_t i = 0; i < n; i++)
-        pf_buf_append(s->out.cur, parts[i].ptr, parts[i].len);
     return 0;
 }
 

@@ -675,6 +675,50 @@ static void test_keys_many_stars(void **st)
     h_kill(&sp);
 }
 
+/* Issue 12 item 5: a reply larger than twice the output limit is
+ * delivered, not a silent close: GET of a 600 KB value, two pipelined GETs
+ * of 250 and 300 KB, MGET of both, in every mode (before: the connection
+ * closed after the SETs' replies). */
+static void test_large_replies(void **st)
+{
+    (void)st;
+    static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
+    static const size_t sizes[] = { 600000, 250000, 300000 };
+    size_t total = 0, want = 0;
+    char *in = malloc(1300000), *got = malloc(2600000);
+    assert_non_null(in);
+    assert_non_null(got);
+    for (int i = 0; i < 3; i++) {
+        total += (size_t)sprintf(in + total, "*3\r\n$3\r\nSET\r\n$2\r\nk%d\r\n$%zu\r\n", i,
+                                 sizes[i]);
+        memset(in + total, 'a' + i, sizes[i]);
+        total += sizes[i];
+        total += (size_t)sprintf(in + total, "\r\n");
+        want += 5;
+    }
+    total += (size_t)sprintf(in + total, "GET k0\r\nGET k1\r\nGET k2\r\nMGET k1 k2\r\n");
+    for (int i = 0; i < 3; i++)
+        want += (size_t)snprintf(NULL, 0, "$%zu\r\n", sizes[i]) + sizes[i] + 2;
+    want += 4 + 2 * 2 + sizes[1] + sizes[2] + 2 * (size_t)snprintf(NULL, 0, "$%zu\r\n", sizes[1]);
+    for (size_t m = 0; m < 4; m++) {
+        srv_proc sp;
+        const char *args[] = { "--listen", "127.0.0.1:0", "--mode", modes[m], NULL };
+        assert_int_equal(h_spawn(&sp, "kvd", 1, 0, args), 0);
+        int fd = h_connect(sp.port, 0), eof;
+        assert_int_equal(h_send_all(fd, in, total), 0);
+        ssize_t n = h_recv_n(fd, got, want, 10000, &eof);
+        if (n != (ssize_t)want)
+            fprintf(stderr, "mode %s: %zd of %zu bytes, eof %d\n", modes[m], n, want, eof);
+        assert_int_equal(n, (ssize_t)want);
+        assert_memory_equal(got, "+OK\r\n+OK\r\n+OK\r\n$600000\r\naaa", 27);
+        assert_true(got[want - 3] == 'c' && got[want - 2] == '\r');
+        close(fd);
+        h_kill(&sp);
+    }
+    free(in);
+    free(got);
+}
+
 /* Issue 12 item 4: the rewrite renames its new log over the old one and
  * then fsyncs the directory (else a power cut may bring the old name
  * back, without the writes made to the new file).  Seen with strace (the
@@ -978,6 +1022,7 @@ int main(void)
         cmocka_unit_test_teardown(test_expired_after_restart, h_teardown),
         cmocka_unit_test_teardown(test_nofile_and_idle, h_teardown),
         cmocka_unit_test_teardown(test_keys_many_stars, h_teardown),
+        cmocka_unit_test_teardown(test_large_replies, h_teardown),
         cmocka_unit_test_teardown(test_rewrite_fsyncs_dir, h_teardown),
     };
     /* PF_TEST_FILTER=test_kill9* runs some of them */

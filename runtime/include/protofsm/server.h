@@ -57,8 +57,12 @@ typedef struct pf_server_conf {
     unsigned drain_timeout_ms;   /* drain deadline; default 10000 */
     unsigned linger_ms;          /* wait for the peer's FIN after our own; default 2000 */
     size_t max_input;            /* bytes buffered per connection = largest packet; default 64 KiB */
-    size_t max_output;           /* per-connection output high-water mark: reading
-                                    stops above it; default 256 KiB */
+    size_t max_output;           /* per-connection output high-water mark: above
+                                    it the connection is not read and no more
+                                    of its packets are handled until the client
+                                    reads; a reply larger than it is delivered
+                                    whole; posts are bounded by it; default
+                                    256 KiB */
     size_t queue_size;           /* request queue capacity (work items); default 4096 */
     unsigned batch;              /* packets per work item; default 64 */
     int no_signals;              /* 1: do not take SIGTERM/SIGINT through signalfd.

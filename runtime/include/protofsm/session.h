@@ -18,9 +18,11 @@
 #include "protofsm/fsm.h"
 #include "protofsm/protocol.h"
 
-/* Queue bytes to send, after everything queued before.  0, or -EMSGSIZE
- * when the session's output limit would be exceeded (nothing is queued and
- * the session is marked for close: a reply cannot be half sent). */
+/* Queue bytes to send, after everything queued before; the bytes are
+ * copied (the caller keeps its buffer).  0, or -ENOMEM / -EMSGSIZE when the
+ * reply cannot be held (nothing is queued and the session is marked for
+ * close: a reply cannot be half sent).  A reply larger than the output
+ * limit is delivered: that limit is a high-water mark (server.h). */
 int pf_reply(pf_session *s, const void *data, size_t len);
 int pf_reply_str(pf_session *s, const char *str);
 /* Several pieces queued as one reply: all of them or none. */
@@ -41,7 +43,8 @@ const pf_service *pf_session_service(const pf_session *s);
 typedef struct pf_session_conf {
     const void *proto_conf;   /* passed to parser_init; NULL: defaults */
     size_t max_input;         /* bytes buffered awaiting a full packet; 0: 1 MiB */
-    size_t max_output;        /* bytes of queued replies; 0: 1 MiB */
+    size_t max_output;        /* bound on what other sessions post (post.h);
+                                 replies are not capped; 0: 1 MiB */
     void *data;               /* initial pf_session_data */
     void *listener_data;      /* pf_session_listener_data: the service
                                  instance a listener would pass */
