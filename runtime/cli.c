@@ -233,6 +233,12 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
     return 0;
 }
 
+void pf_cli_announce_ready(pf_server *srv, void *arg)
+{
+    (void)arg;
+    pf_cli_announce(srv);
+}
+
 void pf_cli_announce(const pf_server *srv)
 {
     char a[300];
@@ -292,6 +298,10 @@ int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
         return 2;
     }
     pf_cli_raise_nofile();
+    /* "listening on" once the server has its signals: a script that sends
+     * SIGTERM when it reads the line gets a drain, not a kill. */
+    if (!cli.conf.on_ready)
+        cli.conf.on_ready = pf_cli_announce_ready;
     rc = pf_server_new(&srv, &cli.conf);
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], strerror(-rc));
@@ -308,6 +318,5 @@ int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
             return 1;
         }
     }
-    pf_cli_announce(srv);
     return pf_cli_finish(srv, pf_server_run(srv));
 }

@@ -54,9 +54,7 @@ int pf__loop_init(pf_server *srv)
         return rc;
     if (!srv->conf.no_signals) {
         sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
+        pf_server_signals(&set);
         /* Blocked before any worker starts, so every thread inherits it and
          * the signals wait in the signalfd. */
         pthread_sigmask(SIG_BLOCK, &set, &srv->oldmask);
@@ -318,6 +316,11 @@ static void on_signal(pf_server *srv)
     struct signalfd_siginfo si;
 
     while (read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo != SIGTERM && si.ssi_signo != SIGINT) {
+            if (si.ssi_signo != SIGALRM && srv->conf.on_signal)
+                srv->conf.on_signal((int)si.ssi_signo, srv->conf.signal_arg);
+            continue;
+        }
         if (atomic_fetch_add(&srv->sigcount, 1) > 0) {
             srv->result = -EINTR;
             srv->done = 1;

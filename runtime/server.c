@@ -226,6 +226,20 @@ static void give_back_signals(pf_server *srv)
     srv->masked = 0;
 }
 
+void pf_server_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    /* Their default action kills the process at once, with no drain: a
+     * terminal hang-up or logrotate's `kill -USR1` must not lose the work
+     * in flight.  Taken; the service may act on them (on_signal). */
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGUSR2);
+    sigaddset(set, SIGALRM);
+}
+
 int pf_server_run(pf_server *srv)
 {
     int rc = pf__loop_init(srv);
@@ -237,6 +251,8 @@ int pf_server_run(pf_server *srv)
     if (atomic_load(&srv->stop_req))
         pf_server_stop(srv);
     rc = pf__pool_start(srv);
+    if (rc == 0 && srv->conf.on_ready)
+        srv->conf.on_ready(srv, srv->conf.ready_arg);
     if (rc == 0)
         rc = pf__loop_run(srv);
     if (rc == 0)

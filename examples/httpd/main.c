@@ -25,7 +25,8 @@ static pf_site site;
 static const char about[] =
     "httpd: static files (--root DIR) and GET /hello over HTTP/1.1\n"
     "  --root DIR           serve files under DIR (no escape: see services/site/site.h)\n"
-    "  --access-log FILE    one line per response to FILE ('-': stderr)\n"
+    "  --access-log FILE    one line per response to FILE ('-': stderr); SIGHUP or\n"
+    "                       SIGUSR1 reopens FILE (after logrotate moved it)\n"
     "  --max-request-line B request line bytes (default 8192; over it: 414)\n"
     "  --max-header-bytes B header section bytes (default 65536; over it: 431)\n"
     "  --max-headers N      field lines (default and cap 64; over it: 431)\n"
@@ -61,6 +62,24 @@ static int take_limit(const char *name, const char *val)
         return 1;
     }
     return 0;
+}
+
+/* SIGHUP or SIGUSR1 (what logrotate sends): write the access log to a new
+ * file of the same name.  dup2 swaps the descriptor under the handlers in
+ * one step, so no line goes to a closed one. */
+static const char *log_path;
+
+static void reopen_log(int signo, void *arg)
+{
+    pf_site *st = arg;
+    (void)signo;
+    if (!log_path || st->log_fd == STDERR_FILENO)
+        return;
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return; /* keep writing to the old file rather than lose lines */
+    dup2(fd, st->log_fd);
+    close(fd);
 }
 
 int main(int argc, char **argv)
@@ -101,6 +120,9 @@ int main(int argc, char **argv)
     pf_cli_split("127.0.0.1:8080", defaults.listen[0].host, sizeof(defaults.listen[0].host),
                  &defaults.listen[0].port);
     defaults.nlisten = 1;
+    defaults.conf.on_signal = reopen_log;
+    defaults.conf.signal_arg = &site;
+    log_path = logpath;
 
     int rc = pf_site_open(&site, root);
     if (rc < 0) {

@@ -148,12 +148,10 @@ int main(int argc, char **argv)
         return usage("out of memory");
     kvd.store.maxmemory = maxmemory;
     /* kvd's own threads (the AOF writer, the cron and the rewrites it
-     * starts) never take SIGTERM/SIGINT: those belong to the server's
+     * starts) never take the server's signals: those belong to its
      * signalfd, which only blocks them in threads started after it. */
     sigset_t sigs, old;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
+    pf_server_signals(&sigs);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     kvd.start_ms = (uint64_t)kv_now_ms();
     kvd.dir = dir;
@@ -170,6 +168,7 @@ int main(int argc, char **argv)
         }
     }
     pf_server *srv;
+    cli.conf.on_ready = pf_cli_announce_ready;
     rc = pf_server_new(&srv, &cli.conf);
     if (rc < 0) {
         fprintf(stderr, "kvd: %s\n", strerror(-rc));
@@ -190,7 +189,6 @@ int main(int argc, char **argv)
     pthread_t cron;
     pthread_create(&cron, NULL, cron_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pf_cli_announce(srv);
     rc = pf_server_run(srv);
     pthread_mutex_lock(&cron_mu);
     cron_stop = 1;

@@ -56,8 +56,12 @@ void pf_cli_raise_nofile(void);
 /* Split "HOST:PORT" ("[v6]:PORT" too).  0 or -EINVAL. */
 int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port);
 
-/* Print "listening on ADDR" for every listener of srv, to stderr. */
+/* Print "listening on ADDR" for every listener of srv, to stderr.  From
+ * pf_server_conf.on_ready, so the line means the server drains on SIGTERM
+ * (pf_cli_run does this). */
 void pf_cli_announce(const pf_server *srv);
+/* An on_ready callback that calls pf_cli_announce. */
+void pf_cli_announce_ready(pf_server *srv, void *arg);
 
 /* The whole life of a one-service program: parse over the service's
  * `defaults` (its address, limits, timeouts: a pf_cli from

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "protofsm/service.h"
@@ -65,7 +66,20 @@ typedef struct pf_server_conf {
                                     256 KiB */
     size_t queue_size;           /* request queue capacity (work items); default 4096 */
     unsigned batch;              /* packets per work item; default 64 */
-    int no_signals;              /* 1: do not take SIGTERM/SIGINT through signalfd.
+    /* Optional.  Called on the loop's thread (it must not block) for each
+     * SIGHUP, SIGUSR1 and SIGUSR2 the server takes (no_signals 0): reopen
+     * a log, reload what can be.  Without it they are ignored, as SIGALRM
+     * always is: none of the four may end the process without a drain. */
+    void (*on_signal)(int signo, void *arg);
+    void *signal_arg;
+    /* Optional.  Called once by pf_server_run when the server is ready:
+     * listening, its signals taken, about to serve.  Scripts that wait for
+     * an "I am ready" line should have it printed here: a SIGTERM sent when
+     * it appears then drains, never kills by default action. */
+    void (*on_ready)(pf_server *srv, void *arg);
+    void *ready_arg;
+    int no_signals;              /* 1: do not take SIGTERM/SIGINT (nor SIGHUP,
+                                    SIGUSR1, SIGUSR2, SIGALRM) through signalfd.
                                     0: pf_server_run blocks them in its thread,
                                     which its workers inherit (threads of your
                                     own must block them too), and sets them to
@@ -93,6 +107,11 @@ typedef struct pf_listen_conf {
      * pf_service, whose initializers are positional everywhere. */
     int (*before_send)(pf_session *s);
 } pf_listen_conf;
+
+/* The signals a server takes through its signalfd (SIGTERM, SIGINT,
+ * SIGHUP, SIGUSR1, SIGUSR2, SIGALRM): threads of your own block them, so
+ * the server's signalfd gets them. */
+void pf_server_signals(sigset_t *set);
 
 /* 0 and *out set, or -ENOMEM / -EINVAL (bad conf).  SIGPIPE is ignored from
  * here on, process-wide. */
