@@ -30,6 +30,9 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
     fprintf(f, "%s\n", d->nlisten ? ")" : "");
     fprintf(f, "  --threads N           worker threads (default: %s)\n",
             d->conf.threads ? "as set by the service" : "online CPUs");
+    fprintf(f, "  --max-threads N       hsha, reactor: most workers, started while others are\n"
+               "                        blocked in handlers (default max(64, threads); = threads:\n"
+               "                        a fixed pool)\n");
     fprintf(f, "  --mode M              hsha | reactor | lf | inline (default %s)\n",
             pf_mode_name(d->conf.mode));
     fprintf(f, "  --idle-timeout S      close connections idle for S seconds (default ");
@@ -130,11 +133,12 @@ int pf_cli_parse(pf_cli *cli, int argc, char **argv, const char *about)
 int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
                       const pf_cli *defaults)
 {
-    enum { O_LISTEN = 256, O_THREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
+    enum { O_LISTEN = 256, O_THREADS, O_MAXTHREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
            O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
         { "threads", required_argument, NULL, O_THREADS },
+        { "max-threads", required_argument, NULL, O_MAXTHREADS },
         { "mode", required_argument, NULL, O_MODE },
         { "idle-timeout", required_argument, NULL, O_IDLE },
         { "request-timeout", required_argument, NULL, O_REQ },
@@ -175,6 +179,10 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
         case O_THREADS:
             bad = count(optarg, 1024, &v) < 0 || v < 1;
             cli->conf.threads = (unsigned)v;
+            break;
+        case O_MAXTHREADS:
+            bad = count(optarg, 4096, &v) < 0 || v < 1;
+            cli->conf.max_threads = (unsigned)v;
             break;
         case O_MODE:
             bad = pf_mode_parse(optarg, &cli->conf.mode) < 0;

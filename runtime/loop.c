@@ -130,6 +130,10 @@ static void run_timers(pf_server *srv)
             drain_deadline(srv);
             return;
         }
+        if (e == &srv->pool_timer) {
+            pf__pool_watch(srv);
+            continue;
+        }
         if (e == &srv->accept_timer) {
             if (srv->accepting)
                 listeners_pause(srv, 0);

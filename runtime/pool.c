@@ -14,17 +14,31 @@
  * owner (libuv's uv__work_done), and an eventfd written only when the
  * owner sleeps (pf__pool_sleep).
  *
+ * Slow handlers (a disk, a database, SLEEP) must not stall the others, so
+ * the worker pool is elastic: a worker blocked in one job for WATCH_MS
+ * while jobs wait is compensated for by a new worker (conf.threads stay
+ * free to run, up to conf.max_threads in all), and the jobs of its batch
+ * not yet started go back to the queue (pf__pool_watch).  The extras end
+ * after RETIRE_MS idle.  lf and inline run handlers on the loop's own
+ * threads: they are for handlers that never block.
+ *
  * Nothing here calls into the loop: what the loop must do about a job (a
  * refused one completes at once) is handed back to it as a list.  So the
  * layers are server.c -> the owner (loop.c, progress.c) -> pool.c ->
  * conn.c, with no way back. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "server_impl.h"
 
-#define WORKER_BATCH 16
+/* How often the owner looks for blocked workers while jobs are out: a
+ * job that runs longer than this (at most twice this) with others waiting
+ * gets a worker started beside it. */
+#define WATCH_MS 10
+/* A worker beyond conf.threads ends after this long without a job. */
+#define RETIRE_MS 5000
 
 #ifndef NDEBUG
 _Thread_local char pf__self;
@@ -74,16 +88,35 @@ int pf__pool_init(pf_server *srv)
 
     if (rc < 0)
         return rc;
+    atomic_init(&srv->nworkers, 0);
     /* A connection has at most one job out, so this never overflows. */
     srv->posts = calloc(srv->conf.max_conns + 64u, sizeof(*srv->posts));
-    return srv->posts ? 0 : -ENOMEM;
+    if (!srv->posts)
+        return -ENOMEM;
+    if (!srv->sched->workers)
+        return 0;
+    srv->workers = calloc(srv->conf.max_threads, sizeof(*srv->workers));
+    if (!srv->workers)
+        return -ENOMEM;
+    for (unsigned i = 0; i < srv->conf.max_threads; i++) {
+        srv->workers[i].srv = srv;
+        atomic_init(&srv->workers[i].state, PF__W_FREE);
+        atomic_init(&srv->workers[i].jobs, 0);
+        pthread_mutex_init(&srv->workers[i].lock, NULL);
+    }
+    return 0;
 }
 
 void pf__pool_fini(pf_server *srv)
 {
     pf__queue_destroy(&srv->queue);
+    if (srv->workers)
+        for (unsigned i = 0; i < srv->conf.max_threads; i++)
+            pthread_mutex_destroy(&srv->workers[i].lock);
+    free(srv->workers);
     free(srv->posts);
     free(srv->threads);
+    srv->workers = NULL;
     srv->posts = NULL;
     srv->threads = NULL;
 }
@@ -178,6 +211,19 @@ static void refuse(pf__conn *c)
     c->first = c->npk;
 }
 
+static int elastic(const pf_server *srv)
+{
+    return srv->sched->workers && srv->conf.max_threads > srv->conf.threads;
+}
+
+/* Jobs went out: look at the workers WATCH_MS from now, if not already
+ * due.  The timer costs nothing while no job is out. */
+static void watch_soon(pf_server *srv)
+{
+    if (elastic(srv) && !pf__timer_linked(&srv->pool_timer))
+        pf__timers_link(&srv->timers, &srv->pool_timer, pf__timer_deadline(WATCH_MS));
+}
+
 pf__conn *pf__pool_flush(pf_server *srv)
 {
     pf__conn *refused = NULL, **rtail = &refused;
@@ -200,6 +246,7 @@ pf__conn *pf__pool_flush(pf_server *srv)
         if (srv->nposts > n)
             PF__STAT_ADD(srv, queue_full, srv->nposts - n);
         srv->nposts = 0;
+        watch_soon(srv);
     }
     /* Queue room freed by the workers: move waiters in, oldest first. */
     while (srv->waitq) {
@@ -229,18 +276,167 @@ pf__conn *pf__pool_flush(pf_server *srv)
 
 /* ---- threads -------------------------------------------------------------- */
 
+/* Record `finished` (NULL: none) and claim the next job of w's batch, or
+ * NULL.  Under w->lock so that the owner may take the unstarted rest and
+ * the finished ones away (pf__pool_watch); `jobs` turns odd here, even
+ * again in worker_main once the job returns. */
+static pf__conn *claim(pf__worker *w, pf__conn *finished)
+{
+    pf__conn *c = NULL;
+
+    pthread_mutex_lock(&w->lock);
+    if (finished)
+        w->done[w->ndone++] = finished;
+    if (w->next < w->n) {
+        c = w->batch[w->next++];
+        atomic_fetch_add_explicit(&w->jobs, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return c;
+}
+
+/* The batch's finished jobs, to complete them in one push: one wake-up of
+ * the owner per batch, not per job (with the owner on the same CPU, a
+ * wake-up per job is a context switch per job). */
+static unsigned take_done(pf__worker *w, pf__conn **out)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&w->lock);
+    n = w->ndone;
+    memcpy(out, w->done, n * sizeof(*out));
+    w->ndone = 0;
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+/* A worker beyond conf.threads that found no job for RETIRE_MS ends. */
+static int retire(pf_server *srv)
+{
+    unsigned live = atomic_load(&srv->nworkers);
+
+    while (live > srv->conf.threads)
+        if (atomic_compare_exchange_weak(&srv->nworkers, &live, live - 1)) {
+            pf__queue_set_takers(&srv->queue, live - 1);
+            return 1;
+        }
+    return 0;
+}
+
 static void *worker_main(void *arg)
 {
-    pf_server *srv = arg;
-    void *items[WORKER_BATCH];
+    pf__worker *w = arg;
+    pf_server *srv = w->srv;
+    void *items[PF__WORKER_BATCH];
+    pf__conn *c;
     size_t n;
 
-    while ((n = pf__queue_take(&srv->queue, items, WORKER_BATCH)) > 0) {
-        for (size_t i = 0; i < n; i++)
-            srv->sched->job(items[i]);
-        pf__pool_done(srv, (pf__conn **)items, n);
+    for (;;) {
+        if (atomic_load(&srv->nworkers) > srv->conf.threads)
+            n = pf__queue_take_for(&srv->queue, items, PF__WORKER_BATCH, RETIRE_MS);
+        else
+            n = pf__queue_take(&srv->queue, items, PF__WORKER_BATCH);
+        if (n == 0) {
+            if (pf__queue_closed(&srv->queue) || retire(srv))
+                break;
+            continue;
+        }
+        pthread_mutex_lock(&w->lock);
+        memcpy(w->batch, items, n * sizeof(*items));
+        w->n = (unsigned)n;
+        w->next = 0;
+        pthread_mutex_unlock(&w->lock);
+        for (c = claim(w, NULL); c; c = claim(w, c)) {
+            srv->sched->job(c);
+            atomic_fetch_add_explicit(&w->jobs, 1, memory_order_relaxed);
+        }
+        if ((n = take_done(w, (pf__conn **)items)) > 0)
+            pf__pool_done(srv, (pf__conn **)items, n);
     }
+    atomic_store(&w->state, PF__W_EXITED);
     return NULL;
+}
+
+/* Owner: start one worker in a free slot.  0 or -errno. */
+static int worker_start(pf_server *srv)
+{
+    for (unsigned i = 0; i < srv->conf.max_threads; i++) {
+        pf__worker *w = &srv->workers[i];
+        int st = atomic_load(&w->state), rc;
+
+        if (st == PF__W_RUNNING)
+            continue;
+        if (st == PF__W_EXITED)
+            pthread_join(w->tid, NULL);
+        w->n = w->next = w->ndone = 0;
+        w->seen = atomic_load_explicit(&w->jobs, memory_order_relaxed);
+        atomic_store(&w->state, PF__W_RUNNING);
+        unsigned live = atomic_fetch_add(&srv->nworkers, 1) + 1;
+        pf__queue_set_takers(&srv->queue, live);
+        rc = pthread_create(&w->tid, NULL, worker_main, w);
+        if (rc) {
+            atomic_store(&w->state, PF__W_FREE);
+            atomic_fetch_sub(&srv->nworkers, 1);
+            return -rc;
+        }
+        return 0;
+    }
+    return -EAGAIN;
+}
+
+void pf__pool_watch(pf_server *srv)
+{
+    unsigned stuck = 0, busy = 0, live, idle;
+    size_t backlog;
+
+    assert(pf__owner_here(srv));
+    for (unsigned i = 0; i < srv->conf.max_threads; i++) {
+        pf__worker *w = &srv->workers[i];
+        int st = atomic_load(&w->state);
+
+        if (st == PF__W_EXITED) {
+            pthread_join(w->tid, NULL);
+            atomic_store(&w->state, PF__W_FREE);
+        }
+        if (st != PF__W_RUNNING)
+            continue;
+        pthread_mutex_lock(&w->lock);
+        unsigned jobs = atomic_load_explicit(&w->jobs, memory_order_relaxed);
+        if (jobs & 1) {
+            busy++;
+            if (jobs == w->seen) {
+                /* In the same job since the last look: blocked.  What it
+                 * has not started goes to the others. */
+                stuck++;
+                while (w->next < w->n)
+                    srv->posts[srv->nposts++] = w->batch[w->next++];
+                /* And what it finished before: their replies must not
+                 * wait for the slow one. */
+                if (w->ndone)
+                    pf__pool_done(srv, w->done, w->ndone);
+                w->ndone = 0;
+            }
+        }
+        w->seen = jobs;
+        pthread_mutex_unlock(&w->lock);
+    }
+    backlog = pf__queue_depth(&srv->queue) + srv->nposts + (srv->waitq != NULL);
+    live = atomic_load(&srv->nworkers);
+    idle = pf__queue_idle(&srv->queue);
+    /* Compensate: conf.threads workers not blocked, as long as jobs wait
+     * that the idle ones cannot take at once. */
+    if (stuck && backlog > idle) {
+        size_t want = (size_t)srv->conf.threads + stuck;
+        size_t add = want > live ? want - live : 0;
+        if (add > backlog - idle)
+            add = backlog - idle;
+        if (add > srv->conf.max_threads - live)
+            add = srv->conf.max_threads - live;
+        for (size_t k = 0; k < add && worker_start(srv) == 0; k++)
+            PF__STAT_ADD(srv, workers_added, 1);
+    }
+    if (busy || backlog)
+        pf__timers_link(&srv->timers, &srv->pool_timer, pf__timer_deadline(WATCH_MS));
 }
 
 int pf__pool_spawn(pf_server *srv, void *(*fn)(void *), unsigned n)
@@ -263,20 +459,34 @@ int pf__pool_start(pf_server *srv)
 {
     if (!srv->sched->workers)
         return 0;
-    pf__queue_set_takers(&srv->queue, srv->conf.threads);
-    return pf__pool_spawn(srv, worker_main, srv->conf.threads);
+    for (unsigned i = 0; i < srv->conf.threads; i++) {
+        int rc = worker_start(srv);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 void pf__pool_stop(pf_server *srv, int abandon)
 {
+    unsigned nw = srv->workers ? srv->conf.max_threads : 0;
+
     if (abandon) {
         /* Not joined: detached, so their end is no leak. */
         for (unsigned i = 0; i < srv->nthreads; i++)
             pthread_detach(srv->threads[i]);
+        for (unsigned i = 0; i < nw; i++)
+            if (atomic_load(&srv->workers[i].state) != PF__W_FREE)
+                pthread_detach(srv->workers[i].tid);
         return;
     }
     pf__queue_close(&srv->queue);
     for (unsigned i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i], NULL);
     srv->nthreads = 0;
+    for (unsigned i = 0; i < nw; i++)
+        if (atomic_load(&srv->workers[i].state) != PF__W_FREE) {
+            pthread_join(srv->workers[i].tid, NULL);
+            atomic_store(&srv->workers[i].state, PF__W_FREE);
+        }
 }

@@ -14,6 +14,7 @@
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "queue.h"
@@ -106,25 +107,69 @@ static size_t take_locked(pf__queue *q, void **out, size_t max)
     return n;
 }
 
-size_t pf__queue_take(pf__queue *q, void **out, size_t max)
+/* Sleep until woken, or (ms > 0) until `deadline` (CLOCK_MONOTONIC);
+ * 0 once it has passed. */
+static int futex_wait_until(atomic_uint *w, unsigned val, const struct timespec *deadline)
 {
+    struct timespec now, rel;
+
+    if (!deadline) {
+        futex_wait(w, val);
+        return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    rel.tv_sec = deadline->tv_sec - now.tv_sec;
+    rel.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+    if (rel.tv_nsec < 0) {
+        rel.tv_sec--;
+        rel.tv_nsec += 1000000000L;
+    }
+    if (rel.tv_sec < 0)
+        return 0;
+    syscall(SYS_futex, (unsigned *)w, FUTEX_WAIT_PRIVATE, val, &rel, NULL, 0);
+    return 1;
+}
+
+static size_t take(pf__queue *q, void **out, size_t max, unsigned ms)
+{
+    struct timespec deadline, *dl = NULL;
     size_t n = 0;
 
     if (max == 0)
         return 0;
+    if (ms) {
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += ms / 1000;
+        deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        dl = &deadline;
+    }
     pthread_mutex_lock(&q->_lock);
     while (q->_count == 0 && !q->_closed) {
         unsigned seq = atomic_load_explicit(&q->_seq, memory_order_relaxed);
+        int more;
         q->_waiting++;
         pthread_mutex_unlock(&q->_lock);
-        futex_wait(&q->_seq, seq);
+        more = futex_wait_until(&q->_seq, seq, dl);
         pthread_mutex_lock(&q->_lock);
         q->_waiting--;
+        if (!more)
+            break;
     }
     if (q->_count > 0)
         n = take_locked(q, out, max);
     pthread_mutex_unlock(&q->_lock);
     return n;
+}
+
+size_t pf__queue_take(pf__queue *q, void **out, size_t max) { return take(q, out, max, 0); }
+
+size_t pf__queue_take_for(pf__queue *q, void **out, size_t max, unsigned ms)
+{
+    return take(q, out, max, ms ? ms : 1);
 }
 
 size_t pf__queue_trytake(pf__queue *q, void **out, size_t max)
@@ -160,3 +205,23 @@ size_t pf__queue_depth(pf__queue *q)
 }
 
 size_t pf__queue_capacity(const pf__queue *q) { return q->_cap; }
+
+unsigned pf__queue_idle(pf__queue *q)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&q->_lock);
+    n = q->_waiting;
+    pthread_mutex_unlock(&q->_lock);
+    return n;
+}
+
+int pf__queue_closed(pf__queue *q)
+{
+    int closed;
+
+    pthread_mutex_lock(&q->_lock);
+    closed = q->_closed;
+    pthread_mutex_unlock(&q->_lock);
+    return closed;
+}

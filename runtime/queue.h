@@ -40,6 +40,10 @@ size_t pf__queue_post(pf__queue *q, void *const *items, size_t n);
  * count / takers items, not all of them.  Returns 0 only once the queue is
  * closed and empty. */
 size_t pf__queue_take(pf__queue *q, void **out, size_t max);
+/* Like pf__queue_take, sleeping at most `ms` milliseconds: 0 also when
+ * that time passed with the queue still empty (pf__queue_closed tells the
+ * two apart). */
+size_t pf__queue_take_for(pf__queue *q, void **out, size_t max, unsigned ms);
 /* Like pf__queue_take without sleeping: 0 when empty. */
 size_t pf__queue_trytake(pf__queue *q, void **out, size_t max);
 
@@ -50,5 +54,8 @@ void pf__queue_set_takers(pf__queue *q, unsigned n);
 
 size_t pf__queue_depth(pf__queue *q);
 size_t pf__queue_capacity(const pf__queue *q);
+/* Takers asleep in pf__queue_take now: free to take a post at once. */
+unsigned pf__queue_idle(pf__queue *q);
+int pf__queue_closed(pf__queue *q);
 
 #endif

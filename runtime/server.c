@@ -37,6 +37,10 @@ static void defaults(pf_server_conf *c)
 
     if (!c->threads)
         c->threads = n > 0 ? (unsigned)n : 1;
+    if (!c->max_threads)
+        c->max_threads = c->threads > 64 ? c->threads : 64;
+    if (c->max_threads < c->threads)
+        c->max_threads = c->threads;
     if (!c->max_conns)
         c->max_conns = 10000;
     if (!c->drain_timeout_ms)
@@ -71,6 +75,7 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     srv->epfd = srv->timerfd = srv->sigfd = srv->wakefd = srv->reservefd = -1;
     pf__timers_init(&srv->timers);
     pf__timer_entry_init(&srv->drain_timer);
+    pf__timer_entry_init(&srv->pool_timer);
     pf__timer_entry_init(&srv->accept_timer);
     srv->timer_armed = PF__TIMER_NEVER;
     atomic_init(&srv->done_list, NULL);
@@ -165,6 +170,8 @@ void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
     o->proto_errors = LD(proto_errors);
     o->queue_full = LD(queue_full);
     o->file_waits = LD(file_waits);
+    o->workers_added = LD(workers_added);
+    o->workers = atomic_load_explicit(&srv->nworkers, memory_order_relaxed);
 #undef LD
     o->queue_depth = pf__queue_depth(&srv->queue);
     o->queue_capacity = pf__queue_capacity(&srv->queue);

@@ -141,8 +141,11 @@ struct pf_server {
     atomic_int sigcount;
 
     pf__queue queue;
-    pthread_t *threads;
+    pthread_t *threads;              /* lf */
     unsigned nthreads;
+    struct pf__worker *workers;      /* hsha, reactor: max_threads slots */
+    atomic_uint nworkers;            /* started and not retired */
+    pf__timer_entry pool_timer;      /* the owner's look at blocked workers */
     _Atomic(pf__conn *) done_list;   /* completions, pushed by any thread */
     atomic_int sleeping;             /* the owner is (about to be) in epoll_wait */
     atomic_int wake_sent;            /* the eventfd was written since */
@@ -157,7 +160,8 @@ struct pf_server {
 
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
-            events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits;
+            events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits,
+            workers_added;
     } st;
 };
 
@@ -254,6 +258,25 @@ typedef struct pf__sched {
 
 extern const pf__sched pf__scheds[4];
 
+/* One worker thread (hsha, reactor).  Its batch is taken from the queue
+ * at once but run one job at a time, and completed at once at its end;
+ * when the worker is blocked, the owner (pf__pool_watch) puts the jobs not
+ * yet started back in the queue and completes those already finished. */
+#define PF__WORKER_BATCH 16
+enum { PF__W_FREE, PF__W_RUNNING, PF__W_EXITED };
+typedef struct pf__worker {
+    pf_server *srv;
+    pthread_t tid;
+    atomic_int state;                  /* PF__W_*; the owner joins EXITED ones */
+    pthread_mutex_t lock;              /* batch, n, next: the worker and the owner */
+    pf__conn *batch[PF__WORKER_BATCH];
+    unsigned n, next;                  /* batch[next..n) not started yet */
+    pf__conn *done[PF__WORKER_BATCH];  /* finished, completed with the batch */
+    unsigned ndone;
+    atomic_uint jobs;                  /* +1 at a job's start and at its end */
+    unsigned seen;                     /* owner: `jobs` at its last look */
+} pf__worker;
+
 int pf__pool_init(pf_server *srv);
 void pf__pool_fini(pf_server *srv);
 /* Start the mode's worker threads (none for lf and inline). */
@@ -266,6 +289,10 @@ void pf__pool_stop(pf_server *srv, int abandon);
  * the jobs refused with the protocol's busy reply instead (linked through
  * wnext): the caller completes them. */
 pf__conn *pf__pool_flush(pf_server *srv);
+/* Owner, from its timer (srv->pool_timer): start workers for those
+ * blocked in handlers, hand their unstarted jobs to others, join those
+ * that retired. */
+void pf__pool_watch(pf_server *srv);
 /* Owner: whether submitted jobs wait for a flush or a leader. */
 int pf__pool_pending(const pf_server *srv);
 /* Owner: the oldest job on the ready list (lf, inline), or NULL. */

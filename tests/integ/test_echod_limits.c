@@ -647,6 +647,40 @@ static void test_reuseport(void **state)
     assert_int_equal(ok, 0);
 }
 
+/* Issue 12 item 11, as found: two SLEEP 3000 with the service's two
+ * workers, then another client: answered while both still sleep (their
+ * replies not yet sent), in hsha and reactor. */
+static void slow_do_not_stall(const char *mode)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--threads", "2", "--mode", mode, NULL };
+    int z[2];
+    struct pollfd pz[2];
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    for (int i = 0; i < 2; i++) {
+        z[i] = h_connect(sp.port, 0);
+        assert_int_equal(roundtrip(z[i], "HELLO z\r\n", "+OK hello z\r\n"), 0);
+        h_send_all(z[i], "SLEEP 3000\r\n", 12);
+        pz[i] = (struct pollfd){ .fd = z[i], .events = POLLIN };
+    }
+    int fd = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(fd, "HELLO q\r\n", "+OK hello q\r\n"), 0);
+    assert_int_equal(roundtrip(fd, "ECHO quick\r\n", "quick\r\n"), 0);
+    assert_int_equal(poll(pz, 2, 0), 0); /* the sleepers have not answered */
+    for (int i = 0; i < 2; i++) {
+        char b[8];
+        int eof;
+        assert_int_equal(h_recv_n(z[i], b, 5, 10000, &eof), 5);
+        assert_memory_equal(b, "+OK\r\n", 5);
+        close(z[i]);
+    }
+    close(fd);
+    stop_ok(&sp);
+}
+
+static void test_slow_handlers_hsha(void **state) { (void)state; slow_do_not_stall("hsha"); }
+static void test_slow_handlers_reactor(void **state) { (void)state; slow_do_not_stall("reactor"); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +699,8 @@ int main(void)
         cmocka_unit_test_teardown(test_inline_drain_deadline_kept, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_lf, h_teardown),
         cmocka_unit_test_teardown(test_never_reads_inline, h_teardown),
+        cmocka_unit_test_teardown(test_slow_handlers_hsha, h_teardown),
+        cmocka_unit_test_teardown(test_slow_handlers_reactor, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     h_raise_nofile();

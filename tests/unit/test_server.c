@@ -272,7 +272,7 @@ static void test_order_inline(void **state) { (void)state; run_mode(PF_MODE_INLI
 static void test_busy_reply(void **state)
 {
     pf_server *srv;
-    pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 1, .no_signals = 1, .queue_size = 1,
+    pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 1, .no_signals = 1, .queue_size = 1, .max_threads = 1,
                             .batch = 4 };
     pf_listen_conf lc = { .service = &busy_svc };
     pthread_t t;

@@ -2,6 +2,8 @@
  *
  *   --listen HOST:PORT    repeatable; port 0 picks a free port; IPv6 as [::1]:PORT
  *   --threads N           workers (hsha, reactor) or lf threads
+ *   --max-threads N       hsha, reactor: most workers (more start while
+ *                         others are blocked in handlers)
  *   --mode M              hsha | reactor | lf | inline
  *   --idle-timeout S      close connections idle this long (seconds, may be
  *                         fractional; default 300, 0 never)

@@ -50,6 +50,12 @@ int pf_mode_parse(const char *name, pf_mode *out);
 typedef struct pf_server_conf {
     pf_mode mode;
     unsigned threads;            /* workers or lf threads; default online CPUs */
+    unsigned max_threads;        /* hsha, reactor: while workers are blocked in
+                                    handlers (10 ms or more) and jobs wait,
+                                    more are started, so that `threads` are
+                                    free to run, up to this many in all;
+                                    those idle for 5 s end.  Default
+                                    max(64, threads); = threads: a fixed pool */
     unsigned max_conns;          /* default 10000; then the full_reply + close */
     unsigned idle_timeout_ms;    /* no input for this long: TIMEOUT, close; default none */
     unsigned request_timeout_ms; /* a packet started but not complete for this

@@ -26,6 +26,8 @@ typedef struct pf_server_stats {
     uint64_t queue_full;       /* work items that had to wait for queue room */
     uint64_t queue_depth;      /* items in the request queue now */
     uint64_t queue_capacity;
+    uint64_t workers;          /* hsha, reactor: worker threads now */
+    uint64_t workers_added;    /* started because others were blocked */
     uint64_t file_waits;       /* hsha: file windows a worker read in because
                                   the page cache did not hold them */
 } pf_server_stats;

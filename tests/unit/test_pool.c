@@ -1,0 +1,311 @@
+/* Slow handlers must not stall the others (issue 12 item 11): the worker
+ * pool of hsha and reactor grows while workers are blocked in handlers and
+ * jobs wait, up to max_threads, and shrinks back when they are idle.
+ *
+ * A protocol of two lines: "z\n" blocks its worker for SLEEP_MS and answers
+ * "Z\n"; "e\n" answers "E\n" at once.  The checks are on order, not on
+ * time: every quick client is answered before any sleeper wakes (the
+ * sleepers' wake count is read when the quick replies are all in). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "../integ/harness.h"
+#include "test_lines.h"
+#include "protofsm/server.h"
+#include "protofsm/stats.h"
+
+#define SLEEP_MS 2500
+
+enum { EV_Z = PF_EV__BUILTIN, EV_E, EV_Y, NEV };
+
+static atomic_int asleep, woke, y_running;
+
+static ssize_t zz_parse(void *pp, const char *buf, size_t len, pf_packet *out)
+{
+    ssize_t n = pf_test_line_frame(pp, buf, len, out);
+    if (n > 0)
+        out->event = buf[0] == 'z' ? EV_Z : buf[0] == 'y' ? EV_Y : EV_E;
+    return n;
+}
+
+static int on_z(pf_session *s, const pf_packet *pkt)
+{
+    struct timespec ts = { SLEEP_MS / 1000, (SLEEP_MS % 1000) * 1000000L };
+    (void)pkt;
+    atomic_fetch_add(&asleep, 1);
+    nanosleep(&ts, NULL);
+    atomic_fetch_add(&woke, 1);
+    return pf_reply(s, "Z\n", 2) < 0 ? PF_CLOSE : PF_NEXT;
+}
+
+static int on_e(pf_session *s, const pf_packet *pkt)
+{
+    (void)pkt;
+    return pf_reply(s, "E\n", 2) < 0 ? PF_CLOSE : PF_NEXT;
+}
+
+/* Busy for 50 ms: long enough for jobs to gather in the queue behind it. */
+static int on_y(pf_session *s, const pf_packet *pkt)
+{
+    struct timespec ts = { 0, 50000000L };
+    (void)pkt;
+    atomic_store(&y_running, 1);
+    nanosleep(&ts, NULL);
+    return pf_reply(s, "Y\n", 2) < 0 ? PF_CLOSE : PF_NEXT;
+}
+
+static const pf_handler handlers[] = { NULL, on_z, on_e, on_y };
+static const pf_fsm_cell cells[NEV] = {
+    [PF_EV_OPEN] = { PF_FSM_NOROW, 0, 0 },  [PF_EV_CLOSE] = { PF_FSM_NOROW, 0, 0 },
+    [PF_EV_TIMEOUT] = { PF_FSM_NOROW, 0, 0 }, [PF_EV_DRAIN] = { PF_FSM_NOROW, 0, 0 },
+    [EV_Z] = { 0, 1, 0 }, [EV_E] = { 0, 2, 0 }, [EV_Y] = { 0, 3, 0 },
+};
+static const char *const snames[] = { "S" };
+static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "Z", "E", "Y" };
+static const pf_events zz_events = { "zz", "test_pool.c", NEV, enames };
+static const uint8_t finals[] = { 0 };
+static const pf_fsm zz_fsm = {
+    .name = "zz", .source = "test_pool.c", .kind = PF_FSM_DISPATCH, .nstates = 1,
+    .nevents = NEV, .start = 0, .state_names = snames, .events = &zz_events,
+    .final = finals, .table = cells, .nhandlers = 4,
+};
+static const pf_protocol zz_proto = {
+    .name = "zz", .events = &zz_events, .parser_size = sizeof(pf_test_line_parser),
+    .parser_init = pf_test_line_init, .parse = zz_parse,
+};
+static const pf_service zz_svc = { &zz_proto, &zz_fsm, handlers };
+
+typedef struct {
+    pf_server *srv;
+    pthread_t t;
+    unsigned port;
+} running;
+
+static void *run_server(void *arg) { return (void *)(intptr_t)pf_server_run(arg); }
+
+static void start(running *r, pf_mode mode, unsigned threads, unsigned max_threads)
+{
+    pf_server_conf conf = { .mode = mode, .threads = threads, .max_threads = max_threads,
+                            .no_signals = 1 };
+    pf_listen_conf lc = { .service = &zz_svc };
+    char addr[64];
+
+    atomic_store(&asleep, 0);
+    atomic_store(&woke, 0);
+    assert_int_equal(pf_server_new(&r->srv, &conf), 0);
+    assert_int_equal(pf_server_listen(r->srv, "127.0.0.1", 0, &lc), 0);
+    assert_int_equal(pf_server_address(r->srv, 0, addr, sizeof(addr)), 0);
+    r->port = (unsigned)atoi(strrchr(addr, ':') + 1);
+    pthread_create(&r->t, NULL, run_server, r->srv);
+}
+
+static void stop(running *r)
+{
+    void *rv;
+    pf_server_stop(r->srv);
+    pthread_join(r->t, &rv);
+    pf_server_free(r->srv);
+    assert_int_equal((int)(intptr_t)rv, 0);
+}
+
+static pf_server_stats stats(running *r)
+{
+    pf_server_stats st;
+    pf_server_stats_get(r->srv, &st);
+    return st;
+}
+
+/* Wait (bounded) until `n` handlers are asleep. */
+static int wait_asleep(int n)
+{
+    uint64_t t0 = h_now_ms();
+    while (atomic_load(&asleep) < n && h_now_ms() - t0 < 2000) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&asleep);
+}
+
+static int roundtrip(int fd, const char *req, const char *want)
+{
+    char b[8];
+    int eof;
+    h_send_all(fd, req, strlen(req));
+    if (h_recv_n(fd, b, strlen(want), SLEEP_MS * 3, &eof) != (ssize_t)strlen(want))
+        return -1;
+    return memcmp(b, want, strlen(want)) == 0 ? 0 : -1;
+}
+
+/* `slow` sleepers hold every worker (threads of them) and more; then
+ * `quick` clients each ask once.  Returns how many sleepers had woken when
+ * the last quick answer came (0: nobody waited behind them). */
+static int quick_behind_slow(running *r, int slow, int quick)
+{
+    int zs[16], woke_then, woke0 = atomic_load(&woke), asleep0 = atomic_load(&asleep);
+
+    assert_true(slow <= 16);
+    for (int i = 0; i < slow; i++) {
+        zs[i] = h_connect(r->port, 0);
+        h_send_all(zs[i], "z\n", 2);
+    }
+    wait_asleep(asleep0 + 1);
+    for (int i = 0; i < quick; i++) {
+        int fd = h_connect(r->port, 0);
+        assert_int_equal(roundtrip(fd, "e\n", "E\n"), 0);
+        close(fd);
+    }
+    woke_then = atomic_load(&woke) - woke0;
+    for (int i = 0; i < slow; i++) {
+        char b[2];
+        int eof;
+        assert_int_equal(h_recv_n(zs[i], b, 2, SLEEP_MS * 3, &eof), 2);
+        assert_memory_equal(b, "Z\n", 2);
+        close(zs[i]);
+    }
+    return woke_then;
+}
+
+/* As many sleepers as workers, and twice as many: quick clients are all
+ * answered while every sleeper still sleeps; the sleepers started at
+ * once, each on a worker of its own. */
+static void compensated(pf_mode mode)
+{
+    running r;
+    start(&r, mode, 2, 0);
+    assert_int_equal(quick_behind_slow(&r, 2, 5), 0);
+    assert_int_equal(quick_behind_slow(&r, 4, 5), 0);
+    pf_server_stats st = stats(&r);
+    print_message("%s: %llu workers now, %llu added\n", pf_mode_name(mode),
+                  (unsigned long long)st.workers, (unsigned long long)st.workers_added);
+    assert_true(st.workers_added >= 2);
+    stop(&r);
+}
+
+static void test_hsha_compensated(void **state) { (void)state; compensated(PF_MODE_HSHA); }
+static void test_reactor_compensated(void **state) { (void)state; compensated(PF_MODE_REACTOR); }
+
+/* A blocked worker holds neither the jobs of its batch it has not started
+ * (others run them) nor the replies of those it finished before the slow
+ * one (they are completed without it).  "y" holds the one worker for 50 ms
+ * while quick clients and a sleeper queue up behind it, the sleeper a
+ * third of the way in; a worker then takes them in one batch.  Every quick
+ * one is answered before the sleeper wakes. */
+static void test_batch_not_held(void **state)
+{
+    running r;
+    enum { Q = 12 };
+    int fds[Q], y, z;
+    char b[2];
+    int eof;
+    (void)state;
+    start(&r, PF_MODE_HSHA, 1, 8);
+    atomic_store(&y_running, 0);
+    y = h_connect(r.port, 0);
+    z = h_connect(r.port, 0);
+    for (int i = 0; i < Q; i++)
+        fds[i] = h_connect(r.port, 0);
+    h_send_all(y, "y\n", 2);
+    while (!atomic_load(&y_running))
+        sched_yield();
+    for (int i = 0; i < Q; i++) {
+        if (i == Q / 3)
+            h_send_all(z, "z\n", 2);
+        h_send_all(fds[i], "e\n", 2);
+    }
+    for (int i = 0; i < Q; i++) {
+        assert_int_equal(h_recv_n(fds[i], b, 2, SLEEP_MS * 3, &eof), 2);
+        assert_memory_equal(b, "E\n", 2);
+        close(fds[i]);
+    }
+    assert_int_equal(atomic_load(&woke), 0);
+    assert_int_equal(h_recv_n(z, b, 2, SLEEP_MS * 3, &eof), 2);
+    assert_int_equal(h_recv_n(y, b, 2, SLEEP_MS * 3, &eof), 2);
+    close(z);
+    close(y);
+    stop(&r);
+}
+
+/* max_threads bounds the growth: one worker, at most three, eight
+ * sleepers: never more than three workers, three asleep at a time; all
+ * eight are answered, in three rounds. */
+static void test_bounded(void **state)
+{
+    running r;
+    enum { Z = 8 };
+    int zs[Z];
+    unsigned most = 0;
+    (void)state;
+    start(&r, PF_MODE_HSHA, 1, 3);
+    for (int i = 0; i < Z; i++) {
+        zs[i] = h_connect(r.port, 0);
+        h_send_all(zs[i], "z\n", 2);
+    }
+    assert_int_equal(wait_asleep(3), 3);
+    uint64_t t0 = h_now_ms();
+    while (h_now_ms() - t0 < 300) {
+        pf_server_stats st = stats(&r);
+        if (st.workers > most)
+            most = (unsigned)st.workers;
+    }
+    assert_int_equal(atomic_load(&asleep) - atomic_load(&woke), 3);
+    assert_int_equal(most, 3);
+    for (int i = 0; i < Z; i++) {
+        char b[2];
+        int eof;
+        assert_int_equal(h_recv_n(zs[i], b, 2, SLEEP_MS * 5, &eof), 2);
+        close(zs[i]);
+    }
+    stop(&r);
+}
+
+/* max_threads = threads is a fixed pool: a quick client waits behind the
+ * sleepers (the behaviour a service opts into, and the knob is honoured). */
+static void test_fixed_pool(void **state)
+{
+    running r;
+    (void)state;
+    start(&r, PF_MODE_HSHA, 1, 1);
+    assert_true(quick_behind_slow(&r, 1, 1) == 1);
+    assert_int_equal(stats(&r).workers_added, 0);
+    stop(&r);
+}
+
+/* The extras end once idle (5 s): back to `threads` workers. */
+static void test_extras_retire(void **state)
+{
+    running r;
+    (void)state;
+    start(&r, PF_MODE_HSHA, 1, 0);
+    assert_int_equal(quick_behind_slow(&r, 3, 1), 0);
+    assert_true(stats(&r).workers >= 3);
+    uint64_t t0 = h_now_ms();
+    while (stats(&r).workers > 1 && h_now_ms() - t0 < 9000) {
+        struct timespec ts = { 0, 50000000 };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(stats(&r).workers, 1);
+    /* And it grows again when needed. */
+    assert_int_equal(quick_behind_slow(&r, 1, 2), 0);
+    stop(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_hsha_compensated, h_teardown),
+        cmocka_unit_test_teardown(test_reactor_compensated, h_teardown),
+        cmocka_unit_test_teardown(test_batch_not_held, h_teardown),
+        cmocka_unit_test_teardown(test_bounded, h_teardown),
+        cmocka_unit_test_teardown(test_fixed_pool, h_teardown),
+        cmocka_unit_test_teardown(test_extras_retire, h_teardown),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
