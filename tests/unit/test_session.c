@@ -242,13 +242,15 @@ static void test_long_packet_split(void **st)
     pf_session_free(s);
 }
 
-static void test_output_limit(void **st)
+/* max_output is a high-water mark, not a cap (issue 12 item 5): by hand
+ * every reply past it is queued and the session goes on. */
+static void test_output_limit_not_a_cap(void **st)
 {
     (void)st;
     pf_session *s = new_session(0, 3);
-    assert_int_equal(pf_session_feed(s, "aaaa", 4), -EMSGSIZE);
-    expect_out(s, "aaa");
-    assert_true(pf_session_closing(s));
+    assert_int_equal(pf_session_feed(s, "aaaa", 4), 4);
+    expect_out(s, "aaaa");
+    assert_false(pf_session_closing(s));
     pf_session_free(s);
 }
 
@@ -279,7 +281,7 @@ int main(void)
         cmocka_unit_test(test_input_limit),
         cmocka_unit_test(test_large_feed_packet_by_packet),
         cmocka_unit_test(test_long_packet_split),
-        cmocka_unit_test(test_output_limit),
+        cmocka_unit_test(test_output_limit_not_a_cap),
         cmocka_unit_test(test_counters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
