@@ -5,10 +5,11 @@
  *   keywords exact GET M_SEARCH=M-SEARCH   NAME_keyword(p, n) finds it
  *   fields  pf_line_fields              NAME_FIELDS(pkt): the typed fields
  *   parser  line_parser                 with init and parse (error, interim,
- *   init    line_init                   full and busy optional):
+ *   init    line_init                   full, busy, max_packet optional):
  *   parse   line_parse                  NAME_PROTOCOL(var) defines the
  *   error   line_error                  pf_protocol literal
  *   full    "-ERR too many connections\r\n"
+ *   max_packet line_max_packet          size_t f(const void *conf)
  *
  * A keyword's text is the event's name as written (exact, nocase: ASCII
  * case does not matter) or lowercased (lower), or WORD=text.  The
@@ -23,7 +24,8 @@
 #include "pfgen.h"
 
 static const char *const pdir_name[PFG_P_N] = { "fields", "parser", "init", "parse",
-                                                "error", "interim", "full", "busy" };
+                                                "error", "interim", "full", "busy",
+                                                "max_packet" };
 
 static int is_word(const pfg_tok *t, const char *s)
 {
@@ -229,6 +231,8 @@ void pfg_put_protocol_decl(FILE *f, const pfg_machine *m)
         fprintf(f, "        .full_reply = PF_SLICE_LIT(%s), \\\n", m->pdir[PFG_P_FULL]);
     if (m->pdir[PFG_P_BUSY])
         fprintf(f, "        .busy_reply = PF_SLICE_LIT(%s), \\\n", m->pdir[PFG_P_BUSY]);
+    if (m->pdir[PFG_P_MAXPACKET])
+        fprintf(f, "        .max_packet = %s, \\\n", m->pdir[PFG_P_MAXPACKET]);
     fputs("    }\n", f);
 }
 

@@ -475,6 +475,8 @@ static pf_slice http1_error_reply(const void *pp, int err)
     }
 }
 
+static size_t http1_max_packet(const void *conf) { return pf_http1_max_request(conf); }
+
 const pf_protocol pf_http1_protocol = {
     .name = "http1",
     .events = &http1_events,
@@ -486,4 +488,5 @@ const pf_protocol pf_http1_protocol = {
     .busy_reply = ERR_REPLY("503", "Service Unavailable", "24"),
     .full_reply = ERR_REPLY("503", "Service Unavailable", "24"),
     .interim = http1_interim,
+    .max_packet = http1_max_packet,
 };

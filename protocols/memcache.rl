@@ -27,6 +27,7 @@ parse   mc_parse
 error   mc_error_reply
 busy    "SERVER_ERROR busy\r\n"
 full    "SERVER_ERROR too many open connections\r\n"
+max_packet mc_max_packet
 @end */
 #include <errno.h>
 #include <string.h>
@@ -299,6 +300,8 @@ size_t pf_mc_max_packet(const pf_mc_conf *c)
     size_t storage = line + 1 + item + 2;
     return (get + 1 > storage ? get + 1 : storage);
 }
+
+static size_t mc_max_packet(const void *conf) { return pf_mc_max_packet(conf); }
 
 pf_slice pf_mc_client_error(int err)
 {

@@ -51,7 +51,8 @@ enum {
 /* Limits; pass to parser_init as `conf` (NULL: defaults). */
 typedef struct pf_mqtt_conf {
     size_t max_packet;  /* whole packet, fixed header included; 0: default.
-                           The runtime's max_input must be at least this. */
+                           Also the input a connection buffers, unless
+                           max_input says otherwise (protocol.h). */
 } pf_mqtt_conf;
 
 typedef struct pf_mqtt_fields {

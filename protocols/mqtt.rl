@@ -325,6 +325,12 @@ static pf_slice mqtt_error_reply(const void *pp, int err)
     return (pf_slice){ NULL, 0 }; /* MQTT-4.8.0-1: close, nothing to say */
 }
 
+static size_t mqtt_max_packet(const void *conf)
+{
+    const pf_mqtt_conf *c = conf;
+    return c && c->max_packet ? c->max_packet : PF_MQTT_MAX_PACKET_DEFAULT;
+}
+
 const pf_protocol pf_mqtt_protocol = {
     .name = "mqtt",
     .events = &mqtt_events,
@@ -336,4 +342,5 @@ const pf_protocol pf_mqtt_protocol = {
     .busy_reply = { NULL, 0 },
     /* CONNACK, return code 3: server unavailable. */
     .full_reply = { "\x20\x02\x00\x03", 4 },
+    .max_packet = mqtt_max_packet,
 };

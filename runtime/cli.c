@@ -44,10 +44,13 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
     put_secs(f, d->conf.drain_timeout_ms ? d->conf.drain_timeout_ms : 10000);
     fprintf(f, ")\n  --max-conns N         connection limit (default %u)\n",
             d->conf.max_conns ? d->conf.max_conns : 10000);
-    fprintf(f, "  --max-input BYTES     largest request (default %zu)\n",
-            d->conf.max_input ? d->conf.max_input : (size_t)65536);
+    if (d->conf.max_input)
+        fprintf(f, "  --max-input BYTES     largest request (default %zu)\n", d->conf.max_input);
+    else
+        fprintf(f, "  --max-input BYTES     largest request (default: the protocol's largest\n"
+                   "                        packet, else %zu)\n", PF_DEFAULT_MAX_INPUT);
     fprintf(f, "  --max-output BYTES    output high-water mark per connection (default %zu)\n",
-            d->conf.max_output ? d->conf.max_output : (size_t)262144);
+            d->conf.max_output ? d->conf.max_output : PF_DEFAULT_MAX_OUTPUT);
     fprintf(f, "  --queue N             request queue capacity (default %zu)\n",
             d->conf.queue_size ? d->conf.queue_size : (size_t)4096);
     fprintf(f, "  --reuseport           share the port with other processes (SO_REUSEPORT)\n"

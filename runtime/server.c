@@ -48,9 +48,9 @@ static void defaults(pf_server_conf *c)
     if (!c->linger_ms)
         c->linger_ms = 2000;
     if (!c->max_input)
-        c->max_input = 64 * 1024;
+        c->max_input = PF_DEFAULT_MAX_INPUT;
     if (!c->max_output)
-        c->max_output = 256 * 1024;
+        c->max_output = PF_DEFAULT_MAX_OUTPUT;
     if (!c->queue_size)
         c->queue_size = 4096;
     if (!c->batch)
@@ -71,6 +71,7 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
     if (!srv)
         return -ENOMEM;
     srv->conf = *conf;
+    srv->input_given = conf->max_input != 0;
     defaults(&srv->conf);
     srv->epfd = srv->timerfd = srv->sigfd = srv->wakefd = srv->reservefd = -1;
     pf__timers_init(&srv->timers);
@@ -120,7 +121,8 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
     ls->proto_conf = lc->proto_conf;
     ls->data = lc->data;
     ls->before_send = lc->before_send;
-    ls->max_input = lc->max_input ? lc->max_input : srv->conf.max_input;
+    ls->max_input = pf__max_input(lc->max_input, srv->input_given ? srv->conf.max_input : 0,
+                                  ls->proto, lc->proto_conf);
     ls->fstats = malloc(pf_fsm_stats_size(ls->svc->fsm));
     if (!ls->fstats) {
         close(fd);

@@ -140,6 +140,7 @@ struct pf_server {
     atomic_int stop_req;             /* signals seen / pf_server_stop */
     atomic_int sigcount;
 
+    int input_given;                 /* conf.max_input was set, not defaulted */
     pf__queue queue;
     pthread_t *threads;              /* lf */
     unsigned nthreads;

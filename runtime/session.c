@@ -15,7 +15,6 @@
 #include "post_impl.h"
 #include "session_impl.h"
 
-#define PF_SESSION_DEFAULT_LIMIT (1u << 20)
 
 static void fail(pf_session *s, int err)
 {
@@ -219,8 +218,8 @@ pf_session *pf_session_new(const pf_service *svc, const pf_session_conf *conf)
     b->listener_data = conf->listener_data;
     b->before_send = conf->before_send;
     /* pf__session_init cleared the struct, buffers included. */
-    pf__out_init(&s->out, conf->max_output ? conf->max_output : PF_SESSION_DEFAULT_LIMIT, 0);
-    pf_buf_init(&s->in, conf->max_input ? conf->max_input : PF_SESSION_DEFAULT_LIMIT);
+    pf__out_init(&s->out, conf->max_output ? conf->max_output : PF_DEFAULT_MAX_OUTPUT, 0);
+    pf_buf_init(&s->in, pf__max_input(conf->max_input, 0, proto, conf->proto_conf));
     s->data = conf->data;
     pf_session_event(s, PF_EV_OPEN);
     return s;

@@ -33,6 +33,17 @@ void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
                       pf_fsm_stats *stats);
 
+/* The input limit, the same rule by hand and in the server: the first of
+ * `own` (the session's or listener's max_input), `given` (the server's,
+ * when set), the protocol's max_packet with `proto_conf`, and
+ * PF_DEFAULT_MAX_INPUT that is not 0. */
+static inline size_t pf__max_input(size_t own, size_t given, const pf_protocol *proto,
+                                   const void *proto_conf)
+{
+    size_t n = own ? own : given ? given : proto->max_packet ? proto->max_packet(proto_conf) : 0;
+    return n ? n : PF_DEFAULT_MAX_INPUT;
+}
+
 /* The listener data of a hosted session's connection (server.c). */
 void *pf__host_listener_data(void *host);
 

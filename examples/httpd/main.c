@@ -112,11 +112,11 @@ int main(int argc, char **argv)
     }
     args[n] = NULL;
     /* The runtime holds a whole request (head and body) in the input
-     * buffer: by default as large as the limits above allow, so they, not
-     * the buffer, decide (a body under --max-body must not get 413). */
+     * buffer: by default the protocol sizes it from the limits above
+     * (max_packet), so they, not the buffer, decide (a body under
+     * --max-body must not get 413). */
     pf_cli defaults;
     pf_cli_defaults(&defaults);
-    defaults.conf.max_input = pf_http1_max_request(&hconf);
     pf_cli_split("127.0.0.1:8080", defaults.listen[0].host, sizeof(defaults.listen[0].host),
                  &defaults.listen[0].port);
     defaults.nlisten = 1;

@@ -78,8 +78,9 @@ int main(int argc, char **argv)
     snprintf(d.listen[0].host, sizeof d.listen[0].host, "127.0.0.1");
     d.listen[0].port = (unsigned)port;
     d.nlisten = 1;
-    d.conf.idle_timeout_ms = 0;                 /* memcached keeps idle clients */
-    d.conf.max_input = pf_mc_max_packet(&pconf); /* a whole item, or a long get */
+    d.conf.idle_timeout_ms = 0; /* memcached keeps idle clients */
+    /* The input holds a whole item or a long get: the protocol's
+     * max_packet with pconf sizes it. */
     pf_listen_conf lc = { .service = &pf_mcd_service, .proto_conf = &pconf, .data = m };
     int rc = pf_cli_run(n, rest, about, &d, &lc);
     pf_mcd_free(m);

@@ -110,12 +110,11 @@ int main(int argc, char **argv)
         args[n++] = argv[i];
     }
     args[n] = NULL;
-    /* MQTT's keep-alive is the client's to set: no idle timeout of ours;
-     * the input holds the largest packet. */
+    /* MQTT's keep-alive is the client's to set: no idle timeout of ours.
+     * The input holds the largest packet (the protocol's max_packet). */
     pf_cli d;
     pf_cli_defaults(&d);
     d.conf.idle_timeout_ms = 0;
-    d.conf.max_input = mconf.max_packet;
     pf_cli_split("127.0.0.1:1883", d.listen[0].host, sizeof(d.listen[0].host), &d.listen[0].port);
     d.nlisten = 1;
     pf_broker *broker = pf_broker_new(&bconf);

@@ -92,11 +92,6 @@ int main(int argc, char **argv)
         const struct listener *l = &listeners[i];
         pf_listen_conf lc = { .service = l->service, .data = l->data,
                               .reuseport = cli.reuseport };
-        /* A request is one packet: HTTP needs room for a whole body. */
-        if (l->service->proto == &pf_http1_protocol)
-            lc.max_input = pf_http1_max_request(NULL);
-        else if (l->service->proto == &pf_memcache_protocol)
-            lc.max_input = pf_mc_max_packet(NULL);
         char host[256], addr[300];
         unsigned port;
 

@@ -10,8 +10,7 @@
  *   size rules), and a strcasecmp table for the names, must agree with the
  *   whole parse, packet by packet, byte by byte, error text included.
  * The second byte picks small or default limits so that every limit is
- * reachable.  Handlers are not run; the stubs below only satisfy the
- * linker. */
+ * reachable.  No handler is run or linked: the parser stands alone. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>

@@ -1,9 +1,10 @@
 /* One parse step, one behaviour: the by-hand driver (pf_session_feed) and
  * the server in every mode answer the same input with the same bytes and
  * the same ending, for what the parse step decides rather than a handler:
- * interim replies (in stream order, and one that does not fit under the
- * output limit), parse errors after good packets, and a packet over the
- * input limit.
+ * interim replies (in stream order, and one larger than the output
+ * mark), parse errors after good packets, and a packet over the input
+ * limit, which both take from the protocol (max_packet) unless their conf
+ * gives one.
  *
  * The copies this replaced had drifted: an interim reply over the output
  * limit failed a by-hand session, was sent anyway in hsha and dropped
@@ -23,9 +24,11 @@
 /* ---- the "ask" protocol -------------------------------------------------
  * One packet per line, answered "ok\n".  A line still incomplete that
  * starts with '?' gets the interim reply once; a line with '!' is
- * malformed; lines are limited only by the input limit. */
+ * malformed; lines are limited only by the input limit, which the
+ * protocol states (max_packet: MAX_INPUT bytes). */
 
 #define INTERIM "CONTINUE, SEND THE REST\n" /* 24 bytes */
+#define MAX_INPUT 64
 
 enum { EV_LINE = PF_EV__BUILTIN, NEV };
 
@@ -71,6 +74,12 @@ static pf_slice ask_error(const void *pp, int err)
     return err == -EMSGSIZE ? (pf_slice){ "ERR big\n", 8 } : (pf_slice){ "ERR bad\n", 8 };
 }
 
+static size_t ask_max_packet(const void *conf)
+{
+    (void)conf;
+    return MAX_INPUT;
+}
+
 static int on_line(pf_session *s, const pf_packet *pkt)
 {
     (void)pkt;
@@ -96,39 +105,40 @@ static const pf_fsm ask_fsm = {
 static const pf_protocol ask_proto = {
     .name = "ask", .events = &ask_events, .parser_size = sizeof(ask_parser), .fields_size = 0,
     .parser_init = ask_init, .parse = ask_parse, .error_reply = ask_error,
-    .interim = ask_interim,
+    .interim = ask_interim, .max_packet = ask_max_packet,
 };
 static const pf_service ask_svc = { &ask_proto, &ask_fsm, handlers };
 
 /* ---- cases ----------------------------------------------------------------- */
 
-#define MAX_INPUT 64
-
 typedef struct {
     const char *name;
     size_t max_output;       /* the server's high-water mark (0: default) */
+    size_t max_input;        /* the server's and the session's (0: the protocol's) */
     const char *in[3];       /* sent one after the other */
     const char *out[3];      /* what each of them is answered with */
     int ends;                /* the session closes after the last one */
 } step_case;
 
-static char big[MAX_INPUT + 7];
+static char big[MAX_INPUT + 7], big_line[MAX_INPUT + 8];
 
 static const step_case cases[] = {
-    { "interim", 0, { "?abc", "\n" }, { INTERIM, "ok\n" }, 0 },
+    { "interim", 0, 0, { "?abc", "\n" }, { INTERIM, "ok\n" }, 0 },
     /* Only once every packet before it is answered, and behind them. */
-    { "interim after a packet", 0, { "a\n?b", "c\n" }, { "ok\n" INTERIM, "ok\n" }, 0 },
-    { "interim once", 0, { "?a", "b", "\n" }, { INTERIM, "", "ok\n" }, 0 },
+    { "interim after a packet", 0, 0, { "a\n?b", "c\n" }, { "ok\n" INTERIM, "ok\n" }, 0 },
+    { "interim once", 0, 0, { "?a", "b", "\n" }, { INTERIM, "", "ok\n" }, 0 },
     /* The output limit is a high-water mark, not a cap (issue 12 item
      * 5): an interim reply larger than it is sent like any reply. */
-    { "interim over the output limit", 8, { "?abc" }, { INTERIM }, 0 },
-    { "parse error after packets", 0, { "a\nb\nc!\nd\n" }, { "ok\nok\nERR bad\n" }, 1 },
-    { "packet over the input limit", 0, { big }, { "ERR big\n" }, 1 },
+    { "interim over the output limit", 8, 0, { "?abc" }, { INTERIM }, 0 },
+    { "parse error after packets", 0, 0, { "a\nb\nc!\nd\n" }, { "ok\nok\nERR bad\n" }, 1 },
+    { "packet over the input limit", 0, 0, { big }, { "ERR big\n" }, 1 },
+    /* A limit given in the conf wins over the protocol's. */
+    { "packet under a given input limit", 0, 2 * MAX_INPUT, { big_line }, { "ok\n" }, 0 },
 };
 
 static void by_hand(const step_case *k)
 {
-    pf_session_conf conf = { .max_input = MAX_INPUT, .max_output = k->max_output };
+    pf_session_conf conf = { .max_input = k->max_input, .max_output = k->max_output };
     pf_session *s = pf_session_new(&ask_svc, &conf);
     size_t seen = 0;
 
@@ -155,8 +165,8 @@ static void hosted(const step_case *k, pf_mode mode)
 {
     pf_server *srv;
     pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1,
-                            .max_output = k->max_output };
-    pf_listen_conf lc = { .service = &ask_svc, .max_input = MAX_INPUT };
+                            .max_output = k->max_output, .max_input = k->max_input };
+    pf_listen_conf lc = { .service = &ask_svc };
     pthread_t t;
     char addr[64], got[256];
     void *rv;
@@ -194,6 +204,8 @@ static void test_same_answers_everywhere(void **state)
     pf_mode modes[] = { PF_MODE_HSHA, PF_MODE_REACTOR, PF_MODE_LF, PF_MODE_INLINE };
 
     memset(big, 'x', sizeof(big) - 1);
+    memset(big_line, 'x', sizeof(big_line) - 2);
+    big_line[sizeof(big_line) - 2] = '\n';
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         by_hand(&cases[i]);
         for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)

@@ -61,9 +61,14 @@ typedef struct pf_protocol {
      * connection has been handled, so the reply lands in stream order.
      * Returns each interim reply once (the parser records that it did);
      * an empty slice means none.  Static storage.  The runtime queues it
-     * like any reply, under the same output limit: one that does not fit
-     * fails the session (pf_reply). */
+     * like any reply (the output limit is a mark, not a cap: server.h). */
     pf_slice (*interim)(void *parser);
+
+    /* Optional (NULL: none stated).  The largest packet the parser takes
+     * with `conf` (its limits struct, NULL: its defaults), in bytes: the
+     * input a connection buffers, in the server and by hand alike, unless
+     * the listener, the server or the session conf gives max_input. */
+    size_t (*max_packet)(const void *conf);
 } pf_protocol;
 
 #endif

@@ -63,7 +63,9 @@ typedef struct pf_server_conf {
                                     TIMEOUT, close; default none */
     unsigned drain_timeout_ms;   /* drain deadline; default 10000 */
     unsigned linger_ms;          /* wait for the peer's FIN after our own; default 2000 */
-    size_t max_input;            /* bytes buffered per connection = largest packet; default 64 KiB */
+    size_t max_input;            /* bytes buffered per connection = largest packet;
+                                    default: each listener's protocol's max_packet,
+                                    else 64 KiB */
     size_t max_output;           /* per-connection output high-water mark: above
                                     it the connection is not read and no more
                                     of its packets are handled until the client
@@ -100,8 +102,10 @@ typedef struct pf_listen_conf {
     int backlog;                 /* default 1024 */
     void *data;                  /* the service instance's, for pf_session_listener_data */
     size_t max_input;            /* this listener's largest packet; 0: the server's
-                                    max_input (protocols differ: SMTP lines vs
-                                    HTTP bodies in one server) */
+                                    max_input if given, else the protocol's
+                                    max_packet (with proto_conf), else 64 KiB
+                                    (protocols differ: SMTP lines vs HTTP
+                                    bodies in one server) */
     /* Optional (NULL: none): called on the thread that ran the handlers,
      * after a run of packets (every pipelined packet at hand) and before
      * any reply they queued can reach the socket.  A service that must not

@@ -40,11 +40,19 @@ const pf_service *pf_session_service(const pf_session *s);
 
 /* ---- Driving a session by hand ------------------------------------------ */
 
+/* The limits a server and a by-hand session take when nothing (conf,
+ * listener, protocol) says otherwise: the same in both, so a test by hand
+ * shows what the server will do. */
+#define PF_DEFAULT_MAX_INPUT ((size_t)64 * 1024)
+#define PF_DEFAULT_MAX_OUTPUT ((size_t)256 * 1024)
+
 typedef struct pf_session_conf {
     const void *proto_conf;   /* passed to parser_init; NULL: defaults */
-    size_t max_input;         /* bytes buffered awaiting a full packet; 0: 1 MiB */
+    size_t max_input;         /* bytes buffered awaiting a full packet; 0: the
+                                 protocol's max_packet, else PF_DEFAULT_MAX_INPUT
+                                 (as the server) */
     size_t max_output;        /* bound on what other sessions post (post.h);
-                                 replies are not capped; 0: 1 MiB */
+                                 replies are not capped; 0: PF_DEFAULT_MAX_OUTPUT */
     void *data;               /* initial pf_session_data */
     void *listener_data;      /* pf_session_listener_data: the service
                                  instance a listener would pass */

@@ -13,4 +13,5 @@ parse   kw_parse
 error   kw_error
 full    "-ERR full # not a comment\r\n"
 busy    "-ERR busy \"quoted\"\r\n"
+max_packet kw_max_packet
 @end */
