@@ -43,7 +43,7 @@ static void run_cut(const void *v, const size_t *cuts, size_t ncuts, const char 
 {
     pf_mcd *m = pf_mcd_new(NULL);
     assert_non_null(m);
-    pf_session_conf sc = { .listener_data = m, .max_input = pf_mc_max_packet(NULL) };
+    pf_session_conf sc = { .listener_data = m }; /* input: the protocol's max_packet */
     int rc = pf_test_session_check(&pf_mcd_service, &sc, v, cuts, ncuts, how);
     pf_mcd_free(m);
     assert_int_equal(rc, 0);

@@ -149,8 +149,7 @@ static void run_mode(pf_mode mode)
     pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
     assert_int_equal(pf_server_new(&srv, &conf), 0);
     for (int i = 0; i < 2; i++) {
-        pf_listen_conf site = { .service = &pf_site_service, .data = &sites[i],
-                                .max_input = pf_http1_max_request(NULL) };
+        pf_listen_conf site = { .service = &pf_site_service, .data = &sites[i] };
         pf_listen_conf broker = { .service = &pf_broker_service, .data = brokers[i] };
         assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &site), 2 * i);
         assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &broker), 2 * i + 1);
