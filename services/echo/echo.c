@@ -46,21 +46,6 @@ static int echo_on_sleep(pf_session *s, const pf_packet *pkt)
     return pf_reply_str(s, "+OK\r\n");
 }
 
-/* DONE is final: the server closes after the reply. */
-static int echo_on_quit(pf_session *s, const pf_packet *pkt)
-{
-    (void)pkt;
-    return pf_reply_str(s, "+OK bye\r\n");
-}
-
-static int echo_on_need_hello(pf_session *s, const pf_packet *pkt)
-{
-    (void)pkt;
-    return pf_reply_str(s, "-ERR say HELLO first\r\n");
-}
-
-static int echo_on_unknown(pf_session *s, const pf_packet *pkt)
-{
-    (void)pkt;
-    return pf_reply_str(s, "-ERR unknown command\r\n");
-}
+PF_HANDLER_REPLY(echo_on_quit, "+OK bye\r\n") /* DONE is final: the server closes after it */
+PF_HANDLER_REPLY(echo_on_need_hello, "-ERR say HELLO first\r\n")
+PF_HANDLER_REPLY(echo_on_unknown, "-ERR unknown command\r\n")

@@ -42,6 +42,15 @@ typedef struct pf_service {
 #define PF__HANDLER_ITEM(name) name,
 /* The handler array of a table, in slot order: PF_HANDLERS(M_HANDLERS). */
 #define PF_HANDLERS(list) { NULL, list(PF__HANDLER_ITEM) }
+/* Define a handler that only sends `lit` (a string literal) and takes its
+ * row; its result is the reply's (pf_reply).  Every protocol has a few:
+ * "-ERR unknown command", "ERROR", "502 5.5.2 ...". */
+#define PF_HANDLER_REPLY(name, lit)                          \
+    static int name(pf_session *s, const pf_packet *pkt)     \
+    {                                                        \
+        (void)pkt;                                           \
+        return pf_reply(s, "" lit, sizeof(lit) - 1);         \
+    }
 
 /* Whether `svc` can run: a protocol with a parser, a table over that
  * protocol's events (the same pf_events, not merely as many), and a
