@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -216,6 +218,26 @@ static inline int h_connect(unsigned port, int nonblock)
         return -1;
     }
     return fd;
+}
+
+/* Until the server's kernel has acknowledged every byte sent on fd (the
+ * send queue holds no unacknowledged byte): then the bytes are in its
+ * socket.  A returned send() does not mean that: on loopback under load
+ * the softirq that delivers them can run later (ksoftirqd), so a SIGTERM
+ * sent right after could reach a server whose socket does not yet hold
+ * them, and the drain answers only what it had received.  0, or -1 after
+ * ms. */
+static inline int h_wait_acked(int fd, int ms)
+{
+    uint64_t end = h_now_ms() + (uint64_t)ms;
+    int unacked = 0;
+
+    while (ioctl(fd, SIOCOUTQ, &unacked) == 0 && unacked > 0) {
+        if (h_now_ms() >= end)
+            return -1;
+        usleep(1000);
+    }
+    return unacked == 0 ? 0 : -1;
 }
 
 /* Blocking helpers for one-off exchanges, with a time limit. */

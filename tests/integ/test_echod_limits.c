@@ -366,6 +366,7 @@ static void test_drain_deadline(void **state)
     int fd = h_connect(sp.port, 0);
     assert_int_equal(roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n"), 0);
     h_send_all(fd, "SLEEP 5000\r\n", 12);
+    assert_int_equal(h_wait_acked(fd, 5000), 0); /* the drain has it to answer */
     uint64_t t0 = h_now_ms();
     kill(sp.pid, SIGTERM);
     int st = h_wait(&sp, 3000);
