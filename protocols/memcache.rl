@@ -94,12 +94,25 @@ static uint16_t bad(pf_mc_fields *f, int err)
     return MEMCACHE_EV_BAD;
 }
 
-/* Does every key of a list fit? */
+/* The protocol's rule for a key: at most 250 bytes, no control character.
+ * memcached checks only the length and reads the line as a C string, so a
+ * NUL ends it there: "set a\0b ..." is "set a" to it, and the data line
+ * after it a command.  Such a key is refused here, as a long one is. */
+static int key_ok(pf_slice k)
+{
+    if (k.len > PF_MC_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < k.len; i++)
+        if ((unsigned char)k.ptr[i] < 0x20 || k.ptr[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 static int keys_ok(pf_slice keys)
 {
     pf_slice k;
     while (pf_mc_next_key(&keys, &k))
-        if (k.len > PF_MC_KEY_MAX)
+        if (!key_ok(k))
             return 0;
     return 1;
 }
@@ -142,7 +155,7 @@ static uint16_t command(const mc_parser *mp, const char *text, size_t len, pf_mc
             return MEMCACHE_EV_ERROR;
         f->key = a[0];
         /* flags: memcached reads an unsigned long and keeps its low 32 bits */
-        if (a[0].len > PF_MC_KEY_MAX || pf_frame_u64(a[1].ptr, a[1].len, UINT64_MAX, &u) < 0 ||
+        if (!key_ok(a[0]) || pf_frame_u64(a[1].ptr, a[1].len, UINT64_MAX, &u) < 0 ||
             pf_frame_i64(a[2].ptr, a[2].len, INT64_MIN, INT64_MAX, &f->exptime) < 0 ||
             pf_frame_i64(a[3].ptr, a[3].len, 0, INT32_MAX - 2, &bytes) < 0 ||
             (ev == MEMCACHE_EV_CAS && pf_frame_u64(a[4].ptr, a[4].len, UINT64_MAX, &f->num) < 0))
@@ -160,7 +173,7 @@ static uint16_t command(const mc_parser *mp, const char *text, size_t len, pf_mc
         if (na < 1 || na > 3)
             return MEMCACHE_EV_ERROR;
         f->key = a[0];
-        if (a[0].len > PF_MC_KEY_MAX)
+        if (!key_ok(a[0]))
             return bad(f, PF_MC_ERR_FORMAT);
         if ((na == 2 && !zero && !f->noreply) || (na == 3 && !(zero && f->noreply)))
             return bad(f, PF_MC_ERR_DELETE_USAGE);
@@ -170,7 +183,7 @@ static uint16_t command(const mc_parser *mp, const char *text, size_t len, pf_mc
         if (na < 2 || na > 3)
             return MEMCACHE_EV_ERROR;
         f->key = a[0];
-        if (a[0].len > PF_MC_KEY_MAX)
+        if (!key_ok(a[0]))
             return bad(f, PF_MC_ERR_FORMAT);
         if (pf_frame_u64(a[1].ptr, a[1].len, UINT64_MAX, &f->num) < 0)
             return bad(f, PF_MC_ERR_DELTA);
@@ -179,7 +192,7 @@ static uint16_t command(const mc_parser *mp, const char *text, size_t len, pf_mc
         if (na < 2 || na > 3)
             return MEMCACHE_EV_ERROR;
         f->key = a[0];
-        if (a[0].len > PF_MC_KEY_MAX)
+        if (!key_ok(a[0]))
             return bad(f, PF_MC_ERR_FORMAT);
         if (pf_frame_i64(a[1].ptr, a[1].len, INT64_MIN, INT64_MAX, &f->exptime) < 0)
             return bad(f, PF_MC_ERR_EXPTIME);

@@ -8,8 +8,9 @@ write, and NAME.out is what it answered: the vectors are memcached's own
 behaviour, which mcd must reproduce byte for byte.  The cases where mcd
 deliberately differs (data not followed by CRLF: it closes, memcached runs
 the bytes after the declared length as commands; a line too long: it says
-so before closing) are written by hand below with their NAME.closed marker,
-and are not sent to memcached.
+so before closing; a key with a control character: refused) are written by
+hand below, with a NAME.closed marker where mcd closes, and are not sent to
+memcached.
 """
 import os, socket, subprocess, sys, time
 
@@ -61,6 +62,13 @@ BY_HAND = {
     # input is cut (a fuzzer found a cut that waited instead)
     "bad_chunk_at_end": (b"set a 0 0 1\nx\n", b"CLIENT_ERROR bad data chunk\r\n"),
     "line_too_long": (b"x" * 3000 + b"\r\n", b"CLIENT_ERROR line too long\r\n"),
+    # a key with a control character is refused as a long one is (the
+    # protocol forbids them); memcached ends the line at a NUL ("set a"),
+    # so its key would not be ours.  Not closed.
+    "key_control": (b"set a\x00b 0 0 1\r\nx\r\nget a\x01b c\r\ndelete \x7f\r\nget c\r\n",
+                    b"CLIENT_ERROR bad command line format\r\nERROR\r\n"
+                    b"CLIENT_ERROR bad command line format\r\n"
+                    b"CLIENT_ERROR bad command line format\r\nEND\r\n", False),
 }
 
 
@@ -113,7 +121,8 @@ for name, data in sorted(CASES.items()):
     write(name, "out", ask(data))
     if name == "version_quit":
         open(os.path.join(HERE, name + ".closed"), "wb").close()
-for name, (data, out) in BY_HAND.items():
+for name, (data, out, *closed) in BY_HAND.items():
     write(name, "in", data)
     write(name, "out", out)
-    open(os.path.join(HERE, name + ".closed"), "wb").close()
+    if closed != [False]:
+        open(os.path.join(HERE, name + ".closed"), "wb").close()
