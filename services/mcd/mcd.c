@@ -291,12 +291,10 @@ static int mcd_on_verbosity(pf_session *s, const pf_packet *pkt)
     return say(s, F(pkt), "OK\r\n");
 }
 
-static int mcd_on_stats(pf_session *s, const pf_packet *pkt)
+static int stats_general(pf_session *s, pf_mcd *m)
 {
-    pf_mcd *m = store_of(s);
     pf_mcd_stats st;
     char b[1024];
-    (void)pkt;
     pf_mcd_stats_get(m, &st);
     int64_t now = pf__mcd_now();
     int n = snprintf(b, sizeof b,
@@ -314,6 +312,37 @@ static int mcd_on_stats(pf_session *s, const pf_packet *pkt)
                      st.bytes, st.limit_maxbytes);
     int rc = pf_reply(s, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
     return rc < 0 ? rc : PF_NEXT;
+}
+
+static int stats_settings(pf_session *s, pf_mcd *m)
+{
+    char b[256];
+    int n = snprintf(b, sizeof b,
+                     "STAT maxbytes %zu\r\nSTAT item_size_max %zu\r\nSTAT evictions on\r\n"
+                     "STAT cas_enabled yes\r\nEND\r\n",
+                     m->max_bytes, m->max_item);
+    int rc = pf_reply(s, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
+    return rc < 0 ? rc : PF_NEXT;
+}
+
+/* "stats", "stats reset" and "stats settings"; memcached's other groups
+ * (items, slabs, sizes, conns, detail) describe its slab allocator and
+ * connection table, which mcd does not have: ERROR, as memcached answers a
+ * group it does not know. */
+static int mcd_on_stats(pf_session *s, const pf_packet *pkt)
+{
+    pf_mcd *m = store_of(s);
+    pf_slice rest = F(pkt)->keys, group;
+    if (!pf_mc_next_key(&rest, &group))
+        return stats_general(s, m);
+    /* Words after the group are ignored, as memcached does. */
+    if (group.len == 5 && memcmp(group.ptr, "reset", 5) == 0) {
+        pf_mcd_stats_reset(m);
+        return say(s, NULL, "RESET\r\n");
+    }
+    if (group.len == 8 && memcmp(group.ptr, "settings", 8) == 0)
+        return stats_settings(s, m);
+    return say(s, NULL, "ERROR\r\n");
 }
 
 static int mcd_on_quit(pf_session *s, const pf_packet *pkt)

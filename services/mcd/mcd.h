@@ -42,5 +42,8 @@ pf_mcd *pf_mcd_new(const pf_mcd_conf *conf);
 void pf_mcd_free(pf_mcd *m);
 /* Any thread. */
 void pf_mcd_stats_get(pf_mcd *m, pf_mcd_stats *out);
+/* Any thread: the counters back to 0, as memcached's "stats reset" (not
+ * the items, their bytes or the open connections). */
+void pf_mcd_stats_reset(pf_mcd *m);
 
 #endif

@@ -239,3 +239,16 @@ void pf_mcd_stats_get(pf_mcd *m, pf_mcd_stats *o)
     o->total_connections = LD(total_conns);
 #undef LD
 }
+
+void pf_mcd_stats_reset(pf_mcd *m)
+{
+#define ZERO(f) atomic_store_explicit(&m->f, 0, memory_order_relaxed)
+    ZERO(evictions);
+    ZERO(cmd_get);
+    ZERO(get_hits);
+    ZERO(get_misses);
+    ZERO(cmd_set);
+    ZERO(cmd_touch);
+    ZERO(total_conns);
+#undef ZERO
+}

@@ -248,7 +248,15 @@ static void test_real_clients(void **st)
              "    d = s.recv(4096)\n"
              "    if not d: break\n"
              "    got += d\n"
-             "assert got == want, got\n'",
+             "assert got == want, got\n"
+             "s.sendall(b\"stats reset\\r\\nstats\\r\\n\")\n"
+             "got = b\"\"\n"
+             "while not got.endswith(b\"END\\r\\n\"):\n"
+             "    d = s.recv(4096)\n"
+             "    if not d: break\n"
+             "    got += d\n"
+             "assert got.startswith(b\"RESET\\r\\nSTAT \"), got\n"
+             "assert b\"STAT cmd_get 0\\r\\n\" in got and b\"STAT curr_items 1\\r\\n\" in got, got\n'",
              sp.port);
     assert_int_equal(run(cmd), 0);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

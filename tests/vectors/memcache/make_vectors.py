@@ -49,6 +49,7 @@ CASES = {
     "flags_wide": b"set a 4294967295 0 1\r\nx\r\nget a\r\n",
     "too_large": b"set a 0 0 1\r\nx\r\nset a 0 0 1048577\r\n" + b"y" * 1048577 + b"\r\nget a\r\n",
     "version_quit": b"verbosity 1\r\nquit\r\nget a\r\n",
+    "stats_groups": b"stats reset\r\nstats reset extra\r\nstats foo\r\nstats RESET\r\n",
     "many_keys": b"get " + b" ".join(b"k%d" % i for i in range(100)) + b"\r\n",
 }
 
@@ -69,6 +70,9 @@ BY_HAND = {
                     b"CLIENT_ERROR bad command line format\r\nERROR\r\n"
                     b"CLIENT_ERROR bad command line format\r\n"
                     b"CLIENT_ERROR bad command line format\r\nEND\r\n", False),
+    # memcached's slab and connection-table groups: mcd has neither
+    "stats_groups_mcd": (b"stats items\r\nstats slabs\r\nstats detail on\r\n",
+                         b"ERROR\r\nERROR\r\nERROR\r\n", False),
 }
 
 
