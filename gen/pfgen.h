@@ -53,6 +53,7 @@ enum pfg_pdir {
     PFG_P_FULL,     /* full "reply": connection limit */
     PFG_P_BUSY,     /* busy "reply": request queue full */
     PFG_P_MAXPACKET, /* max_packet FUNCTION: the largest packet with a conf */
+    PFG_P_ATREST,   /* at_rest FUNCTION: the parser holds nothing between packets */
     PFG_P_N
 };
 

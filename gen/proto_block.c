@@ -5,11 +5,13 @@
  *   keywords exact GET M_SEARCH=M-SEARCH   NAME_keyword(p, n) finds it
  *   fields  pf_line_fields              NAME_FIELDS(pkt): the typed fields
  *   parser  line_parser                 with init and parse (error, interim,
- *   init    line_init                   full, busy, max_packet optional):
+ *   init    line_init                   full, busy, max_packet, at_rest
+ *                                       optional):
  *   parse   line_parse                  NAME_PROTOCOL(var) defines the
  *   error   line_error                  pf_protocol literal
  *   full    "-ERR too many connections\r\n"
  *   max_packet line_max_packet          size_t f(const void *conf)
+ *   at_rest line_at_rest                int f(const void *parser)
  *
  * A keyword's text is the event's name as written (exact, nocase: ASCII
  * case does not matter) or lowercased (lower), or WORD=text.  The
@@ -25,7 +27,7 @@
 
 static const char *const pdir_name[PFG_P_N] = { "fields", "parser", "init", "parse",
                                                 "error", "interim", "full", "busy",
-                                                "max_packet" };
+                                                "max_packet", "at_rest" };
 
 static int is_word(const pfg_tok *t, const char *s)
 {
@@ -233,6 +235,8 @@ void pfg_put_protocol_decl(FILE *f, const pfg_machine *m)
         fprintf(f, "        .busy_reply = PF_SLICE_LIT(%s), \\\n", m->pdir[PFG_P_BUSY]);
     if (m->pdir[PFG_P_MAXPACKET])
         fprintf(f, "        .max_packet = %s, \\\n", m->pdir[PFG_P_MAXPACKET]);
+    if (m->pdir[PFG_P_ATREST])
+        fprintf(f, "        .at_rest = %s, \\\n", m->pdir[PFG_P_ATREST]);
     fputs("    }\n", f);
 }
 

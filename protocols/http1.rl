@@ -278,6 +278,14 @@ size_t pf_http1_max_request(const pf_http1_conf *conf)
     return (size_t)r.max_head_bytes + r.max_body + r.max_chunk_framing + r.max_head_bytes;
 }
 
+/* Between requests nothing carries over: every request starts from
+ * msg_reset, and the limits come from the conf again at parser_init. */
+static int http1_at_rest(const void *pp)
+{
+    const http1_parser *hp = pp;
+    return !hp->err && hp->m.off == 0;
+}
+
 static void http1_parser_init(void *pp, const void *conf)
 {
     http1_parser *hp = pp;
@@ -489,4 +497,5 @@ const pf_protocol pf_http1_protocol = {
     .full_reply = ERR_REPLY("503", "Service Unavailable", "24"),
     .interim = http1_interim,
     .max_packet = http1_max_packet,
+    .at_rest = http1_at_rest,
 };

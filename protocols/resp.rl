@@ -543,6 +543,15 @@ static void resp_parser_init(void *pp, const void *conf)
         rp->max_inline = SIZE_MAX / 4;
 }
 
+/* Between commands nothing carries over (reset_command, pos back to 0);
+ * skipped empty lines stay in the input until a command or EMPTY takes
+ * them, so they are never "at rest". */
+static int resp_at_rest(const void *pp)
+{
+    const resp_parser *rp = pp;
+    return !rp->err && rp->mode == M_START && rp->pos == 0;
+}
+
 static ssize_t resp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
     resp_parser *rp = pp;
@@ -753,4 +762,5 @@ const pf_protocol pf_resp_protocol = {
     .error_reply = resp_error_reply,
     .busy_reply = { NULL, 0 },
     .full_reply = PF_SLICE_LIT("-ERR max number of clients reached\r\n"),
+    .at_rest = resp_at_rest,
 };

@@ -412,6 +412,7 @@ void pf__step_done(pf_server *srv, pf__conn *c)
         if (c->s.in.len == 0) {
             pf_buf_shrink(&c->s.in);
             pf__conn_trim_packets(c);
+            pf__conn_rest(c);
         }
     }
     conn_timers_after(srv, c);

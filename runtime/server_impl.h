@@ -112,7 +112,9 @@ typedef struct pf__conn {
 #ifndef NDEBUG
     _Atomic(void *) _holder;         /* PF__SELF of the thread running its job */
 #endif
-    /* parser state follows, proto->parser_size bytes, max-aligned */
+    /* parser state and fields scratch follow, max-aligned, unless the
+     * protocol can say its parser is at rest: then s.parser is a block of
+     * its own, held while a packet is under way (conn.c) */
 } pf__conn;
 
 struct pf_server {
@@ -198,6 +200,10 @@ static inline pf_packet *pf__conn_packet(pf__conn *c, unsigned i)
 void pf__conn_release_packets(pf__conn *c);
 /* hsha, between jobs: release the packet arrays unless they are small. */
 void pf__conn_trim_packets(pf__conn *c);
+/* With no unconsumed input: give the parser state back if the protocol
+ * says it is at rest (pf_protocol.at_rest); the next packet gets a fresh
+ * one.  By whoever may parse: the owner in hsha, else the job. */
+void pf__conn_rest(pf__conn *c);
 
 /* loop.c */
 int pf__loop_init(pf_server *srv);

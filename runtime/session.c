@@ -125,7 +125,8 @@ void pf__session_init(pf_session *s, const pf_service *svc,
     s->fields = fields;
     pf__out_init(&s->out, 0, 0);
     s->state = svc->fsm->start;
-    svc->proto->parser_init(parser, proto_conf);
+    if (parser) /* NULL: a connection's, made when bytes come (conn.c) */
+        svc->proto->parser_init(parser, proto_conf);
 }
 
 int pf__session_dispatch(pf_session *s, const pf_packet *pkt)

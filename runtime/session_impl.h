@@ -12,7 +12,8 @@ struct pf_session {
     const pf_service *svc;      /* protocol, table, handlers */
     pf_fsm_stats *stats;
     void *data;          /* pf_session_data */
-    void *parser;        /* proto->parser_size bytes */
+    void *parser;        /* proto->parser_size bytes (a connection's: NULL
+                            while at rest, conn.c) */
     void *fields;        /* proto->fields_size bytes, one packet's fields */
     uint16_t state;
     uint8_t closing;     /* pf_close, PF_CLOSE, a final state or an error */
@@ -26,9 +27,10 @@ struct pf_session {
     void *post;          /* post.c: this session's handle slot, or NULL */
 };
 
-/* Initialise `s` over caller memory for parser and fields, with empty
- * input and output (the caller sets their limits).  `svc` passed
- * pf_service_check.  Does not deliver PF_EV_OPEN. */
+/* Initialise `s` over caller memory for parser and fields (NULL: set
+ * later, by a caller that runs parser_init itself), with empty input and
+ * output (the caller sets their limits).  `svc` passed pf_service_check.
+ * Does not deliver PF_EV_OPEN. */
 void pf__session_init(pf_session *s, const pf_service *svc,
                       const void *proto_conf, void *parser, void *fields,
                       pf_fsm_stats *stats);

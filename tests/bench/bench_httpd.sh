@@ -7,6 +7,8 @@
 # PID.  Reported per run: requests/s, p99 latency, and the server's CPU time
 # per request (utime+stime from /proc/PID/stat before and after the run),
 # then the ratios httpd/nginx.  About 6 runs of BENCH_SECONDS (default 5).
+# Then memory per idle connection, httpd in every mode beside nginx's
+# worker (BENCH_IDLE_CONNS, default 10,000).
 # Arguments: none; PF_BUILD names the build folder.
 set -u
 B=${PF_BUILD:-build}
@@ -109,3 +111,26 @@ for c in $CONNS; do
                 a / (b ? b : 1), p / (q ? q : 1), x / (y ? y : 1) }'
     done
 done
+
+# Memory per idle connection: IDLE_CONNS connections that each made one
+# request (GET /hello) and stay open; the server's RSS growth (nginx: its
+# worker's) per connection, after a tenth of them warmed it up.
+IDLE=$B/bench/bench_idle
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+if [ -x "$IDLE" ]; then
+    echo
+    echo "memory per idle connection ($IDLE_CONNS connections after one request each)"
+    start_nginx
+    ng=$("$IDLE" "$cpid" "$port" "$IDLE_CONNS" 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n' |
+         sed 's/.*bytes_per_conn=//')
+    stop
+    printf '%-14s %8s bytes\n' nginx "$ng"
+    for mode in hsha reactor lf inline; do
+        start_httpd $mode
+        b=$("$IDLE" "$cpid" "$port" "$IDLE_CONNS" 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n' |
+            sed 's/.*bytes_per_conn=//')
+        stop
+        printf '%-14s %8s bytes   %s\n' "httpd-$mode" "$b" \
+            "$(awk -v a="$b" -v n="$ng" 'BEGIN { if (n > 0) printf "%.2fx nginx", a / n }')"
+    done
+fi

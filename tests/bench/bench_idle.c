@@ -1,8 +1,10 @@
 /* Memory per idle connection: open N connections to a server (PID given),
- * greet each (HELLO, so its session is fully open), then read the server's
- * RSS.  Prints: conns=N rss_before_kb=A rss_after_kb=B bytes_per_conn=C
+ * make one request on each (default "HELLO idle\r\n", the line protocol's
+ * greeting, so its session is fully open) and read its first reply bytes,
+ * then read the server's RSS.  Prints: conns=N rss_before_kb=A
+ * rss_after_kb=B bytes_per_conn=C
  *
- *   bench_idle PID PORT N */
+ *   bench_idle PID PORT N [REQUEST]     (REQUEST: \r and \n as escapes) */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -27,12 +29,29 @@ static long rss_kb(int pid)
     return kb;
 }
 
+/* "\r" and "\n" written out in `s` become the bytes. */
+static size_t unescape(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n < cap; s++) {
+        if (s[0] == '\\' && (s[1] == 'r' || s[1] == 'n')) {
+            out[n++] = s[1] == 'r' ? '\r' : '\n';
+            s++;
+        } else {
+            out[n++] = *s;
+        }
+    }
+    return n;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s PID PORT N\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s PID PORT N [REQUEST]\n", argv[0]);
         return 2;
     }
+    char req[1024];
+    size_t reqlen = unescape(argc == 5 ? argv[4] : "HELLO idle\\r\\n", req, sizeof req);
     int pid = atoi(argv[1]), n = atoi(argv[3]);
     unsigned port = (unsigned)atoi(argv[2]);
     struct rlimit rl;
@@ -56,7 +75,7 @@ int main(int argc, char **argv)
             perror("connect");
             return 1;
         }
-        if (write(fds[i], "HELLO idle\r\n", 12) != 12 || read(fds[i], buf, sizeof(buf)) <= 0) {
+        if (write(fds[i], req, reqlen) != (ssize_t)reqlen || read(fds[i], buf, sizeof(buf)) <= 0) {
             fprintf(stderr, "connection %d not greeted\n", i);
             return 1;
         }

@@ -69,6 +69,16 @@ typedef struct pf_protocol {
      * input a connection buffers, in the server and by hand alike, unless
      * the listener, the server or the session conf gives max_input. */
     size_t (*max_packet)(const void *conf);
+
+    /* Optional (NULL: the parser's state lives as long as the connection).
+     * Whether the parser, with no byte of a next packet passed to it,
+     * holds nothing that a fresh parser_init would not: then a hosted
+     * connection with no unconsumed input gives its parser state and
+     * fields scratch back, and gets them fresh (parser_init) when bytes
+     * come, so an idle connection costs none of it.  A parser that keeps
+     * state from one packet to the next (SMTP's DATA mode, a value being
+     * skipped) says no while it does.  Never called after an error. */
+    int (*at_rest)(const void *parser);
 } pf_protocol;
 
 #endif

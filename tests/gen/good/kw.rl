@@ -14,4 +14,5 @@ error   kw_error
 full    "-ERR full # not a comment\r\n"
 busy    "-ERR busy \"quoted\"\r\n"
 max_packet kw_max_packet
+at_rest kw_at_rest
 @end */
