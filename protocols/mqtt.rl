@@ -282,6 +282,13 @@ static void mqtt_parser_init(void *p, const void *conf)
     pp->max_packet = c && c->max_packet ? c->max_packet : PF_MQTT_MAX_PACKET_DEFAULT;
 }
 
+/* Between packets nothing carries over (reset). */
+static int mqtt_at_rest(const void *vp)
+{
+    const mqtt_parser *pp = vp;
+    return !pp->err && !pp->type;
+}
+
 static ssize_t mqtt_parse(void *vp, const char *buf, size_t len, pf_packet *out)
 {
     mqtt_parser *pp = vp;
@@ -343,4 +350,5 @@ const pf_protocol pf_mqtt_protocol = {
     /* CONNACK, return code 3: server unavailable. */
     .full_reply = { "\x20\x02\x00\x03", 4 },
     .max_packet = mqtt_max_packet,
+    .at_rest = mqtt_at_rest,
 };

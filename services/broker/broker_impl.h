@@ -93,7 +93,7 @@ typedef struct client {
     int retired;                   /* both: out of the table */
     pf_handle h;                   /* both: the attached connection, or none */
     unsigned attach;               /* both: generation of the attachment */
-    flight *win;                   /* [conf.window] */
+    flight *win;                   /* [PF_MQTT_WINDOW], from the first QoS 1/2 message */
     unsigned nwin;
     queued *q;                     /* ring, grown on demand */
     unsigned qcap, qhead, qlen, qret; /* qret: retained entries among qlen */

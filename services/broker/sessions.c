@@ -183,10 +183,8 @@ client *pf__bk_client_new(pf_broker *B, const char *id, size_t n)
     if (!c)
         return NULL;
     c->id = malloc(n ? n : 1);
-    c->win = calloc(PF_MQTT_WINDOW, sizeof(*c->win));
-    if (!c->id || !c->win || pthread_mutex_init(&c->lock, NULL) != 0) {
+    if (!c->id || pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c->id);
-        free(c->win);
         free(c);
         return NULL;
     }
@@ -505,6 +503,11 @@ void pf__bk_pump(client *c)
         }
         if (c->nwin == PF_MQTT_WINDOW)
             return; /* an acknowledgement pumps again */
+        /* Made for the first QoS 1/2 message: a client that never gets
+         * one (most idle ones) holds no window.  Out of memory: the
+         * message stays queued for the next pump. */
+        if (!c->win && !(c->win = calloc(PF_MQTT_WINDOW, sizeof(*c->win))))
+            return;
         flight *f = &c->win[c->nwin++];
         *f = (flight){ .m = e->m, .qos = e->qos, .id = new_id(c), .unsent = 1,
                        .retain = e->retain };

@@ -4,7 +4,7 @@
  * then read the server's RSS.  Prints: conns=N rss_before_kb=A
  * rss_after_kb=B bytes_per_conn=C
  *
- *   bench_idle PID PORT N [REQUEST]     (REQUEST: \r and \n as escapes) */
+ *   bench_idle PID PORT N [REQUEST]     (REQUEST: \r, \n, \xHH as escapes) */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -29,14 +29,19 @@ static long rss_kb(int pid)
     return kb;
 }
 
-/* "\r" and "\n" written out in `s` become the bytes. */
+/* "\r", "\n" and "\xHH" written out in `s` become the bytes (MQTT's
+ * CONNECT holds NULs). */
 static size_t unescape(const char *s, char *out, size_t cap)
 {
     size_t n = 0;
+    unsigned x;
     for (; *s && n < cap; s++) {
         if (s[0] == '\\' && (s[1] == 'r' || s[1] == 'n')) {
             out[n++] = s[1] == 'r' ? '\r' : '\n';
             s++;
+        } else if (s[0] == '\\' && s[1] == 'x' && sscanf(s + 2, "%2x", &x) == 1) {
+            out[n++] = (char)x;
+            s += 3;
         } else {
             out[n++] = *s;
         }

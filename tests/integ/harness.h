@@ -287,6 +287,31 @@ static inline ssize_t h_recv_n(int fd, char *buf, size_t want, int ms, int *eof)
     return (ssize_t)got;
 }
 
+/* Memory per idle connection: open n connections to the server (pid,
+ * port), send `req` on each and let `reply` (0: read) take its answer,
+ * leaving them open in fds[].  Returns the server's RSS growth per
+ * connection, in bytes, over the last n - warm (the first ones warm it
+ * up), or -1 if a connection or an answer failed. */
+static inline double h_idle_bytes(pid_t pid, unsigned port, int *fds, int n, int warm,
+                                  const char *req, size_t reqlen, int (*reply)(int fd))
+{
+    long before = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (i == warm)
+            before = h_rss_kb(pid);
+        fds[i] = h_connect(port, 0);
+        if (fds[i] < 0 || h_send_all(fds[i], req, reqlen) < 0 || reply(fds[i]) < 0) {
+            for (int k = 0; k <= i; k++)
+                if (fds[k] >= 0)
+                    close(fds[k]);
+            return -1;
+        }
+    }
+    long after = h_rss_kb(pid);
+    return before > 0 && after > 0 ? (double)(after - before) * 1024.0 / (n - warm) : -1;
+}
+
 /* ---- peer servers (redis-server, memcached ...) ------------------------ */
 
 /* A free TCP port of 127.0.0.1 (bound, then released for a peer to take). */
