@@ -28,6 +28,7 @@ error   mc_error_reply
 busy    "SERVER_ERROR busy\r\n"
 full    "SERVER_ERROR too many open connections\r\n"
 max_packet mc_max_packet
+at_rest mc_at_rest
 @end */
 #include <errno.h>
 #include <string.h>
@@ -295,6 +296,14 @@ static ssize_t mc_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     mp->line_len = 0;
     out->raw = (pf_slice){ buf, total };
     return (ssize_t)total;
+}
+
+/* A value being skipped and a storage line waiting for its data carry
+ * over to the next call; nothing else does. */
+static int mc_at_rest(const void *pp)
+{
+    const mc_parser *mp = pp;
+    return !mp->err && !mp->skip && !mp->line_len && !mp->line.scanned;
 }
 
 static pf_slice mc_error_reply(const void *pp, int err)

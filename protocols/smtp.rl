@@ -466,6 +466,14 @@ static ssize_t smtp_parse(void *pp, const char *buf, size_t len, pf_packet *out)
     return parse_command(sp, buf, len, out);
 }
 
+/* Between commands nothing carries over; DATA's wait for the handler and
+ * the data that follows, and the tail of an over-long line, do. */
+static int smtp_at_rest(const void *pp)
+{
+    const pf_smtp_parser *sp = pp;
+    return sp->mode == MODE_CMD && sp->scanned == 0;
+}
+
 void pf_smtp_parser_data(pf_smtp_parser *sp, int accepted)
 {
     if (sp->mode != MODE_WAIT)
@@ -499,4 +507,5 @@ const pf_protocol pf_smtp_protocol = {
      * unanswered would hold the parser, a chunk would be lost). */
     .busy_reply = { NULL, 0 },
     .full_reply = LIT("421 4.3.2 Too many connections, try again later\r\n"),
+    .at_rest = smtp_at_rest,
 };

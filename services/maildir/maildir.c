@@ -37,6 +37,14 @@ static const pf_handler handlers[] = PF_HANDLERS(SMTP_HANDLERS);
 const pf_service pf_maildir_service = { &pf_smtp_protocol, &smtp_fsm, handlers };
 #define NAME_MAX_ 256
 
+/* A transaction's names: held from MAIL until it ends, so a connection
+ * between transactions (most idle ones) does not carry 770 bytes of them. */
+typedef struct smtp_paths {
+    char from[PF_SMTP_PATH_MAX + 1];
+    char rcpt[PF_SMTP_PATH_MAX + 1];         /* the first recipient */
+    char name[NAME_MAX_];                    /* Maildir file name */
+} smtp_paths;
+
 typedef struct smtp_sess {
     const pf_smtp_conf *conf;
     const pf_maildir *md;
@@ -46,10 +54,8 @@ typedef struct smtp_sess {
     int fd;                                  /* the message in tmp/, or -1 */
     unsigned nrcpt;
     uint64_t size;                           /* octets of text (unstuffed) */
-    char helo[PF_SMTP_PATH_MAX + 1];
-    char from[PF_SMTP_PATH_MAX + 1];
-    char rcpt[PF_SMTP_PATH_MAX + 1];         /* the first recipient */
-    char name[NAME_MAX_];                    /* Maildir file name */
+    char *helo;                              /* HELO/EHLO's argument, its size */
+    smtp_paths *tx;                          /* from MAIL to the end of the transaction */
     char peer[INET6_ADDRSTRLEN + 8];         /* "[1.2.3.4]", "[IPv6:::1]" or "" */
 } smtp_sess;
 
@@ -151,8 +157,8 @@ static void discard(smtp_sess *t)
     if (t->fd >= 0) {
         close(t->fd);
         t->fd = -1;
-        if (t->md->dir &&
-            path_in(p, sizeof(p), t->md->dir, "tmp", t->name) == 0)
+        if (t->md->dir && t->tx &&
+            path_in(p, sizeof(p), t->md->dir, "tmp", t->tx->name) == 0)
             unlink(p);
     }
     t->size = 0;
@@ -164,9 +170,23 @@ static void discard(smtp_sess *t)
 static void reset(smtp_sess *t)
 {
     discard(t);
-    t->from[0] = 0;
-    t->rcpt[0] = 0;
+    free(t->tx);
+    t->tx = NULL;
     t->nrcpt = 0;
+}
+
+/* HELO/EHLO: its argument, kept at its own size (the greeting stays for
+ * the connection's life).  0 or -ENOMEM. */
+static int set_helo(smtp_sess *t, pf_slice arg)
+{
+    size_t n = arg.len < PF_SMTP_PATH_MAX ? arg.len : PF_SMTP_PATH_MAX;
+    char *h = malloc(n + 1);
+    if (!h)
+        return -ENOMEM;
+    copy_text(h, n + 1, arg.ptr, arg.len);
+    free(t->helo);
+    t->helo = h;
+    return 0;
 }
 
 /* Append message text; counts what a stored copy would hold. */
@@ -254,7 +274,8 @@ static int smtp_on_close(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     if (t) {
-        discard(t);
+        reset(t);
+        free(t->helo);
         free(t);
         pf_session_set_data(s, NULL);
     }
@@ -288,7 +309,8 @@ static int smtp_on_ehlo(pf_session *s, const pf_packet *pkt)
     smtp_sess *t = sess(s, pkt);
     char size[64];
     reset(t);
-    copy_slice(t->helo, sizeof(t->helo), fields(pkt)->arg);
+    if (set_helo(t, fields(pkt)->arg) < 0)
+        return -ENOMEM;
     t->esmtp = 1;
     snprintf(size, sizeof(size), "250-SIZE %llu\r\n",
              (unsigned long long)max_message(t->conf));
@@ -306,7 +328,8 @@ static int smtp_on_helo(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
     reset(t);
-    copy_slice(t->helo, sizeof(t->helo), fields(pkt)->arg);
+    if (set_helo(t, fields(pkt)->arg) < 0)
+        return -ENOMEM;
     t->esmtp = 0;
     const char *host = hostname(t->md);
     pf_slice parts[] = { LIT("250 "), { host, strlen(host) },
@@ -392,7 +415,9 @@ static int smtp_on_mail(pf_session *s, const pf_packet *pkt)
         return reply(s, "552 5.3.4 Message size exceeds fixed maximum message size\r\n",
                      PF_STAY);
     reset(t);
-    copy_slice(t->from, sizeof(t->from), f->path);
+    if (!(t->tx = calloc(1, sizeof(*t->tx))))
+        return -ENOMEM;
+    copy_slice(t->tx->from, sizeof(t->tx->from), f->path);
     return reply(s, "250 2.1.0 Ok\r\n", PF_NEXT);
 }
 
@@ -422,8 +447,10 @@ static int smtp_on_rcpt(pf_session *s, const pf_packet *pkt)
         return reply(s, "452 4.5.3 Too many recipients\r\n", PF_STAY);
     if (!domain_ok(t->md, f->path))
         return reply(s, "550 5.1.2 Recipient domain not accepted here\r\n", PF_STAY);
+    if (!t->tx) /* the table asks MAIL first; a table that does not gets its 503 */
+        return reply(s, "503 5.5.1 Bad sequence of commands\r\n", PF_STAY);
     if (t->nrcpt++ == 0)
-        copy_slice(t->rcpt, sizeof(t->rcpt), f->path);
+        copy_slice(t->tx->rcpt, sizeof(t->tx->rcpt), f->path);
     return reply(s, "250 2.1.5 Ok\r\n", PF_NEXT);
 }
 
@@ -434,6 +461,7 @@ static atomic_ulong seq;
 /* Open tmp/NAME and write the trace headers.  0 or -errno. */
 static int begin_message(smtp_sess *t)
 {
+    smtp_paths *tx = t->tx;
     /* hdr: room for the longest of every part (HELO 255, two paths of
      * 256, the host 255), so the trace headers are never dropped. */
     char path[PATH_MAX], hdr[2048], date[64], host[256];
@@ -446,17 +474,19 @@ static int begin_message(smtp_sess *t)
     /* Maildir unique name: time, microseconds, pid, a per-process counter,
      * and the host with '/' and ':' replaced (they are special there). */
     copy_text(host, sizeof(host), hostname(t->md), strlen(hostname(t->md)));
-    n = snprintf(t->name, sizeof(t->name), "%lld.M%06ldP%ldQ%lu.", (long long)tv.tv_sec,
+    if (!tx) /* DATA without MAIL: the table answers 503 before this */
+        return -EPROTO;
+    n = snprintf(tx->name, sizeof(tx->name), "%lld.M%06ldP%ldQ%lu.", (long long)tv.tv_sec,
                  (long)tv.tv_usec, (long)getpid(), q);
-    for (const char *h = host; *h && (size_t)n < sizeof(t->name) - 1; h++)
-        t->name[n++] = *h == '/' ? '\\' : *h == ':' ? '-' : *h;
-    t->name[n] = 0;
+    for (const char *h = host; *h && (size_t)n < sizeof(tx->name) - 1; h++)
+        tx->name[n++] = *h == '/' ? '\\' : *h == ':' ? '-' : *h;
+    tx->name[n] = 0;
     t->size = 0;
     t->too_big = 0;
     t->io_err = 0;
     if (!t->md->dir)
         return 0; /* a sink */
-    rc = path_in(path, sizeof(path), t->md->dir, "tmp", t->name);
+    rc = path_in(path, sizeof(path), t->md->dir, "tmp", tx->name);
     if (rc < 0)
         return rc;
     t->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -468,9 +498,8 @@ static int begin_message(smtp_sess *t)
                  "Return-Path: <%s>\r\n"
                  "Received: from %s%s%s%s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
                  "\tfor <%s>; %s\r\n",
-                 t->from, t->helo, t->peer[0] ? " (" : "", t->peer, t->peer[0] ? ")" : "",
-                 host, t->esmtp ? "ESMTP" : "SMTP", q,
-                 t->rcpt, date);
+                 tx->from, t->helo ? t->helo : "", t->peer[0] ? " (" : "", t->peer,
+                 t->peer[0] ? ")" : "", host, t->esmtp ? "ESMTP" : "SMTP", q, tx->rcpt, date);
     if (n < 0 || (size_t)n >= sizeof(hdr))
         n = 0;
     rc = write_all(t->fd, hdr, (size_t)n);
@@ -494,14 +523,14 @@ static int commit_message(smtp_sess *t)
     if (close(t->fd) < 0 && rc == 0)
         rc = -errno;
     t->fd = -1;
-    if (rc == 0 && (path_in(from, sizeof(from), t->md->dir, "tmp", t->name) < 0 ||
-                    path_in(to, sizeof(to), t->md->dir, "new", t->name) < 0 ||
+    if (rc == 0 && (path_in(from, sizeof(from), t->md->dir, "tmp", t->tx->name) < 0 ||
+                    path_in(to, sizeof(to), t->md->dir, "new", t->tx->name) < 0 ||
                     path_in(dir, sizeof(dir), t->md->dir, "new", NULL) < 0))
         rc = -ENAMETOOLONG;
     if (rc == 0 && rename(from, to) < 0)
         rc = -errno;
     if (rc < 0) {
-        if (path_in(from, sizeof(from), t->md->dir, "tmp", t->name) == 0)
+        if (path_in(from, sizeof(from), t->md->dir, "tmp", t->tx->name) == 0)
             unlink(from);
         return rc;
     }

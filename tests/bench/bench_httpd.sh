@@ -7,8 +7,7 @@
 # PID.  Reported per run: requests/s, p99 latency, and the server's CPU time
 # per request (utime+stime from /proc/PID/stat before and after the run),
 # then the ratios httpd/nginx.  About 6 runs of BENCH_SECONDS (default 5).
-# Then memory per idle connection, httpd in every mode beside nginx's
-# worker (BENCH_IDLE_CONNS, default 10,000).
+# (Memory per idle connection: idle_memory.sh.)
 # Arguments: none; PF_BUILD names the build folder.
 set -u
 B=${PF_BUILD:-build}
@@ -27,6 +26,7 @@ cleanup() { [ -n "$spid" ] && kill -9 "$spid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+. "$(dirname "$0")/nginx_hello.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
     i=0
@@ -50,24 +50,7 @@ start_httpd() { # MODE
 
 start_nginx() {
     port=$(free_port)
-    mkdir -p "$tmp/ng/logs"
-    cat >"$tmp/ng/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $tmp/ng/nginx.pid;
-error_log $tmp/ng/logs/error.log warn;
-events { worker_connections 20000; use epoll; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    client_body_temp_path $tmp/ng/cb; proxy_temp_path $tmp/ng/px; fastcgi_temp_path $tmp/ng/fc;
-    uwsgi_temp_path $tmp/ng/uw; scgi_temp_path $tmp/ng/sc;
-    server {
-        listen 127.0.0.1:$port;
-        location = /hello { default_type text/plain; return 200 "Hello, World!\n"; }
-    }
-}
-CONF
+    nginx_hello_conf "$tmp/ng" "$port"
     taskset -c 0 nginx -p "$tmp/ng" -c "$tmp/ng/nginx.conf" 2>"$tmp/ng/err" &
     spid=$!
     wait_port "$port"
@@ -112,25 +95,3 @@ for c in $CONNS; do
     done
 done
 
-# Memory per idle connection: IDLE_CONNS connections that each made one
-# request (GET /hello) and stay open; the server's RSS growth (nginx: its
-# worker's) per connection, after a tenth of them warmed it up.
-IDLE=$B/bench/bench_idle
-IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
-if [ -x "$IDLE" ]; then
-    echo
-    echo "memory per idle connection ($IDLE_CONNS connections after one request each)"
-    start_nginx
-    ng=$("$IDLE" "$cpid" "$port" "$IDLE_CONNS" 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n' |
-         sed 's/.*bytes_per_conn=//')
-    stop
-    printf '%-14s %8s bytes\n' nginx "$ng"
-    for mode in hsha reactor lf inline; do
-        start_httpd $mode
-        b=$("$IDLE" "$cpid" "$port" "$IDLE_CONNS" 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n' |
-            sed 's/.*bytes_per_conn=//')
-        stop
-        printf '%-14s %8s bytes   %s\n' "httpd-$mode" "$b" \
-            "$(awk -v a="$b" -v n="$ng" 'BEGIN { if (n > 0) printf "%.2fx nginx", a / n }')"
-    done
-fi

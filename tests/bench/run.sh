@@ -1,7 +1,8 @@
 #!/bin/sh
 # make bench: echod throughput and p99 in every mode at 1, 100 and 1000
 # connections, with cheap handlers (ECHO) and blocking ones (SLEEP 1);
-# memory per idle connection at 10,000 connections; queue hand-off cost;
+# memory per idle connection at 10,000 connections, every service beside
+# its peer (idle_memory.sh); queue hand-off cost;
 # then every other bench program given (protocol parser benchmarks).
 # Loopback only; about two and a half minutes.  Arguments: the bench
 # programs ($(BENCHES)); PF_BUILD names the build folder.
@@ -13,7 +14,7 @@ SECS=${BENCH_SECONDS:-2}
 THREADS_SLEEP=${BENCH_THREADS_SLEEP:-8}
 bench() { for b in "$@"; do case $b in */$1) echo "$b"; return;; esac; done; echo "$B/bench/$1"; }
 ALL="$*" # kept: "set --" below reuses the positional parameters
-LOAD=$(bench bench_load "$@"); IDLE=$(bench bench_idle "$@"); QUEUE=$(bench bench_queue "$@")
+LOAD=$(bench bench_load "$@"); QUEUE=$(bench bench_queue "$@")
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"; [ -n "${pid:-}" ] && kill -9 $pid 2>/dev/null' EXIT
 
@@ -48,10 +49,8 @@ for mode in hsha reactor lf inline; do
 done
 
 echo
-echo "memory per idle connection (10,000 greeted connections, hsha)"
-start hsha $cpus
-"$IDLE" $pid "$port" 10000
-stop
+# memory per idle connection, every service beside its peer
+PF_BUILD=$B sh "$(dirname "$0")/idle_memory.sh"
 
 echo
 "$QUEUE"

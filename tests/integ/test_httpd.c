@@ -513,7 +513,7 @@ static void test_idle_memory(void **st)
         double per = h_idle_bytes(sp.pid, sp.port, fds, IDLE_CONNS, IDLE_WARM, req,
                                   sizeof req - 1, hello_reply);
         printf("idle memory (%s): %.0f bytes per connection\n", modes[m], per);
-        assert_true(per >= 0 && per < 1024.0);
+        assert_true(h_idle_within(per, 1024.0));
         assert_int_equal(h_send_all(fds[0], req, 8), 0);
         usleep(50000);
         assert_int_equal(h_send_all(fds[0], req + 8, sizeof req - 1 - 8), 0);
