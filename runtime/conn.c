@@ -113,10 +113,11 @@ pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd)
     const pf_protocol *p = ls->proto;
     size_t sz = align_up(sizeof(pf__conn)) + (lazy_parser(p) ? 0 : parser_block(p));
     pf__conn *c = calloc(1, sz);
-    char *pmem = (char *)c + align_up(sizeof(*c));
+    char *pmem;
 
     if (!c)
         return NULL;
+    pmem = (char *)c + align_up(sizeof(*c));
     c->fd = fd;
     c->ls = ls;
     c->srv = srv;
