@@ -490,7 +490,6 @@ static int hello_reply(int fd)
 }
 
 #define IDLE_CONNS 2200
-#define IDLE_WARM 200
 
 /* Memory per idle connection (issue 16): 2,000 connections that each made
  * one request and stay open grow the server by under 1 KiB each, in every
@@ -503,6 +502,7 @@ static void test_idle_memory(void **st)
     static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
     static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
     static int fds[IDLE_CONNS];
+    int n = h_idle_n(IDLE_CONNS);
     (void)st;
     h_raise_nofile();
     for (int m = 0; m < 4; m++) {
@@ -510,7 +510,7 @@ static void test_idle_memory(void **st)
         const char *args[] = { "--listen", "127.0.0.1:0", "--mode", modes[m], "--threads", "2",
                                NULL };
         assert_int_equal(h_spawn(&sp, "httpd", 1, 0, args), 0);
-        double per = h_idle_bytes(sp.pid, sp.port, fds, IDLE_CONNS, IDLE_WARM, req,
+        double per = h_idle_bytes(sp.pid, sp.port, fds, n, n / 11, req,
                                   sizeof req - 1, hello_reply);
         printf("idle memory (%s): %.0f bytes per connection\n", modes[m], per);
         assert_true(h_idle_within(per, 1024.0));
@@ -518,11 +518,11 @@ static void test_idle_memory(void **st)
         usleep(50000);
         assert_int_equal(h_send_all(fds[0], req + 8, sizeof req - 1 - 8), 0);
         assert_int_equal(hello_reply(fds[0]), 0);
-        for (int i = 1; i < IDLE_CONNS; i += 100) {
+        for (int i = 1; i < n; i += 100) {
             assert_int_equal(h_send_all(fds[i], req, sizeof req - 1), 0);
             assert_int_equal(hello_reply(fds[i]), 0);
         }
-        for (int i = 0; i < IDLE_CONNS; i++)
+        for (int i = 0; i < n; i++)
             close(fds[i]);
         stop_ok(&sp);
     }
