@@ -22,16 +22,10 @@ spid=
 cleanup() { [ -n "$spid" ] && kill -9 "$spid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+. "$(dirname "$0")/lib.sh"
 start() { # BIN MODE
-    taskset -c 0 "$1" --listen 127.0.0.1:0 --mode "$2" --threads 1 --max-conns 20000 2>"$tmp/err" &
-    spid=$!
-    i=0
-    until grep -q 'listening on' "$tmp/err" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 500 ] && { echo "ab_httpd: $1 did not start" >&2; exit 1; }
-        sleep 0.01
-    done
-    port=$(sed -n 's/^listening on .*://p' "$tmp/err" | head -1)
+    start_ours "$tmp/err" taskset -c 0 "$1" --listen 127.0.0.1:0 --mode "$2" --threads 1 \
+        --max-conns 20000 || exit 1
 }
 stop() { kill -TERM "$spid"; wait "$spid" 2>/dev/null; spid=; }
 run() { # NAME CONNS

@@ -25,26 +25,11 @@ spid=
 cleanup() { [ -n "$spid" ] && kill -9 "$spid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-. "$(dirname "$0")/nginx_hello.sh"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    i=0
-    until curl -s -o /dev/null "http://127.0.0.1:$1/hello"; do
-        i=$((i + 1)); [ $i -gt 300 ] && { echo "bench_httpd: server on $1 did not start" >&2; exit 1; }
-        sleep 0.02
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 start_httpd() { # MODE
-    taskset -c 0 "$HTTPD" --listen 127.0.0.1:0 --mode "$1" --threads 1 --max-conns 20000 2>"$tmp/err" &
-    spid=$!
-    i=0
-    until grep -q 'listening on' "$tmp/err" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 500 ] && { echo "httpd did not start" >&2; exit 1; }
-        sleep 0.01
-    done
-    port=$(sed -n 's/^listening on .*://p' "$tmp/err" | head -1)
+    start_ours "$tmp/err" taskset -c 0 "$HTTPD" --listen 127.0.0.1:0 --mode "$1" --threads 1 \
+        --max-conns 20000 || exit 1
     cpid=$spid
 }
 
@@ -53,7 +38,7 @@ start_nginx() {
     nginx_hello_conf "$tmp/ng" "$port"
     taskset -c 0 nginx -p "$tmp/ng" -c "$tmp/ng/nginx.conf" 2>"$tmp/ng/err" &
     spid=$!
-    wait_port "$port"
+    wait_port "$port" || exit 1
     cpid=$(cat "/proc/$spid/task/$spid/children" | awk '{ print $1 }') # the worker
 }
 

@@ -21,15 +21,7 @@ done
 spid=
 trap '[ -n "$spid" ] && kill -9 "$spid" 2>/dev/null' EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-wait_port() {
-    i=0
-    until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 300 ] && { echo "bench_mcd: server on $1 did not start" >&2; exit 1; }
-        sleep 0.02
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 # run NAME SIZE -> prints "ops cpu_us_per_op"
 run() {
@@ -41,7 +33,7 @@ run() {
                    -m 256 2>/dev/null & ;;
     esac
     spid=$!
-    wait_port "$port"
+    wait_port "$port" || exit 1
     t0=$(cpu_ticks "$spid")
     out=$(taskset -c 1 timeout $((SECS + 10)) memcaslap -s "127.0.0.1:$port" -T 1 -c 50 \
           -t "${SECS}s" -X "$2" 2>&1)

@@ -26,31 +26,15 @@ tmp=$(mktemp -d)
 spid= mpid=
 cleanup() { [ -n "$spid" ] && kill -9 "$spid" "$mpid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
-. "$(dirname "$0")/nginx_hello.sh"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    i=0
-    until python3 -c "import socket; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 300 ] && { echo "idle_memory: server on $1 did not start" >&2; return 1; }
-        sleep 0.02
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 # ours NAME MODE [ARGS...]: one of our services; sets spid, mpid, port.
 ours() {
     name=$1 mode=$2
     shift 2
-    "$B/bin/$name" --listen 127.0.0.1:0 --mode "$mode" --threads 2 --max-conns 20000 "$@" \
-        2>"$tmp/err" &
-    spid=$!
+    start_ours "$tmp/err" "$B/bin/$name" --listen 127.0.0.1:0 --mode "$mode" --threads 2 \
+        --max-conns 20000 "$@" || return 1
     mpid=$spid
-    i=0
-    until grep -q 'listening on' "$tmp/err" 2>/dev/null; do
-        i=$((i + 1)); [ $i -gt 500 ] && { echo "idle_memory: $name did not start" >&2; return 1; }
-        sleep 0.01
-    done
-    port=$(sed -n 's/^listening on .*://p' "$tmp/err" | head -1)
 }
 
 # peer NAME: the peer server for NAME, or 1 when it is not installed.

@@ -4,7 +4,8 @@
  * interim replies (in stream order, and one larger than the output
  * mark), parse errors after good packets, and a packet over the input
  * limit, which both take from the protocol (max_packet) unless their conf
- * gives one.
+ * gives one.  The server runs each case twice: with the parser state kept
+ * for the connection's life, and given back between packets (at_rest).
  *
  * The copies this replaced had drifted: an interim reply over the output
  * limit failed a by-hand session, was sent anyway in hsha and dropped
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "../integ/harness.h"
 #include "test_lines.h"
@@ -37,9 +39,14 @@ typedef struct {
     int ask, asked;
 } ask_parser;
 
+/* Counted for the at_rest runs below: parser_init calls, and at_rest
+ * calls made while a line was under way (the runtime must not make any). */
+static atomic_uint inits, midpacket;
+
 static void ask_init(void *pp, const void *conf)
 {
     ask_parser *p = pp;
+    atomic_fetch_add(&inits, 1);
     pf_test_line_init(&p->lp, conf);
     p->ask = p->asked = 0;
 }
@@ -109,6 +116,26 @@ static const pf_protocol ask_proto = {
 };
 static const pf_service ask_svc = { &ask_proto, &ask_fsm, handlers };
 
+/* The same protocol saying its parser is at rest between lines: a hosted
+ * connection then gives its parser back whenever its input is empty and
+ * gets a fresh one with the next bytes (pf_protocol.at_rest).  The cases
+ * must come out the same: "interim once" would send its interim twice if
+ * a parser in the middle of a line were given back. */
+static int ask_at_rest(const void *pp)
+{
+    const ask_parser *p = pp;
+    if (p->lp.scanned || p->ask)
+        atomic_fetch_add(&midpacket, 1);
+    return p->lp.scanned == 0 && !p->ask && !p->asked;
+}
+
+static const pf_protocol ask_rest_proto = {
+    .name = "ask", .events = &ask_events, .parser_size = sizeof(ask_parser), .fields_size = 0,
+    .parser_init = ask_init, .parse = ask_parse, .error_reply = ask_error,
+    .interim = ask_interim, .max_packet = ask_max_packet, .at_rest = ask_at_rest,
+};
+static const pf_service ask_rest_svc = { &ask_rest_proto, &ask_fsm, handlers };
+
 /* ---- cases ----------------------------------------------------------------- */
 
 typedef struct {
@@ -134,6 +161,8 @@ static const step_case cases[] = {
     { "packet over the input limit", 0, 0, { big }, { "ERR big\n" }, 1 },
     /* A limit given in the conf wins over the protocol's. */
     { "packet under a given input limit", 0, 2 * MAX_INPUT, { big_line }, { "ok\n" }, 0 },
+    /* With at_rest, the parser is given back between the two. */
+    { "two lines apart", 0, 0, { "a\n", "b\n" }, { "ok\n", "ok\n" }, 0 },
 };
 
 static void by_hand(const step_case *k)
@@ -161,12 +190,12 @@ static void by_hand(const step_case *k)
 
 static void *run_server(void *arg) { return (void *)(intptr_t)pf_server_run(arg); }
 
-static void hosted(const step_case *k, pf_mode mode)
+static void hosted(const step_case *k, pf_mode mode, const pf_service *svc)
 {
     pf_server *srv;
     pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1,
                             .max_output = k->max_output, .max_input = k->max_input };
-    pf_listen_conf lc = { .service = &ask_svc };
+    pf_listen_conf lc = { .service = svc };
     pthread_t t;
     char addr[64], got[256];
     void *rv;
@@ -183,8 +212,8 @@ static void hosted(const step_case *k, pf_mode mode)
         assert_int_equal(h_send_all(fd, k->in[i], strlen(k->in[i])), 0);
         ssize_t n = h_recv_n(fd, got, want, 5000, &eof);
         if (n != (ssize_t)want || (want && memcmp(got, k->out[i], want) != 0))
-            fail_msg("%s, %s, input %d: got \"%.*s\"%s", k->name, pf_mode_name(mode), i,
-                     (int)n, got, eof ? " and EOF" : "");
+            fail_msg("%s, %s%s, input %d: got \"%.*s\"%s", k->name, pf_mode_name(mode),
+                     svc == &ask_rest_svc ? " (at_rest)" : "", i, (int)n, got, eof ? " and EOF" : "");
     }
     /* Closing: EOF soon, nothing more.  Open: nothing for a moment. */
     int e = h_wait_eof(fd, k->ends ? 5000 : 200);
@@ -208,9 +237,17 @@ static void test_same_answers_everywhere(void **state)
     big_line[sizeof(big_line) - 2] = '\n';
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         by_hand(&cases[i]);
-        for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
-            hosted(&cases[i], modes[m]);
+        for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+            hosted(&cases[i], modes[m], &ask_svc);
+            unsigned before = atomic_load(&inits);
+            hosted(&cases[i], modes[m], &ask_rest_svc);
+            if (strcmp(cases[i].name, "two lines apart") == 0 &&
+                atomic_load(&inits) - before < 2)
+                fail_msg("%s, %s (at_rest): the parser was never given back", cases[i].name,
+                         pf_mode_name(modes[m]));
+        }
     }
+    assert_int_equal(atomic_load(&midpacket), 0);
 }
 
 int main(void)

@@ -1,0 +1,57 @@
+# Sourced by the benchmark scripts: what each of them needs to run servers
+# on loopback and measure them.
+
+# A free TCP port of 127.0.0.1 (bound, then released for a server to take).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# utime + stime of PID, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Until 127.0.0.1:PORT accepts a connection; 1 after 6 s.
+wait_port() {
+    i=0
+    until python3 -c "import socket; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null; do
+        i=$((i + 1)); [ $i -gt 300 ] && { echo "server on port $1 did not start" >&2; return 1; }
+        sleep 0.02
+    done
+}
+
+# start_ours ERRFILE COMMAND...: one of our services (its command line with
+# --listen 127.0.0.1:0), in the background; sets spid and port once it has
+# printed "listening on" (1 after 5 s).
+start_ours() {
+    errfile=$1
+    shift
+    "$@" 2>"$errfile" &
+    spid=$!
+    i=0
+    until grep -q 'listening on' "$errfile" 2>/dev/null; do
+        i=$((i + 1)); [ $i -gt 500 ] && { echo "$* did not start" >&2; return 1; }
+        sleep 0.01
+    done
+    port=$(sed -n 's/^listening on .*://p' "$errfile" | head -1)
+}
+
+# nginx_hello_conf DIR PORT writes DIR/nginx.conf for one worker answering
+# /hello with the 14 bytes httpd's /hello answers, access log off,
+# unlimited keep-alive requests, every temporary path under DIR.
+nginx_hello_conf() {
+    mkdir -p "$1/logs"
+    cat >"$1/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
+events { worker_connections 20000; use epoll; }
+http {
+    access_log off;
+    keepalive_requests 100000000;
+    client_body_temp_path $1/cb; proxy_temp_path $1/px; fastcgi_temp_path $1/fc;
+    uwsgi_temp_path $1/uw; scgi_temp_path $1/sc;
+    server {
+        listen 127.0.0.1:$2;
+        location = /hello { default_type text/plain; return 200 "Hello, World!\n"; }
+    }
+}
+CONF
+}
