@@ -11,7 +11,6 @@
  * buffer is neither read into (a reserve may move it) nor compacted. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,18 +22,15 @@
 #define READ_CHUNK 16384u
 #define IO_READS_PER_JOB 16 /* fairness: re-arm (inline: run again next turn) after this many reads */
 
-static size_t align_up(size_t n)
-{
-    return (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-}
+#define align_up pf__align_max
 
 /* ---- parser state --------------------------------------------------------
  *
- * The parser's state and the fields scratch: after the connection, or, for
- * a protocol whose parser can say it is at rest (pf_protocol.at_rest), in
- * a block of their own that a connection holds only while a packet is
- * under way, so an idle connection holds neither (HTTP/1.1: 3.3 KB of an
- * idle connection's 3.7).  Each thread keeps a few given-back blocks for
+ * The parser's state, the fields scratch and hsha's first packet: after
+ * the connection, or, for a protocol whose parser can say it is at rest
+ * (pf_protocol.at_rest), in a block of their own that a connection holds
+ * only while a packet is under way, so an idle connection holds none of
+ * them (HTTP/1.1: 3.3 KB of an idle connection's 3.7).  Each thread keeps a few given-back blocks for
  * the next packet: a keep-alive client goes idle between every two
  * requests, and a malloc and a free per request would show. */
 
@@ -63,7 +59,8 @@ static void pcache_key_init(void) { (void)pthread_key_create(&pcache_key, pcache
 
 static size_t parser_block(const pf_protocol *p)
 {
-    return align_up(p->parser_size) + align_up(p->fields_size ? p->fields_size : 1);
+    return align_up(p->parser_size) + align_up(p->fields_size ? p->fields_size : 1) +
+           sizeof(pf_packet);
 }
 
 static int lazy_parser(const pf_protocol *p) { return p->at_rest != NULL; }
@@ -246,8 +243,8 @@ static ssize_t read_some(pf__conn *c)
     return -errno;
 }
 
-/* Room for one more parsed packet.  The first one lives in the connection,
- * its fields in the session's scratch (unused in hsha), so the usual job of
+/* Room for one more parsed packet.  The first one lives in the parser
+ * block, its fields in the session's scratch (unused in hsha), so the usual job of
  * one request allocates nothing; a pipelined batch grows arrays for the
  * rest, doubling up to the batch size and re-pointing the fields of
  * packets already parsed (nothing else refers to them before the job is

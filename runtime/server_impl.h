@@ -30,7 +30,9 @@
 #include <assert.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -97,24 +99,28 @@ typedef struct pf__conn {
     uint8_t completed;               /* a whole packet arrived during the job */
     uint8_t jerr;                    /* the job hit a socket error (-> hard) */
     uint8_t drain_cut;               /* draining: input ends after drain_left */
-    size_t drain_left;               /* bytes the socket held when the drain began */
+    /* The 4-byte fields sit here, in what would be padding after the
+     * flags: every idle connection pays for each 16 bytes (malloc's
+     * granule) of this struct. */
     int perr;                        /* sticky parse error to answer */
     unsigned user_ms;
+    unsigned first, npk, pkcap;      /* hsha: packets [first..npk) not yet
+                                        handled (pf__conn_packet) */
+    size_t drain_left;               /* bytes the socket held when the drain began */
     pf_session s;                    /* its `in` is our input buffer and its
                                         `out` our output (out_impl.h) */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */
-    pf_packet pk0;                   /* hsha: the first parsed packet; its
-                                        fields are the session's scratch */
-    pf_packet *pk;                   /* hsha: packets 1.., [pkcap] */
+    pf_packet *pk;                   /* hsha: packets 1.., [pkcap]; packet 0
+                                        is in the parser block, its fields
+                                        the session's scratch */
     char *pkf;                       /* hsha: their fields, [pkcap] */
-    unsigned first, npk, pkcap;      /* hsha: packets [first..npk) not yet
-                                        handled (pf__conn_packet) */
 #ifndef NDEBUG
     _Atomic(void *) _holder;         /* PF__SELF of the thread running its job */
 #endif
-    /* parser state and fields scratch follow, max-aligned, unless the
-     * protocol can say its parser is at rest: then s.parser is a block of
-     * its own, held while a packet is under way (conn.c) */
+    /* The parser block follows, max-aligned: parser state, fields scratch
+     * and hsha's packet 0; unless the protocol can say its parser is at
+     * rest: then it is a block of its own, held while a packet is under
+     * way (conn.c) */
 } pf__conn;
 
 struct pf_server {
@@ -191,11 +197,22 @@ int pf__conn_flush(pf__conn *c);
 void pf__conn_event(pf__conn *c, uint16_t ev, const char *why);
 /* Whether more work could be done now without the socket. */
 int pf__conn_has_packets(const pf__conn *c);
+static inline size_t pf__align_max(size_t n)
+{
+    return (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+}
+/* hsha's packet 0: in the parser block, after the fields scratch that
+ * holds its fields (conn.c lays the block out). */
+static inline pf_packet *pf__conn_packet0(pf__conn *c)
+{
+    size_t fsz = c->ls->proto->fields_size;
+    return (pf_packet *)((char *)c->s.fields + pf__align_max(fsz ? fsz : 1));
+}
 /* hsha: parsed packet i (0 <= i < npk). */
 static inline pf_packet *pf__conn_packet(pf__conn *c, unsigned i)
 {
-    assert(i <= c->pkcap);
-    return i ? &c->pk[i - 1] : &c->pk0;
+    assert(i <= c->pkcap && c->s.fields);
+    return i ? &c->pk[i - 1] : pf__conn_packet0(c);
 }
 void pf__conn_release_packets(pf__conn *c);
 /* hsha, between jobs: release the packet arrays unless they are small. */

@@ -16,15 +16,17 @@
 #define MULTI_MAX_BYTES (64u << 20) /* queued commands per transaction */
 #define CLIENT_NAME_MAX 1024
 
+/* Every connection holds one, idle or not: packed to the 64 bytes it
+ * needs (MULTI_MAX_BYTES keeps nqueued far below 2^32). */
 typedef struct kv_client {
     uint64_t id;
     char *name;
     kv_buf queue;        /* MULTI: queued commands, multibulk */
-    size_t nqueued;
-    int dirty;           /* an error while queueing: EXEC aborts */
-    int queued_write;    /* a write command is queued */
     uint64_t need;       /* log bytes to be written before our replies go */
-    int own;             /* need covers records of our own writes */
+    unsigned nqueued;
+    uint8_t dirty;       /* an error while queueing: EXEC aborts */
+    uint8_t queued_write; /* a write command is queued */
+    uint8_t own;         /* need covers records of our own writes */
 } kv_client;
 
 typedef struct kv_ctx {

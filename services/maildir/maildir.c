@@ -39,24 +39,27 @@ const pf_service pf_maildir_service = { &pf_smtp_protocol, &smtp_fsm, handlers }
 
 /* A transaction's names: held from MAIL until it ends, so a connection
  * between transactions (most idle ones) does not carry 770 bytes of them. */
+/* A transaction's state, from MAIL to its end: a connection between
+ * transactions (most of them, and every idle one) holds none of it. */
 typedef struct smtp_paths {
+    int fd;                                  /* the message in tmp/, or -1 */
+    int io_err;                              /* first write/fsync errno */
+    uint64_t size;                           /* octets of text (unstuffed) */
+    unsigned nrcpt;
+    uint8_t too_big;
     char from[PF_SMTP_PATH_MAX + 1];
     char rcpt[PF_SMTP_PATH_MAX + 1];         /* the first recipient */
     char name[NAME_MAX_];                    /* Maildir file name */
 } smtp_paths;
 
+/* The connection's, for its whole life: kept small.  The peer's address
+ * for the Received: header is asked for when a message begins. */
 typedef struct smtp_sess {
     const pf_smtp_conf *conf;
     const pf_maildir *md;
-    uint8_t esmtp;
-    uint8_t too_big;
-    int io_err;                              /* first write/fsync errno */
-    int fd;                                  /* the message in tmp/, or -1 */
-    unsigned nrcpt;
-    uint64_t size;                           /* octets of text (unstuffed) */
     char *helo;                              /* HELO/EHLO's argument, its size */
     smtp_paths *tx;                          /* from MAIL to the end of the transaction */
-    char peer[INET6_ADDRSTRLEN + 8];         /* "[1.2.3.4]", "[IPv6:::1]" or "" */
+    uint8_t esmtp;
 } smtp_sess;
 
 /* ---- identity ------------------------------------------------------------ */
@@ -153,17 +156,19 @@ static int path_in(char *buf, size_t cap, const char *dir, const char *sub, cons
 /* Drop the message being received, if any. */
 static void discard(smtp_sess *t)
 {
+    smtp_paths *tx = t->tx;
     char p[PATH_MAX];
-    if (t->fd >= 0) {
-        close(t->fd);
-        t->fd = -1;
-        if (t->md->dir && t->tx &&
-            path_in(p, sizeof(p), t->md->dir, "tmp", t->tx->name) == 0)
+    if (!tx)
+        return;
+    if (tx->fd >= 0) {
+        close(tx->fd);
+        tx->fd = -1;
+        if (t->md->dir && path_in(p, sizeof(p), t->md->dir, "tmp", tx->name) == 0)
             unlink(p);
     }
-    t->size = 0;
-    t->too_big = 0;
-    t->io_err = 0;
+    tx->size = 0;
+    tx->too_big = 0;
+    tx->io_err = 0;
 }
 
 /* RSET semantics (4.1.1.5): the transaction is gone, the greeting stays. */
@@ -172,7 +177,6 @@ static void reset(smtp_sess *t)
     discard(t);
     free(t->tx);
     t->tx = NULL;
-    t->nrcpt = 0;
 }
 
 /* HELO/EHLO: its argument, kept at its own size (the greeting stays for
@@ -192,17 +196,18 @@ static int set_helo(smtp_sess *t, pf_slice arg)
 /* Append message text; counts what a stored copy would hold. */
 static void store(smtp_sess *t, const char *p, size_t n)
 {
-    if (t->too_big || t->io_err || n == 0)
+    smtp_paths *tx = t->tx;
+    if (!tx || tx->too_big || tx->io_err || n == 0)
         return;
-    if (n > max_message(t->conf) - t->size) {
-        t->too_big = 1;
+    if (n > max_message(t->conf) - tx->size) {
+        tx->too_big = 1;
         return;
     }
-    t->size += n;
-    if (t->fd >= 0) {
-        int rc = write_all(t->fd, p, n);
+    tx->size += n;
+    if (tx->fd >= 0) {
+        int rc = write_all(tx->fd, p, n);
         if (rc < 0)
-            t->io_err = -rc;
+            tx->io_err = -rc;
     }
 }
 
@@ -259,9 +264,7 @@ static int smtp_on_open(pf_session *s, const pf_packet *pkt)
     smtp_sess *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
-    t->fd = -1;
     t->md = store_of(s);
-    peer_literal(s, t->peer, sizeof(t->peer));
     pf_session_set_data(s, t);
     const char *host = hostname(t->md);
     pf_slice parts[] = { LIT("220 "), { host, strlen(host) },
@@ -417,6 +420,7 @@ static int smtp_on_mail(pf_session *s, const pf_packet *pkt)
     reset(t);
     if (!(t->tx = calloc(1, sizeof(*t->tx))))
         return -ENOMEM;
+    t->tx->fd = -1;
     copy_slice(t->tx->from, sizeof(t->tx->from), f->path);
     return reply(s, "250 2.1.0 Ok\r\n", PF_NEXT);
 }
@@ -443,13 +447,13 @@ static int smtp_on_rcpt(pf_session *s, const pf_packet *pkt)
     unsigned max = t->conf->max_rcpt ? t->conf->max_rcpt : PF_SMTP_RCPT_DEFAULT;
     if (f->unknown_param)
         return reply(s, "555 5.5.4 RCPT TO parameter not recognized\r\n", PF_STAY);
-    if (t->nrcpt >= max)
+    if (t->tx && t->tx->nrcpt >= max)
         return reply(s, "452 4.5.3 Too many recipients\r\n", PF_STAY);
     if (!domain_ok(t->md, f->path))
         return reply(s, "550 5.1.2 Recipient domain not accepted here\r\n", PF_STAY);
     if (!t->tx) /* the table asks MAIL first; a table that does not gets its 503 */
         return reply(s, "503 5.5.1 Bad sequence of commands\r\n", PF_STAY);
-    if (t->nrcpt++ == 0)
+    if (t->tx->nrcpt++ == 0)
         copy_slice(t->tx->rcpt, sizeof(t->tx->rcpt), f->path);
     return reply(s, "250 2.1.5 Ok\r\n", PF_NEXT);
 }
@@ -459,12 +463,12 @@ static int smtp_on_rcpt(pf_session *s, const pf_packet *pkt)
 static atomic_ulong seq;
 
 /* Open tmp/NAME and write the trace headers.  0 or -errno. */
-static int begin_message(smtp_sess *t)
+static int begin_message(pf_session *s, smtp_sess *t)
 {
     smtp_paths *tx = t->tx;
     /* hdr: room for the longest of every part (HELO 255, two paths of
      * 256, the host 255), so the trace headers are never dropped. */
-    char path[PATH_MAX], hdr[2048], date[64], host[256];
+    char path[PATH_MAX], hdr[2048], date[64], host[256], peer[INET6_ADDRSTRLEN + 8];
     struct timeval tv;
     struct tm tm;
     unsigned long q = atomic_fetch_add(&seq, 1);
@@ -481,28 +485,29 @@ static int begin_message(smtp_sess *t)
     for (const char *h = host; *h && (size_t)n < sizeof(tx->name) - 1; h++)
         tx->name[n++] = *h == '/' ? '\\' : *h == ':' ? '-' : *h;
     tx->name[n] = 0;
-    t->size = 0;
-    t->too_big = 0;
-    t->io_err = 0;
+    tx->size = 0;
+    tx->too_big = 0;
+    tx->io_err = 0;
     if (!t->md->dir)
         return 0; /* a sink */
     rc = path_in(path, sizeof(path), t->md->dir, "tmp", tx->name);
     if (rc < 0)
         return rc;
-    t->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (t->fd < 0)
+    tx->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (tx->fd < 0)
         return -errno;
+    peer_literal(s, peer, sizeof(peer));
     gmtime_r(&tv.tv_sec, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
     n = snprintf(hdr, sizeof(hdr),
                  "Return-Path: <%s>\r\n"
                  "Received: from %s%s%s%s\r\n\tby %s (protofsm smtpd) with %s id %lu\r\n"
                  "\tfor <%s>; %s\r\n",
-                 tx->from, t->helo ? t->helo : "", t->peer[0] ? " (" : "", t->peer,
-                 t->peer[0] ? ")" : "", host, t->esmtp ? "ESMTP" : "SMTP", q, tx->rcpt, date);
+                 tx->from, t->helo ? t->helo : "", peer[0] ? " (" : "", peer,
+                 peer[0] ? ")" : "", host, t->esmtp ? "ESMTP" : "SMTP", q, tx->rcpt, date);
     if (n < 0 || (size_t)n >= sizeof(hdr))
         n = 0;
-    rc = write_all(t->fd, hdr, (size_t)n);
+    rc = write_all(tx->fd, hdr, (size_t)n);
     if (rc < 0) {
         discard(t);
         return rc;
@@ -516,13 +521,13 @@ static int commit_message(smtp_sess *t)
     char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
     int rc = 0, dfd;
 
-    if (t->fd < 0)
+    if (!t->tx || t->tx->fd < 0)
         return 0; /* a sink */
-    if (!t->md->no_fsync && fsync(t->fd) < 0)
+    if (!t->md->no_fsync && fsync(t->tx->fd) < 0)
         rc = -errno;
-    if (close(t->fd) < 0 && rc == 0)
+    if (close(t->tx->fd) < 0 && rc == 0)
         rc = -errno;
-    t->fd = -1;
+    t->tx->fd = -1;
     if (rc == 0 && (path_in(from, sizeof(from), t->md->dir, "tmp", t->tx->name) < 0 ||
                     path_in(to, sizeof(to), t->md->dir, "new", t->tx->name) < 0 ||
                     path_in(dir, sizeof(dir), t->md->dir, "new", NULL) < 0))
@@ -555,7 +560,7 @@ static const char *storage_error(int err)
 static int smtp_on_data(pf_session *s, const pf_packet *pkt)
 {
     smtp_sess *t = sess(s, pkt);
-    int rc = begin_message(t);
+    int rc = begin_message(s, t);
     if (rc < 0) {
         pf_smtp_parser_data(fields(pkt)->parser, 0);
         return reply(s, storage_error(-rc), PF_STAY);
@@ -581,10 +586,10 @@ static int smtp_on_data_end(pf_session *s, const pf_packet *pkt)
         r = "550 5.5.2 Message contains bare CR or LF (lines must end in CRLF)\r\n";
     else if (f->bad & PF_SMTP_BAD_LONG)
         r = "500 5.5.2 Message line too long\r\n";
-    else if (t->too_big)
+    else if (t->tx && t->tx->too_big)
         r = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
-    else if (t->io_err)
-        r = storage_error(t->io_err);
+    else if (t->tx && t->tx->io_err)
+        r = storage_error(t->tx->io_err);
     if (!r) {
         int rc = commit_message(t);
         r = rc < 0 ? storage_error(-rc) : "250 2.0.0 Ok: queued\r\n";
