@@ -35,6 +35,10 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
                "                        a fixed pool)\n");
     fprintf(f, "  --mode M              hsha | reactor | lf | inline (default %s)\n",
             pf_mode_name(d->conf.mode));
+    fprintf(f, "  --handoff H           hsha: adaptive (jobs whose handlers proved cheap run on\n"
+               "                        the I/O thread) | always (every job to a worker)\n"
+               "                        (default %s)\n",
+            d->conf.handoff == PF_HANDOFF_ALWAYS ? "always" : "adaptive");
     fprintf(f, "  --idle-timeout S      close connections idle for S seconds (default ");
     put_secs(f, d->conf.idle_timeout_ms);
     fprintf(f, "; 0: never)\n  --request-timeout S   close a connection whose request is not "
@@ -137,7 +141,7 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
                       const pf_cli *defaults)
 {
     enum { O_LISTEN = 256, O_THREADS, O_MAXTHREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
-           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP };
+           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
         { "threads", required_argument, NULL, O_THREADS },
@@ -152,6 +156,7 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
         { "queue", required_argument, NULL, O_QUEUE },
         { "reuseport", no_argument, NULL, O_REUSE },
         { "help", no_argument, NULL, O_HELP },
+        { "handoff", required_argument, NULL, O_HANDOFF },
         { NULL, 0, NULL, 0 },
     };
     const char *prog = argc > 0 ? argv[0] : "server";
@@ -220,6 +225,14 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
             break;
         case O_REUSE:
             cli->reuseport = 1;
+            break;
+        case O_HANDOFF:
+            if (strcmp(optarg, "adaptive") == 0)
+                cli->conf.handoff = PF_HANDOFF_ADAPTIVE;
+            else if (strcmp(optarg, "always") == 0)
+                cli->conf.handoff = PF_HANDOFF_ALWAYS;
+            else
+                bad = 1;
             break;
         case O_HELP:
             usage(stdout, prog, about, &d);

@@ -356,7 +356,9 @@ out:
 void pf__conn_handle(pf__conn *c)
 {
     size_t hwm = c->srv->conf.max_output;
-    unsigned handled = 0;
+    unsigned handled = 0, first = c->first;
+    int learn = pf__cheap_learns(c->srv);
+    uint64_t t0 = learn ? pf__cheap_now_ns() : 0;
 
     PF__JOB_ENTER(c);
     assert(c->in_flight && c->srv->sched->owner_io && c->first <= c->npk);
@@ -379,6 +381,8 @@ void pf__conn_handle(pf__conn *c)
         c->jerr = 1;
     if (pf__out_end_job(&c->s.out) < 0)
         c->jerr = 1;
+    if (learn)
+        pf__cheap_note(c, first, handled, c->job_events, pf__cheap_now_ns() - t0);
     PF__JOB_LEAVE(c);
 }
 
@@ -389,7 +393,7 @@ int pf__conn_flush(pf__conn *c)
     size_t sent;
 
     assert(pf__io_here(c) && pf__job_here(c));
-    int rc = pf__out_flush(&c->s.out, c->fd, c->srv->sched->owner_io, &sent);
+    int rc = pf__out_flush(&c->s.out, c->fd, c->srv->sched->owner_io || pf__owner_job, &sent);
 
     PF__STAT_ADD(c->srv, bytes_out, (uint64_t)sent);
     /* Write progress is not idleness either, from a file as from the
@@ -406,14 +410,15 @@ int pf__conn_flush(pf__conn *c)
 
 /* ---- the whole job: reactor, lf, inline ----------------------------------- */
 
-/* Parse and handle every whole packet in c->s.in while output has room. */
-static void handle_buffered(pf__conn *c, size_t hwm)
+/* Parse and handle every whole packet in c->s.in while output has room.
+ * Returns how many were handled. */
+static unsigned handle_buffered(pf__conn *c, size_t hwm)
 {
     unsigned handled = 0;
 
     if (c->s.in.len && conn_parser(c) < 0) {
         c->jerr = 1;
-        return;
+        return 0;
     }
     while (c->s.in.len && !c->s.closing && c->s.out.buf.len < hwm && !c->s.out.files) {
         pf_packet pkt = { .fields = c->s.fields };
@@ -431,19 +436,29 @@ static void handle_buffered(pf__conn *c, size_t hwm)
         handled++;
     }
     PF__STAT_ADD(c->srv, packets, handled);
+    return handled;
 }
 
 void pf__conn_io(pf__conn *c)
 {
     size_t hwm = c->srv->conf.max_output;
     int reads = 0, again = 0, blocked = 0;
+    unsigned handled = 0;
+    int learn = pf__cheap_learns(c->srv);
+    uint64_t hns = 0; /* in handlers (and parsing): what the I/O thread
+                         would wait for if it ran this job; reads and writes
+                         never block */
 
     PF__JOB_ENTER(c);
     assert(c->in_flight && !c->srv->sched->owner_io);
     pf__out_begin_job(&c->s.out, 0);
+    if (learn && c->job_events)
+        hns = pf__cheap_now_ns();
     if (c->job_events & PF__EV_OPEN)
         pf__conn_event(c, PF_EV_OPEN, NULL);
     deliver_late_events(c);
+    if (learn && c->job_events)
+        hns = pf__cheap_now_ns() - hns;
     if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE))
         c->s.closing = 1; /* it will be closed: read nothing more */
     for (;;) {
@@ -460,7 +475,10 @@ void pf__conn_io(pf__conn *c)
         }
         if (c->s.closing || c->jerr || c->perr)
             break;
-        handle_buffered(c, hwm);
+        uint64_t t0 = learn ? pf__cheap_now_ns() : 0;
+        handled += handle_buffered(c, hwm);
+        if (learn)
+            hns += pf__cheap_now_ns() - t0;
         /* Before this run's replies are flushed (server.h). */
         if (c->ls->before_send && c->ls->before_send(&c->s) < 0) {
             c->jerr = 1;
@@ -496,5 +514,7 @@ void pf__conn_io(pf__conn *c)
     pf_buf_shrink(&c->s.in);
     pf__conn_rest(c);
     pf__out_end_job(&c->s.out); /* not split: nothing to move */
+    if (learn)
+        pf__cheap_note_job(c, handled, c->job_events, hns);
     PF__JOB_LEAVE(c);
 }

@@ -463,6 +463,8 @@ int pf__loop_once(pf_server *srv, int ms)
     }
     n = backend_wait(srv, evs, max, pf__pool_pending(srv) ? 0 : ms);
     pf__pool_awake(srv);
+    srv->turn_ns = 0; /* a new turn: its budget for cheap jobs (cheap.c) */
+    srv->turn_slept_set = 0;
 
     if (n < 0)
         return n;

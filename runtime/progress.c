@@ -171,6 +171,13 @@ void pf__step_start(pf_server *srv, pf__conn *c)
         srv->inline_busy = 0;
         return;
     }
+    if (pf__cheap_job(srv, c)) { /* hsha: not worth a hand-off (cheap.c) */
+        srv->inline_busy = 1; /* what its completion starts goes to a worker */
+        pf__cheap_run(srv, c);
+        pf__step_done(srv, c);
+        srv->inline_busy = 0;
+        return;
+    }
     srv->sched->submit(srv, c);
 }
 

@@ -129,6 +129,11 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
         return -ENOMEM;
     }
     ls->fstats = pf_fsm_stats_init(ls->svc->fsm, ls->fstats);
+    if (pf__cheap_init(ls) < 0) {
+        free(ls->fstats);
+        close(fd);
+        return -ENOMEM;
+    }
     return (int)srv->nlisteners++;
 }
 
@@ -172,6 +177,8 @@ void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
     o->proto_errors = LD(proto_errors);
     o->queue_full = LD(queue_full);
     o->file_waits = LD(file_waits);
+    o->owner_jobs = LD(owner_jobs);
+    o->owner_stalls = LD(owner_stalls);
     o->workers_added = LD(workers_added);
     o->workers = atomic_load_explicit(&srv->nworkers, memory_order_relaxed);
 #undef LD
@@ -298,6 +305,7 @@ void pf_server_free(pf_server *srv)
         if (srv->ls[i].fd >= 0)
             close(srv->ls[i].fd);
         free(srv->ls[i].fstats);
+        pf__cheap_fini(&srv->ls[i]);
     }
     pf__loop_fini(srv);
     pf__timers_free(&srv->timers);

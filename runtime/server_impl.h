@@ -39,6 +39,7 @@
 #include "protofsm/buf.h"
 #include "protofsm/server.h"
 #include "protofsm/stats.h"
+#include "cheap_impl.h"
 #include "queue.h"
 #include "session_impl.h"
 #include "timer.h"
@@ -62,6 +63,7 @@ typedef struct pf__listener {
     void *data;                      /* pf_listen_conf.data */
     size_t max_input;                /* resolved: never 0 */
     int (*before_send)(pf_session *s); /* pf_listen_conf's */
+    struct pf__cost *cost;           /* per event: cheap.c */
     struct sockaddr_storage addr;
     socklen_t addrlen;
 } pf__listener;
@@ -139,7 +141,13 @@ struct pf_server {
     pf__conn *ready, *ready_tail;    /* lf: connections with a job to run */
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
-    int inline_busy;                 /* on_owner: a job runs; new ones go to srv->ready */
+    int inline_busy;                 /* a job runs on the owner (inline mode, or
+                                        a cheap one in hsha); new ones go to
+                                        srv->ready, or to the workers */
+    uint64_t turn_ns;                /* time in handlers of jobs run here this
+                                        turn (cheap.c) */
+    long turn_slept;                 /* the owner's voluntary context switches */
+    int turn_slept_set;              /* at its first job here this turn */
     int masked;                      /* oldmask holds the caller's signal mask */
     unsigned unignore;               /* bit 0 SIGTERM, 1 SIGINT: were SIG_IGN */
     sigset_t oldmask;
@@ -170,6 +178,7 @@ struct pf_server {
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
             events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits,
+            owner_jobs, owner_stalls,
             workers_added;
     } st;
 };

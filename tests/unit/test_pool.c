@@ -23,15 +23,16 @@
 
 #define SLEEP_MS 2500
 
-enum { EV_Z = PF_EV__BUILTIN, EV_E, EV_Y, NEV };
+enum { EV_Z = PF_EV__BUILTIN, EV_E, EV_Y, EV_W, NEV };
 
-static atomic_int asleep, woke, y_running;
+static atomic_int asleep, woke, y_running, w_ms, w_done;
+static pf_handoff handoff; /* start()'s */
 
 static ssize_t zz_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
     ssize_t n = pf_test_line_frame(pp, buf, len, out);
     if (n > 0)
-        out->event = buf[0] == 'z' ? EV_Z : buf[0] == 'y' ? EV_Y : EV_E;
+        out->event = buf[0] == 'z' ? EV_Z : buf[0] == 'y' ? EV_Y : buf[0] == 'w' ? EV_W : EV_E;
     return n;
 }
 
@@ -61,20 +62,32 @@ static int on_y(pf_session *s, const pf_packet *pkt)
     return pf_reply(s, "Y\n", 2) < 0 ? PF_CLOSE : PF_NEXT;
 }
 
-static const pf_handler handlers[] = { NULL, on_z, on_e, on_y };
+/* Quick until the test sets w_ms: a handler cheap so far that blocks. */
+static int on_w(pf_session *s, const pf_packet *pkt)
+{
+    int ms = atomic_load(&w_ms);
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    (void)pkt;
+    if (ms)
+        nanosleep(&ts, NULL);
+    atomic_fetch_add(&w_done, 1);
+    return pf_reply(s, "W\n", 2) < 0 ? PF_CLOSE : PF_NEXT;
+}
+
+static const pf_handler handlers[] = { NULL, on_z, on_e, on_y, on_w };
 static const pf_fsm_cell cells[NEV] = {
     [PF_EV_OPEN] = { PF_FSM_NOROW, 0, 0 },  [PF_EV_CLOSE] = { PF_FSM_NOROW, 0, 0 },
     [PF_EV_TIMEOUT] = { PF_FSM_NOROW, 0, 0 }, [PF_EV_DRAIN] = { PF_FSM_NOROW, 0, 0 },
-    [EV_Z] = { 0, 1, 0 }, [EV_E] = { 0, 2, 0 }, [EV_Y] = { 0, 3, 0 },
+    [EV_Z] = { 0, 1, 0 }, [EV_E] = { 0, 2, 0 }, [EV_Y] = { 0, 3, 0 }, [EV_W] = { 0, 4, 0 },
 };
 static const char *const snames[] = { "S" };
-static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "Z", "E", "Y" };
+static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "Z", "E", "Y", "W" };
 static const pf_events zz_events = { "zz", "test_pool.c", NEV, enames };
 static const uint8_t finals[] = { 0 };
 static const pf_fsm zz_fsm = {
     .name = "zz", .source = "test_pool.c", .kind = PF_FSM_DISPATCH, .nstates = 1,
     .nevents = NEV, .start = 0, .state_names = snames, .events = &zz_events,
-    .final = finals, .table = cells, .nhandlers = 4,
+    .final = finals, .table = cells, .nhandlers = 5,
 };
 static const pf_protocol zz_proto = {
     .name = "zz", .events = &zz_events, .parser_size = sizeof(pf_test_line_parser),
@@ -93,7 +106,10 @@ static void *run_server(void *arg) { return (void *)(intptr_t)pf_server_run(arg)
 static void start(running *r, pf_mode mode, unsigned threads, unsigned max_threads)
 {
     pf_server_conf conf = { .mode = mode, .threads = threads, .max_threads = max_threads,
-                            .no_signals = 1 };
+                            .no_signals = 1, .handoff = handoff,
+                            /* 0.5 ms: a quick handler stays cheap under
+                             * the sanitizers; e and y are far apart */
+                            .cheap_us = 500 };
     pf_listen_conf lc = { .service = &zz_svc };
     char addr[64];
 
@@ -266,12 +282,15 @@ static void test_bounded(void **state)
 }
 
 /* max_threads = threads is a fixed pool: a quick client waits behind the
- * sleepers (the behaviour a service opts into, and the knob is honoured). */
+ * sleepers (the behaviour a service opts into, and the knob is honoured;
+ * every job to the workers, so that a quick one cannot skip the wait). */
 static void test_fixed_pool(void **state)
 {
     running r;
     (void)state;
+    handoff = PF_HANDOFF_ALWAYS;
     start(&r, PF_MODE_HSHA, 1, 1);
+    handoff = PF_HANDOFF_ADAPTIVE;
     assert_true(quick_behind_slow(&r, 1, 1) == 1);
     assert_int_equal(stats(&r).workers_added, 0);
     stop(&r);
@@ -296,6 +315,107 @@ static void test_extras_retire(void **state)
     stop(&r);
 }
 
+/* owner_stalls once it reaches `want` (bounded wait): a reactor job
+ * writes its reply before the owner counts its stall. */
+static uint64_t stalls_reach(running *r, uint64_t want)
+{
+    uint64_t t0 = h_now_ms();
+    while (stats(r).owner_stalls < want && h_now_ms() - t0 < 2000) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    return stats(r).owner_stalls;
+}
+
+/* n round trips of `req` on one connection. */
+static void rounds(running *r, int fd, const char *req, const char *want, int n)
+{
+    (void)r;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(roundtrip(fd, req, want), 0);
+}
+
+/* The adaptive hand-off (cheap.c): a handler seen to be cheap runs on the
+ * I/O thread (owner_jobs); one that sleeps does not (hsha knows a job's
+ * events before it starts: never; reactor judges the listener: once, a
+ * stall, then not); with PF_HANDOFF_ALWAYS nothing does. */
+static void cheap_on_owner(pf_mode mode)
+{
+    running r;
+    start(&r, mode, 2, 0);
+    int fd = h_connect(r.port, 0);
+    rounds(&r, fd, "e\n", "E\n", 40);
+    pf_server_stats st = stats(&r);
+    print_message("%s: owner ran %llu of 40 jobs\n", pf_mode_name(mode),
+                  (unsigned long long)st.owner_jobs);
+    assert_true(st.owner_jobs >= 20);
+    rounds(&r, fd, "y\n", "Y\n", 4); /* 50 ms each */
+    pf_server_stats st2 = stats(&r);
+    if (mode == PF_MODE_HSHA) {
+        assert_int_equal(st2.owner_jobs, st.owner_jobs);
+        assert_int_equal(st2.owner_stalls, 0);
+    } else {
+        assert_int_equal(stalls_reach(&r, 1), 1);
+        assert_int_equal(stats(&r).owner_jobs, st.owner_jobs + 1);
+    }
+    close(fd);
+    stop(&r);
+
+    handoff = PF_HANDOFF_ALWAYS;
+    start(&r, mode, 2, 0);
+    handoff = PF_HANDOFF_ADAPTIVE;
+    fd = h_connect(r.port, 0);
+    rounds(&r, fd, "e\n", "E\n", 40);
+    assert_int_equal(stats(&r).owner_jobs, 0);
+    close(fd);
+    stop(&r);
+}
+
+static void test_hsha_cheap_on_owner(void **state) { (void)state; cheap_on_owner(PF_MODE_HSHA); }
+static void test_reactor_cheap_on_owner(void **state)
+{
+    (void)state;
+    cheap_on_owner(PF_MODE_REACTOR);
+}
+
+/* A handler cheap so far that blocks stalls the loop once (owner_stalls),
+ * then goes back to the workers: the next time it blocks, another client's
+ * quick request is answered while it sleeps. */
+static void stall_goes_back(pf_mode mode)
+{
+    running r;
+    char b[2];
+    int eof;
+    atomic_store(&w_ms, 0);
+    atomic_store(&w_done, 0);
+    start(&r, mode, 2, 0);
+    int a = h_connect(r.port, 0), q = h_connect(r.port, 0);
+    rounds(&r, a, "w\n", "W\n", 20);
+    rounds(&r, q, "e\n", "E\n", 20);
+    assert_true(stats(&r).owner_jobs > 0);
+    assert_int_equal(stats(&r).owner_stalls, 0);
+    atomic_store(&w_ms, 300);
+    rounds(&r, a, "w\n", "W\n", 1); /* on the owner: a stall */
+    assert_int_equal(stalls_reach(&r, 1), 1);
+    int done = atomic_load(&w_done);
+    h_send_all(a, "w\n", 2);
+    assert_int_equal(roundtrip(q, "e\n", "E\n"), 0);
+    assert_int_equal(atomic_load(&w_done), done); /* answered while w sleeps */
+    assert_int_equal(h_recv_n(a, b, 2, SLEEP_MS * 3, &eof), 2);
+    assert_int_equal(stats(&r).owner_stalls, 1);
+    atomic_store(&w_ms, 0);
+    close(a);
+    close(q);
+    stop(&r);
+}
+
+static void test_hsha_stall_goes_back(void **state) { (void)state; stall_goes_back(PF_MODE_HSHA); }
+static void test_reactor_stall_goes_back(void **state)
+{
+    (void)state;
+    stall_goes_back(PF_MODE_REACTOR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +425,10 @@ int main(void)
         cmocka_unit_test_teardown(test_bounded, h_teardown),
         cmocka_unit_test_teardown(test_fixed_pool, h_teardown),
         cmocka_unit_test_teardown(test_extras_retire, h_teardown),
+        cmocka_unit_test_teardown(test_hsha_cheap_on_owner, h_teardown),
+        cmocka_unit_test_teardown(test_reactor_cheap_on_owner, h_teardown),
+        cmocka_unit_test_teardown(test_hsha_stall_goes_back, h_teardown),
+        cmocka_unit_test_teardown(test_reactor_stall_goes_back, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
