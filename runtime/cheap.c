@@ -1,4 +1,4 @@
-/* Jobs the loop's owner runs itself (hsha, reactor): see cheap_impl.h.
+/* Jobs the loop's owner runs itself (hsha, reactor, lf): see cheap_impl.h.
  *
  * Why: a job handed to a worker costs a futex wake, a context switch to the
  * worker and one back to the owner (its eventfd), several microseconds of
@@ -15,9 +15,11 @@
  * here is started only when each of its events is cheap and the owner's
  * turn has budget left (TURN_BUDGET_NS of jobs run here per turn: beyond
  * it the turn's other connections would wait, and the workers are free).
- * A reactor job reads its packets itself, so before it runs nobody knows
- * their events: it is judged by the listener's average over every packet
- * (one more entry after the events), I/O included.
+ * A reactor or lf job reads its packets itself, so before it runs nobody
+ * knows their events: it is judged by the listener's average over every
+ * packet (one more entry after the events).  In lf "here" means the
+ * leader keeps the loop while it runs the job, instead of handing the
+ * leadership on (a wake-up) and queueing for it again (another).
  *
  * What it costs when it is wrong: a handler cheap so far that blocks (a
  * cold file, a lock a slow job holds) stalls the loop once.  A job here
@@ -65,7 +67,8 @@ static _Thread_local uint64_t job_ns;
 
 int pf__cheap_learns(const pf_server *srv)
 {
-    return srv->sched->workers && srv->conf.handoff == PF_HANDOFF_ADAPTIVE;
+    return (srv->sched->workers || srv->sched->leaders) &&
+           srv->conf.handoff == PF_HANDOFF_ADAPTIVE;
 }
 
 int pf__cheap_init(pf__listener *ls)

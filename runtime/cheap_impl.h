@@ -1,5 +1,6 @@
-/* Private: which jobs (hsha, reactor) the loop's owner runs itself instead
- * of handing them to a worker (cheap.c says why and how it learns). */
+/* Private: which jobs (hsha, reactor, lf) the loop's owner runs itself
+ * instead of handing them to a worker or to the next leader (cheap.c says
+ * why and how it learns). */
 #ifndef PF__CHEAP_IMPL_H
 #define PF__CHEAP_IMPL_H
 
@@ -33,7 +34,7 @@ void pf__cheap_fini(struct pf__listener *ls);
  * the built-ins in `events` took `ns` in all. */
 void pf__cheap_note(struct pf__conn *c, unsigned first, unsigned handled, uint8_t events,
                     uint64_t ns);
-/* Any thread, at the end of a reactor job: `handled` packets and the
+/* Any thread, at the end of a reactor or lf job: `handled` packets and the
  * built-ins in `events` took `ns`, reading and writing included. */
 void pf__cheap_note_job(struct pf__conn *c, unsigned handled, uint8_t events, uint64_t ns);
 /* Owner, for a job about to start (job_events set): may it run here? */

@@ -520,6 +520,11 @@ static void *lf_main(void *arg)
         if (srv->done)
             break;
         pf__conn *c = pf__pool_next_ready(srv);
+        if (c && pf__cheap_job(srv, c)) { /* lead on through it (cheap.c) */
+            pf__cheap_run(srv, c);
+            pf__step_done(srv, c);
+            continue;
+        }
         if (c) {
             PF__OWNER_LEAVE(srv);
             pthread_mutex_unlock(&srv->leader);

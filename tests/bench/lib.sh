@@ -7,6 +7,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # utime + stime of PID, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# Context switches of PID so far, voluntary and not, every thread.
+ctx_switches() { cat /proc/$1/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
+
 # Until 127.0.0.1:PORT accepts a connection; 1 after 6 s.
 wait_port() {
     i=0

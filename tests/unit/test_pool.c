@@ -336,9 +336,10 @@ static void rounds(running *r, int fd, const char *req, const char *want, int n)
 }
 
 /* The adaptive hand-off (cheap.c): a handler seen to be cheap runs on the
- * I/O thread (owner_jobs); one that sleeps does not (hsha knows a job's
- * events before it starts: never; reactor judges the listener: once, a
- * stall, then not); with PF_HANDOFF_ALWAYS nothing does. */
+ * I/O thread (lf: on the leader, which keeps the loop) (owner_jobs); one
+ * that sleeps does not (hsha knows a job's events before it starts: never;
+ * reactor and lf judge the listener: once, a stall, then not); with
+ * PF_HANDOFF_ALWAYS nothing does. */
 static void cheap_on_owner(pf_mode mode)
 {
     running r;
@@ -377,6 +378,7 @@ static void test_reactor_cheap_on_owner(void **state)
     (void)state;
     cheap_on_owner(PF_MODE_REACTOR);
 }
+static void test_lf_cheap_on_owner(void **state) { (void)state; cheap_on_owner(PF_MODE_LF); }
 
 /* A handler cheap so far that blocks stalls the loop once (owner_stalls),
  * then goes back to the workers: the next time it blocks, another client's
@@ -415,6 +417,7 @@ static void test_reactor_stall_goes_back(void **state)
     (void)state;
     stall_goes_back(PF_MODE_REACTOR);
 }
+static void test_lf_stall_goes_back(void **state) { (void)state; stall_goes_back(PF_MODE_LF); }
 
 int main(void)
 {
@@ -427,8 +430,10 @@ int main(void)
         cmocka_unit_test_teardown(test_extras_retire, h_teardown),
         cmocka_unit_test_teardown(test_hsha_cheap_on_owner, h_teardown),
         cmocka_unit_test_teardown(test_reactor_cheap_on_owner, h_teardown),
+        cmocka_unit_test_teardown(test_lf_cheap_on_owner, h_teardown),
         cmocka_unit_test_teardown(test_hsha_stall_goes_back, h_teardown),
         cmocka_unit_test_teardown(test_reactor_stall_goes_back, h_teardown),
+        cmocka_unit_test_teardown(test_lf_stall_goes_back, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

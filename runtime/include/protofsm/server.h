@@ -47,14 +47,15 @@ const char *pf_mode_name(pf_mode m);
 int pf_mode_parse(const char *name, pf_mode *out);
 
 /* Zero means "the default" for every field. */
-/* hsha, reactor: a job handed to a worker costs two context switches,
- * more than a cheap handler takes.  ADAPTIVE (the default) learns, per
+/* hsha, reactor, lf: a job handed to a worker (lf: the leadership handed
+ * on) costs two context switches, more than a cheap handler takes.  ADAPTIVE (the default) learns, per
  * listener and event, what handling a packet costs; a job whose every
  * packet has proved cheap (eight runs averaging under cheap_us, 20 us by
  * default) runs on the I/O thread itself, within 0.5 ms of such work per
- * loop turn.  reactor reads a job's packets in the job, so it judges by
- * the listener's average over all of them.  A job there that takes over
- * 1 ms sends its events (reactor: the listener) back to the workers for
+ * loop turn.  reactor and lf read a job's packets in the job, so they
+ * judge by the listener's average over all of them.  A job there that
+ * takes over 1 ms and sleeps sends its events (reactor, lf: the
+ * listener's) back to the workers for
  * 0.1 s, doubling at each repeat up to 10 s.  ALWAYS: every job goes to a
  * worker (handlers that may block without warning, or a loop that must
  * never wait on a handler). */
@@ -105,7 +106,8 @@ typedef struct pf_server_conf {
                                     which its workers inherit (threads of your
                                     own must block them too), and sets them to
                                     default if ignored, until it returns */
-    pf_handoff handoff;          /* hsha, reactor: which jobs go to the workers */
+    pf_handoff handoff;          /* hsha, reactor, lf: which jobs go to the
+                                    workers (lf: to the next leader) */
     unsigned cheap_us;           /* handoff adaptive: a handler averaging under
                                     this is cheap; default 20.  The budget per
                                     turn is 25 times it, a stall 50 times */
