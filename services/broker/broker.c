@@ -161,8 +161,12 @@ static int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
     if (id.len == 0 && !clean)
         return refuse(s, 2); /* MQTT-3.1.3-8 */
     mconn *mc = calloc(1, sizeof(*mc));
-    if (!mc || pf_session_handle(s, &mc->h) < 0) {
+    /* Taken before the lock, so that nothing fails once a session is
+     * taken over; freed at the end if the client has one. */
+    persist *np = clean ? NULL : calloc(1, sizeof(*np));
+    if (!mc || (!clean && !np) || pf_session_handle(s, &mc->h) < 0) {
         free(mc);
+        free(np);
         return refuse(s, 3);
     }
     if (f->connect_flags & PF_MQTT_CF_WILL) {
@@ -171,6 +175,7 @@ static int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
                                   (f->connect_flags & PF_MQTT_CF_WILL_RETAIN) != 0);
         if (!mc->will) {
             free(mc);
+            free(np);
             return refuse(s, 3);
         }
     }
@@ -201,16 +206,22 @@ static int mqtt_on_connect(pf_session *s, const pf_packet *pkt)
             PF__BK_COUNT(B->refused);
         pthread_mutex_unlock(&B->lock);
         mconn_free(B, mc);
+        free(np);
         return refuse(s, 3);
     }
+    if (!clean && !c->p) {
+        c->p = np;
+        np = NULL;
+    }
+    free(np);
     /* A persistent session is charged to the address it was last used
      * from (per-address limit). */
-    if (!clean && c->own != o) {
-        if (c->own) {
-            c->own->sessions--;
-            pf__bk_owner_put(B, c->own);
+    if (!clean && c->p->own != o) {
+        if (c->p->own) {
+            c->p->own->sessions--;
+            pf__bk_owner_put(B, c->p->own);
         }
-        c->own = o;
+        c->p->own = o;
         o->refs++;
         o->sessions++;
     }
@@ -532,7 +543,7 @@ static int mqtt_on_close(pf_session *s, const pf_packet *pkt)
     pthread_mutex_unlock(&c->lock);
     if (detach && c->clean)
         pf__bk_client_retire(c); /* MQTT-3.1.2-6: ends with the connection */
-    else if (detach && c->own)
+    else if (detach && c->p && c->p->own)
         pf__bk_offline_add(c); /* expires, or makes room, from now on */
     pthread_mutex_unlock(&B->lock);
     pf__bk_client_unref(c);

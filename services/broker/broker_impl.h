@@ -73,33 +73,41 @@ typedef struct queued {
     uint8_t qos, retain;     /* retain: a retained message for a new subscription */
 } queued;
 
-typedef struct client {
-    /* ---- under B->lock ---- */
-    char *id;
-    size_t idlen;
-    struct client *hnext;          /* table chain */
+/* What only a persistent session needs (under B->lock): a clean one, the
+ * usual kind, holds none of it. */
+typedef struct persist {
     struct client *lru_prev, *lru_next; /* offline list (global), oldest first */
     struct client *own_prev, *own_next; /* offline list of its owner */
-    owner *own;                    /* persistent: charged here; NULL when clean */
+    owner *own;                    /* charged here */
     uint64_t offline_at;           /* ms, monotonic; 0 while online */
+} persist;
+
+/* Fields ordered by size, the identifier last and in the same block: a
+ * connected client costs one allocation of the bytes it needs. */
+typedef struct client {
+    /* ---- under B->lock ---- */
+    size_t idlen;
+    struct client *hnext;          /* table chain */
+    persist *p;                    /* persistent (once it has been); else NULL */
     subref *subs;
-    unsigned nsubs, capsubs;
-    unsigned route_gen;            /* routing: the walk that saw it last */
-    uint8_t route_qos;
     /* ---- under c->lock (written under both where marked) ---- */
     pthread_mutex_t lock;
-    atomic_uint refs;
-    int clean;
-    int retired;                   /* both: out of the table */
     pf_handle h;                   /* both: the attached connection, or none */
-    unsigned attach;               /* both: generation of the attachment */
     flight *win;                   /* [PF_MQTT_WINDOW], from the first QoS 1/2 message */
-    unsigned nwin;
     queued *q;                     /* ring, grown on demand */
-    unsigned qcap, qhead, qlen, qret; /* qret: retained entries among qlen */
-    uint16_t next_id;
     uint8_t *qos2_in;              /* 65536-bit set of incoming QoS 2 ids, lazily */
     struct pf_broker *b;
+    unsigned nsubs, capsubs;       /* B->lock */
+    unsigned route_gen;            /* B->lock; routing: the walk that saw it last */
+    atomic_uint refs;
+    unsigned attach;               /* both: generation of the attachment */
+    unsigned nwin;
+    unsigned qcap, qhead, qlen, qret; /* qret: retained entries among qlen */
+    uint16_t next_id;
+    uint8_t route_qos;             /* B->lock */
+    uint8_t clean;
+    uint8_t retired;               /* both: out of the table */
+    char id[];                     /* B->lock; [idlen] */
 } client;
 
 /* The connection's data (pf_session_data). */

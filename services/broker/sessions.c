@@ -179,12 +179,10 @@ client *pf__bk_client_find(pf_broker *B, const char *id, size_t n)
 
 client *pf__bk_client_new(pf_broker *B, const char *id, size_t n)
 {
-    client *c = calloc(1, sizeof(*c));
+    client *c = calloc(1, offsetof(client, id) + n);
     if (!c)
         return NULL;
-    c->id = malloc(n ? n : 1);
-    if (!c->id || pthread_mutex_init(&c->lock, NULL) != 0) {
-        free(c->id);
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
         return NULL;
     }
@@ -212,7 +210,7 @@ static void client_destroy(client *c)
     free(c->win);
     free(c->q);
     free(c->qos2_in);
-    free(c->id);
+    free(c->p);
     free(c);
 }
 
@@ -227,19 +225,20 @@ void pf__bk_client_unref(client *c)
 void pf__bk_offline_add(client *c)
 {
     pf_broker *B = c->b;
-    owner *o = c->own;
-    c->offline_at = pf__bk_now_ms();
-    c->lru_next = NULL;
-    c->lru_prev = B->lru_tail;
+    persist *p = c->p;
+    owner *o = p->own;
+    p->offline_at = pf__bk_now_ms();
+    p->lru_next = NULL;
+    p->lru_prev = B->lru_tail;
     if (B->lru_tail)
-        B->lru_tail->lru_next = c;
+        B->lru_tail->p->lru_next = c;
     else
         B->lru_head = c;
     B->lru_tail = c;
-    c->own_next = NULL;
-    c->own_prev = o->off_tail;
+    p->own_next = NULL;
+    p->own_prev = o->off_tail;
     if (o->off_tail)
-        o->off_tail->own_next = c;
+        o->off_tail->p->own_next = c;
     else
         o->off_head = c;
     o->off_tail = c;
@@ -248,27 +247,28 @@ void pf__bk_offline_add(client *c)
 void pf__bk_offline_del(client *c)
 {
     pf_broker *B = c->b;
-    owner *o = c->own;
-    if (!c->offline_at)
+    persist *p = c->p;
+    if (!p || !p->offline_at)
         return;
-    c->offline_at = 0;
-    if (c->lru_prev)
-        c->lru_prev->lru_next = c->lru_next;
+    owner *o = p->own;
+    p->offline_at = 0;
+    if (p->lru_prev)
+        p->lru_prev->p->lru_next = p->lru_next;
     else
-        B->lru_head = c->lru_next;
-    if (c->lru_next)
-        c->lru_next->lru_prev = c->lru_prev;
+        B->lru_head = p->lru_next;
+    if (p->lru_next)
+        p->lru_next->p->lru_prev = p->lru_prev;
     else
-        B->lru_tail = c->lru_prev;
-    if (c->own_prev)
-        c->own_prev->own_next = c->own_next;
+        B->lru_tail = p->lru_prev;
+    if (p->own_prev)
+        p->own_prev->p->own_next = p->own_next;
     else
-        o->off_head = c->own_next;
-    if (c->own_next)
-        c->own_next->own_prev = c->own_prev;
+        o->off_head = p->own_next;
+    if (p->own_next)
+        p->own_next->p->own_prev = p->own_prev;
     else
-        o->off_tail = c->own_prev;
-    c->lru_prev = c->lru_next = c->own_prev = c->own_next = NULL;
+        o->off_tail = p->own_prev;
+    p->lru_prev = p->lru_next = p->own_prev = p->own_next = NULL;
 }
 
 void pf__bk_client_retire(client *c)
@@ -281,11 +281,11 @@ void pf__bk_client_retire(client *c)
     B->nclients--;
     while (c->nsubs)
         pf__bk_sub_del(c, c->nsubs - 1);
-    if (c->own) {
+    if (c->p && c->p->own) {
         pf__bk_offline_del(c);
-        c->own->sessions--;
-        pf__bk_owner_put(B, c->own);
-        c->own = NULL;
+        c->p->own->sessions--;
+        pf__bk_owner_put(B, c->p->own);
+        c->p->own = NULL;
     }
     pthread_mutex_lock(&c->lock);
     c->retired = 1;
@@ -298,7 +298,7 @@ void pf__bk_expire(pf_broker *B, uint64_t now)
     uint64_t ttl = (uint64_t)B->conf.session_expiry_s * 1000u;
     if (B->conf.session_expiry_s == PF_BROKER_UNLIMITED)
         return;
-    while (B->lru_head && now - B->lru_head->offline_at >= ttl) {
+    while (B->lru_head && now - B->lru_head->p->offline_at >= ttl) {
         pf__bk_client_retire(B->lru_head);
         PF__BK_COUNT(B->expired);
     }
