@@ -73,7 +73,7 @@ int pf__cheap_learns(const pf_server *srv)
 
 int pf__cheap_init(pf__listener *ls)
 {
-    unsigned n = ls->proto->events->n + 1; /* and the listener's, for reactor */
+    unsigned n = ls->proto->events->n + 1; /* and the listener's (reactor, lf) */
 
     ls->cost = calloc(n, sizeof(*ls->cost));
     if (!ls->cost)
@@ -182,8 +182,9 @@ int pf__cheap_job(pf_server *srv, pf__conn *c)
      * segments waiting for the disk: never here. */
     if (pf__files_cold(&c->s.out) || (!srv->sched->owner_io && c->s.out.files))
         return 0;
-    if (!srv->sched->owner_io)
-        return cheap_event(srv, any_packet(c->ls), &est) && srv->turn_ns + est <= TURN_BUDGET_NS(srv);
+    if (!srv->sched->owner_io) /* reactor, lf */
+        return cheap_event(srv, any_packet(c->ls), &est) &&
+               srv->turn_ns + est <= TURN_BUDGET_NS(srv);
     nb = job_builtins(c->job_events, b);
     for (unsigned i = 0; i < nb; i++)
         if (!cheap_event(srv, cost_of(c->ls, b[i]), &est))
@@ -210,7 +211,7 @@ static void ban_one(pf__cost *k, uint64_t now_ms)
 
 /* The job just run here overran: ban its events (hsha: its packets are
  * still in the connection, the owner consumes them after this) or, in
- * reactor, the listener's. */
+ * reactor and lf, the listener's. */
 static void ban(pf_server *srv, pf__conn *c, unsigned first, unsigned last, uint8_t events)
 {
     uint64_t now_ms = pf__now_ms();

@@ -22,7 +22,7 @@
 #define READ_CHUNK 16384u
 #define IO_READS_PER_JOB 16 /* fairness: re-arm (inline: run again next turn) after this many reads */
 
-#define align_up pf__align_max
+#define align_up pf__align_max /* server_impl.h */
 
 /* ---- parser state --------------------------------------------------------
  *
@@ -30,9 +30,10 @@
  * the connection, or, for a protocol whose parser can say it is at rest
  * (pf_protocol.at_rest), in a block of their own that a connection holds
  * only while a packet is under way, so an idle connection holds none of
- * them (HTTP/1.1: 3.3 KB of an idle connection's 3.7).  Each thread keeps a few given-back blocks for
- * the next packet: a keep-alive client goes idle between every two
- * requests, and a malloc and a free per request would show. */
+ * them (HTTP/1.1: 3.3 KB of an idle connection's 3.7).  Each thread keeps
+ * a few given-back blocks for the next packet: a keep-alive client goes
+ * idle between every two requests, and a malloc and a free per request
+ * would show. */
 
 #define PARSER_CACHE 16
 

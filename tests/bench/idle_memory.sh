@@ -1,6 +1,6 @@
 #!/bin/sh
 # make bench (idle memory): bytes per idle connection for every shipped
-# service, in hsha and inline mode, beside its peer, in one run.  Each
+# service, in every mode (hsha, reactor, lf, inline), beside its peer, in one run.  Each
 # server gets BENCH_IDLE_CONNS (default 10,000) connections that each make
 # one request and stay open (build/bench/bench_idle): the server's RSS
 # growth per connection over the last nine tenths (nginx: its worker's).
@@ -86,12 +86,12 @@ measure() {
 mkdir -p "$tmp/md"
 CONNECT='\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00'
 echo "memory per idle connection: $N connections, one request each, bytes (RSS growth / connection)"
-printf '%-7s %9s %9s   %-13s %9s\n' service hsha inline peer bytes
+printf '%-7s %8s %8s %8s %8s   %-13s %9s\n' service hsha reactor lf inline peer bytes
 while read -r svc peer req args; do
     [ -x "$B/bin/$svc" ] || continue
     [ "$args" = - ] && args=
     out=
-    for mode in hsha inline; do
+    for mode in hsha reactor lf inline; do
         # shellcheck disable=SC2086
         if ours "$svc" "$mode" $args; then out="$out $(measure "$req")"; else out="$out -"; fi
         stop
@@ -102,7 +102,7 @@ while read -r svc peer req args; do
         stop
     fi
     set -- $out
-    printf '%-7s %9s %9s   %-13s %9s\n' "$svc" "$1" "$2" "$peer" "$p"
+    printf '%-7s %8s %8s %8s %8s   %-13s %9s\n' "$svc" "$1" "$2" "$3" "$4" "$peer" "$p"
 done <<EOF
 echod - HELLO\\x20idle\r\n -
 httpd nginx GET\\x20/hello\\x20HTTP/1.1\r\nHost:\\x20x\r\n\r\n -
