@@ -297,6 +297,7 @@ static void http1_parser_init(void *pp, const void *conf)
     hp->max_body = r.max_body;
     hp->max_chunk_framing = r.max_chunk_framing;
     msg_reset(hp);
+    wide_init();
 }
 
 /* The request is whole and `n` bytes long: fill the fields. */

@@ -191,7 +191,11 @@ HOT int field_kind(http1_parser *hp, int kind, const char *v, size_t n)
             m->te_seen = 1, m->te_other = 1;
         return 0;
     case K_CONN:
-        each_element(hp, v, n, conn_element);
+        /* one option, the usual value: no list to walk */
+        if (IEQ(v, n, "keep-alive"))
+            m->conn |= C_KEEP_ALIVE;
+        else
+            each_element(hp, v, n, conn_element);
         return 0;
     case K_EXPECT:
         m->flags |= IEQ(v, n, "100-continue") ? PF_HTTP1_F_EXPECT_CONTINUE
