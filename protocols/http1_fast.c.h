@@ -37,47 +37,6 @@ HOT const char *scan_field_line(const char *p, const char *pe, const char *lo,
     return e + 2;
 }
 
-#if WIDE
-/* scan_field_line with one 32-byte load for the name's end and, when the
- * line is that short (most are), for the value's end too: the name costs
- * no loop a byte at a time, and a short value no second load.  Accepts
- * exactly what scan_field_line accepts (the narrow path is tested against
- * the same cases, PF_HTTP1_NARROW). */
-AVX2 static inline const char *scan_field_line_wide(const char *p, const char *pe,
-                                                   const char *lo, const char **name_end,
-                                                   const char **v, const char **ve)
-{
-    if (pe - p < 32)
-        return scan_field_line(p, pe, lo, name_end, v, ve);
-    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
-    uint32_t nt = nontoken32(x);
-    if (!nt)                              /* a name of 32 bytes or more */
-        return scan_field_line(p, pe, lo, name_end, v, ve);
-    const char *e = p + __builtin_ctz(nt), *s;
-    if (e == p || *e != ':')
-        return NULL;
-    *name_end = e;
-    for (s = e + 1; s < pe && (*s == ' ' || *s == '\t');)
-        s++;
-    /* the loaded bytes from s on that are not value bytes, if any */
-    uint32_t c = s - p < 32 ? ctl32(x) >> (s - p) : 0;
-    e = c ? s + __builtin_ctz(c) : skip_value_wide(s - p < 32 ? p + 32 : s, pe, lo);
-    while (e < pe && *e == '\t')          /* HTAB inside a value is rare */
-        e = skip_value_wide(e + 1, pe, lo);
-    if (pe - e < 2 || e[0] != '\r' || e[1] != '\n')
-        return NULL;
-    *v = s;
-    *ve = e;
-    while (*ve > s && ((*ve)[-1] == ' ' || (*ve)[-1] == '\t'))
-        (*ve)--;
-    return e + 2;
-}
-#define FIELD_LINE(wide, ...) \
-    ((wide) ? scan_field_line_wide(__VA_ARGS__) : scan_field_line(__VA_ARGS__))
-#else
-#define FIELD_LINE(wide, ...) scan_field_line(__VA_ARGS__)
-#endif
-
 /* The words that bytes a, b, ... make in memory, for compares with
  * memcpy'd input. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -88,6 +47,72 @@ AVX2 static inline const char *scan_field_line_wide(const char *p, const char *p
 #define W4(a, b, c, d) ((uint32_t)(uint8_t)(a) | (uint32_t)(uint8_t)(b) << 8 | \
                         (uint32_t)(uint8_t)(c) << 16 | (uint32_t)(uint8_t)(d) << 24)
 #define W8(a, b, c, d, e, f, g, h) ((uint64_t)W4(a, b, c, d) | (uint64_t)W4(e, f, g, h) << 32)
+#endif
+
+#if WIDE
+/* scan_field_line with one 32-byte load for the name's end and, when the
+ * line is that short (most are), for the value's end too: the name costs
+ * no loop a byte at a time, and a short value no second load.  Only the
+ * usual shape is taken here: a name under 30 bytes, at most one SP before
+ * the value, no HTAB in it; any other line goes to scan_field_line whole,
+ * so this accepts exactly what scan_field_line accepts (the narrow path is
+ * tested against the same cases, PF_HTTP1_NARROW). */
+AVX2 static inline const char *scan_field_line_wide(const char *p, const char *pe,
+                                                   const char *lo, const char **name_end,
+                                                   const char **v, const char **ve)
+{
+    __m256i x;
+    unsigned k = 0;                       /* loaded bytes before p */
+    if (pe - p >= 32)
+        x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    else if (pe - lo >= 32)               /* the last line: the 32 bytes to pe */
+        x = _mm256_loadu_si256((const __m256i *)(const void *)(pe - 32)),
+        k = (unsigned)(32 - (pe - p));
+    else
+        return scan_field_line(p, pe, lo, name_end, v, ve);
+    /* Bytes past pe (k > 0) count as neither name nor value bytes. */
+    uint32_t past = ~(UINT32_MAX >> k);
+    uint32_t nt = nontoken32(x) >> k | past;
+    unsigned n = (unsigned)__builtin_ctz(nt), s;
+    /* a name of 29 bytes or more, or one that p[n + 3] would be past */
+    if (n + 4 > 32 - k)
+        return scan_field_line(p, pe, lo, name_end, v, ve);
+    uint32_t w;
+    memcpy(&w, p + n, 4);
+    if ((uint16_t)w == (uint16_t)W4(':', ' ', 0, 0))
+        s = n + 2;
+    else if ((uint8_t)w == ':' && (uint8_t)(w >> 8) != '\t')
+        s = n + 1, w <<= 8;               /* no OWS: the value's byte is 2nd */
+    else if ((uint8_t)w == ':')
+        return scan_field_line(p, pe, lo, name_end, v, ve);
+    else
+        return NULL;
+    if (n == 0)
+        return NULL;
+    if ((uint8_t)(w >> 16) == ' ' || (uint8_t)(w >> 16) == '\t')
+        return scan_field_line(p, pe, lo, name_end, v, ve);   /* more OWS */
+    /* the first loaded byte from s on that is not a value byte, if any */
+    uint32_t c = (ctl32(x) >> k | past) >> s;
+    const char *e = c ? p + s + __builtin_ctz(c) : skip_value_wide(p + 32, pe, lo);
+    uint16_t crlf;
+    if (pe - e < 2)
+        return NULL;
+    memcpy(&crlf, e, 2);
+    if (crlf != (uint16_t)W4('\r', '\n', 0, 0))
+        return *e == '\t' ? scan_field_line(p, pe, lo, name_end, v, ve) : NULL;
+    *name_end = p + n;
+    *v = p + s;
+    *ve = e;
+    /* no HTAB between p + s and e: only SP can trail */
+    if (e[-1] == ' ')
+        while (*ve > p + s && (*ve)[-1] == ' ')
+            (*ve)--;
+    return e + 2;
+}
+#define FIELD_LINE(wide, ...) \
+    ((wide) ? scan_field_line_wide(__VA_ARGS__) : scan_field_line(__VA_ARGS__))
+#else
+#define FIELD_LINE(wide, ...) scan_field_line(__VA_ARGS__)
 #endif
 
 /* A whole Host line at p, all of it before pe, whose value is a plain name
