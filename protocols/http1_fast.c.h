@@ -111,8 +111,10 @@ AVX2 static inline const char *scan_field_line_wide(const char *p, const char *p
 }
 #define FIELD_LINE(wide, ...) \
     ((wide) ? scan_field_line_wide(__VA_ARGS__) : scan_field_line(__VA_ARGS__))
+#define PLAIN_HOST plain_host_wide
 #else
 #define FIELD_LINE(wide, ...) scan_field_line(__VA_ARGS__)
+#define PLAIN_HOST(v, ve, lo) (skip_host(v, ve, lo) == (ve))
 #endif
 
 /* A whole Host line at p, all of it before pe, whose value is a plain name
@@ -290,7 +292,7 @@ HOT ssize_t fast_request_with(http1_parser *hp, const char *buf, size_t len, pf_
             /* The wide scan has the name's length already: the Host test
              * costs the other lines nothing, and a plain Host value
              * (what scan_host_line takes) skips host_ok the same way. */
-            if (wide && kind == K_HOST && skip_host(v, ve, buf) == ve) {
+            if (wide && kind == K_HOST && PLAIN_HOST(v, ve, buf)) {
                 if (++m->hosts > 1)
                     goto bail;
                 kind = K_OTHER;
