@@ -328,11 +328,13 @@ bail:
     return 0;
 }
 
-#if WIDE && !defined(__AVX2__)
-/* fast_request_with compiled a second time, for AVX2: a call away from a
- * parse built for any x86-64, inlined where the build targets AVX2. */
-AVX2 static ssize_t fast_request_wide(http1_parser *hp, const char *buf, size_t len,
-                                      pf_packet *out)
+#if WIDE
+/* fast_request_with compiled a second time, for AVX2, and kept out of line
+ * even where the build targets AVX2: inlined into the parse, with the
+ * narrow copy beside it, it ran slower (registers, code layout). */
+AVX2 static __attribute__((noinline)) ssize_t fast_request_wide(http1_parser *hp,
+                                                                const char *buf, size_t len,
+                                                                pf_packet *out)
 {
     return fast_request_with(hp, buf, len, out, 1);
 }
@@ -340,15 +342,15 @@ AVX2 static ssize_t fast_request_wide(http1_parser *hp, const char *buf, size_t 
 
 HOT ssize_t fast_request(http1_parser *hp, const char *buf, size_t len, pf_packet *out)
 {
-#if WIDE && defined(__AVX2__)
-    return fast_request_with(hp, buf, len, out, 1);
-#elif WIDE
+#if WIDE
     /* Not for a short request: the call and the AVX2 state it enters and
      * leaves cost more than the wide scan saves on a few lines. */
-    if (len >= 128 && atomic_load_explicit(&wide_ok, memory_order_relaxed) > 0)
-        return fast_request_wide(hp, buf, len, out);
-    return fast_request_with(hp, buf, len, out, 0);
+#if defined(__AVX2__)
+    if (len >= 128)
 #else
-    return fast_request_with(hp, buf, len, out, 0);
+    if (len >= 128 && atomic_load_explicit(&wide_ok, memory_order_relaxed) > 0)
 #endif
+        return fast_request_wide(hp, buf, len, out);
+#endif
+    return fast_request_with(hp, buf, len, out, 0);
 }
