@@ -5,6 +5,8 @@ UNIT_TEST_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_TEST_SRC := $(wildcard tests/integ/test_*.c)
 TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TEST_SRC))
 TESTS += $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_TEST_SRC))
+# The HTTP/1.1 parser's tests again on its SSE2 path (see the script).
+TEST_SCRIPTS += tests/unit/http1_narrow.sh
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	$(call say,LD,$@)
