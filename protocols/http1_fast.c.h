@@ -70,9 +70,11 @@ AVX2 static inline const char *scan_field_line_wide(const char *p, const char *p
         k = (unsigned)(32 - (pe - p));
     else
         return scan_field_line(p, pe, lo, name_end, v, ve);
-    /* Bytes past pe (k > 0) count as neither name nor value bytes. */
+    /* Bytes past pe (k > 0) count as neither name nor value bytes; the
+     * last loaded byte ends the name in any case (a name that long is
+     * left to scan_field_line below), so that nt is never 0. */
     uint32_t past = ~(UINT32_MAX >> k);
-    uint32_t nt = nontoken32(x) >> k | past;
+    uint32_t nt = nontoken32(x) >> k | past | 1u << 31;
     unsigned n = (unsigned)__builtin_ctz(nt), s;
     /* a name of 29 bytes or more, or one that p[n + 3] would be past */
     if (n + 4 > 32 - k)
