@@ -53,8 +53,8 @@ HOT const char *scan_field_line(const char *p, const char *pe, const char *lo,
 /* scan_field_line with one 32-byte load for the name's end and, when the
  * line is that short (most are), for the value's end too: the name costs
  * no loop a byte at a time, and a short value no second load.  Only the
- * usual shape is taken here: a name under 30 bytes, at most one SP before
- * the value, no HTAB in it; any other line goes to scan_field_line whole,
+ * usual shape is taken here: a name of at most 28 bytes, at most one SP
+ * before the value, no HTAB in it; any other line goes to scan_field_line,
  * so this accepts exactly what scan_field_line accepts (the narrow path is
  * tested against the same cases, PF_HTTP1_NARROW). */
 AVX2 static inline const char *scan_field_line_wide(const char *p, const char *pe,
@@ -79,6 +79,8 @@ AVX2 static inline const char *scan_field_line_wide(const char *p, const char *p
     /* a name of 29 bytes or more, or one that p[n + 3] would be past */
     if (n + 4 > 32 - k)
         return scan_field_line(p, pe, lo, name_end, v, ve);
+    if (n == 0)
+        return NULL;
     uint32_t w;
     memcpy(&w, p + n, 4);
     if ((uint16_t)w == (uint16_t)W4(':', ' ', 0, 0))
@@ -88,8 +90,6 @@ AVX2 static inline const char *scan_field_line_wide(const char *p, const char *p
     else if ((uint8_t)w == ':')
         return scan_field_line(p, pe, lo, name_end, v, ve);
     else
-        return NULL;
-    if (n == 0)
         return NULL;
     if ((uint8_t)(w >> 16) == ' ' || (uint8_t)(w >> 16) == '\t')
         return scan_field_line(p, pe, lo, name_end, v, ve);   /* more OWS */

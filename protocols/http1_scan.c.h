@@ -3,8 +3,9 @@
  * where the compiler targets it (a portable loop otherwise) and never read
  * outside [lo, pe): they are what lets the per-byte machine skip the long
  * runs of a request (target, field values, chunk data), and what the line
- * scanners of the one-pass parse (http1_fast.c.h) are made of.  They need
- * HOT from http1.rl. */
+ * scanners of the one-pass parse (http1_fast.c.h) are made of.  At the end,
+ * 32-byte AVX2 versions for the one-pass parse of a long request, chosen
+ * at run time (WIDE, wide_init).  They need HOT from http1.rl. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -222,9 +223,10 @@ HOT int ieq(const char *s, size_t n, const char *lit, size_t litn)
 /* ---- 32 bytes at a time, where the CPU has AVX2 ---------------------------
  *
  * Compiled for AVX2 by function attribute whatever the build's flags, and
- * used only after http1_wide() has asked the CPU: a binary built for any
+ * run only when wide_init found AVX2 on the CPU: a binary built for any
  * x86-64 takes the wide path on a machine that has it.  On other targets
- * WIDE is 0 and none of this exists. */
+ * WIDE is 0 and none of this exists.  The same rule as above for the end
+ * of the input: no load outside [lo, pe). */
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define WIDE 1
 #include <immintrin.h>
@@ -288,6 +290,7 @@ AVX2 static inline const char *skip_value_wide(const char *p, const char *pe, co
     }
     return skip_value(p, pe, lo);
 }
+
 /* host_bad, 32 bytes at a time. */
 AVX2 static inline uint32_t host_bad32(__m256i v)
 {
@@ -318,7 +321,10 @@ AVX2 static inline int plain_host_wide(const char *p, const char *pe, const char
 }
 
 /* The CPU is asked once, at the first parser_init, so that a request costs
- * one load and no system query: 1 when fast_request_wide may run. */
+ * one load and no system query: 1 when fast_request_wide may run.
+ * PF_HTTP1_NARROW in the environment keeps the SSE2 path: how the tests
+ * (tests/unit/http1_narrow.sh) hold it to the same results on a machine
+ * that has AVX2. */
 static _Atomic int wide_ok = -1;
 
 static void wide_init(void)
