@@ -13,9 +13,9 @@
  *
  * By job, four files: this one (the parser state, the machine's actions and
  * its driver, the packet, the protocol's entry points), http1_scan.c.h
- * (byte classes and vector scanners), http1_check.c.h (what a request line
- * and a header section mean: the RFC checks both paths share) and
- * http1_fast.c.h (the one-pass parse).  The .c.h files are parts of this
+ * (byte classes and vector scanners, SSE2 and, chosen at run time, AVX2),
+ * http1_check.c.h (what a request line and a header section mean: the RFC
+ * checks both paths share) and http1_fast.c.h (the one-pass parse).  The .c.h files are parts of this
  * translation unit, not modules: one unit lets the compiler inline the
  * scanners and checks into the machine's loop and the one-pass parse,
  * which is where their speed comes from.
@@ -297,6 +297,7 @@ static void http1_parser_init(void *pp, const void *conf)
     hp->max_body = r.max_body;
     hp->max_chunk_framing = r.max_chunk_framing;
     msg_reset(hp);
+    wide_init();
 }
 
 /* The request is whole and `n` bytes long: fill the fields. */

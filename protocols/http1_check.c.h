@@ -7,19 +7,24 @@
  * HOT, the scanners of http1_scan.c.h and the event ids of http1_events.h. */
 #include <arpa/inet.h>
 
-/* The fields that frame a request or that the flags report. */
+/* The fields that frame a request or that the flags report.  Keyed by
+ * length and first letter (& 0x1f folds case): the common names that share
+ * a length with one of these (Accept, Cookie, Referer, User-Agent,
+ * Sec-Fetch-*) are told apart without a compare. */
+#define NK(n, c) ((n) << 5 | ((c) & 0x1f))
 HOT int name_kind(const char *s, uint32_t n)
 {
-    switch (n) {
-    case 4:  return IEQ(s, n, "host") ? K_HOST : K_OTHER;
-    case 6:  return IEQ(s, n, "expect") ? K_EXPECT : K_OTHER;
-    case 7:  return IEQ(s, n, "upgrade") ? K_UPGRADE : K_OTHER;
-    case 10: return IEQ(s, n, "connection") ? K_CONN : K_OTHER;
-    case 14: return IEQ(s, n, "content-length") ? K_CL : K_OTHER;
-    case 17: return IEQ(s, n, "transfer-encoding") ? K_TE : K_OTHER;
-    default: return K_OTHER;
+    switch (NK(n, (unsigned char)s[0])) {
+    case NK(4, 'h'):  return IEQ(s, n, "host") ? K_HOST : K_OTHER;
+    case NK(6, 'e'):  return IEQ(s, n, "expect") ? K_EXPECT : K_OTHER;
+    case NK(7, 'u'):  return IEQ(s, n, "upgrade") ? K_UPGRADE : K_OTHER;
+    case NK(10, 'c'): return IEQ(s, n, "connection") ? K_CONN : K_OTHER;
+    case NK(14, 'c'): return IEQ(s, n, "content-length") ? K_CL : K_OTHER;
+    case NK(17, 't'): return IEQ(s, n, "transfer-encoding") ? K_TE : K_OTHER;
+    default:          return K_OTHER;
     }
 }
+#undef NK
 
 /* Content-Length = 1*DIGIT (RFC 9110 §8.6); values past 2^64 saturate and
  * are then refused as too large. */
@@ -191,7 +196,11 @@ HOT int field_kind(http1_parser *hp, int kind, const char *v, size_t n)
             m->te_seen = 1, m->te_other = 1;
         return 0;
     case K_CONN:
-        each_element(hp, v, n, conn_element);
+        /* one option, the usual value: no list to walk */
+        if (IEQ(v, n, "keep-alive"))
+            m->conn |= C_KEEP_ALIVE;
+        else
+            each_element(hp, v, n, conn_element);
         return 0;
     case K_EXPECT:
         m->flags |= IEQ(v, n, "100-continue") ? PF_HTTP1_F_EXPECT_CONTINUE

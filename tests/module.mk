@@ -5,6 +5,8 @@ UNIT_TEST_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_TEST_SRC := $(wildcard tests/integ/test_*.c)
 TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TEST_SRC))
 TESTS += $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_TEST_SRC))
+# The HTTP/1.1 parser's tests again on its SSE2 path (see the script).
+TEST_SCRIPTS += tests/unit/http1_narrow.sh
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	$(call say,LD,$@)
@@ -24,7 +26,26 @@ BENCHES += $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIBS)
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $< $(LIBS) $(BENCH_LIBS_$*)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBS) $(BENCH_LIBS_$*)
+
+# PICO_DIR=dir (picohttpparser.c and .h, fetched by whoever measures; never
+# kept here) adds picohttpparser to bench_http1_parser, built alone with
+# PICO_CFLAGS (default: the project's OPT) so either side's flags can move.
+# A stamp holding both rebuilds the bench when they change.
+PICO_DIR ?=
+PICO_CFLAGS ?= $(OPT)
+PICO_STAMP := $(BUILD)/obj/pico/settings
+PICO_NOW := $(PICO_DIR) $(CC) $(PICO_CFLAGS)
+$(shell mkdir -p $(dir $(PICO_STAMP)) && { [ -f $(PICO_STAMP) ] && [ "$$(cat $(PICO_STAMP))" = '$(PICO_NOW)' ] || printf '%s' '$(PICO_NOW)' > $(PICO_STAMP); })
+$(BUILD)/obj/tests/bench/bench_http1_parser.o: $(PICO_STAMP)
+ifneq ($(PICO_DIR),)
+PICO_OBJ := $(BUILD)/obj/pico/picohttpparser.o
+$(PICO_OBJ): $(PICO_DIR)/picohttpparser.c $(PICO_STAMP)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(PICO_CFLAGS) -I$(PICO_DIR) -c -o $@ $<
+$(BUILD)/obj/tests/bench/bench_http1_parser.o: CPPFLAGS_ALL += -DHAVE_PICO -isystem $(PICO_DIR)
+$(BUILD)/bench/bench_http1_parser: $(PICO_OBJ)
+endif
 
 bench-run: all $(BENCHES)
 	$(Q)PF_BUILD=$(BUILD) sh tests/bench/run.sh $(BENCHES)

@@ -1,5 +1,8 @@
 /* Parser benchmark: pf_http1_protocol against http-parser (Debian
- * libhttp-parser-dev) on the shared inputs, in the same run.
+ * libhttp-parser-dev) on the shared inputs, in the same run, and against
+ * picohttpparser when the build is given its source (make PICO_DIR=dir,
+ * a folder holding picohttpparser.c and .h; never part of this repository:
+ * it is a yardstick, built in its own translation unit with PICO_CFLAGS).
  *
  * Each input (a whole request) is parsed from memory in a loop for a fixed
  * time by each parser in turn, alternating rounds so that frequency drift
@@ -24,6 +27,10 @@
 #include <http_parser.h>
 
 #include "http1.h"
+
+#ifdef HAVE_PICO
+#include <picohttpparser.h>
+#endif
 
 static double now(void)
 {
@@ -126,6 +133,35 @@ static unsigned long run_http_parser(const char *in, size_t n, double secs, doub
     return iters;
 }
 
+#ifdef HAVE_PICO
+/* ---- picohttpparser: headers into its own array, the body by length -------- */
+
+static unsigned long run_pico(const char *in, size_t n, double secs, double *elapsed)
+{
+    static struct phr_header h[PF_HTTP1_MAX_HEADERS];
+    unsigned long iters = 0;
+    double t0 = now(), t;
+    do {
+        for (int k = 0; k < 1024; k++) {
+            const char *method, *path;
+            size_t ml, pl, nh = PF_HTTP1_MAX_HEADERS;
+            int minor;
+            int r = phr_parse_request(in, n, &method, &ml, &path, &pl, &minor, h, &nh, 0);
+            /* the shared inputs have no body: the head is the request */
+            if (r != (int)n) {
+                fprintf(stderr, "picohttpparser failed: %d\n", r);
+                exit(1);
+            }
+            __asm__ volatile("" : : "r"(h), "r"(method), "r"(path) : "memory");
+        }
+        iters += 1024;
+        t = now();
+    } while (t - t0 < secs);
+    *elapsed = t - t0;
+    return iters;
+}
+#endif
+
 static unsigned long run_ours(const char *in, size_t n, double secs, double *elapsed)
 {
     static _Alignas(64) char parser[8192];
@@ -191,7 +227,7 @@ int main(int argc, char **argv)
             rc = 1;
             continue;
         }
-        double best_ours = 0, best_hp = 0;
+        double best_ours = 0, best_hp = 0, best_pico = 0;
         for (int r = 0; r < rounds; r++) {
             double e;
             unsigned long it = run_http_parser(in, n, secs, &e);
@@ -200,6 +236,11 @@ int main(int argc, char **argv)
             it = run_ours(in, n, secs, &e);
             if (it / e > best_ours)
                 best_ours = (double)it / e;
+#ifdef HAVE_PICO
+            it = run_pico(in, n, secs, &e);
+            if (it / e > best_pico)
+                best_pico = (double)it / e;
+#endif
         }
         const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
         printf("%-16s %5zu B  http1   %8.0f MB/s %11.0f req/s\n", base, n,
@@ -207,6 +248,11 @@ int main(int argc, char **argv)
         printf("%-16s %5zu B  http-parser %4.0f MB/s %11.0f req/s\n", base, n,
                best_hp * (double)n / 1e6, best_hp);
         printf("%-16s ratio http1/http-parser %.2fx\n", base, best_ours / best_hp);
+        if (best_pico > 0) {
+            printf("%-16s %5zu B  picohttpparser %4.0f MB/s %11.0f req/s\n", base, n,
+                   best_pico * (double)n / 1e6, best_pico);
+            printf("%-16s ratio http1/picohttpparser %.2fx\n", base, best_ours / best_pico);
+        }
         free(in);
     }
     return rc;

@@ -115,9 +115,13 @@ static const struct { const char *name; const char *why; } disagree[] = {
     { "bad_missing_host", "RFC 9112 §3.2: an HTTP/1.1 request without Host MUST get 400" },
     { "x_http11_no_host_absolute", "RFC 9112 §3.2: as above, also with absolute-form" },
     { "bad_two_hosts", "RFC 9112 §3.2: more than one Host field line MUST get 400" },
+    { "bad_wide_two_hosts", "RFC 9112 §3.2: as above, in a request long enough for the "
+                            "AVX2 field-line scan" },
     { "bad_host_list", "RFC 9112 §3.2: a Host with an invalid value MUST get 400; Host = "
                        "uri-host [\":\" port] (RFC 9110 §7.2, RFC 3986 §3.2.2), no SP" },
     { "bad_host_space", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
+    { "bad_wide_host_bad", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above, in a request long "
+                           "enough for the AVX2 field-line scan" },
     { "bad_host_tab", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
     { "bad_host_userinfo", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
     { "bad_host_path", "RFC 9112 §3.2, RFC 3986 §3.2.2: as above" },
