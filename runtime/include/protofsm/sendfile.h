@@ -10,13 +10,14 @@
  * output buffer), so pipelined requests cannot pile up open files.
  *
  * The page cache does the reading.  In hsha the writer is the I/O thread,
- * which must never wait for the disk: it sends only the bytes mincore(2)
- * finds cached, and when the next ones are not, a worker reads the next
- * window (4 MiB) in while the I/O thread serves other connections
- * (pf_server_stats.file_waits counts these).  For a file mincore will not
- * tell about (not the process's, not writable by it: the kernel then says
- * "all cached") the I/O thread reads pieces with preadv2(RWF_NOWAIT) and
- * writes them, one copy more than sendfile, still without waiting.  In reactor and lf the writer
+ * which must never wait for the disk: it sends only the bytes it has just
+ * found cached (cachestat(2), or mincore(2) on kernels before 6.5), and
+ * when the next ones are not, a worker reads the next window (4 MiB) in
+ * while the I/O thread serves other connections
+ * (pf_server_stats.file_waits counts these).  For a file the kernel will
+ * not tell about (not the process's, not writable by it) the I/O thread
+ * reads pieces with preadv2(RWF_NOWAIT) and writes them, one copy more
+ * than sendfile, still without waiting.  In reactor and lf the writer
  * is the job's worker, which may wait; inline mode has one thread for
  * everything, so a cold file stalls it while the disk reads.
  *
