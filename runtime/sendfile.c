@@ -44,7 +44,17 @@
 #include "sendfile_impl.h"
 #include "session_impl.h"
 
-static int by_hand(pf_session *s, int fd, off_t off, size_t len)
+/* Give the descriptor back: to its owner's release, or closed. */
+static void let_go(int fd, void (*release)(void *), void *arg)
+{
+    if (release)
+        release(arg);
+    else
+        close(fd);
+}
+
+static int by_hand(pf_session *s, int fd, off_t off, size_t len, void (*release)(void *),
+                   void *arg)
 {
     pf_buf *b = s->out.cur;
     int rc = pf_buf_reserve(b, len); /* -EMSGSIZE over the limit */
@@ -63,7 +73,7 @@ static int by_hand(pf_session *s, int fd, off_t off, size_t len)
         len -= (size_t)n;
     }
 out:
-    close(fd);
+    let_go(fd, release, arg);
     if (rc < 0) {
         s->closing = 1;
         if (!s->err)
@@ -89,17 +99,18 @@ static int mincore_trusted(int fd)
     return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0;
 }
 
-int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
+int pf_reply_file_shared(pf_session *s, int fd, off_t off, size_t len, void (*release)(void *),
+                         void *arg)
 {
     if (!s->host)
-        return by_hand(s, fd, off, len);
+        return by_hand(s, fd, off, len, release, arg);
     if (len == 0) {
-        close(fd);
+        let_go(fd, release, arg);
         return 0;
     }
     pf__fseg *g = malloc(sizeof(*g)), **tail = &s->out.files;
     if (!g) {
-        close(fd);
+        let_go(fd, release, arg);
         s->closing = 1;
         if (!s->err)
             s->err = -ENOMEM;
@@ -111,9 +122,15 @@ int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
     /* Every byte buffered so far comes before it (out.c keeps them in
      * stream order, a split job's behind the pending ones). */
     *g = (pf__fseg){ .fd = fd, .off = off, .len = len, .gap = pf__out_len(&s->out) - before,
-                     .warm = off, .trusted = pf__files_distrust ? 0 : -1 };
+                     .warm = off, .trusted = pf__files_distrust ? 0 : -1,
+                     .release = release, .arg = arg };
     *tail = g;
     return 0;
+}
+
+int pf_reply_file(pf_session *s, int fd, off_t off, size_t len)
+{
+    return pf_reply_file_shared(s, fd, off, len, NULL, NULL);
 }
 
 size_t pf__files_gap(const pf__out *o)
@@ -131,7 +148,7 @@ static void pop(pf__out *o)
 {
     pf__fseg *g = o->files;
     o->files = g->next;
-    close(g->fd);
+    let_go(g->fd, g->release, g->arg);
     free(g->probe);
     free(g);
 }

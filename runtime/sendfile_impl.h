@@ -25,6 +25,8 @@ typedef struct pf__fseg {
     int trusted;  /* the kernel tells about this file's pages: 1, 0, -1 not asked yet */
     size_t span;  /* bytes the next residency check covers (0: the first window) */
     char *probe;  /* not trusted: bytes read with RWF_NOWAIT, then sent */
+    void (*release)(void *); /* NULL: fd is ours to close */
+    void *arg;
 } pf__fseg;
 
 /* Buffered bytes that may be written before the first segment: SIZE_MAX

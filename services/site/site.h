@@ -36,14 +36,24 @@
 
 #include "protofsm/service.h"
 
+struct pf_site_cache;
+
 typedef struct pf_site {
     int root_fd;         /* O_PATH descriptor of the root; -1: no files */
     int log_fd;          /* access log (one line per response); -1: none */
     const char *hello;   /* body of GET /hello; NULL: no such route */
     size_t hello_len;
+    /* Open files kept (descriptor and stat result), at most cache_max of
+     * them, each for cache_valid_ms after it was opened: a file replaced,
+     * deleted or changed may be served as it was for that long (site.c
+     * says exactly what).  Either 0: every request opens its file. */
+    unsigned cache_max;
+    unsigned cache_valid_ms;
+    struct pf_site_cache *cache; /* pf_site_open's; NULL: none */
 } pf_site;
 
-/* Open `root` (NULL: serve no files) and set the rest to "none".
+/* Open `root` (NULL: serve no files) and set the rest to "none", the file
+ * cache to 256 files for 1000 ms (change them before serving).
  * 0 or -errno. */
 int pf_site_open(pf_site *st, const char *root);
 void pf_site_close(pf_site *st);

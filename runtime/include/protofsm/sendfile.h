@@ -41,4 +41,13 @@
  * with pf_replyv (a reply cannot be half queued).  Handler threads only. */
 int pf_reply_file(pf_session *s, int fd, off_t off, size_t len);
 
+/* The same for a descriptor the caller keeps open for other replies too (a
+ * cache of open files): instead of closing fd, the session calls
+ * release(arg) once, from whichever thread finishes with it (the
+ * connection's writer, or this one on error), whatever the result.  fd must
+ * stay open until then; sendfile and pread use their own offsets, so any
+ * number of replies may share it. */
+int pf_reply_file_shared(pf_session *s, int fd, off_t off, size_t len, void (*release)(void *),
+                         void *arg);
+
 #endif
