@@ -15,18 +15,20 @@
 #                nginx: its worker) over the run, per request;
 #   csw/req      voluntary + nonvoluntary context switches summed over
 #                /proc/PID/task/*/status, before and after the run;
-#   sys/req      system calls per request, from a separate short run under
-#                `strace -c -f` (slower, so event loops batch less than
-#                unobserved: compare the servers with each other, not with
-#                the other columns); "-" without strace;
+#   sys/req      system calls per request, from a separate short run
+#                counted by perf (raw_syscalls:sys_enter) or, without it,
+#                under `strace -c -f` (slower, so event loops batch less
+#                than unobserved: compare the servers with each other);
+#                "-" with neither;
 # then the ratios httpd/nginx.
 #
 # Knobs: PF_BUILD (build folder), HTTPD (binary; default $PF_BUILD/bin/httpd),
 # BENCH_BASE (another httpd binary, e.g. main's, run beside it as "base-"),
 # BENCH_SECONDS (measured run, default 5), BENCH_CONNS (/hello, default
 # "100 1000"), BENCH_MODES (default "inline hsha"), BENCH_FILES (default
-# "4k 1m 100m"), BENCH_STRACE_SECONDS (default 3; 0: no strace run),
-# BENCH_STRACE_OUT (a folder: keep each strace -c table there).
+# "4k 1m 100m"), BENCH_STRACE_SECONDS (default 3; 0: no counted run),
+# BENCH_STRACE_OUT (a folder: an extra strace -c run per row, its table
+# kept there).
 # (Memory per idle connection: idle_memory.sh.)
 set -u
 B=${PF_BUILD:-build}
@@ -43,7 +45,7 @@ for t in wrk nginx taskset; do
     command -v $t >/dev/null 2>&1 || { echo "bench_httpd: $t not installed (apt-get install wrk nginx util-linux); skipped"; exit 0; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "bench_httpd: needs 2 CPUs; skipped"; exit 0; }
-command -v strace >/dev/null 2>&1 || SSECS=0
+command -v strace >/dev/null 2>&1 || command -v perf >/dev/null 2>&1 || SSECS=0
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 tmp=$(mktemp -d)
 spid= stpid=
@@ -91,22 +93,39 @@ wrk_run() { # CONNS SECONDS PATH
     taskset -c 1 wrk -t1 -c"$1" -d"${2}s" --timeout 10s --latency "http://127.0.0.1:$port$3" 2>&1
 }
 
-# System calls per request: a run of SSECS under strace -c -f (every thread
-# of the server), stopped by its PID.
+# System calls per request: a separate run of SSECS counted by perf (the
+# raw_syscalls:sys_enter tracepoint, every thread of the server), or, where
+# perf cannot, under strace -c -f (which leaves out calls it has no name
+# for, such as cachestat on strace 6.1); stopped by its PID.
 syscalls() { # NAME CONNS PATH
     [ "$SSECS" -gt 0 ] || { echo -; return; }
-    strace -c -f -p "$cpid" -o "$tmp/strace" 2>/dev/null &
+    if [ -n "$SOUT" ] && [ "$HOW" = perf ]; then # the table by call, asked for
+        mkdir -p "$SOUT"
+        strace -c -f -p "$cpid" -o "$SOUT/$1$(echo "$3" | tr / _).txt" 2>/dev/null &
+        stpid=$!
+        sleep 0.5
+        wrk_run "$2" "$SSECS" "$3" >/dev/null
+        kill -INT "$stpid"; wait "$stpid" 2>/dev/null; stpid=
+    fi
+    if [ "$HOW" = perf ]; then
+        perf stat -e raw_syscalls:sys_enter -x, -o "$tmp/count" -p "$cpid" 2>/dev/null &
+    else
+        strace -c -f -p "$cpid" -o "$tmp/count" 2>/dev/null &
+    fi
     stpid=$!
-    sleep 0.5 # attached (strace attaches before its first report)
+    sleep 0.5 # attached
     out=$(wrk_run "$2" "$SSECS" "$3")
     kill -INT "$stpid"; wait "$stpid" 2>/dev/null; stpid=
     reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
-    [ -n "$SOUT" ] && { mkdir -p "$SOUT"; cp "$tmp/strace" "$SOUT/$1$(echo "$3" | tr / _).txt"; }
-    # the total line: % time, seconds, usecs/call, calls, [errors,] total
-    awk -v r="${reqs:-0}" '$NF == "total" { t = $4 } END { print (r && t) ? sprintf("%.1f", t / r) : "-" }' "$tmp/strace"
+    [ -n "$SOUT" ] && [ "$HOW" = strace ] && { mkdir -p "$SOUT"; cp "$tmp/count" "$SOUT/$1$(echo "$3" | tr / _).txt"; }
+    # perf -x,: count,,event,...; strace: % time, seconds, usecs/call, calls, [errors,] total
+    awk -v r="${reqs:-0}" -F'[, ]+' '/raw_syscalls:sys_enter/ { t = $1 } { if ($NF == "total") t = $4 }
+        END { print (r && t) ? sprintf("%.1f", t / r) : "-" }' "$tmp/count"
 }
+HOW=strace
+perf stat -e raw_syscalls:sys_enter -x, -o /dev/null true 2>/dev/null && HOW=perf
 
-# run NAME CONNS PATH: a warm-up run, a measured run, a strace run; prints a
+# run NAME CONNS PATH: a warm-up run, a measured run, a counted run; prints a
 # row and sets rps p99 cpu sw sc.
 run() {
     wrk_run "$2" 2 "$3" >/dev/null
@@ -157,7 +176,7 @@ echo "GET /hello"
 header
 for c in $CONNS; do servers "h$c" "$c" /hello; done
 echo
-echo "GET of a page-cached file (sys/req: ${SSECS}s under strace -c -f)"
+echo "GET of a page-cached file (sys/req: a separate ${SSECS}s run counted by $HOW)"
 header
 for f in $FILES; do servers "f$f" "$(fconns "$f")" "/$f.bin"; done
 echo
