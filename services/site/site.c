@@ -1,8 +1,8 @@
 /* A static-file site over http1 (policy in site.h).
  *
  * Everything runs on the worker that handles the request: path checks,
- * open, fstat, the conditional and range logic and, for small bodies, the
- * read.  Large bodies leave as a file segment that the connection's writer
+ * open and fstat (or a hit in the open-file cache below), the conditional
+ * and range logic and, for small bodies, the read.  Large bodies leave as a file segment that the connection's writer
  * sends with sendfile, so no thread holds a file's bytes in memory and the
  * I/O thread never waits on the client. */
 #include <arpa/inet.h>

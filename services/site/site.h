@@ -9,7 +9,8 @@
  *               (Range, If-Range) -> 206 or 416; several ranges -> the
  *               whole file (200, allowed by RFC 9110 §14.2).  Bodies of
  *               16 KiB or less are read on the worker; larger ones are sent
- *               with sendfile (protofsm/sendfile.h).
+ *               with sendfile (protofsm/sendfile.h).  Open files are kept
+ *               briefly (cache_max, cache_valid_ms below).
  *   OPTIONS     204 with Allow.
  *   CONNECT     405 and a close (no tunnels).
  *   POST PUT DELETE PATCH TRACE   405 with Allow: GET, HEAD, OPTIONS.
