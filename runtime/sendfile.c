@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protofsm/sendfile.h"
@@ -161,6 +162,18 @@ static void pop(pf__out *o)
  * file is cleared in five checks, not twenty-five. */
 #define SPAN_MAX ((size_t)64 << 20)
 
+/* How long a residency answer is believed: a span takes a fast reader
+ * milliseconds, but a slow one may take minutes over 64 MiB, time enough
+ * for the pages to be evicted under the I/O thread's feet. */
+#define WARM_MS 200
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO: no system call */
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* The kernel's struct cachestat_range and struct cachestat (uapi/linux/mman.h,
  * missing from older headers). */
 struct cs_range {
@@ -276,6 +289,7 @@ int pf__files_page_in(pf__out *o)
     /* Trusted even if part of it went again before the writer gets there:
      * the writer then waits briefly, but the transfer always progresses. */
     g->warm = g->off + (off_t)w;
+    g->warm_ms = now_ms();
     g->cold = 0;
     return 1;
 }
@@ -328,10 +342,13 @@ ssize_t pf__files_send(pf__out *o, int sock, int nowait)
     if (nowait) {
         if (g->cold)
             return -EINPROGRESS;
+        if (g->off < g->warm && now_ms() - g->warm_ms > WARM_MS)
+            g->warm = g->off; /* a slow reader: the pages may have gone since */
         if (g->off >= g->warm && g->trusted) {
             size_t r = resident(g, want);
             if (r) {
                 g->warm = g->off + (off_t)r;
+                g->warm_ms = now_ms();
             } else if (g->trusted) {
                 g->cold = 1;
                 return -EINPROGRESS;

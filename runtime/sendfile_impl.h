@@ -10,6 +10,7 @@
 #define PF__SENDFILE_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "out_impl.h"
@@ -21,6 +22,7 @@ typedef struct pf__fseg {
     size_t len;   /* bytes of the file still to send */
     size_t gap;   /* buffered bytes to write before this segment */
     off_t warm;   /* [off, warm) was found in the page cache (or read in) */
+    uint64_t warm_ms; /* when (CLOCK_MONOTONIC_COARSE, ms) */
     int cold;     /* the writer must not wait: a worker reads in first */
     int trusted;  /* the kernel tells about this file's pages: 1, 0, -1 not asked yet */
     size_t span;  /* bytes the next residency check covers (0: the first window) */

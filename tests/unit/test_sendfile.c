@@ -310,6 +310,78 @@ static void test_cold_again_after_hot(void **state)
     assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
 }
 
+/* A reader that stalls mid-file while the file is evicted: what was found
+ * cached before the stall is not believed after it (sendfile.c WARM_MS),
+ * so the I/O thread still sends nothing that is not cached. */
+static void test_cold_while_reader_stalls(void **state)
+{
+    (void)state;
+    pf_server *srv;
+    pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 2, .no_signals = 1 };
+    pf_listen_conf lc = { .service = &file_svc };
+    pf_server_stats st;
+    pthread_t t;
+    char addr[64];
+    void *rv;
+    size_t want = 2 + FILE_SIZE + 2, n = 0;
+    char *got = malloc(want);
+
+    assert_non_null(got);
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
+    pthread_create(&t, NULL, run_server, srv);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1)),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    {
+        int c = open(path, O_RDONLY | O_CLOEXEC); /* hot to begin with */
+        assert_true(c >= 0);
+        for (size_t at = 0; at < FILE_SIZE; at += 4096)
+            assert_int_equal(pread(c, got, 1, (off_t)at), 1);
+        close(c);
+    }
+    counters_reset();
+    assert_int_equal(h_send_all(fd, "f\n", 2), 0);
+    assert_int_equal(h_recv_n(fd, got, 65536, 5000, NULL), 65536);
+    n = 65536;
+    usleep(150 * 1000); /* the socket is full: the server waits for us */
+    {
+        int c = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(c >= 0);
+        assert_int_equal(fsync(c), 0);
+        assert_int_equal(posix_fadvise(c, 0, 0, POSIX_FADV_DONTNEED), 0);
+        int gone = !cached(c, FILE_SIZE - 4096, 4096);
+        close(c);
+        if (!gone) {
+            close(fd);
+            pf_server_stop(srv);
+            pthread_join(t, &rv);
+            pf_server_free(srv);
+            free(got);
+            skip(); /* the file system keeps it cached (tmpfs?) */
+        }
+    }
+    usleep(400 * 1000);
+    assert_int_equal(h_recv_n(fd, got + n, want - n, 20000, NULL), (ssize_t)(want - n));
+    assert_memory_equal(got, "<\n", 2);
+    assert_memory_equal(got + 2, content, FILE_SIZE);
+    assert_memory_equal(got + 2 + FILE_SIZE, ">\n", 2);
+    close(fd);
+    free(got);
+    pf_server_stats_get(srv, &st);
+    pf_server_stop(srv);
+    pthread_join(t, &rv);
+    assert_int_equal((int)(intptr_t)rv, 0);
+    pf_server_free(srv);
+    assert_int_equal(atomic_load(&sf_cold_calls), 0);
+    assert_true(st.file_waits >= 1);
+}
+
 /* A file whose page-cache state mincore hides (another user's, read-only:
  * the kernel then says "all cached"), forced here since root sees through
  * it: the I/O thread reads with RWF_NOWAIT instead and still never waits.
@@ -418,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_cold_hsha_io_thread_never_waits),
         cmocka_unit_test(test_cold_hsha_mincore),
         cmocka_unit_test(test_cold_again_after_hot),
+        cmocka_unit_test(test_cold_while_reader_stalls),
         cmocka_unit_test(test_cold_hsha_untrusted_file),
         cmocka_unit_test(test_cold_other_modes),
         cmocka_unit_test(test_slow_reader_outlasts_idle_timeout),
