@@ -55,7 +55,7 @@ static const pf_site *site_of(pf_session *s) { return pf_session_listener_data(s
 typedef struct site_file {
     struct site_file *chain;       /* same hash slot */
     struct site_file *prev, *next; /* in opening order: the oldest first */
-    uint64_t born_ms;              /* CLOCK_MONOTONIC when opened */
+    uint64_t born_ms;              /* when opened (now_ms) */
     int refs;                      /* the cache's while listed, one per reply */
     int fd;
     struct stat sb;
@@ -112,9 +112,9 @@ static void unlist(struct pf_site_cache *c, site_file *f)
     c->n--;
 }
 
-/* Drop what has lapsed (the lock held), at most `max` entries: the oldest
- * are first, so this stops at the first live one.  Dropped entries go on
- * *out for file_put after unlocking. */
+/* Drop what has lapsed, and the oldest while over cache_max (the lock
+ * held): entries are in opening order, so this stops at the first one that
+ * may stay.  Dropped entries go on *out for file_put after unlocking. */
 static void prune(const pf_site *st, uint64_t now, site_file **out)
 {
     struct pf_site_cache *c = st->cache;
