@@ -38,7 +38,7 @@ static const char about[] =
 
 /* Our own numeric options: name, where it goes. */
 static pf_http1_conf hconf;
-static uint32_t cache_files = UINT32_MAX, cache_ms = UINT32_MAX; /* MAX: the site's default */
+static uint32_t cache_files = PF_SITE_CACHE_MAX, cache_ms = PF_SITE_CACHE_MS;
 static const struct {
     const char *name;
     uint32_t *to;
@@ -137,10 +137,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "httpd: --root %s: %s\n", root, strerror(-rc));
         return 2;
     }
-    if (cache_files != UINT32_MAX)
-        site.cache_max = cache_files;
-    if (cache_ms != UINT32_MAX)
-        site.cache_valid_ms = cache_ms;
+    site.cache_max = cache_files;
+    site.cache_valid_ms = cache_ms;
     site.hello = "Hello, World!\n";
     site.hello_len = 14;
     if (logpath) {

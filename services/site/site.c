@@ -193,7 +193,8 @@ static site_file *cache_put(const pf_site *st, const char *path, size_t len, int
 
 int pf_site_open(pf_site *st, const char *root)
 {
-    *st = (pf_site){ .root_fd = -1, .log_fd = -1, .cache_max = 256, .cache_valid_ms = 1000 };
+    *st = (pf_site){ .root_fd = -1, .log_fd = -1, .cache_max = PF_SITE_CACHE_MAX,
+                     .cache_valid_ms = PF_SITE_CACHE_MS };
     if (!root)
         return 0;
     st->cache = calloc(1, sizeof(*st->cache));

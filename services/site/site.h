@@ -39,6 +39,9 @@
 
 struct pf_site_cache;
 
+#define PF_SITE_CACHE_MAX 256
+#define PF_SITE_CACHE_MS 1000
+
 typedef struct pf_site {
     int root_fd;         /* O_PATH descriptor of the root; -1: no files */
     int log_fd;          /* access log (one line per response); -1: none */
@@ -48,8 +51,8 @@ typedef struct pf_site {
      * them, each for cache_valid_ms after it was opened: a file replaced,
      * deleted or changed may be served as it was for that long (site.c
      * says exactly what).  Either 0: every request opens its file. */
-    unsigned cache_max;
-    unsigned cache_valid_ms;
+    unsigned cache_max;      /* PF_SITE_CACHE_MAX after pf_site_open */
+    unsigned cache_valid_ms; /* PF_SITE_CACHE_MS after pf_site_open */
     struct pf_site_cache *cache; /* pf_site_open's; NULL: none */
 } pf_site;
 
