@@ -283,16 +283,25 @@ int pf_http1_send(pf_session *s, pf_http1_res *r, const void *body, size_t len)
     return result(s, r, pf_replyv(s, parts, (size_t)n));
 }
 
-int pf_http1_send_file(pf_session *s, pf_http1_res *r, int fd, off_t off, size_t len)
+int pf_http1_send_file_shared(pf_session *s, pf_http1_res *r, int fd, off_t off, size_t len,
+                              void (*release)(void *), void *arg)
 {
     int rc = finish(r, (long long)len);
     if (rc >= 0)
         rc = pf_reply(s, r->buf, r->len);
     if (rc < 0 || r->head || no_content_status(r->status) || !len) {
-        close(fd);
+        if (release)
+            release(arg);
+        else
+            close(fd);
         return result(s, r, rc);
     }
-    return result(s, r, pf_reply_file(s, fd, off, len));
+    return result(s, r, pf_reply_file_shared(s, fd, off, len, release, arg));
+}
+
+int pf_http1_send_file(pf_session *s, pf_http1_res *r, int fd, off_t off, size_t len)
+{
+    return pf_http1_send_file_shared(s, r, fd, off, len, NULL, NULL);
 }
 
 int pf_http1_send_chunked(pf_session *s, pf_http1_res *r)

@@ -69,6 +69,10 @@ int pf_http1_send(pf_session *s, pf_http1_res *r, const void *body, size_t len);
 /* Head with Content-Length: len, then `len` bytes of file `fd` from `off`
  * sent with sendfile (protofsm/sendfile.h).  Takes fd in every case. */
 int pf_http1_send_file(pf_session *s, pf_http1_res *r, int fd, off_t off, size_t len);
+/* The same with a shared descriptor: release(arg) instead of close(fd)
+ * (pf_reply_file_shared), in every case. */
+int pf_http1_send_file_shared(pf_session *s, pf_http1_res *r, int fd, off_t off, size_t len,
+                              void (*release)(void *), void *arg);
 /* Head of a streamed body: Transfer-Encoding: chunked for HTTP/1.1, for
  * HTTP/1.0 no length and a close.  Then pf_http1_chunk (any number, empty
  * ones are skipped) and pf_http1_chunk_end, which returns the handler's

@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -112,7 +113,18 @@ int pf__out_flush(pf__out *o, int fd, int nowait, size_t *sent)
             pf__files_wrote(o, lim); /* defensive: no bytes owed before it */
             continue;
         }
-        n = write(fd, pf_buf_head(&o->buf), o->buf.len < lim ? o->buf.len : lim);
+        size_t k = o->buf.len < lim ? o->buf.len : lim;
+        /* Bytes just before a file segment (an HTTP head before its body)
+         * are held for the file's first bytes: one TCP segment instead of a
+         * small one and then the rest, and no TCP_CORK calls around it.
+         * sendfile's last page pushes them out. */
+        if (k == lim && o->files) {
+            n = send(fd, pf_buf_head(&o->buf), k, MSG_MORE | MSG_NOSIGNAL);
+            if (n < 0 && errno == ENOTSOCK)
+                n = write(fd, pf_buf_head(&o->buf), k);
+        } else {
+            n = write(fd, pf_buf_head(&o->buf), k);
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;

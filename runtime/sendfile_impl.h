@@ -10,6 +10,7 @@
 #define PF__SENDFILE_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "out_impl.h"
@@ -21,9 +22,13 @@ typedef struct pf__fseg {
     size_t len;   /* bytes of the file still to send */
     size_t gap;   /* buffered bytes to write before this segment */
     off_t warm;   /* [off, warm) was found in the page cache (or read in) */
+    uint64_t warm_ms; /* when (CLOCK_MONOTONIC_COARSE, ms) */
     int cold;     /* the writer must not wait: a worker reads in first */
-    int trusted;  /* mincore(2) tells the truth about this file */
+    int trusted;  /* the kernel tells about this file's pages: 1, 0, -1 not asked yet */
+    size_t span;  /* bytes the next residency check covers (0: the first window) */
     char *probe;  /* not trusted: bytes read with RWF_NOWAIT, then sent */
+    void (*release)(void *); /* NULL: fd is ours to close */
+    void *arg;
 } pf__fseg;
 
 /* Buffered bytes that may be written before the first segment: SIZE_MAX
@@ -44,8 +49,9 @@ int pf__files_cold(const pf__out *o);
  * (this waits for the disk).  Returns 1 when there was work. */
 int pf__files_page_in(pf__out *o);
 /* Tests: 1 makes every later segment take the path for files whose page
- * cache state mincore hides (not ours, not writable), as root cannot. */
-extern int pf__files_distrust;
+ * cache state the kernel hides (not ours, not writable), as root cannot;
+ * pf__files_no_cachestat 1 checks with mincore, as kernels before 6.5. */
+extern int pf__files_distrust, pf__files_no_cachestat;
 /* Close and free every segment (the connection is going away). */
 void pf__files_free(pf__out *o);
 

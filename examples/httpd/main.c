@@ -31,18 +31,25 @@ static const char about[] =
     "  --max-header-bytes B header section bytes (default 65536; over it: 431)\n"
     "  --max-headers N      field lines (default and cap 64; over it: 431)\n"
     "  --max-body B         body bytes (default 1048576; over it: 413)\n"
+    "  --file-cache N       open files kept, with their stat (default 256; 0: none)\n"
+    "  --file-cache-ms MS   for how long after opening (default 1000): a file changed\n"
+    "                       or replaced may be served as it was for that long\n"
     "  (--max-input defaults to what the largest request allowed above needs)";
 
 /* Our own numeric options: name, where it goes. */
 static pf_http1_conf hconf;
+static uint32_t cache_files = PF_SITE_CACHE_MAX, cache_ms = PF_SITE_CACHE_MS;
 static const struct {
     const char *name;
     uint32_t *to;
+    int zero; /* 0 allowed */
 } limits[] = {
-    { "--max-request-line", &hconf.max_request_line },
-    { "--max-header-bytes", &hconf.max_head_bytes },
-    { "--max-headers", &hconf.max_headers },
-    { "--max-body", &hconf.max_body },
+    { "--max-request-line", &hconf.max_request_line, 0 },
+    { "--max-header-bytes", &hconf.max_head_bytes, 0 },
+    { "--max-headers", &hconf.max_headers, 0 },
+    { "--max-body", &hconf.max_body, 0 },
+    { "--file-cache", &cache_files, 1 },
+    { "--file-cache-ms", &cache_ms, 1 },
 };
 
 static int take_limit(const char *name, const char *val)
@@ -53,9 +60,10 @@ static int take_limit(const char *name, const char *val)
         char *end;
         errno = 0;
         unsigned long v = strtoul(val, &end, 10);
-        if (errno || end == val || *end || v == 0 || v > UINT32_MAX || val[0] == '-') {
-            fprintf(stderr, "httpd: %s %s: expected a number from 1 to %u\n", name, val,
-                    (unsigned)UINT32_MAX);
+        if (errno || end == val || *end || (v == 0 && !limits[i].zero) || v > UINT32_MAX ||
+            val[0] == '-') {
+            fprintf(stderr, "httpd: %s %s: expected a number from %d to %u\n", name, val,
+                    !limits[i].zero, (unsigned)UINT32_MAX);
             return -1;
         }
         *limits[i].to = (uint32_t)v;
@@ -129,6 +137,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "httpd: --root %s: %s\n", root, strerror(-rc));
         return 2;
     }
+    site.cache_max = cache_files;
+    site.cache_valid_ms = cache_ms;
     site.hello = "Hello, World!\n";
     site.hello_len = 14;
     if (logpath) {

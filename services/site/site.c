@@ -1,8 +1,8 @@
 /* A static-file site over http1 (policy in site.h).
  *
  * Everything runs on the worker that handles the request: path checks,
- * open, fstat, the conditional and range logic and, for small bodies, the
- * read.  Large bodies leave as a file segment that the connection's writer
+ * open and fstat (or a hit in the open-file cache below), the conditional
+ * and range logic and, for small bodies, the read.  Large bodies leave as a file segment that the connection's writer
  * sends with sendfile, so no thread holds a file's bytes in memory and the
  * I/O thread never waits on the client. */
 #include <arpa/inet.h>
@@ -10,12 +10,15 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http1.h"
@@ -34,13 +37,177 @@ static const pf_site *site_of(pf_session *s) { return pf_session_listener_data(s
 #define SMALL_FILE 16384u
 #define ALLOW "GET, HEAD, OPTIONS"
 
+/* ---- open files ----------------------------------------------------------
+ *
+ * Why a cache: opening a file beneath the root (openat2, which walks the
+ * path), fstat and close were three of the seven or so system calls a
+ * request for a small file cost, and the walk the dearest of them.  A
+ * regular file's descriptor and stat result are kept for cache_valid_ms
+ * after the open and shared by every reply in that time (sendfile and
+ * pread take their own offsets); the entry then lapses and the next request
+ * opens the path again.  Only successes are kept, so a new file is seen at
+ * once.  What may be stale, for at most cache_valid_ms: a file replaced or
+ * deleted is still served as it was (its old descriptor); a file changed in
+ * place is read as it is now under the old stat (length, Last-Modified,
+ * ETag): grown, the reply carries the old length; shrunk, the connection
+ * closes short as it does without the cache (sendfile.h). */
+
+typedef struct site_file {
+    struct site_file *chain;       /* same hash slot */
+    struct site_file *prev, *next; /* in opening order: the oldest first */
+    uint64_t born_ms;              /* when opened (now_ms) */
+    int refs;                      /* the cache's while listed, one per reply */
+    int fd;
+    struct stat sb;
+    uint32_t hash;
+    size_t len;
+    char path[];
+} site_file;
+
+#define CACHE_SLOTS 1024u
+
+struct pf_site_cache {
+    pthread_mutex_t mu;
+    site_file *slot[CACHE_SLOTS];
+    site_file *oldest, *newest;
+    unsigned n;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO: no system call */
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint32_t hash_of(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    while (n--)
+        h = (h ^ (unsigned char)*p++) * 16777619u;
+    return h;
+}
+
+/* A reply (or the cache) is done with the file: the last one closes it.
+ * Runs on whichever thread sent the reply. */
+static void file_put(void *arg)
+{
+    site_file *f = arg;
+    if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        close(f->fd);
+        free(f);
+    }
+}
+
+/* Unlist f (the lock held); the caller puts the cache's reference after
+ * unlocking. */
+static void unlist(struct pf_site_cache *c, site_file *f)
+{
+    site_file **pp = &c->slot[f->hash % CACHE_SLOTS];
+    while (*pp != f)
+        pp = &(*pp)->chain;
+    *pp = f->chain;
+    *(f->prev ? &f->prev->next : &c->oldest) = f->next;
+    *(f->next ? &f->next->prev : &c->newest) = f->prev;
+    c->n--;
+}
+
+/* Drop what has lapsed, and the oldest while over cache_max (the lock
+ * held): entries are in opening order, so this stops at the first one that
+ * may stay.  Dropped entries go on *out for file_put after unlocking. */
+static void prune(const pf_site *st, uint64_t now, site_file **out)
+{
+    struct pf_site_cache *c = st->cache;
+    while (c->oldest && (now - c->oldest->born_ms >= st->cache_valid_ms || c->n > st->cache_max)) {
+        site_file *f = c->oldest;
+        unlist(c, f);
+        f->chain = *out;
+        *out = f;
+    }
+}
+
+static void put_all(site_file *f)
+{
+    while (f) {
+        site_file *next = f->chain;
+        file_put(f);
+        f = next;
+    }
+}
+
+/* The cached file at `path`, with a reference for the caller; NULL when
+ * there is none (or it lapsed). */
+static site_file *cache_get(const pf_site *st, const char *path, size_t len)
+{
+    struct pf_site_cache *c = st->cache;
+    uint32_t h = hash_of(path, len);
+    uint64_t now = now_ms();
+    site_file *f, *gone = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    prune(st, now, &gone);
+    for (f = c->slot[h % CACHE_SLOTS]; f; f = f->chain)
+        if (f->hash == h && f->len == len && memcmp(f->path, path, len) == 0)
+            break;
+    if (f)
+        __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&c->mu);
+    put_all(gone);
+    return f;
+}
+
+/* List fd (a regular file just opened, sb its fstat) under `path`.  The
+ * entry, holding fd, with a reference for the caller; NULL (fd still the
+ * caller's) when there is no memory for it. */
+static site_file *cache_put(const pf_site *st, const char *path, size_t len, int fd,
+                            const struct stat *sb)
+{
+    struct pf_site_cache *c = st->cache;
+    site_file *f = malloc(sizeof(*f) + len), *old, *gone = NULL;
+    if (!f)
+        return NULL;
+    *f = (site_file){ .born_ms = now_ms(), .refs = 2, .fd = fd, .sb = *sb,
+                      .hash = hash_of(path, len), .len = len };
+    memcpy(f->path, path, len);
+    pthread_mutex_lock(&c->mu);
+    /* Another worker may have opened it meanwhile: the newer one stays. */
+    for (old = c->slot[f->hash % CACHE_SLOTS]; old; old = old->chain)
+        if (old->hash == f->hash && old->len == len && memcmp(old->path, path, len) == 0)
+            break;
+    if (old) {
+        unlist(c, old);
+        old->chain = gone;
+        gone = old;
+    }
+    f->chain = c->slot[f->hash % CACHE_SLOTS];
+    c->slot[f->hash % CACHE_SLOTS] = f;
+    f->prev = c->newest;
+    *(c->newest ? &c->newest->next : &c->oldest) = f;
+    c->newest = f;
+    c->n++;
+    prune(st, f->born_ms, &gone);
+    pthread_mutex_unlock(&c->mu);
+    put_all(gone);
+    return f;
+}
+
 int pf_site_open(pf_site *st, const char *root)
 {
-    *st = (pf_site){ .root_fd = -1, .log_fd = -1 };
+    *st = (pf_site){ .root_fd = -1, .log_fd = -1, .cache_max = PF_SITE_CACHE_MAX,
+                     .cache_valid_ms = PF_SITE_CACHE_MS };
     if (!root)
         return 0;
+    st->cache = calloc(1, sizeof(*st->cache));
+    if (!st->cache)
+        return -ENOMEM;
+    pthread_mutex_init(&st->cache->mu, NULL);
     st->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    return st->root_fd < 0 ? -errno : 0;
+    if (st->root_fd < 0) {
+        int err = -errno;
+        pf_site_close(st);
+        return err;
+    }
+    return 0;
 }
 
 void pf_site_close(pf_site *st)
@@ -48,6 +215,28 @@ void pf_site_close(pf_site *st)
     if (st->root_fd >= 0)
         close(st->root_fd);
     st->root_fd = -1;
+    if (st->cache) {
+        site_file *gone = NULL;
+        while (st->cache->oldest) {
+            site_file *f = st->cache->oldest;
+            unlist(st->cache, f);
+            f->chain = gone;
+            gone = f;
+        }
+        put_all(gone);
+        pthread_mutex_destroy(&st->cache->mu);
+        free(st->cache);
+        st->cache = NULL;
+    }
+}
+
+/* Done with fd: its cache entry's reference, or the descriptor itself. */
+static void let_go(int fd, site_file *f)
+{
+    if (f)
+        file_put(f);
+    else
+        close(fd);
 }
 
 /* ---- paths -------------------------------------------------------------- */
@@ -330,23 +519,33 @@ static int serve_file(const pf_site *st, pf_session *s, const pf_http1_fields *f
         memcpy(rel + rl, "index.html", 11);
         rl += 10;
     }
-    int fd = open_beneath(st->root_fd, rel);
-    if (fd < 0) {
-        int status = fd == -ENOENT || fd == -ENOTDIR || fd == -ENAMETOOLONG ? 404 : 403;
-        return simple(st, s, f, status, NULL, 0);
-    }
     struct stat sb;
-    if (fstat(fd, &sb) < 0) {
-        close(fd);
-        return simple(st, s, f, 500, NULL, 0);
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return dir_path ? simple(st, s, f, 404, NULL, 0) : redirect_dir(st, s, f);
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return simple(st, s, f, 403, NULL, 0);
+    int fd;
+    int cache = st->cache && st->cache_max && st->cache_valid_ms;
+    site_file *sf = cache ? cache_get(st, rel, rl) : NULL;
+    if (sf) {
+        fd = sf->fd;
+        sb = sf->sb;
+    } else {
+        fd = open_beneath(st->root_fd, rel);
+        if (fd < 0) {
+            int status = fd == -ENOENT || fd == -ENOTDIR || fd == -ENAMETOOLONG ? 404 : 403;
+            return simple(st, s, f, status, NULL, 0);
+        }
+        if (fstat(fd, &sb) < 0) {
+            close(fd);
+            return simple(st, s, f, 500, NULL, 0);
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            close(fd);
+            return dir_path ? simple(st, s, f, 404, NULL, 0) : redirect_dir(st, s, f);
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            close(fd);
+            return simple(st, s, f, 403, NULL, 0);
+        }
+        if (cache)
+            sf = cache_put(st, rel, rl, fd, &sb);
     }
 
     uint64_t size = (uint64_t)sb.st_size;
@@ -388,7 +587,7 @@ static int serve_file(const pf_site *st, pf_session *s, const pf_http1_fields *f
         status = 206;
     pf_http1_res_init(&r, f, status, head, sizeof(head));
     if (status == 416) {
-        close(fd);
+        let_go(fd, sf);
         snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
         pf_http1_res_header(&r, "Content-Range", cr);
         pf_http1_res_header(&r, "Content-Type", "text/plain; charset=utf-8");
@@ -398,7 +597,7 @@ static int serve_file(const pf_site *st, pf_session *s, const pf_http1_fields *f
     pf_http1_res_header(&r, "Last-Modified", lm);
     pf_http1_res_header(&r, "ETag", etag);
     if (status == 304) {
-        close(fd);
+        let_go(fd, sf);
         access_log(st, s, f, 304, 0);
         return pf_http1_send(s, &r, NULL, 0);
     }
@@ -411,13 +610,14 @@ static int serve_file(const pf_site *st, pf_session *s, const pf_http1_fields *f
     uint64_t len = size ? last - first + 1 : 0;
     access_log(st, s, f, status, r.head ? 0 : len);
     if (len > SIZE_MAX / 2) {
-        close(fd);
+        let_go(fd, sf);
         return simple(st, s, f, 500, NULL, 1);
     }
     if (r.head || len > SMALL_FILE) {
         if (!r.head && len > (1u << 20))
             (void)readahead(fd, (off_t)first, 1u << 20); /* warm the first MiB here */
-        return pf_http1_send_file(s, &r, fd, (off_t)first, (size_t)len);
+        return pf_http1_send_file_shared(s, &r, fd, (off_t)first, (size_t)len,
+                                         sf ? file_put : NULL, sf);
     }
     char body[SMALL_FILE];
     size_t got = 0;
@@ -429,7 +629,7 @@ static int serve_file(const pf_site *st, pf_session *s, const pf_http1_fields *f
             break;
         got += (size_t)n;
     }
-    close(fd);
+    let_go(fd, sf);
     if (got < len) /* the file shrank under us: the head would lie */
         return simple(st, s, f, 500, NULL, 1);
     return pf_http1_send(s, &r, body, (size_t)len);

@@ -9,7 +9,8 @@
  *               (Range, If-Range) -> 206 or 416; several ranges -> the
  *               whole file (200, allowed by RFC 9110 §14.2).  Bodies of
  *               16 KiB or less are read on the worker; larger ones are sent
- *               with sendfile (protofsm/sendfile.h).
+ *               with sendfile (protofsm/sendfile.h).  Open files are kept
+ *               briefly (cache_max, cache_valid_ms below).
  *   OPTIONS     204 with Allow.
  *   CONNECT     405 and a close (no tunnels).
  *   POST PUT DELETE PATCH TRACE   405 with Allow: GET, HEAD, OPTIONS.
@@ -36,14 +37,27 @@
 
 #include "protofsm/service.h"
 
+struct pf_site_cache;
+
+#define PF_SITE_CACHE_MAX 256
+#define PF_SITE_CACHE_MS 1000
+
 typedef struct pf_site {
     int root_fd;         /* O_PATH descriptor of the root; -1: no files */
     int log_fd;          /* access log (one line per response); -1: none */
     const char *hello;   /* body of GET /hello; NULL: no such route */
     size_t hello_len;
+    /* Open files kept (descriptor and stat result), at most cache_max of
+     * them, each for cache_valid_ms after it was opened: a file replaced,
+     * deleted or changed may be served as it was for that long (site.c
+     * says exactly what).  Either 0: every request opens its file. */
+    unsigned cache_max;      /* PF_SITE_CACHE_MAX after pf_site_open */
+    unsigned cache_valid_ms; /* PF_SITE_CACHE_MS after pf_site_open */
+    struct pf_site_cache *cache; /* pf_site_open's; NULL: none */
 } pf_site;
 
-/* Open `root` (NULL: serve no files) and set the rest to "none".
+/* Open `root` (NULL: serve no files) and set the rest to "none", the file
+ * cache to 256 files for 1000 ms (change them before serving).
  * 0 or -errno. */
 int pf_site_open(pf_site *st, const char *root);
 void pf_site_close(pf_site *st);

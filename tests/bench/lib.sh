@@ -35,11 +35,19 @@ start_ours() {
     port=$(sed -n 's/^listening on .*://p' "$errfile" | head -1)
 }
 
-# nginx_hello_conf DIR PORT writes DIR/nginx.conf for one worker answering
-# /hello with the 14 bytes httpd's /hello answers, access log off,
-# unlimited keep-alive requests, every temporary path under DIR.
+# nginx_hello_conf DIR PORT [ROOT [ofc]] writes DIR/nginx.conf for one
+# worker answering /hello with the 14 bytes httpd's /hello answers, access
+# log off, unlimited keep-alive requests, every temporary path under DIR.
+# With ROOT, it also serves the files under ROOT the way static sites are
+# usually set up (sendfile on, tcp_nopush on); "ofc" adds an
+# open_file_cache (descriptors and stat results kept for up to 1 s).
 nginx_hello_conf() {
     mkdir -p "$1/logs"
+    files=
+    [ -n "${3:-}" ] && files="location / { root $3; }
+        sendfile on; tcp_nopush on;"
+    [ "${4:-}" = ofc ] && files="$files
+        open_file_cache max=1000 inactive=20s; open_file_cache_valid 1s;"
     cat >"$1/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
@@ -54,6 +62,7 @@ http {
     server {
         listen 127.0.0.1:$2;
         location = /hello { default_type text/plain; return 200 "Hello, World!\n"; }
+        $files
     }
 }
 CONF

@@ -64,7 +64,8 @@ for b in $ALL; do
 done
 
 echo
-# httpd /hello against nginx with wrk (skips itself when wrk or nginx is missing)
+# httpd /hello and 4 KiB, 1 MiB, 100 MiB files against nginx with wrk (skips
+# itself when wrk or nginx is missing)
 PF_BUILD=$B sh "$(dirname "$0")/bench_httpd.sh"
 
 echo

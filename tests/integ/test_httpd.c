@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "harness.h"
@@ -467,6 +468,78 @@ static void test_big_file(void **state)
     }
 }
 
+/* Descriptors of the server that point into the document root. */
+static int root_fds(pid_t pid)
+{
+    char dir[64], link[384], target[512];
+    int k = 0;
+    snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n > 0 && (size_t)n > strlen(www) && memcmp(target, www, strlen(www)) == 0)
+            k++;
+    }
+    closedir(d);
+    return k;
+}
+
+/* The open-file cache (site.h): files stay open between requests, at most
+ * --file-cache of them; a file replaced or deleted is seen once its entry's
+ * --file-cache-ms have passed, a new one at once.  In every mode. */
+static void test_file_cache(void **state)
+{
+    (void)state;
+    static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
+    char out[256], p[256], q[256];
+    snprintf(p, sizeof(p), "%s/c0.txt", www);
+    snprintf(q, sizeof(q), "%s/next.txt", www);
+    for (int m = 0; m < 4; m++) {
+        srv_proc sp;
+        const char *args[] = { "--root", www, "--listen", "127.0.0.1:0", "--mode", modes[m],
+                               "--threads", "2", "--file-cache", "2", "--file-cache-ms", "300",
+                               NULL };
+        unlink(p);
+        write_file("c1.txt", "c1\n", 3);
+        write_file("c2.txt", "c2\n", 3);
+        write_file("c3.txt", "c3\n", 3);
+        write_file("v.txt", "first\n", 6);
+        assert_int_equal(h_spawn(&sp, "httpd", 1, 0, args), 0);
+        /* kept open, but never more than two */
+        sh(out, sizeof(out), CURL URL "/c1.txt " URL "/c2.txt " URL "/c3.txt", sp.port, sp.port,
+           sp.port);
+        assert_string_equal(out, "c1\nc2\nc3\n");
+        int open_now = root_fds(sp.pid);
+        assert_true(open_now >= 1 && open_now <= 2);
+        sh(out, sizeof(out), CURL URL "/v.txt", sp.port);
+        assert_string_equal(out, "first\n");
+        /* a file that did not exist is served as soon as it does */
+        sh(out, sizeof(out), CURL "-o /dev/null -w '%%{http_code}' " URL "/c0.txt", sp.port);
+        assert_string_equal(out, "404");
+        write_file("c0.txt", "c0\n", 3);
+        sh(out, sizeof(out), CURL URL "/c0.txt", sp.port);
+        assert_string_equal(out, "c0\n");
+        /* replaced (a new file renamed over it, as deployments do), and
+         * deleted: seen once 300 ms have passed */
+        write_file("next.txt", "second version\n", 15);
+        assert_int_equal(rename(q, p), 0);
+        sh(out, sizeof(out), CURL URL "/c0.txt", sp.port);
+        assert_true(strcmp(out, "c0\n") == 0 || strcmp(out, "second version\n") == 0);
+        snprintf(q, sizeof(q), "%s/v.txt", www);
+        assert_int_equal(unlink(q), 0);
+        usleep(400 * 1000);
+        sh(out, sizeof(out), CURL URL "/c0.txt", sp.port);
+        assert_string_equal(out, "second version\n");
+        sh(out, sizeof(out), CURL "-o /dev/null -w '%%{http_code}' " URL "/v.txt", sp.port);
+        assert_string_equal(out, "404");
+        snprintf(q, sizeof(q), "%s/next.txt", www);
+        stop_ok(&sp);
+    }
+    unlink(p);
+}
+
 /* Read one /hello reply on fd: 0 once its body is in, -1 on EOF or after
  * 5 s. */
 static int hello_reply(int fd)
@@ -538,6 +611,7 @@ int main(void)
         cmocka_unit_test_teardown(test_limit_options, h_teardown),
         cmocka_unit_test_teardown(test_continue_connect, h_teardown),
         cmocka_unit_test_teardown(test_big_file, h_teardown),
+        cmocka_unit_test_teardown(test_file_cache, h_teardown),
         cmocka_unit_test_teardown(test_idle_memory, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);

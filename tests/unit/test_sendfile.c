@@ -184,26 +184,8 @@ static void *run_server(void *arg)
 
 /* Two file requests pipelined around a ping on one connection, and pings
  * on a second connection meanwhile; every byte checked. */
-static void serve(pf_mode mode, int cold, pf_server_stats *st)
+static void exchange(unsigned port)
 {
-    pf_server *srv;
-    pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
-    pf_listen_conf lc = { .service = &file_svc };
-    pthread_t t;
-    char addr[64];
-    void *rv;
-
-    assert_int_equal(pf_server_new(&srv, &conf), 0);
-    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
-    assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
-    unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
-    pthread_create(&t, NULL, run_server, srv);
-
-    if (cold)
-        assert_int_equal(evict(), 0);
-    atomic_store(&sf_calls, 0);
-    atomic_store(&sf_cold_calls, 0);
-    atomic_store(&sf_bytes, 0);
     int a = h_connect(port, 0), b = h_connect(port, 0);
     assert_true(a >= 0 && b >= 0);
     assert_int_equal(h_send_all(a, "f\np\nf\n", 6), 0);
@@ -224,12 +206,51 @@ static void serve(pf_mode mode, int cold, pf_server_stats *st)
     free(got);
     close(a);
     close(b);
+}
+
+static void counters_reset(void)
+{
+    atomic_store(&sf_calls, 0);
+    atomic_store(&sf_cold_calls, 0);
+    atomic_store(&sf_bytes, 0);
+}
+
+/* One server; `warm_first`: an exchange while the file is cached before
+ * the checked one, so what the server learned about the file then cannot
+ * stand in for a check later.  `cold`: the file is evicted before the
+ * checked exchange. */
+static void serve_on(pf_mode mode, int warm_first, int cold, pf_server_stats *st)
+{
+    pf_server *srv;
+    pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
+    pf_listen_conf lc = { .service = &file_svc };
+    pthread_t t;
+    char addr[64];
+    void *rv;
+
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
+    unsigned port = (unsigned)atoi(strrchr(addr, ':') + 1);
+    pthread_create(&t, NULL, run_server, srv);
+
+    if (warm_first)
+        exchange(port);
+    if (cold)
+        assert_int_equal(evict(), 0);
+    counters_reset();
+    exchange(port);
 
     pf_server_stats_get(srv, st);
     pf_server_stop(srv);
     pthread_join(t, &rv);
     assert_int_equal((int)(intptr_t)rv, 0);
     pf_server_free(srv);
+}
+
+static void serve(pf_mode mode, int cold, pf_server_stats *st)
+{
+    serve_on(mode, 0, cold, st);
 }
 
 static void test_warm_every_mode(void **state)
@@ -253,6 +274,110 @@ static void test_cold_hsha_io_thread_never_waits(void **state)
         skip(); /* the file system keeps it cached (tmpfs?): nothing to see */
     pf_server_stats st;
     serve(PF_MODE_HSHA, 1, &st);
+    assert_int_equal(atomic_load(&sf_cold_calls), 0);
+    assert_true(st.file_waits >= 1);
+    /* checked by sendfile's own bytes, not by a detour around it */
+    assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
+}
+
+/* The same where the kernel has no cachestat (before 6.5): mmap + mincore. */
+static void test_cold_hsha_mincore(void **state)
+{
+    (void)state;
+    if (evict() < 0)
+        skip();
+    pf_server_stats st;
+    pf__files_no_cachestat = 1;
+    serve(PF_MODE_HSHA, 1, &st);
+    pf__files_no_cachestat = 0;
+    assert_int_equal(atomic_load(&sf_cold_calls), 0);
+    assert_true(st.file_waits >= 1);
+    assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
+}
+
+/* The file served hot, then evicted, then asked for again from the same
+ * server: every check is made when the bytes are about to go, none is
+ * remembered from an earlier transfer (or an earlier part of this one). */
+static void test_cold_again_after_hot(void **state)
+{
+    (void)state;
+    if (evict() < 0)
+        skip();
+    pf_server_stats st;
+    serve_on(PF_MODE_HSHA, 1, 1, &st);
+    assert_int_equal(atomic_load(&sf_cold_calls), 0);
+    assert_true(st.file_waits >= 1);
+    assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
+}
+
+/* A reader that stalls mid-file while the file is evicted: what was found
+ * cached before the stall is not believed after it (sendfile.c WARM_MS),
+ * so the I/O thread still sends nothing that is not cached. */
+static void test_cold_while_reader_stalls(void **state)
+{
+    (void)state;
+    pf_server *srv;
+    pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 2, .no_signals = 1 };
+    pf_listen_conf lc = { .service = &file_svc };
+    pf_server_stats st;
+    pthread_t t;
+    char addr[64];
+    void *rv;
+    size_t want = 2 + FILE_SIZE + 2, n = 0;
+    char *got = malloc(want);
+
+    assert_non_null(got);
+    assert_int_equal(pf_server_new(&srv, &conf), 0);
+    assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
+    assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
+    pthread_create(&t, NULL, run_server, srv);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1)),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    {
+        int c = open(path, O_RDONLY | O_CLOEXEC); /* hot to begin with */
+        assert_true(c >= 0);
+        for (size_t at = 0; at < FILE_SIZE; at += 4096)
+            assert_int_equal(pread(c, got, 1, (off_t)at), 1);
+        close(c);
+    }
+    counters_reset();
+    assert_int_equal(h_send_all(fd, "f\n", 2), 0);
+    assert_int_equal(h_recv_n(fd, got, 65536, 5000, NULL), 65536);
+    n = 65536;
+    usleep(150 * 1000); /* the socket is full: the server waits for us */
+    {
+        int c = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(c >= 0);
+        assert_int_equal(fsync(c), 0);
+        assert_int_equal(posix_fadvise(c, 0, 0, POSIX_FADV_DONTNEED), 0);
+        int gone = !cached(c, FILE_SIZE - 4096, 4096);
+        close(c);
+        if (!gone) {
+            close(fd);
+            pf_server_stop(srv);
+            pthread_join(t, &rv);
+            pf_server_free(srv);
+            free(got);
+            skip(); /* the file system keeps it cached (tmpfs?) */
+        }
+    }
+    usleep(400 * 1000);
+    assert_int_equal(h_recv_n(fd, got + n, want - n, 20000, NULL), (ssize_t)(want - n));
+    assert_memory_equal(got, "<\n", 2);
+    assert_memory_equal(got + 2, content, FILE_SIZE);
+    assert_memory_equal(got + 2 + FILE_SIZE, ">\n", 2);
+    close(fd);
+    free(got);
+    pf_server_stats_get(srv, &st);
+    pf_server_stop(srv);
+    pthread_join(t, &rv);
+    assert_int_equal((int)(intptr_t)rv, 0);
+    pf_server_free(srv);
     assert_int_equal(atomic_load(&sf_cold_calls), 0);
     assert_true(st.file_waits >= 1);
 }
@@ -363,6 +488,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_warm_every_mode),
         cmocka_unit_test(test_cold_hsha_io_thread_never_waits),
+        cmocka_unit_test(test_cold_hsha_mincore),
+        cmocka_unit_test(test_cold_again_after_hot),
+        cmocka_unit_test(test_cold_while_reader_stalls),
         cmocka_unit_test(test_cold_hsha_untrusted_file),
         cmocka_unit_test(test_cold_other_modes),
         cmocka_unit_test(test_slow_reader_outlasts_idle_timeout),
