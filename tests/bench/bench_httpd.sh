@@ -87,7 +87,6 @@ start_nginx() {
 stop() { kill -TERM "$spid"; wait "$spid" 2>/dev/null; spid=; }
 
 # Context switches of every thread of PID.
-csw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/_ctxt_switches/ { n += $2 } END { print n + 0 }'; }
 
 wrk_run() { # CONNS SECONDS PATH
     taskset -c 1 wrk -t1 -c"$1" -d"${2}s" --timeout 10s --latency "http://127.0.0.1:$port$3" 2>&1
@@ -129,9 +128,9 @@ perf stat -e raw_syscalls:sys_enter -x, -o /dev/null true 2>/dev/null && HOW=per
 # row and sets rps p99 cpu sw sc.
 run() {
     wrk_run "$2" 2 "$3" >/dev/null
-    t1=$(cpu_ticks "$cpid"); s1=$(csw "$cpid")
+    t1=$(cpu_ticks "$cpid"); s1=$(ctx_switches "$cpid")
     out=$(wrk_run "$2" "$SECS" "$3")
-    t2=$(cpu_ticks "$cpid"); s2=$(csw "$cpid")
+    t2=$(cpu_ticks "$cpid"); s2=$(ctx_switches "$cpid")
     rps=$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')
     reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
     p99=$(echo "$out" | awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
