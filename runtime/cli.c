@@ -35,9 +35,9 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
                "                        a fixed pool)\n");
     fprintf(f, "  --mode M              hsha | reactor | lf | inline (default %s)\n",
             pf_mode_name(d->conf.mode));
-    fprintf(f, "  --handoff H           hsha: adaptive (jobs whose handlers proved cheap run on\n"
-               "                        the I/O thread) | always (every job to a worker)\n"
-               "                        (default %s)\n",
+    fprintf(f, "  --handoff H           hsha, reactor, lf: adaptive (jobs whose handlers proved\n"
+               "                        cheap run on the I/O thread) | always (every job to a\n"
+               "                        worker) (default %s)\n",
             d->conf.handoff == PF_HANDOFF_ALWAYS ? "always" : "adaptive");
     fprintf(f, "  --idle-timeout S      close connections idle for S seconds (default ");
     put_secs(f, d->conf.idle_timeout_ms);

@@ -245,11 +245,11 @@ static ssize_t read_some(pf__conn *c)
 }
 
 /* Room for one more parsed packet.  The first one lives in the parser
- * block, its fields in the session's scratch (unused in hsha), so the usual job of
- * one request allocates nothing; a pipelined batch grows arrays for the
- * rest, doubling up to the batch size and re-pointing the fields of
- * packets already parsed (nothing else refers to them before the job is
- * posted). */
+ * block, its fields in the session's scratch (unused in hsha), so the
+ * usual job of one request allocates nothing; a pipelined batch grows
+ * arrays for the rest, doubling up to the batch size and re-pointing the
+ * fields of packets already parsed (nothing else refers to them before
+ * the job is posted). */
 static int grow_packets(pf__conn *c, unsigned batch, size_t fsz)
 {
     unsigned cap = c->pkcap ? c->pkcap * 2 : 4;

@@ -142,8 +142,8 @@ struct pf_server {
     unsigned nconns;
     int draining, done, result, accepting, abandoned;
     int inline_busy;                 /* a job runs on the owner (inline mode, or
-                                        a cheap one in hsha); new ones go to
-                                        srv->ready, or to the workers */
+                                        a cheap one in hsha or reactor); new
+                                        ones go to srv->ready, or to the workers */
     uint64_t turn_ns;                /* time in handlers of jobs run here this
                                         turn (cheap.c) */
     long turn_slept;                 /* the owner's voluntary context switches */
