@@ -14,13 +14,13 @@
 # req/s, the lowest CPU and switches per request), the same for every
 # server.  Servers are started here on free ports (redis-server with
 # --save '' and its own --dir) and killed by PID.  BENCH_KVD_N (default
-# 200000) sets -n, BENCH_KVD_REPS (default 3) the repetitions.
+# 100000) sets -n, BENCH_KVD_REPS (default 2) the repetitions.
 # Usage: sh tests/bench/bench_kvd.sh  (PF_BUILD names the build folder)
 set -u
 B=${PF_BUILD:-build}
 KVD=$B/bin/kvd
-N=${BENCH_KVD_N:-200000}
-REPS=${BENCH_KVD_REPS:-3}
+N=${BENCH_KVD_N:-100000}
+REPS=${BENCH_KVD_REPS:-2}
 MODES=${BENCH_KVD_MODES:-hsha reactor lf inline}
 TESTS="ping_inline ping_mbulk set get incr mset"
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||

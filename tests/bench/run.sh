@@ -3,8 +3,11 @@
 # connections, with cheap handlers (ECHO) and blocking ones (SLEEP 1);
 # memory per idle connection at 10,000 connections, every service beside
 # its peer (idle_memory.sh); queue hand-off cost;
-# then every other bench program given (protocol parser benchmarks).
-# Loopback only; about two and a half minutes.  Arguments: the bench
+# then every other bench program given (protocol parsers, mqttd against
+# mosquitto), httpd against nginx, kvd against redis-server and mcd
+# against memcached (each script says which modes).
+# Loopback only; about 25 minutes on 2 CPUs (kvd's part is a third of
+# it: BENCH_KVD_N and BENCH_KVD_REPS shorten it).  Arguments: the bench
 # programs ($(BENCHES)); PF_BUILD names the build folder.
 # BENCH_SECONDS (default 2) sets each load run's length.
 set -u
