@@ -17,9 +17,12 @@
  * it the turn's other connections would wait, and the workers are free).
  * A reactor or lf job reads its packets itself, so before it runs nobody
  * knows their events: it is judged by the listener's average over every
- * packet (one more entry after the events).  In lf "here" means the
- * leader keeps the loop while it runs the job, instead of handing the
- * leadership on (a wake-up) and queueing for it again (another).
+ * packet (one more entry after the events), and on the owner it handles
+ * no more packets than the turn's budget covers at that average
+ * (pf__cheap_quota): one client's long pipeline must not hold the loop.
+ * In lf "here" means the leader keeps the loop while it runs the job,
+ * instead of handing the leadership on (a wake-up) and queueing for it
+ * again (another).
  *
  * What it costs when it is wrong: a handler cheap so far that blocks (a
  * cold file, a lock a slow job holds) stalls the loop once.  A job here
@@ -28,6 +31,7 @@
  * long computation, which the average takes care of) bans its events from
  * running here for BAN_MS, twice as long at each repeat up to BAN_MAX_MS,
  * so a handler that is sometimes slow stalls the loop ever more rarely. */
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -42,7 +46,12 @@
  * proportions: 0.5 ms of such jobs per turn, 1 ms for a stall, by
  * default. */
 #define CHEAP_RUNS 8
-#define CHEAP_NS(srv) ((uint64_t)((srv)->conf.cheap_us ? (srv)->conf.cheap_us : 20u) * 1000u)
+#define CHEAP_US_MAX 1000000u /* the stored averages are 32-bit ns */
+#define CHEAP_NS(srv)                                                                       \
+    ((uint64_t)(!(srv)->conf.cheap_us                 ? 20u                               \
+                : (srv)->conf.cheap_us > CHEAP_US_MAX ? CHEAP_US_MAX                      \
+                                                      : (srv)->conf.cheap_us) *             \
+     1000u)
 #define TURN_BUDGET_NS(srv) (25 * CHEAP_NS(srv))
 #define STALL_NS(srv) (50 * CHEAP_NS(srv))
 /* One sample moves the average by at most two CHEAP_NS: a job preempted
@@ -155,6 +164,16 @@ void pf__cheap_note_job(pf__conn *c, unsigned handled, uint8_t events, uint64_t 
     job_ns = ns;
     if (n)
         note_one(c->srv, any_packet(c->ls), ns / n);
+}
+
+unsigned pf__cheap_quota(const pf__conn *c)
+{
+    const pf_server *srv = c->srv;
+    uint64_t left = TURN_BUDGET_NS(srv) > srv->turn_ns ? TURN_BUDGET_NS(srv) - srv->turn_ns : 0;
+    uint32_t avg = atomic_load_explicit(&any_packet(c->ls)->ns, memory_order_relaxed);
+    uint64_t n = left / (avg ? avg : 1);
+
+    return n < 1 ? 1 : n > UINT_MAX ? UINT_MAX : (unsigned)n;
 }
 
 /* Cheap now: learnt, under CHEAP_NS on average, not banned.  Adds the

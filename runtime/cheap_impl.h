@@ -37,6 +37,9 @@ void pf__cheap_note(struct pf__conn *c, unsigned first, unsigned handled, uint8_
 /* Any thread, at the end of a reactor or lf job: `handled` packets and the
  * built-ins in `events` took `ns`, reading and writing included. */
 void pf__cheap_note_job(struct pf__conn *c, unsigned handled, uint8_t events, uint64_t ns);
+/* Owner, in a reactor or lf job it runs: how many packets its turn's
+ * budget leaves room for (at least one). */
+unsigned pf__cheap_quota(const struct pf__conn *c);
 /* Owner, for a job about to start (job_events set): may it run here? */
 int pf__cheap_job(struct pf_server *srv, struct pf__conn *c);
 /* Owner: run it here (the caller completes it, pf__step_done). */

@@ -10,6 +10,7 @@
  * Packets point into c->s.in, so while any parsed packet is unhandled the
  * buffer is neither read into (a reserve may move it) nor compacted. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,9 +412,9 @@ int pf__conn_flush(pf__conn *c)
 
 /* ---- the whole job: reactor, lf, inline ----------------------------------- */
 
-/* Parse and handle every whole packet in c->s.in while output has room.
- * Returns how many were handled. */
-static unsigned handle_buffered(pf__conn *c, size_t hwm)
+/* Parse and handle every whole packet in c->s.in while output has room,
+ * at most `max`.  Returns how many were handled. */
+static unsigned handle_buffered(pf__conn *c, size_t hwm, unsigned max)
 {
     unsigned handled = 0;
 
@@ -421,7 +422,8 @@ static unsigned handle_buffered(pf__conn *c, size_t hwm)
         c->jerr = 1;
         return 0;
     }
-    while (c->s.in.len && !c->s.closing && c->s.out.buf.len < hwm && !c->s.out.files) {
+    while (c->s.in.len && !c->s.closing && c->s.out.buf.len < hwm && !c->s.out.files &&
+           handled < max) {
         pf_packet pkt = { .fields = c->s.fields };
         ssize_t n = pf__session_parse(&c->s, 0, &pkt);
 
@@ -446,9 +448,13 @@ void pf__conn_io(pf__conn *c)
     int reads = 0, again = 0, blocked = 0;
     unsigned handled = 0;
     int learn = pf__cheap_learns(c->srv);
-    uint64_t hns = 0; /* in handlers (and parsing): what the I/O thread
-                         would wait for if it ran this job; reads and writes
-                         never block */
+    uint64_t hns = 0; /* in handlers, parsing and before_send: what the I/O
+                         thread would wait for if it ran this job; reads and
+                         writes never block */
+    /* On the owner: no more packets than its turn's budget covers (one
+     * client's long pipeline must not hold everyone else); the rest in a
+     * job of its own.  Not after EOF: nothing would come back for them. */
+    unsigned quota = pf__owner_job ? pf__cheap_quota(c) : UINT_MAX;
 
     PF__JOB_ENTER(c);
     assert(c->in_flight && !c->srv->sched->owner_io);
@@ -477,12 +483,18 @@ void pf__conn_io(pf__conn *c)
         if (c->s.closing || c->jerr || c->perr)
             break;
         uint64_t t0 = learn ? pf__cheap_now_ns() : 0;
-        handled += handle_buffered(c, hwm);
+        handled += handle_buffered(c, hwm, c->eof ? UINT_MAX : quota - handled);
+        /* Before this run's replies are flushed (server.h). */
+        int bs = c->ls->before_send ? c->ls->before_send(&c->s) : 0;
         if (learn)
             hns += pf__cheap_now_ns() - t0;
-        /* Before this run's replies are flushed (server.h). */
-        if (c->ls->before_send && c->ls->before_send(&c->s) < 0) {
+        if (bs < 0) {
             c->jerr = 1;
+            break;
+        }
+        if (handled >= quota && !c->eof) {
+            if (c->s.in.len)
+                c->readable = 1; /* so that a job comes back for them */
             break;
         }
         if (c->s.closing || c->perr || c->s.out.buf.len >= hwm || c->s.out.files)

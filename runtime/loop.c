@@ -520,6 +520,9 @@ static void *lf_main(void *arg)
         if (srv->done)
             break;
         pf__conn *c = pf__pool_next_ready(srv);
+        /* The sleep count cheap.c compares with is per thread: a new
+         * leader takes its own. */
+        srv->turn_slept_set = 0;
         if (c && pf__cheap_job(srv, c)) { /* lead on through it (cheap.c) */
             pf__cheap_run(srv, c);
             pf__step_done(srv, c);

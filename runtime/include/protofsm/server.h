@@ -48,17 +48,18 @@ int pf_mode_parse(const char *name, pf_mode *out);
 
 /* Zero means "the default" for every field. */
 /* hsha, reactor, lf: a job handed to a worker (lf: the leadership handed
- * on) costs two context switches, more than a cheap handler takes.  ADAPTIVE (the default) learns, per
- * listener and event, what handling a packet costs; a job whose every
- * packet has proved cheap (eight runs averaging under cheap_us, 20 us by
- * default) runs on the I/O thread itself, within 0.5 ms of such work per
- * loop turn.  reactor and lf read a job's packets in the job, so they
- * judge by the listener's average over all of them.  A job there that
- * takes over 1 ms and sleeps sends its events (reactor, lf: the
- * listener's) back to the workers for
- * 0.1 s, doubling at each repeat up to 10 s.  ALWAYS: every job goes to a
- * worker (handlers that may block without warning, or a loop that must
- * never wait on a handler). */
+ * on) costs two context switches, more than a cheap handler takes.
+ * ADAPTIVE (the default) learns, per listener and event, what handling a
+ * packet costs; a job whose every packet has proved cheap (eight runs
+ * averaging under cheap_us, 20 us by default) runs on the I/O thread
+ * itself, within 0.5 ms of such work per loop turn.  reactor and lf read a
+ * job's packets in the job, so they judge by the listener's average over
+ * all of them and stop at the turn's budget.  A job there that takes over
+ * 1 ms (50 x cheap_us, before_send included) and sleeps sends its events
+ * (reactor, lf: the listener's) back to the workers for 0.1 s, doubling at
+ * each repeat up to 10 s.  ALWAYS: every job goes to a worker (handlers
+ * that may block without warning, or a loop that must never wait on a
+ * handler). */
 typedef enum pf_handoff { PF_HANDOFF_ADAPTIVE = 0, PF_HANDOFF_ALWAYS } pf_handoff;
 
 typedef struct pf_server_conf {
@@ -109,8 +110,9 @@ typedef struct pf_server_conf {
     pf_handoff handoff;          /* hsha, reactor, lf: which jobs go to the
                                     workers (lf: to the next leader) */
     unsigned cheap_us;           /* handoff adaptive: a handler averaging under
-                                    this is cheap; default 20.  The budget per
-                                    turn is 25 times it, a stall 50 times */
+                                    this is cheap; default 20, at most 1e6.
+                                    The budget per turn is 25 times it, a
+                                    stall 50 times */
 } pf_server_conf;
 
 /* One listener.  Zero means default. */

@@ -30,10 +30,13 @@ typedef struct pf_server_stats {
     uint64_t workers_added;    /* started because others were blocked */
     uint64_t file_waits;       /* hsha: file windows a worker read in because
                                   the page cache did not hold them */
-    uint64_t owner_jobs;       /* hsha: jobs the I/O thread ran itself, their
-                                  handlers having proved cheap (handoff) */
-    uint64_t owner_stalls;     /* of those, the ones that ran over 1 ms: their
-                                  events go back to the workers for a while */
+    uint64_t owner_jobs;       /* hsha, reactor, lf: jobs the I/O thread (lf:
+                                  the leader) ran itself, their handlers
+                                  having proved cheap (pf_server_conf.handoff) */
+    uint64_t owner_stalls;     /* of those, the ones that slept and ran over
+                                  the stall time (50 x cheap_us, 1 ms by
+                                  default): their events go back to the
+                                  workers for a while */
 } pf_server_stats;
 
 /* Any thread. */
