@@ -267,6 +267,16 @@ static void test_warm_every_mode(void **state)
     }
 }
 
+/* After a cold hsha transfer: the I/O thread never called sendfile on an
+ * uncached range, a worker read a window in, and both copies went out by
+ * sendfile (checked by its own bytes, not by a detour around it). */
+static void cold_served_by_sendfile(const pf_server_stats *st)
+{
+    assert_int_equal(atomic_load(&sf_cold_calls), 0);
+    assert_true(st->file_waits >= 1);
+    assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
+}
+
 static void test_cold_hsha_io_thread_never_waits(void **state)
 {
     (void)state;
@@ -274,10 +284,7 @@ static void test_cold_hsha_io_thread_never_waits(void **state)
         skip(); /* the file system keeps it cached (tmpfs?): nothing to see */
     pf_server_stats st;
     serve(PF_MODE_HSHA, 1, &st);
-    assert_int_equal(atomic_load(&sf_cold_calls), 0);
-    assert_true(st.file_waits >= 1);
-    /* checked by sendfile's own bytes, not by a detour around it */
-    assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
+    cold_served_by_sendfile(&st);
 }
 
 /* The same where the kernel has no cachestat (before 6.5): mmap + mincore. */
@@ -290,9 +297,7 @@ static void test_cold_hsha_mincore(void **state)
     pf__files_no_cachestat = 1;
     serve(PF_MODE_HSHA, 1, &st);
     pf__files_no_cachestat = 0;
-    assert_int_equal(atomic_load(&sf_cold_calls), 0);
-    assert_true(st.file_waits >= 1);
-    assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
+    cold_served_by_sendfile(&st);
 }
 
 /* The file served hot, then evicted, then asked for again from the same
@@ -305,9 +310,21 @@ static void test_cold_again_after_hot(void **state)
         skip();
     pf_server_stats st;
     serve_on(PF_MODE_HSHA, 1, 1, &st);
-    assert_int_equal(atomic_load(&sf_cold_calls), 0);
-    assert_true(st.file_waits >= 1);
-    assert_int_equal(atomic_load(&sf_bytes), 2 * (long)FILE_SIZE);
+    cold_served_by_sendfile(&st);
+}
+
+/* A client connected to the server at `addr` ("HOST:PORT") with a small
+ * receive window, so the server's writes wait for its reads. */
+static int slow_reader(const char *addr)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1)),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
 }
 
 /* A reader that stalls mid-file while the file is evicted: what was found
@@ -331,13 +348,7 @@ static void test_cold_while_reader_stalls(void **state)
     assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
     assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
     pthread_create(&t, NULL, run_server, srv);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
-    struct sockaddr_in sa = { .sin_family = AF_INET,
-                              .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1)),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_true(fd >= 0);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    int fd = slow_reader(addr);
     {
         int c = open(path, O_RDONLY | O_CLOEXEC); /* hot to begin with */
         assert_true(c >= 0);
@@ -440,13 +451,7 @@ static void test_slow_reader_outlasts_idle_timeout(void **state)
         assert_int_equal(pf_server_listen(srv, "127.0.0.1", 0, &lc), 0);
         assert_int_equal(pf_server_address(srv, 0, addr, sizeof(addr)), 0);
         pthread_create(&t, NULL, run_server, srv);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
-        struct sockaddr_in sa = { .sin_family = AF_INET,
-                                  .sin_port = htons((uint16_t)atoi(strrchr(addr, ':') + 1)),
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        assert_true(fd >= 0);
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        int fd = slow_reader(addr);
         assert_int_equal(h_send_all(fd, "f\nf\n", 4), 0);
         /* About 2.5 s for both files: four idle timeouts, well past the
          * idle and flush deadlines together, where it was cut while
