@@ -73,12 +73,14 @@ static inline int h_teardown(void **state)
     return 0;
 }
 
-static inline uint64_t h_now_ms(void)
+static inline uint64_t h_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
+
+static inline uint64_t h_now_ms(void) { return h_now_us() / 1000u; }
 
 static inline void h_raise_nofile(void)
 {

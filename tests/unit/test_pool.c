@@ -23,16 +23,20 @@
 
 #define SLEEP_MS 2500
 
-enum { EV_Z = PF_EV__BUILTIN, EV_E, EV_Y, EV_W, NEV };
+enum { EV_Z = PF_EV__BUILTIN, EV_E, EV_Y, EV_W, EV_B, NEV };
 
-static atomic_int asleep, woke, y_running, w_ms, w_done, bs_ms;
+static atomic_int asleep, woke, y_running, w_ms, w_done, bs_ms, b_done;
 static pf_handoff handoff; /* start()'s */
 
 static ssize_t zz_parse(void *pp, const char *buf, size_t len, pf_packet *out)
 {
     ssize_t n = pf_test_line_frame(pp, buf, len, out);
     if (n > 0)
-        out->event = buf[0] == 'z' ? EV_Z : buf[0] == 'y' ? EV_Y : buf[0] == 'w' ? EV_W : EV_E;
+        out->event = buf[0] == 'z'   ? EV_Z
+                     : buf[0] == 'y' ? EV_Y
+                     : buf[0] == 'w' ? EV_W
+                     : buf[0] == 'b' ? EV_B
+                                     : EV_E;
     return n;
 }
 
@@ -91,20 +95,34 @@ static int zz_before_send(pf_session *s)
     return 0;
 }
 
-static const pf_handler handlers[] = { NULL, on_z, on_e, on_y, on_w };
+/* Busy for 200 us without sleeping: cheap enough to run on the owner,
+ * dear enough that a long pipeline of them must not all run there. */
+static int on_b(pf_session *s, const pf_packet *pkt)
+{
+    uint64_t t0 = h_now_us();
+    (void)pkt;
+    while (h_now_us() - t0 < 200)
+        ;
+    atomic_fetch_add(&b_done, 1);
+    return pf_reply(s, "B\n", 2) < 0 ? PF_CLOSE : PF_NEXT;
+}
+
+static const pf_handler handlers[] = { NULL, on_z, on_e, on_y, on_w, on_b };
 static const pf_fsm_cell cells[NEV] = {
     [PF_EV_OPEN] = { PF_FSM_NOROW, 0, 0 },  [PF_EV_CLOSE] = { PF_FSM_NOROW, 0, 0 },
     [PF_EV_TIMEOUT] = { PF_FSM_NOROW, 0, 0 }, [PF_EV_DRAIN] = { PF_FSM_NOROW, 0, 0 },
     [EV_Z] = { 0, 1, 0 }, [EV_E] = { 0, 2, 0 }, [EV_Y] = { 0, 3, 0 }, [EV_W] = { 0, 4, 0 },
+    [EV_B] = { 0, 5, 0 },
 };
 static const char *const snames[] = { "S" };
-static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "Z", "E", "Y", "W" };
+static const char *const enames[] = { "OPEN", "CLOSE", "TIMEOUT", "DRAIN", "Z",
+                                      "E",    "Y",     "W",       "B" };
 static const pf_events zz_events = { "zz", "test_pool.c", NEV, enames };
 static const uint8_t finals[] = { 0 };
 static const pf_fsm zz_fsm = {
     .name = "zz", .source = "test_pool.c", .kind = PF_FSM_DISPATCH, .nstates = 1,
     .nevents = NEV, .start = 0, .state_names = snames, .events = &zz_events,
-    .final = finals, .table = cells, .nhandlers = 5,
+    .final = finals, .table = cells, .nhandlers = 6,
 };
 static const pf_protocol zz_proto = {
     .name = "zz", .events = &zz_events, .parser_size = sizeof(pf_test_line_parser),
@@ -460,6 +478,49 @@ static void test_stall_goes_back(void **state)
     }
 }
 
+/* One client's long pipeline of cheap packets is not run on the owner
+ * whole: past the turn's budget the rest goes to a worker (reactor, lf:
+ * the job's quota; hsha: a job's batch, and what its completion starts),
+ * so another client's request is answered while the pipeline is still
+ * being handled. */
+static void pipeline_shares(pf_mode mode)
+{
+    enum { N = 1000 }; /* 200 ms of handler time; the budget is 50 ms */
+    running r;
+    char *burst = malloc(2 * N), *got = malloc(2 * N);
+    int eof;
+    assert_true(burst && got);
+    for (int i = 0; i < N; i++)
+        memcpy(burst + 2 * i, "b\n", 2);
+    atomic_store(&b_done, 0);
+    start(&r, mode, 2, 0);
+    int a = h_connect(r.port, 0), q = h_connect(r.port, 0);
+    rounds(&r, a, "b\n", "B\n", 30); /* learnt: cheap, about 200 us */
+    settle(&r, a, "b\n", "B\n");
+    int base = atomic_load(&b_done);
+    h_send_all(a, burst, 2 * N);
+    while (atomic_load(&b_done) == base)
+        sched_yield();
+    assert_int_equal(roundtrip(q, "e\n", "E\n"), 0);
+    int then = atomic_load(&b_done) - base;
+    print_message("%s: e answered after %d of %d b\n", pf_mode_name(mode), then, N);
+    assert_true(then < N);
+    assert_int_equal(h_recv_n(a, got, 2 * N, SLEEP_MS * 3, &eof), 2 * N);
+    close(a);
+    close(q);
+    stop(&r);
+    free(burst);
+    free(got);
+}
+
+static void test_pipeline_shares(void **state)
+{
+    (void)state;
+    pipeline_shares(PF_MODE_HSHA);
+    pipeline_shares(PF_MODE_REACTOR);
+    pipeline_shares(PF_MODE_LF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -473,6 +534,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reactor_cheap_on_owner, h_teardown),
         cmocka_unit_test_teardown(test_lf_cheap_on_owner, h_teardown),
         cmocka_unit_test_teardown(test_stall_goes_back, h_teardown),
+        cmocka_unit_test_teardown(test_pipeline_shares, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
