@@ -514,15 +514,14 @@ static void *lf_main(void *arg)
 
     pthread_mutex_lock(&srv->leader);
     PF__OWNER_ENTER(srv);
+    srv->turn_slept_set = 0; /* cheap.c's sleep count is per thread: a new
+                                leader takes its own */
     for (;;) {
         pf__loop_completions(srv);
         pf__loop_reap(srv);
         if (srv->done)
             break;
         pf__conn *c = pf__pool_next_ready(srv);
-        /* The sleep count cheap.c compares with is per thread: a new
-         * leader takes its own. */
-        srv->turn_slept_set = 0;
         if (c && pf__cheap_job(srv, c)) { /* lead on through it (cheap.c) */
             pf__cheap_run(srv, c);
             pf__step_done(srv, c);
@@ -535,6 +534,7 @@ static void *lf_main(void *arg)
             pf__pool_done(srv, &c, 1);
             pthread_mutex_lock(&srv->leader);
             PF__OWNER_ENTER(srv);
+            srv->turn_slept_set = 0;
             continue;
         }
         if (pf__loop_once(srv, -1) < 0) {
