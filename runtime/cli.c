@@ -35,6 +35,9 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
                "                        a fixed pool)\n");
     fprintf(f, "  --mode M              hsha | reactor | lf | inline (default %s)\n",
             pf_mode_name(d->conf.mode));
+    fprintf(f, "  --backend B           epoll | poll | sigio: how the loop learns of readiness\n"
+               "                        (default %s)\n",
+            pf_backend_name(d->conf.backend));
     fprintf(f, "  --handoff H           hsha, reactor, lf: adaptive (jobs whose handlers proved\n"
                "                        cheap run on the I/O thread) | always (every job to a\n"
                "                        worker) (default %s)\n",
@@ -141,7 +144,7 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
                       const pf_cli *defaults)
 {
     enum { O_LISTEN = 256, O_THREADS, O_MAXTHREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
-           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF };
+           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF, O_BACKEND };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
         { "threads", required_argument, NULL, O_THREADS },
@@ -157,6 +160,7 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
         { "reuseport", no_argument, NULL, O_REUSE },
         { "help", no_argument, NULL, O_HELP },
         { "handoff", required_argument, NULL, O_HANDOFF },
+        { "backend", required_argument, NULL, O_BACKEND },
         { NULL, 0, NULL, 0 },
     };
     const char *prog = argc > 0 ? argv[0] : "server";
@@ -233,6 +237,9 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
                 cli->conf.handoff = PF_HANDOFF_ALWAYS;
             else
                 bad = 1;
+            break;
+        case O_BACKEND:
+            bad = pf_backend_parse(optarg, &cli->conf.backend) < 0;
             break;
         case O_HELP:
             usage(stdout, prog, about, &d);
@@ -326,6 +333,11 @@ int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
      * SIGTERM when it reads the line gets a drain, not a kill. */
     if (!cli.conf.on_ready)
         cli.conf.on_ready = pf_cli_announce_ready;
+    const char *refused = pf_backend_refuses(&cli.conf);
+    if (refused) {
+        fprintf(stderr, "%s: %s\n", argv[0], refused);
+        return 2;
+    }
     rc = pf_server_new(&srv, &cli.conf);
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", argv[0], strerror(-rc));

@@ -2,13 +2,13 @@
  *
  * Everything here runs on the thread that owns the loop (the I/O thread, or
  * the lf leader holding srv->leader), so none of it locks.  Connection
- * state changes only at three points: an epoll event, a timer, or the
+ * state changes only at three points: a readiness report, a timer, or the
  * completion of a job; each ends in pf__step(), which decides the next
  * step from the flags alone: start a job, read more, wait for writability,
  * or close.
  *
  * Closed connections are not freed at once: a later event of the same
- * epoll batch may still name them.  They go to a graveyard freed at the end
+ * batch of reports may still name them.  They go to a graveyard freed at the end
  * of the batch (libuv's closing phase). */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,44 @@
 #include "sendfile_impl.h"
 #include "server_impl.h"
 
-#include "loop_epoll.c.h"
+#include "backend.h"
+
+/* Each descriptor is registered with a pointer whose low three bits say
+ * what it is: every object registered is at least 8-byte aligned. */
+#define TAG_CONN 0u
+#define TAG_LISTENER 1u
+#define TAG_TIMER 2u
+#define TAG_SIGNAL 3u
+#define TAG_WAKE 4u
+#define TAG_MASK 7u
+
+#define EV_IN PF__BK_IN
+#define EV_OUT PF__BK_OUT
+#define EV_RDHUP PF__BK_RDHUP
+#define EV_HUP PF__BK_HUP
+#define EV_ERR PF__BK_ERR
+#define EV_ET PF__BK_ET
+#define EV_ONESHOT PF__BK_ONESHOT
+
+static int backend_add(pf_server *srv, int fd, uint32_t events, void *ptr, unsigned tag)
+{
+    return srv->bk->add(srv->bks, fd, events, (uintptr_t)ptr | tag);
+}
+
+static int backend_mod(pf_server *srv, int fd, uint32_t events, void *ptr, unsigned tag)
+{
+    return srv->bk->mod(srv->bks, fd, events, (uintptr_t)ptr | tag);
+}
+
+static void backend_del(pf_server *srv, int fd) { srv->bk->del(srv->bks, fd); }
+
+static void *event_ptr(const pf__bev *e) { return (void *)(e->data & ~(uintptr_t)TAG_MASK); }
+static unsigned event_tag(const pf__bev *e) { return (unsigned)(e->data & TAG_MASK); }
+
+/* The level backends (backend.h) report what is ready for as long as it
+ * is: they watch a connection one-shot, and only for what its flags do
+ * not already say. */
+static int is_level(const pf_server *srv) { return srv->bk->level; }
 
 #define MAX_EVENTS 256
 
@@ -38,9 +75,15 @@ static int is_oneshot(const pf_server *srv) { return srv->sched->oneshot; }
 
 int pf__loop_init(pf_server *srv)
 {
-    int rc = backend_init(srv);
+    static const pf__backend *const backends[] = {
+        [PF_BACKEND_EPOLL] = &pf__backend_epoll,
+        [PF_BACKEND_POLL] = &pf__backend_poll,
+        [PF_BACKEND_SIGIO] = &pf__backend_sigio,
+    };
+    int rc;
 
-    if (rc < 0)
+    srv->bk = backends[srv->conf.backend];
+    if ((rc = srv->bk->init(&srv->bks, &srv->st.backend_sweeps)) < 0)
         return rc;
     srv->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (srv->timerfd < 0)
@@ -50,7 +93,8 @@ int pf__loop_init(pf_server *srv)
          * so each one is reported again and the count need not be read
          * back (one syscall per wake-up saved; it would take 2^64 writes
          * to fill it). */
-        (rc = backend_add(srv, srv->wakefd, EV_IN | EV_ET, srv, TAG_WAKE)) < 0)
+        (rc = backend_add(srv, srv->wakefd, EV_IN | (is_level(srv) ? 0 : EV_ET), srv,
+                          TAG_WAKE)) < 0)
         return rc;
     if (!srv->conf.no_signals) {
         sigset_t set;
@@ -90,7 +134,12 @@ int pf__loop_init(pf_server *srv)
 
 void pf__loop_fini(pf_server *srv)
 {
-    int *fds[] = { &srv->epfd, &srv->timerfd, &srv->wakefd, &srv->sigfd, &srv->reservefd };
+    int *fds[] = { &srv->timerfd, &srv->wakefd, &srv->sigfd, &srv->reservefd };
+
+    if (srv->bk)
+        srv->bk->fini(srv->bks);
+    srv->bk = NULL;
+    srv->bks = NULL;
 
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (*fds[i] >= 0) {
@@ -164,15 +213,28 @@ static void arm_timerfd(pf_server *srv)
     timerfd_settime(srv->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* ---- epoll interest ------------------------------------------------------- */
+/* ---- interest ------------------------------------------------------------ */
 
 /* Register what the connection waits for now.  ET modes keep EPOLLIN armed
- * and add EPOLLOUT only while output is pending; one-shot modes re-arm. */
+ * and add EPOLLOUT only while output is pending; one-shot modes re-arm.
+ * Level backends watch for input only when the flags do not say it is
+ * there: a connection known readable is read, or held back, by the loop,
+ * and watching it would only report it again and again.  Output is
+ * watched whenever some is pending: the report is what starts the write
+ * (as epoll's does on arming). */
 void pf__loop_arm(pf_server *srv, pf__conn *c, int want_in, int want_out)
 {
     uint32_t ev;
 
-    if (is_oneshot(srv) && !c->lingering) {
+    if (is_level(srv)) {
+        ev = EV_ONESHOT;
+        if (c->lingering || (want_in && !c->readable))
+            ev |= EV_IN | EV_RDHUP;
+        if (want_out && !c->lingering)
+            ev |= EV_OUT;
+        if (ev == c->armed)
+            return;
+    } else if (is_oneshot(srv) && !c->lingering) {
         ev = EV_ONESHOT | EV_RDHUP | (want_in ? EV_IN : 0) | (want_out ? EV_OUT : 0);
     } else {
         ev = EV_IN | EV_RDHUP | (c->lingering ? 0 : EV_ET) | (want_out ? EV_OUT : 0);
@@ -256,9 +318,9 @@ static void do_accept(pf_server *srv, pf__listener *ls)
             close(fd);
             continue;
         }
-        c->armed = is_oneshot(srv) ? 0 : (EV_IN | EV_RDHUP | EV_ET);
+        c->armed = is_oneshot(srv) || is_level(srv) ? 0 : (EV_IN | EV_RDHUP | EV_ET);
         /* One-shot modes register disarmed: the OPEN job arms the socket
-         * when it completes. */
+         * when it completes (level backends: the first step). */
         if (backend_add(srv, fd, c->armed ? c->armed : EV_ONESHOT, c, TAG_CONN) < 0) {
             pf__conn_free(c);
             close(fd);
@@ -336,6 +398,11 @@ static void on_signal(pf_server *srv)
 
 static void on_wake(pf_server *srv)
 {
+    uint64_t junk;
+
+    /* Watched level-triggered: quiet it (epoll's edge needs no read). */
+    if (is_level(srv))
+        (void)!read(srv->wakefd, &junk, sizeof(junk));
     if (atomic_load(&srv->stop_req))
         begin_drain(srv);
     pf__loop_completions(srv);
@@ -385,8 +452,8 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
         c->writable = 1;
     if ((ev & EV_ERR) && !c->lingering)
         c->hard = 1;
-    if (is_oneshot(srv) && !c->lingering)
-        c->armed = 0;
+    if ((is_oneshot(srv) && !c->lingering) || is_level(srv))
+        c->armed = 0; /* the report disarmed it */
     pf__step(srv, c);
 }
 
@@ -439,7 +506,7 @@ static void flush_jobs(pf_server *srv)
 
 int pf__loop_once(pf_server *srv, int ms)
 {
-    backend_event evs[MAX_EVENTS];
+    pf__bev evs[MAX_EVENTS];
     int max = srv->sched->max_events < MAX_EVENTS ? srv->sched->max_events : MAX_EVENTS;
     int n;
 
@@ -461,7 +528,7 @@ int pf__loop_once(pf_server *srv, int ms)
             return 0;
         }
     }
-    n = backend_wait(srv, evs, max, pf__pool_pending(srv) ? 0 : ms);
+    n = srv->bk->wait(srv->bks, evs, max, pf__pool_pending(srv) ? 0 : ms);
     pf__pool_awake(srv);
     srv->turn_ns = 0; /* a new turn: its budget for cheap jobs (cheap.c) */
     srv->turn_slept_set = 0;
@@ -479,7 +546,7 @@ int pf__loop_once(pf_server *srv, int ms)
             break;
         switch (event_tag(&evs[i])) {
         case TAG_CONN:
-            on_conn(srv, p, event_mask(&evs[i]));
+            on_conn(srv, p, evs[i].events);
             break;
         case TAG_LISTENER:
             do_accept(srv, p);

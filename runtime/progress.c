@@ -244,8 +244,10 @@ static void linger_read(pf_server *srv, pf__conn *c)
             continue;
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            pf__loop_arm(srv, c, 1, 0); /* level backends: the report disarmed it */
             return;
+        }
         pf__step_close(srv, c);
         return;
     }

@@ -31,6 +31,31 @@ int pf_mode_parse(const char *name, pf_mode *out)
     return -EINVAL;
 }
 
+static const char *const backend_names[] = { "epoll", "poll", "sigio" };
+
+const char *pf_backend_name(pf_backend b)
+{
+    return (unsigned)b < 3 ? backend_names[b] : NULL;
+}
+
+int pf_backend_parse(const char *name, pf_backend *out)
+{
+    for (unsigned i = 0; i < 3; i++)
+        if (strcmp(name, backend_names[i]) == 0) {
+            *out = (pf_backend)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *pf_backend_refuses(const pf_server_conf *conf)
+{
+    if (conf->backend == PF_BACKEND_SIGIO && conf->mode == PF_MODE_LF)
+        return "--backend sigio cannot run --mode lf: its signals go to one thread, and "
+               "lf's loop moves from thread to thread (use hsha, reactor or inline)";
+    return NULL;
+}
+
 static void defaults(pf_server_conf *c)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -65,15 +90,17 @@ int pf_server_new(pf_server **out, const pf_server_conf *conf)
 
     if (!conf)
         conf = &none;
-    if ((unsigned)conf->mode > PF_MODE_INLINE)
+    if ((unsigned)conf->mode > PF_MODE_INLINE || (unsigned)conf->backend > PF_BACKEND_SIGIO)
         return -EINVAL;
+    if (pf_backend_refuses(conf))
+        return -ENOTSUP;
     srv = calloc(1, sizeof(*srv));
     if (!srv)
         return -ENOMEM;
     srv->conf = *conf;
     srv->input_given = conf->max_input != 0;
     defaults(&srv->conf);
-    srv->epfd = srv->timerfd = srv->sigfd = srv->wakefd = srv->reservefd = -1;
+    srv->timerfd = srv->sigfd = srv->wakefd = srv->reservefd = -1;
     pf__timers_init(&srv->timers);
     pf__timer_entry_init(&srv->drain_timer);
     pf__timer_entry_init(&srv->pool_timer);
@@ -179,6 +206,7 @@ void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
     o->file_waits = LD(file_waits);
     o->owner_jobs = LD(owner_jobs);
     o->owner_stalls = LD(owner_stalls);
+    o->backend_sweeps = LD(backend_sweeps);
     o->workers_added = LD(workers_added);
     o->workers = atomic_load_explicit(&srv->nworkers, memory_order_relaxed);
 #undef LD

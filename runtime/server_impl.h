@@ -128,7 +128,9 @@ typedef struct pf__conn {
 struct pf_server {
     pf_server_conf conf;
     const struct pf__sched *sched;   /* pf__scheds[conf.mode] */
-    int epfd, timerfd, sigfd, wakefd, reservefd;
+    const struct pf__backend *bk;    /* backend.h: pf_server_conf.backend's */
+    void *bks;                       /* its state */
+    int timerfd, sigfd, wakefd, reservefd;
     unsigned nlisteners;
     pf__listener ls[PF__MAX_LISTENERS];
     pf__timers timers;
@@ -178,7 +180,7 @@ struct pf_server {
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
             events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits,
-            owner_jobs, owner_stalls,
+            owner_jobs, owner_stalls, backend_sweeps,
             workers_added;
     } st;
 };

@@ -7,6 +7,8 @@ TESTS += $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TEST_SRC))
 TESTS += $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_TEST_SRC))
 # The HTTP/1.1 parser's tests again on its SSE2 path (see the script).
 TEST_SCRIPTS += tests/unit/http1_narrow.sh
+# The runtime and conformance suites on the poll and sigio backends.
+TEST_SCRIPTS += tests/integ/backends.sh
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	$(call say,LD,$@)

@@ -1,12 +1,13 @@
 #!/bin/sh
 # make bench: echod throughput and p99 in every mode at 1, 100 and 1000
 # connections, with cheap handlers (ECHO) and blocking ones (SLEEP 1);
+# echod and httpd on each loop backend (bench_backends.sh);
 # memory per idle connection at 10,000 connections, every service beside
 # its peer (idle_memory.sh); queue hand-off cost;
 # then every other bench program given (protocol parsers, mqttd against
 # mosquitto), httpd against nginx, kvd against redis-server and mcd
 # against memcached (each script says which modes).
-# Loopback only; about 25 minutes on 2 CPUs (kvd's part is a third of
+# Loopback only; about 27 minutes on 2 CPUs (kvd's part is a third of
 # it: BENCH_KVD_N and BENCH_KVD_REPS shorten it).  Arguments: the bench
 # programs ($(BENCHES)); PF_BUILD names the build folder.
 # BENCH_SECONDS (default 2) sets each load run's length.
@@ -65,6 +66,11 @@ for b in $ALL; do
     *) echo; echo "== ${b##*/}"; "$b" || echo "(${b##*/} failed: status $?)" ;;
     esac
 done
+
+echo
+# the loop's backends (epoll, poll, sigio) at 100, 1,000 and 10,000
+# connections, echod and httpd
+PF_BUILD=$B sh "$(dirname "$0")/bench_backends.sh" "$LOAD"
 
 echo
 # httpd /hello and 4 KiB, 1 MiB, 100 MiB files against nginx with wrk (skips

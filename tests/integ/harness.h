@@ -28,6 +28,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "protofsm/server.h"
+
+/* PF_TEST_BACKEND=poll|sigio runs a suite on another loop backend
+ * (tests/integ/backends.sh): services get --backend, servers a test makes
+ * itself take h_backend(mode).  lf keeps epoll under sigio, which refuses
+ * it (test_backends checks that refusal). */
+static inline pf_backend h_backend(pf_mode mode)
+{
+    const char *name = getenv("PF_TEST_BACKEND");
+    pf_backend b = PF_BACKEND_EPOLL;
+
+    if (name && *name && pf_backend_parse(name, &b) < 0) {
+        fprintf(stderr, "PF_TEST_BACKEND=%s: unknown backend\n", name);
+        abort();
+    }
+    return b == PF_BACKEND_SIGIO && mode == PF_MODE_LF ? PF_BACKEND_EPOLL : b;
+}
+
 typedef struct srv_proc {
     pid_t pid;
     int pidfd;
@@ -107,8 +125,16 @@ static inline int h_spawn(srv_proc *sp, const char *prog, unsigned nlisten, long
     sp->pidfd = sp->errfd = -1;
     snprintf(path, sizeof(path), "%s/bin/%s", build ? build : "build", prog);
     argv[n++] = path;
-    for (size_t i = 0; args && args[i] && n < 31; i++)
+    pf_mode mode = PF_MODE_HSHA;
+    for (size_t i = 0; args && args[i] && n < 29; i++) {
+        if (strcmp(args[i], "--mode") == 0 && args[i + 1])
+            pf_mode_parse(args[i + 1], &mode);
         argv[n++] = args[i];
+    }
+    if (h_backend(mode) != PF_BACKEND_EPOLL) {
+        argv[n++] = "--backend";
+        argv[n++] = pf_backend_name(h_backend(mode));
+    }
     argv[n] = NULL;
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return -1;

@@ -140,7 +140,8 @@ static void *run_server(void *arg) { return (void *)(intptr_t)pf_server_run(arg)
 
 static void start(running *r, pf_mode mode, unsigned threads, unsigned max_threads)
 {
-    pf_server_conf conf = { .mode = mode, .threads = threads, .max_threads = max_threads,
+    pf_server_conf conf = { .mode = mode, .backend = h_backend(mode),
+                            .threads = threads, .max_threads = max_threads,
                             .no_signals = 1, .handoff = handoff,
                             /* 2 ms: a quick handler stays cheap under
                              * the sanitizers and a preemption or two; a

@@ -222,7 +222,8 @@ static void counters_reset(void)
 static void serve_on(pf_mode mode, int warm_first, int cold, pf_server_stats *st)
 {
     pf_server *srv;
-    pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
+    pf_server_conf conf = { .mode = mode, .backend = h_backend(mode),
+                            .threads = 2, .no_signals = 1 };
     pf_listen_conf lc = { .service = &file_svc };
     pthread_t t;
     char addr[64];
@@ -334,7 +335,8 @@ static void test_cold_while_reader_stalls(void **state)
 {
     (void)state;
     pf_server *srv;
-    pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 2, .no_signals = 1 };
+    pf_server_conf conf = { .mode = PF_MODE_HSHA, .backend = h_backend(PF_MODE_HSHA),
+                            .threads = 2, .no_signals = 1 };
     pf_listen_conf lc = { .service = &file_svc };
     pf_server_stats st;
     pthread_t t;
@@ -440,7 +442,8 @@ static void test_slow_reader_outlasts_idle_timeout(void **state)
     assert_non_null(got);
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
         pf_server *srv;
-        pf_server_conf conf = { .mode = modes[m], .threads = 2, .no_signals = 1,
+        pf_server_conf conf = { .mode = modes[m], .backend = h_backend(modes[m]),
+                                .threads = 2, .no_signals = 1,
                                 .idle_timeout_ms = 600 };
         pf_listen_conf lc = { .service = &file_svc };
         pthread_t t;

@@ -213,7 +213,8 @@ static void build_client(h_client *c, unsigned port, int with_timer)
 static void run_mode(pf_mode mode)
 {
     pf_server *srv;
-    pf_server_conf conf = { .mode = mode, .threads = 4, .no_signals = 1, .batch = 8,
+    pf_server_conf conf = { .mode = mode, .backend = h_backend(mode),
+                            .threads = 4, .no_signals = 1, .batch = 8,
                             .max_input = 4096 };
     pf_listen_conf lc = { .service = &seq_svc, .data = &listener_tag };
     pthread_t t;
@@ -272,7 +273,8 @@ static void test_order_inline(void **state) { (void)state; run_mode(PF_MODE_INLI
 static void test_busy_reply(void **state)
 {
     pf_server *srv;
-    pf_server_conf conf = { .mode = PF_MODE_HSHA, .threads = 1, .no_signals = 1, .queue_size = 1, .max_threads = 1,
+    pf_server_conf conf = { .mode = PF_MODE_HSHA, .backend = h_backend(PF_MODE_HSHA),
+                            .threads = 1, .no_signals = 1, .queue_size = 1, .max_threads = 1,
                             .batch = 4 };
     pf_listen_conf lc = { .service = &busy_svc };
     pthread_t t;
@@ -365,7 +367,8 @@ static void *churn(void *arg)
 static void test_conns_current_never_wraps(void **state)
 {
     pf_server *srv;
-    pf_server_conf conf = { .mode = PF_MODE_INLINE, .no_signals = 1 };
+    pf_server_conf conf = { .mode = PF_MODE_INLINE, .backend = h_backend(PF_MODE_INLINE),
+                            .no_signals = 1 };
     pf_listen_conf lc = { .service = &seq_svc };
     pthread_t t, ch[2];
     char addr[64];
@@ -409,7 +412,8 @@ static int cmp_u64(const void *a, const void *b)
 static void timer_accuracy(pf_mode mode)
 {
     pf_server *srv;
-    pf_server_conf conf = { .mode = mode, .threads = 2, .no_signals = 1 };
+    pf_server_conf conf = { .mode = mode, .backend = h_backend(mode),
+                            .threads = 2, .no_signals = 1 };
     pf_listen_conf lc = { .service = &seq_svc };
     pthread_t t;
     char addr[64], b[8];

@@ -5,6 +5,7 @@
  *   --max-threads N       hsha, reactor: most workers (more start while
  *                         others are blocked in handlers)
  *   --mode M              hsha | reactor | lf | inline
+ *   --backend B           epoll | poll | sigio (pf_server_conf.backend)
  *   --idle-timeout S      close connections idle this long (seconds, may be
  *                         fractional; default 300, 0 never)
  *   --request-timeout S   close a connection whose packet is not complete in S

@@ -46,6 +46,33 @@ const char *pf_mode_name(pf_mode m);
 /* 0, or -EINVAL for an unknown name. */
 int pf_mode_parse(const char *name, pf_mode *out);
 
+/* How the loop learns that a descriptor is ready (the seed's I/O models).
+ * EPOLL (the default): the kernel keeps the interest set; a wait costs
+ * what is ready.  POLL: poll(2), the whole set handed over at every wait,
+ * a cost that grows with the connections, idle ones included; it needs
+ * no Linux-only call for readiness.  SIGIO: every connection in O_ASYNC
+ * mode, its readiness queued as a real-time signal (SIGRTMIN + 5) to the
+ * loop's thread, read through a signalfd, and a poll(2) sweep when that
+ * queue overflows (SIGIO); the loop's thread blocks both signals while it
+ * runs.  Every mode runs on every backend, except lf on SIGIO (see
+ * pf_backend_refuses).  The timerfd, signalfd and eventfd are watched by
+ * every backend. */
+typedef enum pf_backend {
+    PF_BACKEND_EPOLL = 0,
+    PF_BACKEND_POLL = 1,
+    PF_BACKEND_SIGIO = 2
+} pf_backend;
+
+/* "epoll", "poll", "sigio"; NULL when out of range. */
+const char *pf_backend_name(pf_backend b);
+/* 0, or -EINVAL for an unknown name. */
+int pf_backend_parse(const char *name, pf_backend *out);
+
+typedef struct pf_server_conf pf_server_conf;
+/* Why conf's mode cannot run on its backend (one line), or NULL when it
+ * can; pf_server_new then fails with -ENOTSUP. */
+const char *pf_backend_refuses(const pf_server_conf *conf);
+
 /* Zero means "the default" for every field. */
 /* hsha, reactor, lf: a job handed to a worker (lf: the leadership handed
  * on) costs two context switches, more than a cheap handler takes.
@@ -62,8 +89,9 @@ int pf_mode_parse(const char *name, pf_mode *out);
  * handler). */
 typedef enum pf_handoff { PF_HANDOFF_ADAPTIVE = 0, PF_HANDOFF_ALWAYS } pf_handoff;
 
-typedef struct pf_server_conf {
+struct pf_server_conf {
     pf_mode mode;
+    pf_backend backend;          /* default epoll */
     unsigned threads;            /* workers or lf threads; default online CPUs */
     unsigned max_threads;        /* hsha, reactor: while workers are blocked in
                                     handlers (10 ms or more) and jobs wait,
@@ -113,7 +141,7 @@ typedef struct pf_server_conf {
                                     this is cheap; default 20, at most 1e6.
                                     The budget per turn is 25 times it, a
                                     stall 50 times */
-} pf_server_conf;
+};
 
 /* One listener.  Zero means default. */
 typedef struct pf_listen_conf {

@@ -37,6 +37,10 @@ typedef struct pf_server_stats {
                                   the stall time (50 x cheap_us, 1 ms by
                                   default): their events go back to the
                                   workers for a while */
+    uint64_t backend_sweeps;   /* sigio backend: real-time signal queue
+                                  overflows (RLIMIT_SIGPENDING), each
+                                  answered by a poll(2) sweep over every
+                                  connection */
 } pf_server_stats;
 
 /* Any thread. */
