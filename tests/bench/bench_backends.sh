@@ -49,7 +49,7 @@ PY
         sleep 0.02
     done
 }
-unhold() { [ -n "$hpid" ] && kill $hpid 2>/dev/null; wait $hpid 2>/dev/null; hpid=; }
+unhold() { if [ -n "$hpid" ]; then kill $hpid 2>/dev/null; wait $hpid 2>/dev/null; fi; hpid=; }
 
 # measure SERVICE BUSY: one run of load over BUSY connections; prints
 # "rps p99_ms reqs cpu_us_per_req".
@@ -100,7 +100,7 @@ for svc in echod httpd; do
             unhold
             kill -TERM $spid; wait $spid 2>/dev/null; spid=
             [ -z "$base" ] && base=$4
-            ratio=$(awk -v a="$4" -v b="$base" 'BEGIN { printf "%.2fx", b > 0 ? a / b : 0 }')
+            ratio=$(awk -v a="$4" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
             printf '%-6s %-6s %6s %10s %9s %12s %10s\n' $svc $backend $conns "$1" "$2" "$4" "$ratio"
         done
     done

@@ -53,8 +53,8 @@ int pf_mode_parse(const char *name, pf_mode *out);
  * no Linux-only call for readiness.  SIGIO: every connection in O_ASYNC
  * mode, its readiness queued as a real-time signal (SIGRTMIN + 5) to the
  * loop's thread, read through a signalfd, and a poll(2) sweep when that
- * queue overflows (SIGIO); the loop's thread blocks both signals while it
- * runs.  Every mode runs on every backend, except lf on SIGIO (see
+ * queue overflows (SIGIO); the loop's thread blocks both signals from
+ * pf_server_run to pf_server_free.  Every mode runs on every backend, except lf on SIGIO (see
  * pf_backend_refuses).  The timerfd, signalfd and eventfd are watched by
  * every backend. */
 typedef enum pf_backend {
