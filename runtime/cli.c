@@ -57,6 +57,13 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
             d->conf.max_output ? d->conf.max_output : PF_DEFAULT_MAX_OUTPUT);
     fprintf(f, "  --queue N             request queue capacity (default %zu)\n",
             d->conf.queue_size ? d->conf.queue_size : (size_t)4096);
+    fprintf(f, "  --admin HOST:PORT     admin listener: /metrics (Prometheus), / (live machine\n"
+               "                        diagrams), /connections; port 0: a free port\n");
+    if (d->admin)
+        fprintf(f, "                        (default %s:%u; 'off': none)\n", d->admin_host,
+                d->admin_port);
+    else
+        fprintf(f, "                        (default: off)\n");
     fprintf(f, "  --reuseport           share the port with other processes (SO_REUSEPORT)\n"
                "  --help                this text\n");
 }
@@ -141,7 +148,7 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
                       const pf_cli *defaults)
 {
     enum { O_LISTEN = 256, O_THREADS, O_MAXTHREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
-           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF };
+           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF, O_ADMIN };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
         { "threads", required_argument, NULL, O_THREADS },
@@ -157,6 +164,7 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
         { "reuseport", no_argument, NULL, O_REUSE },
         { "help", no_argument, NULL, O_HELP },
         { "handoff", required_argument, NULL, O_HANDOFF },
+        { "admin", required_argument, NULL, O_ADMIN },
         { NULL, 0, NULL, 0 },
     };
     const char *prog = argc > 0 ? argv[0] : "server";
@@ -234,6 +242,15 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
             else
                 bad = 1;
             break;
+        case O_ADMIN:
+            if (strcmp(optarg, "off") == 0)
+                cli->admin = 0;
+            else if (pf_cli_split(optarg, cli->admin_host, sizeof(cli->admin_host),
+                                  &cli->admin_port) < 0)
+                bad = 1;
+            else
+                cli->admin = 1;
+            break;
         case O_HELP:
             usage(stdout, prog, about, &d);
             return 1;
@@ -263,6 +280,30 @@ void pf_cli_announce_ready(pf_server *srv, void *arg)
     pf_cli_announce(srv);
 }
 
+/* The admin pf_cli_admin started, and for which server: a program of
+ * this command line runs one server, and its announce and finish take no
+ * more arguments than before the admin existed. */
+static struct {
+    const pf_server *srv;
+    pf_admin *admin;
+} admin_of;
+
+int pf_cli_admin(const pf_cli *cli, pf_server *srv, pf_admin **out)
+{
+    *out = NULL;
+    if (!cli->admin)
+        return 0;
+    int rc = pf_admin_start(out, srv, cli->admin_host, cli->admin_port, NULL);
+    if (rc < 0) {
+        fprintf(stderr, "cannot start the admin listener on %s:%u: %s\n", cli->admin_host,
+                cli->admin_port, strerror(-rc));
+        return rc;
+    }
+    admin_of.srv = srv;
+    admin_of.admin = *out;
+    return 0;
+}
+
 void pf_cli_announce(const pf_server *srv)
 {
     char a[300];
@@ -270,6 +311,9 @@ void pf_cli_announce(const pf_server *srv)
     for (unsigned i = 0; i < pf_server_listeners(srv); i++)
         if (pf_server_address(srv, i, a, sizeof(a)) == 0)
             fprintf(stderr, "listening on %s\n", a);
+    if (admin_of.srv == srv && admin_of.admin &&
+        pf_admin_address(admin_of.admin, a, sizeof(a)) == 0)
+        fprintf(stderr, "admin listening on %s\n", a);
     fflush(stderr);
 }
 
@@ -282,6 +326,11 @@ int pf_cli_finish(pf_server *srv, int rc)
     if (rc == -ETIMEDOUT) {
         fprintf(stderr, "drain deadline passed: exiting\n");
         _exit(1);
+    }
+    if (admin_of.srv == srv) {
+        pf_admin_stop(admin_of.admin);
+        admin_of.srv = NULL;
+        admin_of.admin = NULL;
     }
     pf_server_free(srv);
     if (rc < 0) {
@@ -341,6 +390,11 @@ int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
             pf_server_free(srv);
             return 1;
         }
+    }
+    pf_admin *admin;
+    if (pf_cli_admin(&cli, srv, &admin) < 0) {
+        pf_server_free(srv);
+        return 1;
     }
     return pf_cli_finish(srv, pf_server_run(srv));
 }
