@@ -186,6 +186,11 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    pf_admin *admin;
+    if (pf_cli_admin(&cli, srv, &admin) < 0) {
+        pf_server_free(srv);
+        return 1;
+    }
     pthread_t cron;
     pthread_create(&cron, NULL, cron_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
