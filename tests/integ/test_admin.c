@@ -26,41 +26,11 @@ static void spawn(srv_proc *sp, const char *const *extra)
     assert_int_equal(sp->nports, 2);
 }
 
-/* One HTTP exchange; the whole response (head and body) in a malloc'd
- * string, NULL on failure or after ms. */
-static char *http(unsigned port, const char *req, int ms)
-{
-    int fd = h_connect(port, 0), eof = 0;
-    size_t cap = 1 << 20, got = 0;
-    char *buf = malloc(cap + 1);
-
-    if (fd < 0 || !buf || h_send_all(fd, req, strlen(req)) < 0) {
-        if (fd >= 0)
-            close(fd);
-        free(buf);
-        return NULL;
-    }
-    uint64_t end = h_now_ms() + (uint64_t)ms;
-    while (!eof && got < cap && h_now_ms() < end) {
-        ssize_t r = h_recv_n(fd, buf + got, cap - got, (int)(end - h_now_ms()), &eof);
-        if (r <= 0 && !eof)
-            break;
-        got += (size_t)(r > 0 ? r : 0);
-    }
-    close(fd);
-    buf[got] = 0;
-    if (!eof) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 static char *get(unsigned port, const char *path)
 {
     char req[512];
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
-    return http(port, req, 5000);
+    return h_http(port, req, 5000);
 }
 
 static int roundtrip(int fd, const char *req, const char *exp)
@@ -292,11 +262,11 @@ static void test_bad_clients(void **state)
     const char *extra[] = { NULL };
     spawn(&sp, extra);
     unsigned ap = sp.ports[1];
-    char *r = http(ap, "BREW /pot HTTP/1.1\r\n\r\n", 5000);
+    char *r = h_http(ap, "BREW /pot HTTP/1.1\r\n\r\n", 5000);
     assert_non_null(r);
     assert_non_null(strstr(r, "405"));
     free(r);
-    r = http(ap, "garbage\r\n\r\n", 5000);
+    r = h_http(ap, "garbage\r\n\r\n", 5000);
     assert_non_null(r);
     assert_non_null(strstr(r, "400"));
     free(r);
@@ -309,7 +279,7 @@ static void test_bad_clients(void **state)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = 0;
     memcpy(big, "GET /", 5);
-    r = http(ap, big, 5000);
+    r = h_http(ap, big, 5000);
     assert_non_null(r);
     assert_non_null(strstr(r, "431"));
     free(r);
@@ -325,7 +295,7 @@ static void test_bad_clients(void **state)
     uint64_t t0 = h_now_ms();
     assert_int_equal(roundtrip(fd, "HELLO a\r\n", "+OK hello a\r\n"), 0);
     assert_true(h_now_ms() - t0 < 1000);
-    r = http(ap, "GET /metrics HTTP/1.0\r\n\r\n", 15000);
+    r = h_http(ap, "GET /metrics HTTP/1.0\r\n\r\n", 15000);
     assert_non_null(r);
     assert_true(h_now_ms() - t0 >= 4000);
     assert_non_null(strstr(r, "200 OK"));
@@ -379,7 +349,7 @@ static void test_prometheus(void **state)
     int ok = 0;
     for (int i = 0; i < 300 && !ok; i++) {
         free(r);
-        r = http(pport, q, 5000);
+        r = h_http(pport, q, 5000);
         ok = r && strstr(r, "\"status\":\"success\"") && strstr(r, ",\"200\"]");
         if (!ok)
             usleep(100000);
