@@ -131,14 +131,29 @@ static void test_saturated(void **state)
     const char *extra[] = { "--threads", "1", "--max-threads", "1", "--queue", "1", NULL };
     spawn(&sp, extra);
     int fds[6];
+    char *m = NULL, series[256];
+    long long depth = -1, sleeping = 0;
+    snprintf(series, sizeof(series),
+             "protofsm_fsm_steps_total{listener=\"127.0.0.1:%u\",machine=\"echo\",state=\"READY\","
+             "event=\"SLEEP\"}", sp.ports[0]);
     for (int i = 0; i < 6; i++) {
         fds[i] = h_connect(sp.ports[0], 0);
         assert_true(fds[i] >= 0);
         assert_int_equal(h_send_all(fds[i], "HELLO a\r\nSLEEP 10000\r\n", 22), 0);
+        /* The worker inside the first SLEEP before the rest arrive: a
+         * worker takes several queued jobs at once, and those it took stay
+         * with it (--max-threads 1), off the queue. */
+        for (int k = 0; i == 0 && k < 500 && sleeping < 1; k++) {
+            free(m);
+            m = get(sp.ports[1], "/metrics");
+            assert_non_null(m);
+            sleeping = sample(m, series);
+            if (sleeping < 1)
+                usleep(10000);
+        }
+        assert_int_equal(sleeping, 1);
     }
     /* Until the queue is seen full. */
-    char *m = NULL;
-    long long depth = -1;
     /* Within 8 s: the SLEEPs hold the worker for 10. */
     uint64_t until = h_now_ms() + 8000;
     while (depth != 1 && h_now_ms() < until) {
