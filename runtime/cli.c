@@ -1,6 +1,7 @@
 /* The shared command line (see protofsm/cli.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,10 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
                 d->admin_port);
     else
         fprintf(f, "                        (default: off)\n");
+    fprintf(f, "  --access-log FILE     one key=value line per packet to FILE ('-': stderr);\n"
+               "                        SIGHUP or SIGUSR1 reopens it\n"
+               "  --log-level L         error | warn | info | debug (default %s)\n",
+            pf_log_level_name(d->log_level));
     fprintf(f, "  --reuseport           share the port with other processes (SO_REUSEPORT)\n"
                "  --help                this text\n");
 }
@@ -74,6 +79,7 @@ void pf_cli_defaults(pf_cli *cli)
     /* Services get limits by default; the library's own defaults are "none". */
     cli->conf.idle_timeout_ms = 300000;
     cli->conf.request_timeout_ms = 30000;
+    cli->log_level = PF_LOG_WARN;
 }
 
 void pf_cli_raise_nofile(void)
@@ -148,7 +154,7 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
                       const pf_cli *defaults)
 {
     enum { O_LISTEN = 256, O_THREADS, O_MAXTHREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
-           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF, O_ADMIN };
+           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF, O_ADMIN, O_ACCESS, O_LEVEL };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
         { "threads", required_argument, NULL, O_THREADS },
@@ -165,6 +171,8 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
         { "help", no_argument, NULL, O_HELP },
         { "handoff", required_argument, NULL, O_HANDOFF },
         { "admin", required_argument, NULL, O_ADMIN },
+        { "access-log", required_argument, NULL, O_ACCESS },
+        { "log-level", required_argument, NULL, O_LEVEL },
         { NULL, 0, NULL, 0 },
     };
     const char *prog = argc > 0 ? argv[0] : "server";
@@ -251,6 +259,14 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
             else
                 cli->admin = 1;
             break;
+        case O_ACCESS:
+            bad = !*optarg || strlen(optarg) >= sizeof(cli->access_log);
+            if (!bad)
+                strcpy(cli->access_log, optarg);
+            break;
+        case O_LEVEL:
+            bad = pf_log_level_parse(optarg, &cli->log_level) < 0;
+            break;
         case O_HELP:
             usage(stdout, prog, about, &d);
             return 1;
@@ -287,6 +303,38 @@ static struct {
     const pf_server *srv;
     pf_admin *admin;
 } admin_of;
+
+/* The service's own on_signal, called after the access log is reopened. */
+static void (*svc_on_signal)(int signo, void *arg);
+
+static void logs_on_signal(int signo, void *arg)
+{
+    if (signo == SIGHUP || signo == SIGUSR1) {
+        int rc = pf_log_reopen();
+        if (rc < 0)
+            fprintf(stderr, "access log: cannot reopen: %s (still writing the old file)\n",
+                    strerror(-rc));
+    }
+    if (svc_on_signal)
+        svc_on_signal(signo, arg);
+}
+
+int pf_cli_logs(pf_cli *cli)
+{
+    pf_log_set_level(cli->log_level);
+    if (!cli->access_log[0])
+        return 0;
+    int rc = pf_log_access_open(cli->access_log);
+    if (rc < 0) {
+        fprintf(stderr, "--access-log %s: %s\n", cli->access_log, strerror(-rc));
+        return rc;
+    }
+    if (cli->conf.on_signal != logs_on_signal) {
+        svc_on_signal = cli->conf.on_signal;
+        cli->conf.on_signal = logs_on_signal;
+    }
+    return 0;
+}
 
 int pf_cli_admin(const pf_cli *cli, pf_server *srv, pf_admin **out)
 {
@@ -370,6 +418,8 @@ int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
         fprintf(stderr, "%s: no --listen, and the service has no default address\n", argv[0]);
         return 2;
     }
+    if (pf_cli_logs(&cli) < 0)
+        return 1;
     pf_cli_raise_nofile();
     /* "listening on" once the server has its signals: a script that sends
      * SIGTERM when it reads the line gets a drain, not a kill. */

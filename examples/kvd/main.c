@@ -167,6 +167,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (pf_cli_logs(&cli) < 0)
+        return 1;
     pf_server *srv;
     cli.conf.on_ready = pf_cli_announce_ready;
     rc = pf_server_new(&srv, &cli.conf);

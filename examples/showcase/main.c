@@ -82,6 +82,8 @@ int main(int argc, char **argv)
 
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    if (pf_cli_logs(&cli) < 0)
+        return 1;
     pf_mcd *cache = pf_mcd_new(NULL);
     if (!brokers[0] || !brokers[1] || !cache) {
         fprintf(stderr, "showcase: out of memory\n");

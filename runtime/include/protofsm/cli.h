@@ -13,6 +13,9 @@
  *   --max-conns N  --max-input BYTES  --max-output BYTES  --queue N  --reuseport
  *   --admin HOST:PORT     the admin listener (admin.h): /metrics, /, ...; off
  *                         by default ("off" turns a service's default off)
+ *   --access-log FILE     one line per packet (log.h), '-': stderr; SIGHUP
+ *                         or SIGUSR1 reopens FILE
+ *   --log-level L         error | warn (default) | info | debug (log.h)
  *   --help
  *
  * When every listener is bound, one line "listening on HOST:PORT" per
@@ -23,6 +26,7 @@
 #define PROTOFSM_CLI_H
 
 #include "protofsm/admin.h"
+#include "protofsm/log.h"
 #include "protofsm/server.h"
 
 #define PF_CLI_MAX_LISTEN 16
@@ -38,6 +42,8 @@ typedef struct pf_cli {
     int admin;                   /* 1: start the admin listener below */
     char admin_host[256];
     unsigned admin_port;
+    char access_log[256];        /* "": none */
+    pf_log_level log_level;
 } pf_cli;
 
 /* The command line's own defaults (no listener, idle timeout 300 s,
@@ -70,6 +76,11 @@ int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port);
  * "admin listening on" line comes with pf_cli_announce, and pf_cli_finish
  * stops it before it frees srv.  0, or -errno after a message to stderr. */
 int pf_cli_admin(const pf_cli *cli, pf_server *srv, pf_admin **out);
+
+/* Open the logs cli asks for and make SIGHUP and SIGUSR1 reopen the access
+ * log (cli->conf.on_signal then calls the service's own after).  0, or
+ * -errno after a message to stderr.  pf_cli_run does this. */
+int pf_cli_logs(pf_cli *cli);
 
 /* Print "listening on ADDR" for every listener of srv, to stderr, and
  * "admin listening on ADDR" when pf_cli_admin started one for srv.  From
