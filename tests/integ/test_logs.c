@@ -137,7 +137,10 @@ static void test_rotation_under_load(void **state)
     char path[128];
     snprintf(path, sizeof(path), "%s/rot.log", dir);
     srv_proc sp;
-    const char *args[] = { "--listen", "127.0.0.1:0", "--access-log", path, "--threads", "2", NULL };
+    /* Workers write lines while the loop thread reopens (handoff always:
+     * cheap handlers would otherwise run on the loop thread itself). */
+    const char *args[] = { "--listen", "127.0.0.1:0", "--access-log", path, "--threads", "2",
+                           "--handoff", "always", NULL };
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     enum { CLIENTS = 4, BATCH = 50 };
     int fds[CLIENTS];
