@@ -113,19 +113,19 @@ static atomic_int rotating;
 static struct {
     pid_t pid;
     char path[128];
-    int n;
+    atomic_int n;   /* read by the test while the rotator counts */
 } rot;
 
 static void *rotator(void *arg)
 {
     (void)arg;
-    while (atomic_load(&rotating) && rot.n < 10) {
+    while (atomic_load(&rotating) && atomic_load(&rot.n) < 10) {
         usleep(20000);
         char to[160];
-        snprintf(to, sizeof(to), "%s.%d", rot.path, rot.n + 1);
+        snprintf(to, sizeof(to), "%s.%d", rot.path, atomic_load(&rot.n) + 1);
         if (rename(rot.path, to) == 0) {
             kill(rot.pid, SIGHUP);
-            rot.n++;
+            atomic_fetch_add(&rot.n, 1);
         }
     }
     return NULL;
@@ -157,7 +157,7 @@ static void test_rotation_under_load(void **state)
     }
     rot.pid = sp.pid;
     strcpy(rot.path, path);
-    rot.n = 0;
+    atomic_store(&rot.n, 0);
     atomic_store(&rotating, 1);
     pthread_t t;
     pthread_create(&t, NULL, rotator, NULL);
@@ -169,12 +169,12 @@ static void test_rotation_under_load(void **state)
             assert_int_equal(roundtrip(fds[i], req, exp), 0);
             sent += BATCH;
         }
-        if (rot.n >= 10)
+        if (atomic_load(&rot.n) >= 10)
             break;
     }
     atomic_store(&rotating, 0);
     pthread_join(t, NULL);
-    assert_int_equal(rot.n, 10);
+    assert_int_equal(atomic_load(&rot.n), 10);
     for (int i = 0; i < CLIENTS; i++)
         assert_int_equal(roundtrip(fds[i], req, exp), 0);
     sent += CLIENTS * BATCH;
