@@ -9,7 +9,10 @@
  * a handful of descriptors is all it needs.
  *
  * Every exchange is one request and one response, then close: no
- * keep-alive, no pipelining, no request body.  Each connection has one
+ * keep-alive, no pipelining, no request body.  /connections and /api/state
+ * need the loop's owner (admin_snap.c): their clients wait, up to
+ * SNAP_WAIT_MS, while this thread goes on answering the others, so a
+ * blocked loop never slows /metrics.  Each connection has one
  * deadline for its whole life (conf.timeout_ms), so a client that sends
  * nothing, trickles, or never reads holds its slot that long at most. */
 #include <errno.h>
@@ -38,12 +41,16 @@ typedef struct client {
     pf__sb out;
     size_t sent;
     int writing;
+    char waiting;          /* 'a' /api/state, 'c' /connections: for the owner */
+    int head;
 } client;
 
 struct pf_admin {
     pf_server *srv;
     pf_admin_conf conf;
-    int lfd, stopfd;
+    int lfd, stopfd, snapfd;
+    pf__admin_req *req;          /* the owner's snapshot, asked for */
+    uint64_t req_deadline;
     pthread_t tid;
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -78,6 +85,7 @@ static void client_close(client *c)
     pf__sb_free(&c->out);
     c->sent = 0;
     c->writing = 0;
+    c->waiting = 0;
 }
 
 static void respond(client *c, int head_only, const char *status, const char *type,
@@ -122,26 +130,21 @@ static void route(pf_admin *a, client *c, const char *method, const char *path)
         if (!b.err)
             respond(c, head, "200 OK", "text/html; charset=utf-8", &b);
     } else if (strcmp(path, "/api/state") == 0 || strcmp(path, "/connections") == 0) {
-        pf__admin_snap *snap = NULL;
-        int rc = pf__admin_snapshot(a->srv, SNAP_WAIT_MS, &snap);
-        if (path[1] == 'a') {
-            /* The counters alone still draw the page's heat by transition. */
-            pf__admin_render_state(a->srv, rc == 0 ? snap : NULL, &b);
-            if (!b.err)
-                respond(c, head, "200 OK", "application/json", &b);
-        } else if (rc == 0) {
-            pf__admin_render_connections(a->srv, snap, &b);
-            if (!b.err)
-                respond(c, head, "200 OK", "text/plain; charset=utf-8", &b);
-        } else {
-            respond_text(c, head, "503 Service Unavailable",
-                         "the I/O thread did not answer in 250 ms (a handler holds the loop)\n");
+        /* One request to the owner serves every client waiting for it. */
+        if (!a->req) {
+            a->req = pf__admin_ask(a->srv, a->snapfd);
+            a->req_deadline = pf__now_ms() + SNAP_WAIT_MS;
         }
-        pf__admin_snap_free(snap);
+        if (a->req) {
+            c->waiting = path[1];
+            c->head = head;
+        } else {
+            b.err = -ENOMEM;
+        }
     } else {
         respond_text(c, head, "404 Not Found", "try /, /metrics, /connections, /api/state\n");
     }
-    if (b.err && !c->writing)
+    if (b.err && !c->writing && !c->waiting)
         respond_text(c, head, "500 Internal Server Error", "page too large or out of memory\n");
     pf__sb_free(&b);
 }
@@ -207,6 +210,41 @@ static void on_readable(pf_admin *a, client *c)
     }
 }
 
+/* The owner answered, or did not in time: every waiting client gets its
+ * page (/api/state without the occupancy, /connections 503 without it). */
+static void answer_waiting(pf_admin *a)
+{
+    pf__admin_snap *snap = NULL;
+    int rc = pf__admin_finish(a->req, &snap);
+
+    a->req = NULL;
+    for (unsigned i = 0; i < a->conf.max_clients; i++) {
+        client *c = &a->cl[i];
+        if (c->fd < 0 || !c->waiting)
+            continue;
+        pf__sb b;
+        pf__sb_init(&b, MAX_PAGE);
+        if (c->waiting == 'a') {
+            pf__admin_render_state(a->srv, rc == 0 ? snap : NULL, &b);
+            if (!b.err)
+                respond(c, c->head, "200 OK", "application/json", &b);
+        } else if (rc == 0) {
+            pf__admin_render_connections(a->srv, snap, &b);
+            if (!b.err)
+                respond(c, c->head, "200 OK", "text/plain; charset=utf-8", &b);
+        } else {
+            respond_text(c, c->head, "503 Service Unavailable",
+                         "the I/O thread did not answer in 250 ms (a handler holds the loop)\n");
+        }
+        if (b.err && !c->writing)
+            respond_text(c, c->head, "500 Internal Server Error",
+                         "page too large or out of memory\n");
+        pf__sb_free(&b);
+        c->waiting = 0;
+    }
+    pf__admin_snap_free(snap);
+}
+
 static void on_writable(client *c)
 {
     while (c->sent < c->out.len) {
@@ -242,14 +280,17 @@ static void take(pf_admin *a)
 static void *admin_main(void *arg)
 {
     pf_admin *a = arg;
-    struct pollfd pf[MAX_CLIENTS + 2];
-    int idx[MAX_CLIENTS + 2];
+    struct pollfd pf[MAX_CLIENTS + 3];
+    int idx[MAX_CLIENTS + 3];
 
     for (;;) {
         uint64_t now = pf__now_ms(), next = UINT64_MAX;
         unsigned n = 0, used = 0;
 
         pf[n++] = (struct pollfd){ a->stopfd, POLLIN, 0 };
+        pf[n++] = (struct pollfd){ a->snapfd, POLLIN, 0 };
+        if (a->req)
+            next = a->req_deadline;
         for (unsigned i = 0; i < a->conf.max_clients; i++) {
             client *c = &a->cl[i];
             if (c->fd < 0)
@@ -261,6 +302,8 @@ static void *admin_main(void *arg)
             used++;
             if (c->deadline < next)
                 next = c->deadline;
+            if (c->waiting)
+                continue; /* for the owner, not for its socket */
             idx[n] = (int)i;
             pf[n++] = (struct pollfd){ c->fd, (short)(c->writing ? POLLOUT : POLLIN), 0 };
         }
@@ -269,12 +312,18 @@ static void *admin_main(void *arg)
             idx[n] = -1;
             pf[n++] = (struct pollfd){ a->lfd, POLLIN, 0 };
         }
-        int ms = next == UINT64_MAX ? -1 : (int)(next - now);
+        int ms = next == UINT64_MAX ? -1 : next > now ? (int)(next - now) : 0;
         if (poll(pf, n, ms) < 0 && errno != EINTR)
             break;
         if (pf[0].revents)
             break;
-        for (unsigned k = 1; k < n; k++) {
+        if (pf[1].revents) {
+            uint64_t v;
+            (void)!read(a->snapfd, &v, sizeof(v));
+        }
+        if (a->req && (pf[1].revents || pf__now_ms() >= a->req_deadline))
+            answer_waiting(a);
+        for (unsigned k = 2; k < n; k++) {
             if (!pf[k].revents)
                 continue;
             if (idx[k] < 0) {
@@ -290,6 +339,12 @@ static void *admin_main(void *arg)
             if (c->fd >= 0 && c->writing && (pf[k].events & POLLIN))
                 on_writable(c);
         }
+    }
+    if (a->req) {
+        pf__admin_snap *snap = NULL;
+        if (pf__admin_finish(a->req, &snap) == 0)
+            pf__admin_snap_free(snap);
+        a->req = NULL;
     }
     return NULL;
 }
@@ -317,8 +372,13 @@ int pf_admin_start(pf_admin **out, pf_server *srv, const char *host, unsigned po
     for (unsigned i = 0; i < MAX_CLIENTS; i++)
         a->cl[i].fd = -1;
     a->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (a->stopfd < 0) {
+    a->snapfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (a->stopfd < 0 || a->snapfd < 0) {
         rc = -errno;
+        if (a->stopfd >= 0)
+            close(a->stopfd);
+        if (a->snapfd >= 0)
+            close(a->snapfd);
         free(a);
         return rc;
     }
@@ -326,6 +386,7 @@ int pf_admin_start(pf_admin **out, pf_server *srv, const char *host, unsigned po
     if (a->lfd < 0) {
         rc = a->lfd;
         close(a->stopfd);
+        close(a->snapfd);
         free(a);
         return rc;
     }
@@ -338,6 +399,7 @@ int pf_admin_start(pf_admin **out, pf_server *srv, const char *host, unsigned po
     if (rc < 0) {
         close(a->lfd);
         close(a->stopfd);
+        close(a->snapfd);
         free(a);
         return rc;
     }
@@ -362,5 +424,6 @@ void pf_admin_stop(pf_admin *a)
         client_close(&a->cl[i]);
     close(a->lfd);
     close(a->stopfd);
+    close(a->snapfd);
     free(a);
 }

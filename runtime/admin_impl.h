@@ -56,10 +56,14 @@ typedef struct pf__admin_snap {
     uint32_t busy[16];
 } pf__admin_snap;
 
-/* Admin side: ask the loop's owner for a snapshot and wait up to
- * timeout_ms.  0 and *out (free with pf__admin_snap_free), -ETIMEDOUT when
- * the owner did not answer, -ENOMEM. */
-int pf__admin_snapshot(pf_server *srv, unsigned timeout_ms, pf__admin_snap **out);
+/* Admin side, without blocking: file a request for srv's owner, which
+ * writes to the eventfd `notify` once it has answered.  NULL: no memory. */
+typedef struct pf__admin_req pf__admin_req;
+pf__admin_req *pf__admin_ask(pf_server *srv, int notify);
+/* Withdraw the request (notified or not) and free it: 0 and *out (free
+ * with pf__admin_snap_free) when the owner answered, -ETIMEDOUT when it
+ * has not yet, or its error (-ENOMEM). */
+int pf__admin_finish(pf__admin_req *r, pf__admin_snap **out);
 void pf__admin_snap_free(pf__admin_snap *s);
 /* Owner side, from its wake-up (post.c): answer a pending request.  One
  * relaxed load when none is pending. */

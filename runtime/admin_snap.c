@@ -6,30 +6,31 @@
  * pf_server_stop uses) and waits, bounded.  The owner, at its wake-up
  * (post.c calls pf__admin_owner), copies what it may read into a fresh
  * block: for a connection whose job is out it reads only owner fields,
- * since the session's state and output are the job's.  The request lives
- * on the admin thread's stack and the owner fills it under one lock, so a
- * request that timed out is unlinked before its stack frame goes. */
+ * since the session's state and output are the job's.  The admin does not
+ * wait for the answer: it goes on serving /metrics, and the owner writes
+ * the admin's eventfd when done.  The owner touches a request only while
+ * it is on the list and under the lock, and the admin frees it only after
+ * unlinking it under that lock. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "admin_impl.h"
 #include "server_impl.h"
 
-struct req {
+struct pf__admin_req {
     pf_server *srv;
+    int notify;
     pf__admin_snap *snap;
     int done, err;
-    struct req *next;
+    struct pf__admin_req *next;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static struct req *reqs;
+static struct pf__admin_req *reqs;
 static atomic_int npending;
 
 void pf__admin_snap_free(pf__admin_snap *s)
@@ -96,61 +97,57 @@ static int build(pf_server *srv, pf__admin_snap **out)
 
 void pf__admin_owner(pf_server *srv)
 {
+    uint64_t one = 1;
+
     if (!atomic_load_explicit(&npending, memory_order_relaxed))
         return;
     assert(pf__owner_here(srv));
     pthread_mutex_lock(&lock);
-    int any = 0;
-    for (struct req *r = reqs; r; r = r->next)
+    for (struct pf__admin_req *r = reqs; r; r = r->next)
         if (r->srv == srv && !r->done) {
             r->err = build(srv, &r->snap);
-            r->done = any = 1;
+            r->done = 1;
+            (void)!write(r->notify, &one, sizeof(one));
         }
     pthread_mutex_unlock(&lock);
-    if (any)
-        pthread_cond_broadcast(&cond);
 }
 
-static void unlink_req(struct req *r)
+pf__admin_req *pf__admin_ask(pf_server *srv, int notify)
 {
-    for (struct req **p = &reqs; *p; p = &(*p)->next)
+    pf__admin_req *r = calloc(1, sizeof(*r));
+    uint64_t one = 1;
+
+    if (!r)
+        return NULL;
+    r->srv = srv;
+    r->notify = notify;
+    pthread_mutex_lock(&lock);
+    r->next = reqs;
+    reqs = r;
+    atomic_fetch_add_explicit(&npending, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&lock);
+    /* The path pf_server_stop takes: the owner's next turn sees it. */
+    (void)!write(srv->wakefd, &one, sizeof(one));
+    return r;
+}
+
+int pf__admin_finish(pf__admin_req *r, pf__admin_snap **out)
+{
+    int rc;
+
+    pthread_mutex_lock(&lock);
+    for (struct pf__admin_req **p = &reqs; *p; p = &(*p)->next)
         if (*p == r) {
             *p = r->next;
             atomic_fetch_sub_explicit(&npending, 1, memory_order_relaxed);
-            return;
+            break;
         }
-}
-
-int pf__admin_snapshot(pf_server *srv, unsigned timeout_ms, pf__admin_snap **out)
-{
-    struct req r = { srv, NULL, 0, 0, NULL };
-    struct timespec end;
-    uint64_t one = 1;
-    int rc = 0;
-
-    pthread_mutex_lock(&lock);
-    r.next = reqs;
-    reqs = &r;
-    atomic_fetch_add_explicit(&npending, 1, memory_order_relaxed);
     pthread_mutex_unlock(&lock);
-    (void)!write(srv->wakefd, &one, sizeof(one));
-
-    clock_gettime(CLOCK_REALTIME, &end);
-    end.tv_sec += timeout_ms / 1000;
-    end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (end.tv_nsec >= 1000000000L) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&lock);
-    while (!r.done && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&cond, &lock, &end);
-    unlink_req(&r);
-    pthread_mutex_unlock(&lock);
-    if (!r.done)
-        return -ETIMEDOUT;
-    if (r.err < 0)
-        return r.err;
-    *out = r.snap;
-    return 0;
+    rc = !r->done ? -ETIMEDOUT : r->err;
+    if (rc == 0)
+        *out = r->snap;
+    else
+        pf__admin_snap_free(r->snap);
+    free(r);
+    return rc;
 }
