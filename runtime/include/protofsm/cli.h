@@ -21,7 +21,8 @@
  * When every listener is bound, one line "listening on HOST:PORT" per
  * listener goes to stderr, so scripts can wait for it and learn the port,
  * then "admin listening on HOST:PORT" when there is an admin listener.
- * These are the only functions of the library that print. */
+ * These are the only functions of the library that print, besides the
+ * logs a program asks for (log.h). */
 #ifndef PROTOFSM_CLI_H
 #define PROTOFSM_CLI_H
 

@@ -50,7 +50,9 @@ int pf_log_access_open(const char *path);
 /* Reopen the access log at its path (SIGHUP).  0, or -errno (the old file
  * stays in use). */
 int pf_log_reopen(void);
-/* Stop the access log and close its file. */
+/* Stop the access log and close its file.  Only while no server runs: a
+ * worker writing a line at that moment could write to whatever reuses the
+ * descriptor. */
 void pf_log_access_close(void);
 
 #endif
