@@ -321,7 +321,8 @@ static void *admin_main(void *arg)
             uint64_t v;
             (void)!read(a->snapfd, &v, sizeof(v));
         }
-        if (a->req && (pf[1].revents || pf__now_ms() >= a->req_deadline))
+        if (a->req && (pf__now_ms() >= a->req_deadline ||
+                       (pf[1].revents && pf__admin_done(a->req))))
             answer_waiting(a);
         for (unsigned k = 2; k < n; k++) {
             if (!pf[k].revents)

@@ -60,6 +60,9 @@ typedef struct pf__admin_snap {
  * writes to the eventfd `notify` once it has answered.  NULL: no memory. */
 typedef struct pf__admin_req pf__admin_req;
 pf__admin_req *pf__admin_ask(pf_server *srv, int notify);
+/* Whether the owner has answered r (a notification may be a stale one,
+ * for a request already withdrawn). */
+int pf__admin_done(pf__admin_req *r);
 /* Withdraw the request (notified or not) and free it: 0 and *out (free
  * with pf__admin_snap_free) when the owner answered, -ETIMEDOUT when it
  * has not yet, or its error (-ENOMEM). */

@@ -131,6 +131,14 @@ pf__admin_req *pf__admin_ask(pf_server *srv, int notify)
     return r;
 }
 
+int pf__admin_done(pf__admin_req *r)
+{
+    pthread_mutex_lock(&lock);
+    int done = r->done;
+    pthread_mutex_unlock(&lock);
+    return done;
+}
+
 int pf__admin_finish(pf__admin_req *r, pf__admin_snap **out)
 {
     int rc;
