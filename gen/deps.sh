@@ -9,8 +9,8 @@ want=${1:-build}
 build="make gcc libc6-dev ragel pkg-config"
 case $want in
 build)     pkgs=$build ;;
-run)       pkgs="$build netcat-openbsd curl swaks mosquitto-clients redis-tools" ;; # the clients the showcase suggests
-test)      pkgs="$build libcmocka-dev graphviz procps libhttp-parser-dev python3 swaks curl mosquitto-clients coreutils redis-server redis-tools libhiredis-dev memcached libmemcached-tools" ;;
+run)       pkgs="$build netcat-openbsd curl swaks mosquitto-clients redis-tools graphviz" ;; # the clients the showcase suggests; graphviz draws the admin page's diagrams
+test)      pkgs="$build libcmocka-dev graphviz procps libhttp-parser-dev python3 swaks curl mosquitto-clients coreutils redis-server redis-tools libhiredis-dev memcached libmemcached-tools prometheus chromium" ;; # prometheus: promtool and a real scraper (test_admin); chromium: test_admin_page
 bench)     pkgs="$build libcmocka-dev procps libhttp-parser-dev libhiredis-dev wrk nginx curl mosquitto memcached libmemcached-tools" ;;
 fuzz)      pkgs="$build clang libclang-rt-14-dev" ;;
 *) echo "gen/deps.sh: unknown target '$want' (build, test, run, bench, fuzz)" >&2; exit 2 ;;

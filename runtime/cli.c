@@ -1,6 +1,7 @@
 /* The shared command line (see protofsm/cli.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,17 @@ static void usage(FILE *f, const char *prog, const char *about, const pf_cli *d)
             d->conf.max_output ? d->conf.max_output : PF_DEFAULT_MAX_OUTPUT);
     fprintf(f, "  --queue N             request queue capacity (default %zu)\n",
             d->conf.queue_size ? d->conf.queue_size : (size_t)4096);
+    fprintf(f, "  --admin HOST:PORT     admin listener: /metrics (Prometheus), / (live machine\n"
+               "                        diagrams), /connections; port 0: a free port\n");
+    if (d->admin)
+        fprintf(f, "                        (default %s:%u; 'off': none)\n", d->admin_host,
+                d->admin_port);
+    else
+        fprintf(f, "                        (default: off)\n");
+    fprintf(f, "  --access-log FILE     one key=value line per packet to FILE ('-': stderr);\n"
+               "                        SIGHUP or SIGUSR1 reopens it\n"
+               "  --log-level L         error | warn | info | debug (default %s)\n",
+            pf_log_level_name(d->log_level));
     fprintf(f, "  --reuseport           share the port with other processes (SO_REUSEPORT)\n"
                "  --help                this text\n");
 }
@@ -70,6 +82,7 @@ void pf_cli_defaults(pf_cli *cli)
     /* Services get limits by default; the library's own defaults are "none". */
     cli->conf.idle_timeout_ms = 300000;
     cli->conf.request_timeout_ms = 30000;
+    cli->log_level = PF_LOG_WARN;
 }
 
 void pf_cli_raise_nofile(void)
@@ -144,7 +157,8 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
                       const pf_cli *defaults)
 {
     enum { O_LISTEN = 256, O_THREADS, O_MAXTHREADS, O_MODE, O_IDLE, O_REQ, O_DRAIN, O_CONNS,
-           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF, O_BACKEND };
+           O_IN, O_OUT, O_QUEUE, O_REUSE, O_HELP, O_HANDOFF, O_BACKEND, O_ADMIN, O_ACCESS,
+           O_LEVEL };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, O_LISTEN },
         { "threads", required_argument, NULL, O_THREADS },
@@ -161,6 +175,9 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
         { "help", no_argument, NULL, O_HELP },
         { "handoff", required_argument, NULL, O_HANDOFF },
         { "backend", required_argument, NULL, O_BACKEND },
+        { "admin", required_argument, NULL, O_ADMIN },
+        { "access-log", required_argument, NULL, O_ACCESS },
+        { "log-level", required_argument, NULL, O_LEVEL },
         { NULL, 0, NULL, 0 },
     };
     const char *prog = argc > 0 ? argv[0] : "server";
@@ -241,6 +258,23 @@ int pf_cli_parse_over(pf_cli *cli, int argc, char **argv, const char *about,
         case O_BACKEND:
             bad = pf_backend_parse(optarg, &cli->conf.backend) < 0;
             break;
+        case O_ADMIN:
+            if (strcmp(optarg, "off") == 0)
+                cli->admin = 0;
+            else if (pf_cli_split(optarg, cli->admin_host, sizeof(cli->admin_host),
+                                  &cli->admin_port) < 0)
+                bad = 1;
+            else
+                cli->admin = 1;
+            break;
+        case O_ACCESS:
+            bad = !*optarg || strlen(optarg) >= sizeof(cli->access_log);
+            if (!bad)
+                strcpy(cli->access_log, optarg);
+            break;
+        case O_LEVEL:
+            bad = pf_log_level_parse(optarg, &cli->log_level) < 0;
+            break;
         case O_HELP:
             usage(stdout, prog, about, &d);
             return 1;
@@ -270,6 +304,62 @@ void pf_cli_announce_ready(pf_server *srv, void *arg)
     pf_cli_announce(srv);
 }
 
+/* The admin pf_cli_admin started, and for which server: a program of
+ * this command line runs one server, and its announce and finish take no
+ * more arguments than before the admin existed. */
+static struct {
+    const pf_server *srv;
+    pf_admin *admin;
+} admin_of;
+
+/* The service's own on_signal, called after the access log is reopened. */
+static void (*svc_on_signal)(int signo, void *arg);
+
+static void logs_on_signal(int signo, void *arg)
+{
+    if (signo == SIGHUP || signo == SIGUSR1) {
+        int rc = pf_log_reopen();
+        if (rc < 0)
+            fprintf(stderr, "access log: cannot reopen: %s (still writing the old file)\n",
+                    strerror(-rc));
+    }
+    if (svc_on_signal)
+        svc_on_signal(signo, arg);
+}
+
+int pf_cli_logs(pf_cli *cli)
+{
+    pf_log_set_level(cli->log_level);
+    if (!cli->access_log[0])
+        return 0;
+    int rc = pf_log_access_open(cli->access_log);
+    if (rc < 0) {
+        fprintf(stderr, "--access-log %s: %s\n", cli->access_log, strerror(-rc));
+        return rc;
+    }
+    if (cli->conf.on_signal != logs_on_signal) {
+        svc_on_signal = cli->conf.on_signal;
+        cli->conf.on_signal = logs_on_signal;
+    }
+    return 0;
+}
+
+int pf_cli_admin(const pf_cli *cli, pf_server *srv, pf_admin **out)
+{
+    *out = NULL;
+    if (!cli->admin)
+        return 0;
+    int rc = pf_admin_start(out, srv, cli->admin_host, cli->admin_port, NULL);
+    if (rc < 0) {
+        fprintf(stderr, "cannot start the admin listener on %s:%u: %s\n", cli->admin_host,
+                cli->admin_port, strerror(-rc));
+        return rc;
+    }
+    admin_of.srv = srv;
+    admin_of.admin = *out;
+    return 0;
+}
+
 void pf_cli_announce(const pf_server *srv)
 {
     char a[300];
@@ -277,6 +367,9 @@ void pf_cli_announce(const pf_server *srv)
     for (unsigned i = 0; i < pf_server_listeners(srv); i++)
         if (pf_server_address(srv, i, a, sizeof(a)) == 0)
             fprintf(stderr, "listening on %s\n", a);
+    if (admin_of.srv == srv && admin_of.admin &&
+        pf_admin_address(admin_of.admin, a, sizeof(a)) == 0)
+        fprintf(stderr, "admin listening on %s\n", a);
     fflush(stderr);
 }
 
@@ -289,6 +382,11 @@ int pf_cli_finish(pf_server *srv, int rc)
     if (rc == -ETIMEDOUT) {
         fprintf(stderr, "drain deadline passed: exiting\n");
         _exit(1);
+    }
+    if (admin_of.srv == srv) {
+        pf_admin_stop(admin_of.admin);
+        admin_of.srv = NULL;
+        admin_of.admin = NULL;
     }
     pf_server_free(srv);
     if (rc < 0) {
@@ -328,6 +426,8 @@ int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
         fprintf(stderr, "%s: no --listen, and the service has no default address\n", argv[0]);
         return 2;
     }
+    if (pf_cli_logs(&cli) < 0)
+        return 1;
     pf_cli_raise_nofile();
     /* "listening on" once the server has its signals: a script that sends
      * SIGTERM when it reads the line gets a drain, not a kill. */
@@ -353,6 +453,11 @@ int pf_cli_run(int argc, char **argv, const char *about, const pf_cli *defaults,
             pf_server_free(srv);
             return 1;
         }
+    }
+    pf_admin *admin;
+    if (pf_cli_admin(&cli, srv, &admin) < 0) {
+        pf_server_free(srv);
+        return 1;
     }
     return pf_cli_finish(srv, pf_server_run(srv));
 }

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "admin_impl.h"
 #include "post_impl.h"
 #include "protofsm/post.h"
 #include "server_impl.h"
@@ -244,6 +245,8 @@ pf__conn *pf__post_next(pf_server *srv)
     pf__conn *c = NULL;
 
     assert(pf__owner_here(srv));
+    /* The admin's snapshot requests ride the same wake-up (admin_snap.c). */
+    pf__admin_owner(srv);
     pthread_mutex_lock(&lock);
     while (!c && srv->post_dirty) {
         struct slot *sl = at(srv->post_dirty);

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "log_impl.h"
 #include "post_impl.h"
 #include "session_impl.h"
 
@@ -134,8 +136,18 @@ int pf__session_dispatch(pf_session *s, const pf_packet *pkt)
     if (s->closed)
         return PF_ECLOSED;
     pf_fsm_step step;
+    /* Logs off (the rule): one relaxed load, no clock read. */
+    int logs = pf__log_wanted();
+    struct timespec t0, t1;
+    if (logs)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = pf_fsm_run(s->svc->fsm, s->svc->handlers, &s->state, pkt->event, s, pkt,
                         s->stats, &step);
+    if (logs) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        pf__log_step(s, pkt, &step, rc,
+                     (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec)));
+    }
     if (pkt->event == PF_EV_CLOSE)
         s->closed = 1;
     if (rc == PF_ENOROW && pkt->event < PF_EV__BUILTIN)
@@ -181,6 +193,8 @@ void pf__session_parse_error(pf_session *s, int err)
         r = s->svc->proto->error_reply(s->parser, err);
     /* The parse error is the session's error even if its reply does not
      * fit. */
+    if (pf__log_wanted())
+        pf__log_parse_error(s, err);
     fail(s, err);
     if (r.len)
         pf_reply(s, r.ptr, r.len);

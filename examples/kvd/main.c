@@ -167,6 +167,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (pf_cli_logs(&cli) < 0)
+        return 1;
     pf_server *srv;
     cli.conf.on_ready = pf_cli_announce_ready;
     rc = pf_server_new(&srv, &cli.conf);
@@ -185,6 +187,11 @@ int main(int argc, char **argv)
             pf_server_free(srv);
             return 1;
         }
+    }
+    pf_admin *admin;
+    if (pf_cli_admin(&cli, srv, &admin) < 0) {
+        pf_server_free(srv);
+        return 1;
     }
     pthread_t cron;
     pthread_create(&cron, NULL, cron_main, NULL);

@@ -4,7 +4,11 @@
  * Services are bound per listener, so one process runs the same service
  * twice with different state: two sites (one only /hello, one serving
  * examples/showcase/www when run from the repository) and two MQTT
- * brokers whose topics never mix. */
+ * brokers whose topics never mix.
+ *
+ * The admin page (--admin, 127.0.0.1:9100 here unless "--admin off") is
+ * printed first: it draws every machine above, moving as clients try the
+ * commands printed after it. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,14 +68,22 @@ static void set_data(const char *name, void *data)
 
 int main(int argc, char **argv)
 {
-    pf_cli cli;
+    pf_cli cli, d;
     pf_server *srv;
+    pf_admin *admin;
     pf_broker *brokers[2] = { pf_broker_new(NULL), pf_broker_new(NULL) };
-    int rc = pf_cli_parse(&cli, argc, argv,
-                          "showcase: every protofsm service on its own port (--listen is ignored)");
+    pf_cli_defaults(&d);
+    d.admin = 1;
+    strcpy(d.admin_host, "127.0.0.1");
+    d.admin_port = 9100;
+    int rc = pf_cli_parse_over(&cli, argc, argv,
+                               "showcase: every protofsm service on its own port (--listen is "
+                               "ignored)", &d);
 
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    if (pf_cli_logs(&cli) < 0)
+        return 1;
     pf_mcd *cache = pf_mcd_new(NULL);
     if (!brokers[0] || !brokers[1] || !cache) {
         fprintf(stderr, "showcase: out of memory\n");
@@ -88,11 +100,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "showcase: %s\n", strerror(-rc));
         return 1;
     }
+    static char addrs[NLISTENERS][300];
     for (size_t i = 0; i < NLISTENERS; i++) {
         const struct listener *l = &listeners[i];
         pf_listen_conf lc = { .service = l->service, .data = l->data,
                               .reuseport = cli.reuseport };
-        char host[256], addr[300];
+        char host[256];
         unsigned port;
 
         pf_cli_split(l->listen, host, sizeof(host), &port);
@@ -103,8 +116,23 @@ int main(int argc, char **argv)
             pf_server_free(srv);
             return 1;
         }
-        pf_server_address(srv, (unsigned)rc, addr, sizeof(addr));
-        fprintf(stderr, "%-8s listening on %s   try: %s%s%s%u%s   (%s)\n", l->name, addr,
+        pf_server_address(srv, (unsigned)rc, addrs[i], sizeof(addrs[i]));
+    }
+    /* After the listeners (it reads them), before their lines: first thing seen. */
+    if (pf_cli_admin(&cli, srv, &admin) < 0) {
+        pf_server_free(srv);
+        return 1;
+    }
+    char a[300];
+    if (admin && pf_admin_address(admin, a, sizeof(a)) == 0)
+        fprintf(stderr, "admin    listening on %s   open: http://%s/   (machines, live; "
+                        "/metrics for Prometheus)\n", a, a);
+    for (size_t i = 0; i < NLISTENERS; i++) {
+        const struct listener *l = &listeners[i];
+        char host[256];
+        unsigned port;
+        pf_cli_split(l->listen, host, sizeof(host), &port);
+        fprintf(stderr, "%-8s listening on %s   try: %s%s%s%u%s   (%s)\n", l->name, addrs[i],
                 l->client[0], host, l->client[1], port, l->client[2], l->hint);
     }
     fprintf(stderr, "mode %s; Ctrl-C drains and exits\n", pf_mode_name(cli.conf.mode));

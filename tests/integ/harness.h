@@ -366,6 +366,36 @@ static inline int h_idle_within(double per, double bound)
     return per < bound;
 }
 
+/* One HTTP exchange (`req` whole, the server closes after it); the whole response (head and body) in a malloc'd
+ * string, NULL on failure or after ms. */
+static inline char *h_http(unsigned port, const char *req, int ms)
+{
+    int fd = h_connect(port, 0), eof = 0;
+    size_t cap = 1 << 20, got = 0;
+    char *buf = malloc(cap + 1);
+
+    if (fd < 0 || !buf || h_send_all(fd, req, strlen(req)) < 0) {
+        if (fd >= 0)
+            close(fd);
+        free(buf);
+        return NULL;
+    }
+    uint64_t end = h_now_ms() + (uint64_t)ms;
+    while (!eof && got < cap && h_now_ms() < end) {
+        ssize_t r = h_recv_n(fd, buf + got, cap - got, (int)(end - h_now_ms()), &eof);
+        if (r <= 0 && !eof)
+            break;
+        got += (size_t)(r > 0 ? r : 0);
+    }
+    close(fd);
+    buf[got] = 0;
+    if (!eof) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
 /* ---- peer servers (redis-server, memcached ...) ------------------------ */
 
 /* A free TCP port of 127.0.0.1 (bound, then released for a peer to take). */

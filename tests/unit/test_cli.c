@@ -175,6 +175,48 @@ static void test_fractions(void **state)
     assert_int_equal(cli.conf.idle_timeout_ms, 0);
 }
 
+/* --admin, --access-log, --log-level: parsed, "off" overrides a service's
+ * default admin, bad values refused. */
+static void test_admin_logs(void **state)
+{
+    pf_cli cli, d;
+    (void)state;
+    const char *off[] = { "prog" };
+    assert_int_equal(parse(&cli, 1, off), 0);
+    assert_int_equal(cli.admin, 0);
+    assert_string_equal(cli.access_log, "");
+    assert_int_equal(cli.log_level, PF_LOG_WARN);
+    const char *on[] = { "prog", "--admin", "[::1]:0", "--access-log", "/tmp/a.log",
+                         "--log-level", "debug" };
+    assert_int_equal(parse(&cli, 7, on), 0);
+    assert_int_equal(cli.admin, 1);
+    assert_string_equal(cli.admin_host, "[::1]");
+    assert_int_equal(cli.admin_port, 0);
+    assert_string_equal(cli.access_log, "/tmp/a.log");
+    assert_int_equal(cli.log_level, PF_LOG_DEBUG);
+    pf_cli_defaults(&d);
+    d.admin = 1;
+    strcpy(d.admin_host, "127.0.0.1");
+    d.admin_port = 9100;
+    const char *no[] = { "prog", "--admin", "off" };
+    assert_int_equal(pf_cli_parse_over(&cli, 3, (char **)no, NULL, &d), 0);
+    assert_int_equal(cli.admin, 0);
+    assert_int_equal(pf_cli_parse_over(&cli, 1, (char **)off, NULL, &d), 0);
+    assert_int_equal(cli.admin, 1);
+    assert_int_equal(cli.admin_port, 9100);
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    const char *bad1[] = { "prog", "--admin", "nohostport" };
+    const char *bad2[] = { "prog", "--log-level", "loud" };
+    const char *bad3[] = { "prog", "--access-log", "" };
+    int r1 = parse(&cli, 3, bad1), r2 = parse(&cli, 3, bad2), r3 = parse(&cli, 3, bad3);
+    fclose(stderr);
+    stderr = saved;
+    assert_int_equal(r1, -EINVAL);
+    assert_int_equal(r2, -EINVAL);
+    assert_int_equal(r3, -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_service_defaults),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_fractions),
+        cmocka_unit_test(test_admin_logs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

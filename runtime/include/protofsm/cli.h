@@ -12,14 +12,23 @@
  *                         (default 30, 0 never)
  *   --drain-timeout S     deadline for the SIGTERM drain
  *   --max-conns N  --max-input BYTES  --max-output BYTES  --queue N  --reuseport
+ *   --admin HOST:PORT     the admin listener (admin.h): /metrics, /, ...; off
+ *                         by default ("off" turns a service's default off)
+ *   --access-log FILE     one line per packet (log.h), '-': stderr; SIGHUP
+ *                         or SIGUSR1 reopens FILE
+ *   --log-level L         error | warn (default) | info | debug (log.h)
  *   --help
  *
  * When every listener is bound, one line "listening on HOST:PORT" per
- * listener goes to stderr, so scripts can wait for it and learn the port.
- * These are the only functions of the library that print. */
+ * listener goes to stderr, so scripts can wait for it and learn the port,
+ * then "admin listening on HOST:PORT" when there is an admin listener.
+ * These are the only functions of the library that print, besides the
+ * logs a program asks for (log.h). */
 #ifndef PROTOFSM_CLI_H
 #define PROTOFSM_CLI_H
 
+#include "protofsm/admin.h"
+#include "protofsm/log.h"
 #include "protofsm/server.h"
 
 #define PF_CLI_MAX_LISTEN 16
@@ -32,6 +41,11 @@ typedef struct pf_cli {
         char host[256];
         unsigned port;
     } listen[PF_CLI_MAX_LISTEN];
+    int admin;                   /* 1: start the admin listener below */
+    char admin_host[256];
+    unsigned admin_port;
+    char access_log[256];        /* "": none */
+    pf_log_level log_level;
 } pf_cli;
 
 /* The command line's own defaults (no listener, idle timeout 300 s,
@@ -59,7 +73,19 @@ void pf_cli_raise_nofile(void);
 /* Split "HOST:PORT" ("[v6]:PORT" too).  0 or -EINVAL. */
 int pf_cli_split(const char *spec, char *host, size_t hostlen, unsigned *port);
 
-/* Print "listening on ADDR" for every listener of srv, to stderr.  From
+/* Start the admin listener cli asks for (none: 0 and *out NULL), for srv
+ * whose listeners are all bound: after this the admin reads them.  Its
+ * "admin listening on" line comes with pf_cli_announce, and pf_cli_finish
+ * stops it before it frees srv.  0, or -errno after a message to stderr. */
+int pf_cli_admin(const pf_cli *cli, pf_server *srv, pf_admin **out);
+
+/* Open the logs cli asks for and make SIGHUP and SIGUSR1 reopen the access
+ * log (cli->conf.on_signal then calls the service's own after).  0, or
+ * -errno after a message to stderr.  pf_cli_run does this. */
+int pf_cli_logs(pf_cli *cli);
+
+/* Print "listening on ADDR" for every listener of srv, to stderr, and
+ * "admin listening on ADDR" when pf_cli_admin started one for srv.  From
  * pf_server_conf.on_ready, so the line means the server drains on SIGTERM
  * (pf_cli_run does this). */
 void pf_cli_announce(const pf_server *srv);
@@ -80,7 +106,8 @@ int pf_cli_main(int argc, char **argv, const char *about, const char *default_li
                 const pf_listen_conf *lc);
 
 /* Exit status for pf_server_run's result; exits at once (without freeing,
- * workers may be blocked) after a second signal. */
+ * workers may be blocked) after a second signal.  Stops srv's admin
+ * listener (pf_cli_admin) first. */
 int pf_cli_finish(pf_server *srv, int run_result);
 
 #endif
