@@ -58,6 +58,11 @@ typedef struct pf__backend {
     /* Up to max events, waiting up to ms (-1: forever).  Count, 0 on
      * timeout or EINTR, -errno on failure. */
     int (*wait)(void *state, pf__bev *evs, int max, int ms);
+    /* A report the loop could not take (a job elsewhere owns the
+     * connection's flags): keep it for the next arm.  NULL where arming
+     * asks the kernel afresh (epoll, poll); sigio's report was the edge
+     * itself, and would be lost. */
+    void (*unreport)(void *state, int fd, uint32_t events);
 } pf__backend;
 
 extern const pf__backend pf__backend_epoll;

@@ -48,6 +48,9 @@ typedef struct sg_conn {
     uintptr_t data;
     uint32_t want;     /* PF__BK_*: 0 bits besides ONESHOT = disabled */
     uint32_t pending;  /* seen and not yet reported */
+    int next;          /* the ready list: in it when queued, -1 ends it */
+    uint32_t gone;     /* closed while the read count (sg_state.reads)
+                          was this, plus one: 0 when not closed */
     uint8_t used, queued;
 } sg_conn;
 
@@ -55,12 +58,15 @@ typedef struct sg_state {
     pf__pollset ps;
     int sfd;
     pid_t tid;
-    int unblock;       /* the signals were not blocked before: unblock at fini */
     sigset_t set;
+    sigset_t unblock;  /* of set, those not blocked before: unblocked at fini */
     sg_conn *conns;    /* [nconns] by descriptor */
     unsigned nconns;
-    int *ready;        /* descriptors with something to report */
-    unsigned nready, capready;
+    /* Descriptors with something to report, first in first out: linked
+     * through the table, so queueing never allocates (nothing is lost
+     * for want of memory). */
+    int head, tail;
+    uint32_t reads;    /* signalfd drains begun */
     atomic_uint_fast64_t *overflows;
     struct signalfd_siginfo si[SG_READ];
 } sg_state;
@@ -80,15 +86,12 @@ static void sg_queue(sg_state *st, int fd)
 
     if (c->queued || !sg_reportable(c))
         return;
-    if (st->nready == st->capready) {
-        unsigned cap = st->capready ? st->capready * 2 : 256;
-        int *r = realloc(st->ready, cap * sizeof(*r));
-        if (!r)
-            return; /* reported at the next sweep or signal instead */
-        st->ready = r;
-        st->capready = cap;
-    }
-    st->ready[st->nready++] = fd;
+    c->next = -1;
+    if (st->tail >= 0)
+        st->conns[st->tail].next = fd;
+    else
+        st->head = fd;
+    st->tail = fd;
     c->queued = 1;
 }
 
@@ -153,6 +156,7 @@ static void sg_drain(sg_state *st)
 {
     int overflow = 0;
 
+    st->reads++;
     for (;;) {
         ssize_t r = read(st->sfd, st->si, sizeof(st->si));
         if (r <= 0)
@@ -173,16 +177,14 @@ static void sg_drain(sg_state *st)
 
 static int sg_emit(sg_state *st, pf__bev *evs, int max)
 {
-    unsigned i = 0, keep = 0;
     int k = 0;
 
-    for (; i < st->nready; i++) {
-        int fd = st->ready[i];
+    while (st->head >= 0 && k < max) { /* the rest next time */
+        int fd = st->head;
         sg_conn *c = &st->conns[fd];
-        if (k == max) {
-            st->ready[keep++] = fd; /* next time */
-            continue;
-        }
+        st->head = c->next;
+        if (st->head < 0)
+            st->tail = -1;
         c->queued = 0;
         uint32_t rep = c->used ? sg_reportable(c) : 0;
         if (!rep)
@@ -193,7 +195,6 @@ static int sg_emit(sg_state *st, pf__bev *evs, int max)
         c->pending &= ~rep;
         c->want = PF__BK_ONESHOT; /* until the loop arms it again */
     }
-    st->nready = keep;
     return k;
 }
 
@@ -206,6 +207,7 @@ static int sg_init(void **state, atomic_uint_fast64_t *overflows)
         return -ENOMEM;
     pf__pollset_init(&st->ps);
     st->sfd = -1;
+    st->head = st->tail = -1;
     st->tid = gettid();
     st->overflows = overflows;
     sigemptyset(&st->set);
@@ -214,7 +216,11 @@ static int sg_init(void **state, atomic_uint_fast64_t *overflows)
     sigset_t old;
     if ((rc = -pthread_sigmask(SIG_BLOCK, &st->set, &old)) < 0)
         goto fail;
-    st->unblock = !sigismember(&old, SG_SIGNAL);
+    sigemptyset(&st->unblock);
+    if (!sigismember(&old, SG_SIGNAL))
+        sigaddset(&st->unblock, SG_SIGNAL);
+    if (!sigismember(&old, SIGIO))
+        sigaddset(&st->unblock, SIGIO);
     st->sfd = signalfd(-1, &st->set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (st->sfd < 0) {
         rc = -errno;
@@ -235,18 +241,20 @@ static void sg_fini(void *state)
 
     if (!st)
         return;
-    if (st->sfd >= 0) {
+    /* The signals are the loop thread's: another thread reading the
+     * signalfd would take its own (another sigio server's, if it runs
+     * one), and cannot unblock them there.  Then they stay blocked. */
+    if (st->sfd >= 0 && gettid() == st->tid) {
         /* Signals of connections closed since would kill the process
          * (their default action) once unblocked: take them first. */
         while (read(st->sfd, st->si, sizeof(st->si)) > 0)
             ;
-        close(st->sfd);
+        pthread_sigmask(SIG_UNBLOCK, &st->unblock, NULL);
     }
-    if (st->unblock && gettid() == st->tid)
-        pthread_sigmask(SIG_UNBLOCK, &st->set, NULL);
+    if (st->sfd >= 0)
+        close(st->sfd);
     pf__pollset_free(&st->ps);
     free(st->conns);
-    free(st->ready);
     free(st);
 }
 
@@ -261,6 +269,8 @@ static int sg_grow(sg_state *st, int fd)
     if (!c)
         return -ENOMEM;
     memset(c + st->nconns, 0, (n - st->nconns) * sizeof(*c));
+    for (unsigned i = st->nconns; i < n; i++)
+        c[i].next = -1;
     st->conns = c;
     st->nconns = n;
     return 0;
@@ -281,9 +291,20 @@ static int sg_add(void *state, int fd, uint32_t events, uintptr_t data)
     if (fcntl(fd, F_SETOWN_EX, &own) < 0 || fcntl(fd, F_SETSIG, SG_SIGNAL) < 0 ||
         fcntl(fd, F_SETFL, O_NONBLOCK | O_ASYNC) < 0)
         return -errno;
-    /* What arrived before O_ASYNC raised no signal: assume anything. */
-    st->conns[fd] = (sg_conn){ .data = data, .want = events, .used = 1,
-                               .pending = SG_INPUT | PF__BK_OUT };
+    /* Signals queued for the connection this number named before (its
+     * last ones, between our last read and its close) must not be taken
+     * for this one's: read them while the number is unused. */
+    sg_conn *c = &st->conns[fd];
+    if (c->gone == st->reads + 1)
+        sg_drain(st);
+    /* What arrived before O_ASYNC raised no signal: assume anything.  A
+     * place in the ready list from the old connection is kept: it only
+     * reports what this one has. */
+    c->data = data;
+    c->want = events;
+    c->pending = SG_INPUT | PF__BK_OUT;
+    c->gone = 0;
+    c->used = 1;
     sg_queue(st, fd);
     return 0;
 }
@@ -308,6 +329,7 @@ static void sg_del(void *state, int fd)
     if (fd >= 0 && (unsigned)fd < st->nconns && st->conns[fd].used) {
         /* The signals stop at close; a queued entry is skipped. */
         st->conns[fd].used = 0;
+        st->conns[fd].gone = st->reads + 1;
         return;
     }
     pf__pollset_del(&st->ps, fd);
@@ -316,7 +338,7 @@ static void sg_del(void *state, int fd)
 static int sg_wait(void *state, pf__bev *evs, int max, int ms)
 {
     sg_state *st = state;
-    int n = poll(st->ps.pfd, st->ps.n, st->nready ? 0 : ms), k = 0;
+    int n = poll(st->ps.pfd, st->ps.n, st->head >= 0 ? 0 : ms), k = 0;
 
     if (n < 0 && errno != EINTR)
         return -errno;
@@ -331,7 +353,17 @@ static int sg_wait(void *state, pf__bev *evs, int max, int ms)
     return k + sg_emit(st, evs + k, max - k);
 }
 
+/* A report the loop could not take (the connection's job owns its flags):
+ * it was the edge itself, so it is kept for the next arm. */
+static void sg_unreport(void *state, int fd, uint32_t events)
+{
+    sg_state *st = state;
+
+    if (fd >= 0 && (unsigned)fd < st->nconns && st->conns[fd].used)
+        st->conns[fd].pending |= events;
+}
+
 const pf__backend pf__backend_sigio = {
     .name = "sigio", .level = 1, .init = sg_init, .fini = sg_fini,
-    .add = sg_add, .mod = sg_mod, .del = sg_del, .wait = sg_wait,
+    .add = sg_add, .mod = sg_mod, .del = sg_del, .wait = sg_wait, .unreport = sg_unreport,
 };

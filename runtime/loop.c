@@ -261,15 +261,17 @@ void pf__loop_forget(pf_server *srv, pf__conn *c) { backend_del(srv, c->fd); }
 
 static void listeners_pause(pf_server *srv, int pause)
 {
+    int again = 0;
+
     for (unsigned i = 0; i < srv->nlisteners; i++) {
         if (srv->ls[i].fd < 0)
             continue;
         if (pause)
             backend_del(srv, srv->ls[i].fd);
-        else
-            backend_add(srv, srv->ls[i].fd, EV_IN, &srv->ls[i], TAG_LISTENER);
+        else if (backend_add(srv, srv->ls[i].fd, EV_IN, &srv->ls[i], TAG_LISTENER) == -ENOMEM)
+            again = 1; /* not listening until it can: try again shortly */
     }
-    if (pause)
+    if (pause || again)
         pf__timers_link(&srv->timers, &srv->accept_timer, pf__timer_deadline(ACCEPT_PAUSE_MS));
 }
 
@@ -441,8 +443,13 @@ static void on_conn(pf_server *srv, pf__conn *c, uint32_t ev)
      * hsha: the flags are the owner's even while a job is out.  inline: a
      * connection waiting on srv->ready is only "in flight" on paper; keep
      * the edge, its job runs on this thread. */
-    if (c->dead || (c->in_flight && srv->sched->oneshot))
+    if (c->dead)
         return;
+    if (c->in_flight && srv->sched->oneshot) {
+        if (srv->bk->unreport)
+            srv->bk->unreport(srv->bks, c->fd, ev);
+        return;
+    }
     assert(pf__io_here(c));
     if (ev & (EV_IN | EV_RDHUP | EV_HUP))
         c->readable = 1;

@@ -237,8 +237,12 @@ static void serve_on(pf_mode mode, int warm_first, int cold, pf_server_stats *st
 
     if (warm_first)
         exchange(port);
-    if (cold)
-        assert_int_equal(evict(), 0);
+    /* Pages the warm transfer just sent may be held a moment longer
+     * (socket buffers being freed): ask again before calling it failed. */
+    for (int i = 0; cold && evict() < 0; i++) {
+        assert_true(i < 50);
+        usleep(10000);
+    }
     counters_reset();
     exchange(port);
 

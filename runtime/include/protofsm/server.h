@@ -91,7 +91,6 @@ typedef enum pf_handoff { PF_HANDOFF_ADAPTIVE = 0, PF_HANDOFF_ALWAYS } pf_handof
 
 struct pf_server_conf {
     pf_mode mode;
-    pf_backend backend;          /* default epoll */
     unsigned threads;            /* workers or lf threads; default online CPUs */
     unsigned max_threads;        /* hsha, reactor: while workers are blocked in
                                     handlers (10 ms or more) and jobs wait,
@@ -141,6 +140,8 @@ struct pf_server_conf {
                                     this is cheap; default 20, at most 1e6.
                                     The budget per turn is 25 times it, a
                                     stall 50 times */
+    pf_backend backend;          /* default epoll (last: added after the
+                                    others, whose places do not move) */
 };
 
 /* One listener.  Zero means default. */
