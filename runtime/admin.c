@@ -404,6 +404,9 @@ int pf_admin_start(pf_admin **out, pf_server *srv, const char *host, unsigned po
         free(a);
         return rc;
     }
+    /* Handler latency for /metrics and the page: two clock reads per
+     * handler run while an admin listener runs, none otherwise. */
+    pf_server_time_handlers(1);
     *out = a;
     return 0;
 }
@@ -427,4 +430,5 @@ void pf_admin_stop(pf_admin *a)
     close(a->stopfd);
     close(a->snapfd);
     free(a);
+    pf_server_time_handlers(0);
 }

@@ -108,6 +108,42 @@ static void transitions(pf__sb *b, pf_server *srv)
     }
 }
 
+static void latency(pf__sb *b, pf_server *srv)
+{
+    family(b, "protofsm_handler_duration_seconds", "histogram",
+           "Time handlers took, per listener and handler (timed while the admin listener runs).");
+    for (unsigned i = 0; i < pf_server_listeners(srv); i++) {
+        const pf_fsm *m = pf_server_fsm(srv, i);
+        for (uint16_t h = 1; h < m->nhandlers; h++) {
+            pf_latency l;
+            if (pf_server_latency(srv, i, h, &l) < 0)
+                continue;
+            for (unsigned k = 0; k <= PF_LATENCY_BUCKETS; k++) {
+                pf__sb_str(b, "protofsm_handler_duration_seconds_bucket{");
+                ls_labels(b, srv, i);
+                pf__sb_str(b, ",handler=\"");
+                pf__sb_label(b, pf_fsm_handler_name(m, h));
+                if (k < PF_LATENCY_BUCKETS)
+                    pf__sb_printf(b, "\",le=\"%g\"} %" PRIu64 "\n",
+                                  pf_latency_bounds_us[k] / 1e6, l.le[k]);
+                else
+                    pf__sb_printf(b, "\",le=\"+Inf\"} %" PRIu64 "\n", l.count);
+            }
+            const char *suffix[2] = { "_sum", "_count" };
+            for (int k = 0; k < 2; k++) {
+                pf__sb_printf(b, "protofsm_handler_duration_seconds%s{", suffix[k]);
+                ls_labels(b, srv, i);
+                pf__sb_str(b, ",handler=\"");
+                pf__sb_label(b, pf_fsm_handler_name(m, h));
+                if (k == 0)
+                    pf__sb_printf(b, "\"} %.9f\n", (double)l.sum_ns / 1e9);
+                else
+                    pf__sb_printf(b, "\"} %" PRIu64 "\n", l.count);
+            }
+        }
+    }
+}
+
 int pf__admin_render_metrics(pf_server *srv, pf__sb *b)
 {
     pf_server_stats s;
@@ -135,10 +171,19 @@ int pf__admin_render_metrics(pf_server *srv, pf__sb *b)
         "Built-in events delivered (open, close, timeout, drain).", s.events);
     one(b, "protofsm_received_bytes_total", "counter", "Bytes read from clients.", s.bytes_in);
     one(b, "protofsm_sent_bytes_total", "counter", "Bytes written to clients.", s.bytes_out);
-    one(b, "protofsm_timeouts_total", "counter", "Idle and request-deadline closes.",
-        s.timeouts);
-    one(b, "protofsm_protocol_errors_total", "counter",
-        "Parse errors and packet-size overruns.", s.proto_errors);
+    family(b, "protofsm_protocol_errors_total", "counter",
+           "Parse errors (malformed) and packet-size overruns (too_large).");
+    pf__sb_printf(b, "protofsm_protocol_errors_total{kind=\"malformed\"} %" PRIu64 "\n"
+                     "protofsm_protocol_errors_total{kind=\"too_large\"} %" PRIu64 "\n",
+                  s.proto_errors - s.proto_too_large, s.proto_too_large);
+    family(b, "protofsm_timeouts_total", "counter",
+           "Connections closed for time: idle, a request not whole in time, or output a "
+           "closing client did not read in time (write).");
+    pf__sb_printf(b, "protofsm_timeouts_total{kind=\"idle\"} %" PRIu64 "\n"
+                     "protofsm_timeouts_total{kind=\"request\"} %" PRIu64 "\n"
+                     "protofsm_timeouts_total{kind=\"write\"} %" PRIu64 "\n",
+                  s.timeouts_idle, s.timeouts_request, s.timeouts_write);
+    one(b, "protofsm_draining", "gauge", "1 once the drain (SIGTERM) began.", s.draining);
     one(b, "protofsm_queue_depth", "gauge", "Work items in the request queue.", s.queue_depth);
     one(b, "protofsm_queue_capacity", "gauge", "Request queue capacity.", s.queue_capacity);
     one(b, "protofsm_queue_full_total", "counter", "Work items that waited for queue room.",
@@ -160,6 +205,7 @@ int pf__admin_render_metrics(pf_server *srv, pf__sb *b)
         "Posts to another session refused because its mailbox was full (process-wide).",
         pf_post_refused());
     transitions(b, srv);
+    latency(b, srv);
     return b->err;
 }
 

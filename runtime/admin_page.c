@@ -53,6 +53,24 @@ static void listener_json(pf_server *srv, unsigned i, const pf__admin_snap *snap
                   m->kind == PF_FSM_TRANSITION ? "transition" : "dispatch",
                   opened > closed ? opened - closed : 0, opened, packets, refused(m, st),
                   pf__admin_diagram(m->name) ? "true" : "false");
+    /* Handler latency summed over the handlers: the page takes quantiles
+     * of what changed between two polls. */
+    pf_latency all = { 0, 0, { 0 } };
+    for (uint16_t h = 1; h < m->nhandlers; h++) {
+        pf_latency l;
+        if (pf_server_latency(srv, i, h, &l) < 0)
+            continue;
+        all.count += l.count;
+        for (unsigned k = 0; k < PF_LATENCY_BUCKETS; k++)
+            all.le[k] += l.le[k];
+    }
+    pf__sb_printf(b, ",\"latency\":{\"count\":%" PRIu64 ",\"bounds_us\":[", all.count);
+    for (unsigned k = 0; k < PF_LATENCY_BUCKETS; k++)
+        pf__sb_printf(b, "%s%" PRIu32, k ? "," : "", pf_latency_bounds_us[k]);
+    pf__sb_str(b, "],\"le\":[");
+    for (unsigned k = 0; k < PF_LATENCY_BUCKETS; k++)
+        pf__sb_printf(b, "%s%" PRIu64, k ? "," : "", all.le[k]);
+    pf__sb_str(b, "]}");
     pf__sb_str(b, ",\"states\":[");
     for (uint16_t q = 0; q < m->nstates; q++) {
         pf__sb_str(b, q ? "," : "");
@@ -181,6 +199,7 @@ static const char page_script[] =
     "    h+='<tr data-from=\"'+c.from+'\" data-event=\"'+c.event+'\" data-count=\"'+c.count+'\"><td>'+c.from+'</td><td>'+c.event+\n"
     "      '</td><td>'+(c.to===null?'(no row)':c.to)+'</td><td class=n>'+c.count+'</td></tr>';});\n"
     "  tb.innerHTML=h;}\n"
+    "function quant(a,z,n,q){for(var k=0;k<a.le.length;k++)if(a.le[k]-z.le[k]>=q*n)return (a.bounds_us[k]/1000)+' ms';return '> 1 s';}\n"
     "function show(st){var now=Date.now(); polls++;\n"
     "  el('server').textContent='connections '+st.server.connections+', packets '+st.server.packets+\n"
     "    ', queue '+st.server.queue_depth+'/'+st.server.queue_capacity+', workers '+st.server.workers;\n"
@@ -188,6 +207,8 @@ static const char page_script[] =
     "    if(last&&last.listeners[i]){var dt=(now-lastT)/1000; if(dt>0)rate=((ls.packets-last.listeners[i].packets)/dt).toFixed(1);}\n"
     "    el('open'+i).textContent=ls.open; el('rate'+i).textContent=rate||'-';\n"
     "    el('errors'+i).textContent=ls.errors; el('packets'+i).textContent=ls.packets;\n"
+    "    if(last&&last.listeners[i]){var a=ls.latency,z=last.listeners[i].latency,n=a.count-z.count;\n"
+    "      el('p50'+i).textContent=n>0?quant(a,z,n,0.5):'-'; el('p99'+i).textContent=n>0?quant(a,z,n,0.99):'-';}\n"
     "    el('occ'+i).textContent=ls.occupancy?ls.states.map(function(s,k){return s+': '+ls.occupancy[k];}).join(', ')+(ls.busy?', in handlers: '+ls.busy:''):'(the I/O thread is busy)';\n"
     "    paint(i,ls); table(i,ls);});\n"
     "  last=st; lastT=now; document.body.setAttribute('data-polls',polls);}\n"
@@ -215,9 +236,11 @@ void pf__admin_render_page(pf_server *srv, pf__sb *b)
         pf__sb_printf(b, "</h2><div class=\"stats\"><span>open <b id=\"open%u\">-</b></span>"
                          "<span>req/s <b id=\"rate%u\">-</b></span>"
                          "<span>packets <b id=\"packets%u\">-</b></span>"
-                         "<span>refused by the table <b id=\"errors%u\">-</b></span></div>"
+                         "<span>refused by the table <b id=\"errors%u\">-</b></span>"
+                         "<span>handler p50 <b id=\"p50%u\">-</b></span>"
+                         "<span>p99 <b id=\"p99%u\">-</b></span></div>"
                          "<div>sessions per state: <span id=\"occ%u\">-</span></div>\n",
-                      i, i, i, i, i);
+                      i, i, i, i, i, i, i);
         if (svg) {
             /* Inline SVG starts at its root element: the XML prolog and
              * doctype belong to a file, not to an HTML body. */

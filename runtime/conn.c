@@ -300,6 +300,8 @@ static int parse_error(pf__conn *c, int err)
 {
     c->perr = err;
     PF__STAT_ADD(c->srv, proto_errors, 1);
+    if (err == -EMSGSIZE)
+        PF__STAT_ADD(c->srv, proto_too_large, 1);
     return err;
 }
 

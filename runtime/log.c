@@ -28,6 +28,7 @@ static atomic_int access_fd = -1;
 static atomic_int level = PF_LOG_WARN;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* open, reopen, close */
 static char *access_path;
+static atomic_int timing;               /* pf_server_time_handlers' count */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -46,12 +47,22 @@ const char *pf_log_level_name(pf_log_level l) { return (unsigned)l < 4 ? level_n
 static void update_mask(void)
 {
     int m = atomic_load(&access_fd) >= 0 ? PF__LOG_ACCESS : 0;
+    if (atomic_load(&timing) > 0)
+        m |= PF__LOG_TIMING;
     int l = atomic_load(&level);
     if (l >= PF_LOG_INFO)
         m |= PF__LOG_INFO;
     if (l >= PF_LOG_DEBUG)
         m |= PF__LOG_DEBUG;
     atomic_store(&pf__log_on, m);
+}
+
+void pf_server_time_handlers(int on)
+{
+    pthread_mutex_lock(&lock); /* the count and the mask change together */
+    atomic_fetch_add(&timing, on ? 1 : -1);
+    update_mask();
+    pthread_mutex_unlock(&lock);
 }
 
 void pf_log_set_level(pf_log_level l)
@@ -200,6 +211,9 @@ void pf__log_step(const pf_session *s, const pf_packet *pkt, const pf_fsm_step *
     char buf[768];
     size_t n = 0;
 
+    if ((on & PF__LOG_TIMING) && s->host)
+        pf__latency_add(s->host, m->table[(size_t)st->from * m->nevents + pkt->event].handler,
+                        ns);
     if (packet && (on & PF__LOG_ACCESS)) {
         stamp(buf, sizeof(buf), &n);
         where(s, buf, sizeof(buf), &n);

@@ -10,6 +10,7 @@
 #define PF__LOG_ACCESS 0x1
 #define PF__LOG_INFO 0x2
 #define PF__LOG_DEBUG 0x4
+#define PF__LOG_TIMING 0x8 /* pf_server_time_handlers: handler latency */
 
 /* Which logs want lines; 0 almost always, read once per step. */
 extern atomic_int pf__log_on;

@@ -351,6 +351,7 @@ static void begin_drain(pf_server *srv)
     if (srv->draining)
         return;
     srv->draining = 1;
+    atomic_store_explicit(&srv->st.draining, 1, memory_order_relaxed);
     srv->accepting = 0;
     pf__timers_unlink(&srv->timers, &srv->accept_timer);
     for (unsigned i = 0; i < srv->nlisteners; i++) {

@@ -101,6 +101,7 @@ void pf__step_timeout(pf_server *srv, pf__conn *c, uint64_t now)
     }
     if (c->flush_at && now >= c->flush_at) {
         c->hard = 1; /* its output was not read in time: reset */
+        PF__STAT_ADD(srv, timeouts_write, 1);
         pf__step_close(srv, c);
         return;
     }
@@ -412,6 +413,10 @@ void pf__step_done(pf_server *srv, pf__conn *c)
     if (c->job_events & (PF__EV_IDLE | PF__EV_DEADLINE)) {
         c->timed_out = 1;
         PF__STAT_ADD(srv, timeouts, 1);
+        if (c->job_events & PF__EV_DEADLINE)
+            PF__STAT_ADD(srv, timeouts_request, 1);
+        else
+            PF__STAT_ADD(srv, timeouts_idle, 1);
     }
     c->job_events = 0;
     if (c->first == c->npk && c->npk) { /* owner_io: the packets it parsed */

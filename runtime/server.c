@@ -156,7 +156,14 @@ int pf_server_listen(pf_server *srv, const char *host, unsigned port,
         return -ENOMEM;
     }
     ls->fstats = pf_fsm_stats_init(ls->svc->fsm, ls->fstats);
+    ls->lat = calloc((size_t)ls->svc->fsm->nhandlers * PF__LAT_STRIDE, sizeof(*ls->lat));
+    if (!ls->lat) {
+        free(ls->fstats);
+        close(fd);
+        return -ENOMEM;
+    }
     if (pf__cheap_init(ls) < 0) {
+        free(ls->lat);
         free(ls->fstats);
         close(fd);
         return -ENOMEM;
@@ -183,6 +190,44 @@ const pf_fsm *pf_server_fsm(const pf_server *srv, unsigned i)
     return i < srv->nlisteners ? srv->ls[i].svc->fsm : NULL;
 }
 
+const uint32_t pf_latency_bounds_us[PF_LATENCY_BUCKETS] = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000,
+};
+
+void pf__latency_add(void *host, uint16_t h, uint64_t ns)
+{
+    pf__conn *c = host;
+
+    if (!h || h >= c->ls->svc->fsm->nhandlers)
+        return;
+    atomic_uint_fast64_t *l = c->ls->lat + (size_t)h * PF__LAT_STRIDE;
+    unsigned k = 0;
+    while (k < PF_LATENCY_BUCKETS && ns > (uint64_t)pf_latency_bounds_us[k] * 1000u)
+        k++;
+    atomic_fetch_add_explicit(&l[0], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&l[1], ns, memory_order_relaxed);
+    if (k < PF_LATENCY_BUCKETS) /* past the last bound: in count only (+Inf) */
+        atomic_fetch_add_explicit(&l[2 + k], 1, memory_order_relaxed);
+}
+
+int pf_server_latency(const pf_server *srv, unsigned i, uint16_t h, pf_latency *out)
+{
+    if (i >= srv->nlisteners || !h || h >= srv->ls[i].svc->fsm->nhandlers)
+        return -ENOENT;
+    atomic_uint_fast64_t *l = srv->ls[i].lat + (size_t)h * PF__LAT_STRIDE;
+    uint64_t run = 0;
+    /* Relaxed counters are not read at one instant: the count (+Inf) is
+     * kept at least the buckets' sum. */
+    for (unsigned k = 0; k < PF_LATENCY_BUCKETS; k++)
+        out->le[k] = run += atomic_load_explicit(&l[2 + k], memory_order_relaxed);
+    out->sum_ns = atomic_load_explicit(&l[1], memory_order_relaxed);
+    out->count = atomic_load_explicit(&l[0], memory_order_relaxed);
+    if (out->count < run)
+        out->count = run;
+    return 0;
+}
+
 void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
 {
 #define LD(f) atomic_load_explicit(&srv->st.f, memory_order_relaxed)
@@ -207,6 +252,11 @@ void pf_server_stats_get(pf_server *srv, pf_server_stats *o)
     o->owner_jobs = LD(owner_jobs);
     o->owner_stalls = LD(owner_stalls);
     o->backend_sweeps = LD(backend_sweeps);
+    o->timeouts_idle = LD(timeouts_idle);
+    o->timeouts_request = LD(timeouts_request);
+    o->timeouts_write = LD(timeouts_write);
+    o->proto_too_large = LD(proto_too_large);
+    o->draining = LD(draining);
     o->workers_added = LD(workers_added);
     o->workers = atomic_load_explicit(&srv->nworkers, memory_order_relaxed);
 #undef LD
@@ -333,6 +383,7 @@ void pf_server_free(pf_server *srv)
         if (srv->ls[i].fd >= 0)
             close(srv->ls[i].fd);
         free(srv->ls[i].fstats);
+        free(srv->ls[i].lat);
         pf__cheap_fini(&srv->ls[i]);
     }
     pf__loop_fini(srv);

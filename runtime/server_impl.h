@@ -64,6 +64,9 @@ typedef struct pf__listener {
     size_t max_input;                /* resolved: never 0 */
     int (*before_send)(pf_session *s); /* pf_listen_conf's */
     struct pf__cost *cost;           /* per event: cheap.c */
+    /* Handler latency, per handler slot: count, sum_ns, then one count
+     * per bucket (not cumulative), PF__LAT_STRIDE words a slot. */
+    atomic_uint_fast64_t *lat;
     struct sockaddr_storage addr;
     socklen_t addrlen;
 } pf__listener;
@@ -180,7 +183,8 @@ struct pf_server {
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
             events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits,
-            owner_jobs, owner_stalls, backend_sweeps,
+            owner_jobs, owner_stalls, backend_sweeps, timeouts_idle, timeouts_request,
+            timeouts_write, proto_too_large, draining,
             workers_added;
     } st;
 };
@@ -188,6 +192,10 @@ struct pf_server {
 
 #define PF__STAT_ADD(srv, f, n) atomic_fetch_add_explicit(&(srv)->st.f, (n), memory_order_relaxed)
 
+
+#define PF__LAT_STRIDE (2 + PF_LATENCY_BUCKETS)
+/* A handler run of `ns` by the session on `host` (log.c, while timing). */
+void pf__latency_add(void *host, uint16_t handler, uint64_t ns);
 
 /* conn.c */
 pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd);

@@ -84,7 +84,8 @@ static void test_metrics(void **state)
 {
     (void)state;
     srv_proc sp;
-    spawn(&sp, NULL);
+    const char *extra[] = { "--max-input", "100", NULL };
+    spawn(&sp, extra);
     for (int i = 0; i < 3; i++) {
         int fd = h_connect(sp.ports[0], 0);
         assert_true(fd >= 0);
@@ -94,6 +95,13 @@ static void test_metrics(void **state)
         assert_int_equal(h_wait_eof(fd, 5000), 1);
         close(fd);
     }
+    /* A line over --max-input: the protocol's error, counted as too large. */
+    int big = h_connect(sp.ports[0], 0);
+    char line[200];
+    memset(line, 'x', sizeof(line));
+    assert_int_equal(h_send_all(big, line, sizeof(line)), 0);
+    h_wait_eof(big, 5000);
+    close(big);
     char *m = get(sp.ports[1], "/metrics");
     assert_non_null(m);
     assert_non_null(strstr(m, "HTTP/1.1 200 OK\r\n"));
@@ -110,12 +118,53 @@ static void test_metrics(void **state)
     snprintf(series, sizeof(series), "protofsm_listener_packets_total{%s}", ls);
     assert_int_equal(sample(body, series), 12);
     snprintf(series, sizeof(series), "protofsm_sessions_opened_total{%s}", ls);
-    assert_int_equal(sample(body, series), 3);
+    assert_int_equal(sample(body, series), 4);
     snprintf(series, sizeof(series), "protofsm_connections_open{%s}", ls);
     assert_int_equal(sample(body, series), 0);
-    assert_int_equal(sample(body, "protofsm_connections_accepted_total"), 3);
+    assert_int_equal(sample(body, "protofsm_connections_accepted_total"), 4);
     assert_int_equal(sample(body, "protofsm_packets_total"), 12);
+    /* Every ECHO handler run timed, in the histogram's +Inf bucket and
+     * its count; none took over a second. */
+    snprintf(series, sizeof(series),
+             "protofsm_handler_duration_seconds_bucket{%s,handler=\"echo_on_echo\",le=\"+Inf\"}",
+             ls);
+    assert_int_equal(sample(body, series), 6);
+    snprintf(series, sizeof(series),
+             "protofsm_handler_duration_seconds_bucket{%s,handler=\"echo_on_echo\",le=\"1\"}", ls);
+    assert_int_equal(sample(body, series), 6);
+    snprintf(series, sizeof(series),
+             "protofsm_handler_duration_seconds_count{%s,handler=\"echo_on_echo\"}", ls);
+    assert_int_equal(sample(body, series), 6);
+    assert_int_equal(sample(body, "protofsm_protocol_errors_total{kind=\"too_large\"}"), 1);
+    assert_int_equal(sample(body, "protofsm_protocol_errors_total{kind=\"malformed\"}"), 0);
+    assert_int_equal(sample(body, "protofsm_timeouts_total{kind=\"idle\"}"), 0);
+    assert_int_equal(sample(body, "protofsm_draining"), 0);
     assert_int_equal(promtool(body), 0);
+    free(m);
+    kill(sp.pid, SIGTERM);
+    assert_int_equal(h_wait(&sp, 10000), 0);
+    h_kill(&sp);
+}
+
+/* Timeouts by kind: one connection says nothing (idle), one starts a line
+ * and stops (request). */
+static void test_timeouts_by_kind(void **state)
+{
+    (void)state;
+    srv_proc sp;
+    const char *extra[] = { "--idle-timeout", "0.3", "--request-timeout", "0.3", NULL };
+    spawn(&sp, extra);
+    int idle = h_connect(sp.ports[0], 0), part = h_connect(sp.ports[0], 0);
+    assert_int_equal(h_send_all(part, "HEL", 3), 0);
+    assert_int_equal(h_wait_eof(idle, 5000), 1);
+    assert_int_equal(h_wait_eof(part, 5000), 1);
+    close(idle);
+    close(part);
+    char *m = get(sp.ports[1], "/metrics");
+    assert_non_null(m);
+    assert_int_equal(sample(m, "protofsm_timeouts_total{kind=\"idle\"}"), 1);
+    assert_int_equal(sample(m, "protofsm_timeouts_total{kind=\"request\"}"), 1);
+    assert_int_equal(sample(m, "protofsm_timeouts_total{kind=\"write\"}"), 0);
     free(m);
     kill(sp.pid, SIGTERM);
     assert_int_equal(h_wait(&sp, 10000), 0);
@@ -403,6 +452,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_metrics, h_teardown),
+        cmocka_unit_test_teardown(test_timeouts_by_kind, h_teardown),
         cmocka_unit_test_teardown(test_saturated, h_teardown),
         cmocka_unit_test_teardown(test_loop_blocked, h_teardown),
         cmocka_unit_test_teardown(test_connections, h_teardown),
