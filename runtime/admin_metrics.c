@@ -108,40 +108,48 @@ static void transitions(pf__sb *b, pf_server *srv)
     }
 }
 
+/* One histogram's series: `labels` ("" or "a=\"x\",...") inside the braces. */
+static void hist(pf__sb *b, const char *name, const char *labels, const pf_latency *l)
+{
+    const char *sep = *labels ? "," : "";
+
+    for (unsigned k = 0; k < PF_LATENCY_BUCKETS; k++)
+        pf__sb_printf(b, "%s_bucket{%s%sle=\"%g\"} %" PRIu64 "\n", name, labels, sep,
+                      pf_latency_bounds_us[k] / 1e6, l->le[k]);
+    pf__sb_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %" PRIu64 "\n", name, labels, sep, l->count);
+    pf__sb_printf(b, "%s_sum{%s} %.9f\n%s_count{%s} %" PRIu64 "\n", name, labels,
+                  (double)l->sum_ns / 1e9, name, labels, l->count);
+}
+
 static void latency(pf__sb *b, pf_server *srv)
 {
+    pf_latency l;
+
     family(b, "protofsm_handler_duration_seconds", "histogram",
            "Time handlers took, per listener and handler (timed while the admin listener runs).");
     for (unsigned i = 0; i < pf_server_listeners(srv); i++) {
         const pf_fsm *m = pf_server_fsm(srv, i);
         for (uint16_t h = 1; h < m->nhandlers; h++) {
-            pf_latency l;
             if (pf_server_latency(srv, i, h, &l) < 0)
                 continue;
-            for (unsigned k = 0; k <= PF_LATENCY_BUCKETS; k++) {
-                pf__sb_str(b, "protofsm_handler_duration_seconds_bucket{");
-                ls_labels(b, srv, i);
-                pf__sb_str(b, ",handler=\"");
-                pf__sb_label(b, pf_fsm_handler_name(m, h));
-                if (k < PF_LATENCY_BUCKETS)
-                    pf__sb_printf(b, "\",le=\"%g\"} %" PRIu64 "\n",
-                                  pf_latency_bounds_us[k] / 1e6, l.le[k]);
-                else
-                    pf__sb_printf(b, "\",le=\"+Inf\"} %" PRIu64 "\n", l.count);
-            }
-            const char *suffix[2] = { "_sum", "_count" };
-            for (int k = 0; k < 2; k++) {
-                pf__sb_printf(b, "protofsm_handler_duration_seconds%s{", suffix[k]);
-                ls_labels(b, srv, i);
-                pf__sb_str(b, ",handler=\"");
-                pf__sb_label(b, pf_fsm_handler_name(m, h));
-                if (k == 0)
-                    pf__sb_printf(b, "\"} %.9f\n", (double)l.sum_ns / 1e9);
-                else
-                    pf__sb_printf(b, "\"} %" PRIu64 "\n", l.count);
-            }
+            pf__sb lb;
+            pf__sb_init(&lb, 4096);
+            ls_labels(&lb, srv, i);
+            pf__sb_str(&lb, ",handler=\"");
+            pf__sb_label(&lb, pf_fsm_handler_name(m, h));
+            pf__sb_str(&lb, "\"");
+            if (lb.err < 0)
+                b->err = lb.err;
+            else
+                hist(b, "protofsm_handler_duration_seconds", lb.p, &l);
+            pf__sb_free(&lb);
         }
     }
+    family(b, "protofsm_queue_wait_seconds", "histogram",
+           "Time jobs waited in the request queue for a worker (hsha, reactor; timed while "
+           "the admin listener runs).");
+    pf_server_queue_wait(srv, &l);
+    hist(b, "protofsm_queue_wait_seconds", "", &l);
 }
 
 int pf__admin_render_metrics(pf_server *srv, pf__sb *b)

@@ -28,9 +28,11 @@
  * conn.c, with no way back. */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log_impl.h"
 #include "server_impl.h"
 
 /* How often the owner looks for blocked workers while jobs are out: a
@@ -224,6 +226,18 @@ static void watch_soon(pf_server *srv)
         pf__timers_link(&srv->timers, &srv->pool_timer, pf__timer_deadline(WATCH_MS));
 }
 
+/* A clock reading for the queue's stamps while handlers are timed (the
+ * admin listener runs), else 0: one relaxed load on the hot path. */
+static uint64_t post_stamp(void)
+{
+    struct timespec ts;
+
+    if (!(pf__log_wanted() & PF__LOG_TIMING))
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 pf__conn *pf__pool_flush(pf_server *srv)
 {
     pf__conn *refused = NULL, **rtail = &refused;
@@ -231,7 +245,8 @@ pf__conn *pf__pool_flush(pf_server *srv)
 
     assert(pf__owner_here(srv));
     if (srv->nposts) {
-        n = pf__queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
+        n = pf__queue_post_at(&srv->queue, (void *const *)srv->posts, srv->nposts,
+                              post_stamp());
         for (size_t i = n; i < srv->nposts; i++) {
             pf__conn *c = srv->posts[i];
             if (refusable(c)) {
@@ -256,7 +271,8 @@ pf__conn *pf__pool_flush(pf_server *srv)
             srv->waitq_tail = NULL;
         srv->posts[srv->nposts++] = c;
         if (!srv->waitq || srv->nposts == 64) {
-            n = pf__queue_post(&srv->queue, (void *const *)srv->posts, srv->nposts);
+            n = pf__queue_post_at(&srv->queue, (void *const *)srv->posts, srv->nposts,
+                                  post_stamp());
             if (n < srv->nposts) {
                 /* Still full: put the rest back at the head, in order. */
                 for (size_t i = srv->nposts; i-- > n;) {
@@ -328,14 +344,21 @@ static void *worker_main(void *arg)
     pf__worker *w = arg;
     pf_server *srv = w->srv;
     void *items[PF__WORKER_BATCH];
+    uint64_t stamps[PF__WORKER_BATCH];
     pf__conn *c;
     size_t n;
 
     for (;;) {
-        if (atomic_load(&srv->nworkers) > srv->conf.threads)
-            n = pf__queue_take_for(&srv->queue, items, PF__WORKER_BATCH, RETIRE_MS);
-        else
-            n = pf__queue_take(&srv->queue, items, PF__WORKER_BATCH);
+        unsigned ms = atomic_load(&srv->nworkers) > srv->conf.threads ? RETIRE_MS : 0;
+        n = pf__queue_take_stamped(&srv->queue, items, stamps, PF__WORKER_BATCH, ms);
+        if (n && stamps[0]) { /* timed (post_stamp): one batch, one post */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            for (size_t i = 0; i < n; i++)
+                if (stamps[i] && now > stamps[i])
+                    pf__lat_record(srv->qwait, now - stamps[i]);
+        }
         if (n == 0) {
             if (pf__queue_closed(&srv->queue) || retire(srv))
                 break;

@@ -38,8 +38,12 @@ int pf__queue_init(pf__queue *q, size_t cap)
     if (cap == 0)
         return -EINVAL;
     q->_ring = calloc(cap, sizeof(void *));
-    if (!q->_ring)
+    q->_stamp = calloc(cap, sizeof(uint64_t));
+    if (!q->_ring || !q->_stamp) {
+        free(q->_ring);
+        free(q->_stamp);
         return -ENOMEM;
+    }
     pthread_mutex_init(&q->_lock, NULL);
     atomic_init(&q->_seq, 0);
     q->_cap = cap;
@@ -54,7 +58,9 @@ void pf__queue_destroy(pf__queue *q)
 {
     pthread_mutex_destroy(&q->_lock);
     free(q->_ring);
+    free(q->_stamp);
     q->_ring = NULL;
+    q->_stamp = NULL;
 }
 
 void pf__queue_set_takers(pf__queue *q, unsigned n)
@@ -66,6 +72,11 @@ void pf__queue_set_takers(pf__queue *q, unsigned n)
 
 size_t pf__queue_post(pf__queue *q, void *const *items, size_t n)
 {
+    return pf__queue_post_at(q, items, n, 0);
+}
+
+size_t pf__queue_post_at(pf__queue *q, void *const *items, size_t n, uint64_t ns)
+{
     size_t i, wake;
 
     pthread_mutex_lock(&q->_lock);
@@ -75,8 +86,11 @@ size_t pf__queue_post(pf__queue *q, void *const *items, size_t n)
     }
     if (n > q->_cap - q->_count)
         n = q->_cap - q->_count;
-    for (i = 0; i < n; i++)
-        q->_ring[(q->_head + q->_count + i) % q->_cap] = items[i];
+    for (i = 0; i < n; i++) {
+        size_t at = (q->_head + q->_count + i) % q->_cap;
+        q->_ring[at] = items[i];
+        q->_stamp[at] = ns;
+    }
     q->_count += n;
     wake = q->_waiting < n ? q->_waiting : n;
     if (wake)
@@ -91,7 +105,7 @@ size_t pf__queue_post(pf__queue *q, void *const *items, size_t n)
 }
 
 /* With the lock held and count > 0. */
-static size_t take_locked(pf__queue *q, void **out, size_t max)
+static size_t take_locked(pf__queue *q, void **out, uint64_t *stamps, size_t max)
 {
     size_t i, n, share;
 
@@ -101,6 +115,8 @@ static size_t take_locked(pf__queue *q, void **out, size_t max)
         n = 1;
     for (i = 0; i < n; i++) {
         out[i] = q->_ring[q->_head];
+        if (stamps)
+            stamps[i] = q->_stamp[q->_head];
         q->_head = (q->_head + 1) % q->_cap;
     }
     q->_count -= n;
@@ -130,7 +146,7 @@ static int futex_wait_until(atomic_uint *w, unsigned val, const struct timespec 
     return 1;
 }
 
-static size_t take(pf__queue *q, void **out, size_t max, unsigned ms)
+static size_t take(pf__queue *q, void **out, uint64_t *stamps, size_t max, unsigned ms)
 {
     struct timespec deadline, *dl = NULL;
     size_t n = 0;
@@ -160,16 +176,25 @@ static size_t take(pf__queue *q, void **out, size_t max, unsigned ms)
             break;
     }
     if (q->_count > 0)
-        n = take_locked(q, out, max);
+        n = take_locked(q, out, stamps, max);
     pthread_mutex_unlock(&q->_lock);
     return n;
 }
 
-size_t pf__queue_take(pf__queue *q, void **out, size_t max) { return take(q, out, max, 0); }
+size_t pf__queue_take(pf__queue *q, void **out, size_t max)
+{
+    return take(q, out, NULL, max, 0);
+}
 
 size_t pf__queue_take_for(pf__queue *q, void **out, size_t max, unsigned ms)
 {
-    return take(q, out, max, ms ? ms : 1);
+    return take(q, out, NULL, max, ms ? ms : 1);
+}
+
+size_t pf__queue_take_stamped(pf__queue *q, void **out, uint64_t *stamps, size_t max,
+                              unsigned ms)
+{
+    return take(q, out, stamps, max, ms);
 }
 
 size_t pf__queue_trytake(pf__queue *q, void **out, size_t max)
@@ -180,7 +205,7 @@ size_t pf__queue_trytake(pf__queue *q, void **out, size_t max)
         return 0;
     pthread_mutex_lock(&q->_lock);
     if (q->_count > 0)
-        n = take_locked(q, out, max);
+        n = take_locked(q, out, NULL, max);
     pthread_mutex_unlock(&q->_lock);
     return n;
 }

@@ -15,11 +15,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pf__queue {
     pthread_mutex_t _lock;
     atomic_uint _seq;   /* futex word: bumped by every post that wakes */
     void **_ring;
+    uint64_t *_stamp;   /* [cap] when each item was posted (0: not timed) */
     size_t _cap, _head, _count;
     unsigned _waiting;  /* takers asleep in pf__queue_take */
     unsigned _takers;   /* takers that share the work (batch size hint) */
@@ -35,6 +37,13 @@ void pf__queue_destroy(pf__queue *q);
  * rest did not fit.  Never blocks.  After pf__queue_close returns 0. */
 size_t pf__queue_post(pf__queue *q, void *const *items, size_t n);
 
+/* pf__queue_post with every item stamped `ns` (a clock reading; 0: none),
+ * for pf__queue_take_stamped. */
+size_t pf__queue_post_at(pf__queue *q, void *const *items, size_t n, uint64_t ns);
+/* pf__queue_take (ms 0) or pf__queue_take_for (ms > 0), also giving each
+ * item's stamp. */
+size_t pf__queue_take_stamped(pf__queue *q, void **out, uint64_t *stamps, size_t max,
+                              unsigned ms);
 /* Take between 1 and max items, oldest first, sleeping while the queue is
  * empty.  To spread a burst over the workers a taker takes about
  * count / takers items, not all of them.  Returns 0 only once the queue is

@@ -195,13 +195,8 @@ const uint32_t pf_latency_bounds_us[PF_LATENCY_BUCKETS] = {
     1000000,
 };
 
-void pf__latency_add(void *host, uint16_t h, uint64_t ns)
+void pf__lat_record(atomic_uint_fast64_t *l, uint64_t ns)
 {
-    pf__conn *c = host;
-
-    if (!h || h >= c->ls->svc->fsm->nhandlers)
-        return;
-    atomic_uint_fast64_t *l = c->ls->lat + (size_t)h * PF__LAT_STRIDE;
     unsigned k = 0;
     while (k < PF_LATENCY_BUCKETS && ns > (uint64_t)pf_latency_bounds_us[k] * 1000u)
         k++;
@@ -211,11 +206,16 @@ void pf__latency_add(void *host, uint16_t h, uint64_t ns)
         atomic_fetch_add_explicit(&l[2 + k], 1, memory_order_relaxed);
 }
 
-int pf_server_latency(const pf_server *srv, unsigned i, uint16_t h, pf_latency *out)
+void pf__latency_add(void *host, uint16_t h, uint64_t ns)
 {
-    if (i >= srv->nlisteners || !h || h >= srv->ls[i].svc->fsm->nhandlers)
-        return -ENOENT;
-    atomic_uint_fast64_t *l = srv->ls[i].lat + (size_t)h * PF__LAT_STRIDE;
+    pf__conn *c = host;
+
+    if (h && h < c->ls->svc->fsm->nhandlers)
+        pf__lat_record(c->ls->lat + (size_t)h * PF__LAT_STRIDE, ns);
+}
+
+static void lat_read(atomic_uint_fast64_t *l, pf_latency *out)
+{
     uint64_t run = 0;
     /* Relaxed counters are not read at one instant: the count (+Inf) is
      * kept at least the buckets' sum. */
@@ -225,6 +225,19 @@ int pf_server_latency(const pf_server *srv, unsigned i, uint16_t h, pf_latency *
     out->count = atomic_load_explicit(&l[0], memory_order_relaxed);
     if (out->count < run)
         out->count = run;
+}
+
+int pf_server_latency(const pf_server *srv, unsigned i, uint16_t h, pf_latency *out)
+{
+    if (i >= srv->nlisteners || !h || h >= srv->ls[i].svc->fsm->nhandlers)
+        return -ENOENT;
+    lat_read(srv->ls[i].lat + (size_t)h * PF__LAT_STRIDE, out);
+    return 0;
+}
+
+int pf_server_queue_wait(pf_server *srv, pf_latency *out)
+{
+    lat_read(srv->qwait, out);
     return 0;
 }
 

@@ -54,6 +54,8 @@
 #define PF__EV_DRAIN 0x10u
 #define PF__EV_ROOM 0x20u   /* post.c: pf_post_wake's "room" */
 
+#define PF__LAT_STRIDE (2 + PF_LATENCY_BUCKETS)
+
 typedef struct pf__listener {
     int fd;
     const pf_service *svc;
@@ -180,6 +182,9 @@ struct pf_server {
     _Atomic(void *) _owner;          /* PF__SELF of the loop's owner, or NULL */
 #endif
 
+    /* Time jobs waited in the request queue (timed with the handlers):
+     * count, sum_ns, buckets, as pf__listener.lat's slots. */
+    atomic_uint_fast64_t qwait[PF__LAT_STRIDE];
     struct {
         atomic_uint_fast64_t conns_accepted, conns_closed, conns_refused, conns_shed, packets,
             events, bytes_in, bytes_out, timeouts, proto_errors, queue_full, file_waits,
@@ -193,9 +198,10 @@ struct pf_server {
 #define PF__STAT_ADD(srv, f, n) atomic_fetch_add_explicit(&(srv)->st.f, (n), memory_order_relaxed)
 
 
-#define PF__LAT_STRIDE (2 + PF_LATENCY_BUCKETS)
 /* A handler run of `ns` by the session on `host` (log.c, while timing). */
 void pf__latency_add(void *host, uint16_t handler, uint64_t ns);
+/* One duration into a PF__LAT_STRIDE-word histogram. */
+void pf__lat_record(atomic_uint_fast64_t *l, uint64_t ns);
 
 /* conn.c */
 pf__conn *pf__conn_new(pf_server *srv, pf__listener *ls, int fd);

@@ -139,6 +139,11 @@ static void test_metrics(void **state)
     assert_int_equal(sample(body, "protofsm_protocol_errors_total{kind=\"malformed\"}"), 0);
     assert_int_equal(sample(body, "protofsm_timeouts_total{kind=\"idle\"}"), 0);
     assert_int_equal(sample(body, "protofsm_draining"), 0);
+    /* Jobs handed to the workers waited in the queue, and were timed:
+     * handlers are not known cheap before their eighth run. */
+    long long waited = sample(body, "protofsm_queue_wait_seconds_count{}");
+    assert_true(waited > 0);
+    assert_int_equal(sample(body, "protofsm_queue_wait_seconds_bucket{le=\"+Inf\"}"), waited);
     assert_int_equal(promtool(body), 0);
     free(m);
     kill(sp.pid, SIGTERM);

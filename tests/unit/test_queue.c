@@ -44,6 +44,28 @@ static void test_fifo_and_bound(void **state)
     assert_int_equal(pf__queue_init(&q, 0), -EINVAL);
 }
 
+/* Each item keeps the stamp it was posted with, across the ring's wrap;
+ * plain posts stamp 0. */
+static void test_stamps(void **state)
+{
+    pf__queue q;
+    void *in[3] = { P(1), P(2), P(3) }, *out[8];
+    uint64_t st[8];
+    (void)state;
+    assert_int_equal(pf__queue_init(&q, 4), 0);
+    assert_int_equal(pf__queue_post_at(&q, in, 3, 100), 3);
+    assert_int_equal(pf__queue_take_stamped(&q, out, st, 2, 0), 2);
+    assert_true(st[0] == 100 && st[1] == 100);
+    assert_int_equal(pf__queue_post_at(&q, in, 2, 200), 2);
+    assert_int_equal(pf__queue_post(&q, in + 2, 1), 1);
+    assert_int_equal(pf__queue_take_stamped(&q, out, st, 8, 1), 4);
+    assert_true(U(out[0]) == 3 && st[0] == 100);
+    assert_true(U(out[1]) == 1 && st[1] == 200);
+    assert_true(U(out[2]) == 2 && st[2] == 200);
+    assert_true(U(out[3]) == 3 && st[3] == 0);
+    pf__queue_destroy(&q);
+}
+
 static void test_batch_share(void **state)
 {
     pf__queue q;
@@ -224,6 +246,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_and_bound),
+        cmocka_unit_test(test_stamps),
         cmocka_unit_test(test_batch_share),
         cmocka_unit_test(test_close_wakes),
         cmocka_unit_test(test_mpmc),

@@ -67,6 +67,9 @@ typedef struct pf_latency {
 /* Handler slot h (1 .. nhandlers - 1, fsm.h) of listener i; -ENOENT when
  * out of range.  Any thread. */
 int pf_server_latency(const pf_server *srv, unsigned i, uint16_t h, pf_latency *out);
+/* How long jobs waited in the request queue (hsha, reactor) between the
+ * I/O thread's post and a worker's take, timed with the handlers. */
+int pf_server_queue_wait(pf_server *srv, pf_latency *out);
 /* Process-wide, counted (calls nest): 1 starts timing handlers, 0 ends
  * what a 1 started. */
 void pf_server_time_handlers(int on);
