@@ -30,7 +30,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "log_impl.h"
 #include "pollset.h"
+#include "protofsm/log.h"
 
 /* The real-time signal of readiness, blocked in the loop's thread. */
 #define SG_SIGNAL (SIGRTMIN + 5)
@@ -170,6 +172,9 @@ static void sg_drain(sg_state *st)
         }
     }
     if (overflow) {
+        static pf__log_limit full;
+        pf__log_event(&full, PF_LOG_WARN, "sigio_overflow",
+                      "reason=signal_queue_full (RLIMIT_SIGPENDING) answer=poll_sweep");
         atomic_fetch_add_explicit(st->overflows, 1, memory_order_relaxed);
         sg_sweep(st);
     }

@@ -25,7 +25,9 @@
 
 atomic_int pf__log_on;                  /* PF__LOG_ACCESS | PF__LOG_INFO | PF__LOG_DEBUG */
 static atomic_int access_fd = -1;
-static atomic_int level = PF_LOG_WARN;
+/* Silent until a program sets a level (pf_cli_logs does, warn by
+ * default): a library prints nothing unless asked. */
+static atomic_int level = -1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; /* open, reopen, close */
 static char *access_path;
 static atomic_int timing;               /* pf_server_time_handlers' count */
@@ -194,6 +196,36 @@ static void emit(int fd, const char *buf, size_t n)
     /* One write: a short one on a full disk loses the line, never splits
      * another's. */
     (void)!write(fd, buf, n);
+}
+
+void pf__log_event(pf__log_limit *lim, int lvl, const char *event, const char *fmt, ...)
+{
+    if (atomic_load_explicit(&level, memory_order_relaxed) < lvl)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint64_t count = atomic_fetch_add_explicit(&lim->count, 1, memory_order_relaxed) + 1;
+    uint64_t next = atomic_load_explicit(&lim->next_ms, memory_order_relaxed);
+    /* One thread wins the second; the others only count. */
+    if (now < next || !atomic_compare_exchange_strong(&lim->next_ms, &next, now + 1000))
+        return;
+    count = atomic_exchange_explicit(&lim->count, 0, memory_order_relaxed);
+    char buf[512];
+    size_t n = 0;
+    va_list ap;
+    stamp(buf, sizeof(buf), &n);
+    put(buf, sizeof(buf), &n, " level=%s event=%s count=%" PRIu64 " ", level_names[lvl], event,
+        count ? count : 1);
+    if (n < sizeof(buf)) {
+        va_start(ap, fmt);
+        int r = vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+        va_end(ap);
+        if (r > 0)
+            n = n + (size_t)r < sizeof(buf) - 1 ? n + (size_t)r : sizeof(buf) - 2;
+    }
+    buf[n++] = '\n';
+    emit(2, buf, n);
 }
 
 static const char *result(int rc)

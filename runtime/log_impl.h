@@ -26,4 +26,16 @@ void pf__log_step(const pf_session *s, const pf_packet *pkt, const pf_fsm_step *
 /* A parse error about to be answered (info). */
 void pf__log_parse_error(const pf_session *s, int err);
 
+/* What the runtime itself meets (no descriptors left, a thread that cannot
+ * start, a client that never reads ...): one error-log line at `lvl`
+ * (PF_LOG_ERROR or PF_LOG_WARN), "event=NAME" then `fmt`'s key=value
+ * pairs.  At most one line a second per call site (its pf__log_limit),
+ * saying how many it stood for (count=N): an attack must not turn the log
+ * into the bottleneck. */
+typedef struct pf__log_limit {
+    atomic_uint_fast64_t next_ms, count;
+} pf__log_limit;
+void pf__log_event(pf__log_limit *lim, int lvl, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

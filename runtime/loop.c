@@ -24,9 +24,11 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "log_impl.h"
 #include "post_impl.h"
 #include "sendfile_impl.h"
 #include "server_impl.h"
+#include "protofsm/log.h"
 
 #include "backend.h"
 
@@ -163,6 +165,12 @@ static void drain_deadline(pf_server *srv)
         if (!c->in_flight)
             pf__step_close(srv, c);
     }
+    static pf__log_limit cut;
+    unsigned held = 0;
+    for (pf__conn *c = srv->conns; c; c = c->next)
+        held += c->in_flight;
+    pf__log_event(&cut, PF_LOG_ERROR, "drain_deadline",
+                  "ms=%u in_handlers=%u (their replies are lost)", srv->conf.drain_timeout_ms, held);
     srv->result = -ETIMEDOUT;
     srv->done = 1;
 }
@@ -279,10 +287,14 @@ static void shed_one(pf_server *srv, pf__listener *ls)
 {
     if (srv->reservefd < 0)
         srv->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    static pf__log_limit shed, paused;
+
     if (srv->reservefd < 0) {
         /* No spare descriptor either: stop listening for a moment instead
          * of spinning on a listener that stays readable. */
         listeners_pause(srv, 1);
+        pf__log_event(&paused, PF_LOG_WARN, "listeners_paused",
+                      "reason=no_descriptors ms=%d", ACCEPT_PAUSE_MS);
         return;
     }
     close(srv->reservefd);
@@ -290,6 +302,8 @@ static void shed_one(pf_server *srv, pf__listener *ls)
     if (fd >= 0) {
         close(fd);
         PF__STAT_ADD(srv, conns_shed, 1);
+        pf__log_event(&shed, PF_LOG_WARN, "connection_shed",
+                      "reason=no_descriptors (accepted and closed: raise the open-files limit)");
     }
     srv->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
@@ -301,11 +315,19 @@ static void do_accept(pf_server *srv, pf__listener *ls)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE)
+            if (errno == EMFILE || errno == ENFILE) {
                 shed_one(srv, ls);
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                static pf__log_limit failed;
+                pf__log_event(&failed, PF_LOG_WARN, "accept_failed", "errno=%s",
+                              strerror(errno));
+            }
             return; /* EAGAIN, or try again on the next readiness */
         }
         if (srv->nconns >= srv->conf.max_conns) {
+            static pf__log_limit full;
+            pf__log_event(&full, PF_LOG_WARN, "connection_refused", "reason=max_conns max_conns=%u",
+                          srv->conf.max_conns);
             const pf_slice *r = &ls->proto->full_reply;
             if (r->ptr && r->len)
                 (void)!send(fd, r->ptr, r->len, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -28,11 +28,12 @@
  * conn.c, with no way back. */
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log_impl.h"
+#include "protofsm/log.h"
 #include "server_impl.h"
 
 /* How often the owner looks for blocked workers while jobs are out: a
@@ -398,6 +399,9 @@ static int worker_start(pf_server *srv)
         pf__queue_set_takers(&srv->queue, live);
         rc = pthread_create(&w->tid, NULL, worker_main, w);
         if (rc) {
+            static pf__log_limit failed;
+            pf__log_event(&failed, PF_LOG_ERROR, "worker_not_started", "errno=%s workers=%u",
+                          strerror(rc), live - 1);
             atomic_store(&w->state, PF__W_FREE);
             atomic_fetch_sub(&srv->nworkers, 1);
             return -rc;

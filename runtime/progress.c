@@ -17,9 +17,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "log_impl.h"
 #include "post_impl.h"
 #include "sendfile_impl.h"
 #include "server_impl.h"
+#include "protofsm/log.h"
 
 static int is_oneshot(const pf_server *srv) { return srv->sched->oneshot; }
 
@@ -100,8 +102,11 @@ void pf__step_timeout(pf_server *srv, pf__conn *c, uint64_t now)
         return;
     }
     if (c->flush_at && now >= c->flush_at) {
+        static pf__log_limit unread;
         c->hard = 1; /* its output was not read in time: reset */
         PF__STAT_ADD(srv, timeouts_write, 1);
+        pf__log_event(&unread, PF_LOG_INFO, "write_timeout",
+                      "reason=client_not_reading unsent=%zu", pf__out_len(&c->s.out));
         pf__step_close(srv, c);
         return;
     }

@@ -71,6 +71,45 @@ static int roundtrip(int fd, const char *req, const char *exp)
     return memcmp(buf, exp, n) == 0 ? 0 : -1;
 }
 
+/* What the runtime meets itself goes to the error log at warn, once a
+ * second at most with a count: connections refused at --max-conns here.
+ * At --log-level error the same says nothing. */
+static void refused_lines(const char *level, int want)
+{
+    srv_proc sp;
+    const char *args[] = { "--listen", "127.0.0.1:0", "--max-conns", "1", "--log-level", level,
+                           NULL };
+    assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
+    int keep = h_connect(sp.port, 0);
+    assert_int_equal(roundtrip(keep, "HELLO a\r\n", "+OK hello a\r\n"), 0);
+    for (int i = 0; i < 5; i++) {
+        int fd = h_connect(sp.port, 0);
+        h_wait_eof(fd, 5000); /* the full reply, then the close */
+        close(fd);
+    }
+    close(keep);
+    kill(sp.pid, SIGTERM);
+    assert_int_equal(h_wait(&sp, 10000), 0);
+    char err[4096];
+    ssize_t n = read(sp.errfd, err, sizeof(err) - 1);
+    err[n > 0 ? n : 0] = 0;
+    h_kill(&sp);
+    const char *l = strstr(err, "level=warn event=connection_refused count=");
+    assert_int_equal(l != NULL, want);
+    if (want) {
+        assert_non_null(strstr(l, "reason=max_conns max_conns=1\n"));
+        /* Five refusals within a second: one line. */
+        assert_null(strstr(strchr(l, '\n'), "event=connection_refused"));
+    }
+}
+
+static void test_runtime_warnings(void **state)
+{
+    (void)state;
+    refused_lines("warn", 1);
+    refused_lines("error", 0);
+}
+
 static void test_access_lines(void **state)
 {
     (void)state;
@@ -199,6 +238,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_access_lines, h_teardown),
+        cmocka_unit_test_teardown(test_runtime_warnings, h_teardown),
         cmocka_unit_test_teardown(test_rotation_under_load, h_teardown),
     };
     signal(SIGPIPE, SIG_IGN);

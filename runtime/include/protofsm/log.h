@@ -17,9 +17,20 @@
  * simply does not open this one.
  *
  * The error log goes to stderr, one key=value line per event at or above
- * the level: error, warn (the default), info (protocol errors, timeouts,
- * handler errors, packets the table refused), debug (every built-in event
- * too: open, close, drain).
+ * the level (none until pf_log_set_level: a library prints nothing unless
+ * asked; the common command line sets warn):
+ *   error  a drain deadline that cut work off (drain_deadline), a worker
+ *          thread that could not start (worker_not_started)
+ *   warn   connections shed for want of descriptors (connection_shed,
+ *          listeners_paused), refused at max_conns (connection_refused),
+ *          accept failures (accept_failed), sigio's queue overflow
+ *          (sigio_overflow)
+ *   info   protocol errors, timeouts, handler errors, packets the table
+ *          refused, a closing client that never read its reply
+ *          (write_timeout)
+ *   debug  every built-in event too: open, close, drain.
+ * The runtime's own events (the named ones) come at most once a second
+ * per kind, with count=N for how many the line stands for.
  *
  * Rotation: pf_log_reopen opens the path again and puts the new file in
  * place of the old with one dup2, so a line being written goes whole to
