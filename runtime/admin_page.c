@@ -135,8 +135,8 @@ void pf__admin_render_connections(pf_server *srv, const pf__admin_snap *snap, pf
 
     pf__sb_printf(b, "%zu open connections%s\n", snap->total,
                   snap->total > snap->nrows ? " (the first ones shown)" : "");
-    pf__sb_printf(b, "%-46s %-22s %-10s %-14s %10s %10s\n", "peer", "listener", "machine",
-                  "state", "idle_s", "out_bytes");
+    pf__sb_printf(b, "%-46s %-22s %-10s %-14s %10s %10s %12s %12s\n", "peer", "listener",
+                  "machine", "state", "idle_s", "out_bytes", "bytes_in", "bytes_acked");
     for (size_t k = 0; k < snap->nrows; k++) {
         const pf__admin_row *r = &snap->rows[k];
         const pf_fsm *m = pf_server_fsm(srv, r->listener);
@@ -149,7 +149,11 @@ void pf__admin_render_connections(pf_server *srv, const pf__admin_snap *snap, pf
             pf__sb_printf(b, "%10s ", "-");
         else
             pf__sb_printf(b, "%10.1f ", (double)r->idle_ms / 1000.0);
-        pf__sb_printf(b, "%10" PRIu64 "\n", r->out_bytes);
+        pf__sb_printf(b, "%10" PRIu64, r->out_bytes);
+        if (r->bytes_in == UINT64_MAX)
+            pf__sb_printf(b, " %12s %12s\n", "-", "-");
+        else
+            pf__sb_printf(b, " %12" PRIu64 " %12" PRIu64 "\n", r->bytes_in, r->bytes_out);
     }
 }
 

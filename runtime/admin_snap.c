@@ -12,6 +12,9 @@
  * it is on the list and under the lock, and the admin frees it only after
  * unlinking it under that lock. */
 #include <errno.h>
+#include <linux/tcp.h> /* tcp_info with the byte counts glibc's lacks */
+#include <netinet/in.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -87,6 +90,14 @@ static int build(pf_server *srv, pf__admin_snap **out)
                          : UINT64_MAX;
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
+        struct tcp_info ti;
+        socklen_t tl = sizeof(ti);
+        r->bytes_in = r->bytes_out = UINT64_MAX;
+        if (c->fd >= 0 && getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+            tl >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received)) {
+            r->bytes_in = ti.tcpi_bytes_received;
+            r->bytes_out = ti.tcpi_bytes_acked;
+        }
         if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0 ||
             pf__net_format(&ss, r->peer, sizeof(r->peer)) < 0)
             strcpy(r->peer, "?");

@@ -352,7 +352,7 @@ static void *worker_main(void *arg)
     for (;;) {
         unsigned ms = atomic_load(&srv->nworkers) > srv->conf.threads ? RETIRE_MS : 0;
         n = pf__queue_take_stamped(&srv->queue, items, stamps, PF__WORKER_BATCH, ms);
-        if (n && stamps[0]) { /* timed (post_stamp): one batch, one post */
+        if (n && stamps[0]) { /* posted while timed (post_stamp) */
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

@@ -329,6 +329,33 @@ static void test_connections(void **state)
     assert_int_equal(ready, 2);
     assert_int_equal(start, 1);
     assert_non_null(strstr(c, "127.0.0.1:"));
+    /* The kernel's byte counts per connection: each READY one received
+     * "HELLO x\r\n" (9) and had "+OK hello x\r\n" (13) acknowledged; the
+     * acknowledgement may trail the read by a moment. */
+    int counted = 0;
+    for (int i = 0; i < 200 && counted < 2; i++) {
+        counted = 0;
+        for (const char *l = c; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+            const char *nl = strchr(l, '\n');
+            char line[256];
+            size_t n = nl ? (size_t)(nl - l) : strlen(l);
+            if (n >= sizeof(line) || !memmem(l, n, " READY ", 7))
+                continue;
+            memcpy(line, l, n);
+            line[n] = 0;
+            unsigned long long bin = 0, bout = 0;
+            /* peer listener machine state idle_s out_bytes bytes_in bytes_acked */
+            if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu %llu", &bin, &bout) == 2)
+                counted += bin == 9 && bout == 13;
+        }
+        if (counted < 2) {
+            usleep(10000);
+            free(c);
+            c = get(sp.ports[1], "/connections");
+            assert_non_null(c);
+        }
+    }
+    assert_int_equal(counted, 2);
     free(c);
     char *s = get(sp.ports[1], "/api/state");
     assert_non_null(s);
