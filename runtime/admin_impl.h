@@ -41,6 +41,7 @@ typedef struct pf__admin_row {
     uint16_t listener;
     uint16_t state;        /* PF__ADMIN_NO_STATE while in flight */
     uint64_t idle_ms;      /* since the last input; UINT64_MAX: not known */
+    uint64_t age_ms;       /* since accepted; UINT64_MAX: draining (not kept) */
     uint64_t out_bytes;    /* waiting to be written (not in flight) */
     /* From the kernel's TCP_INFO (nothing kept per connection): bytes
      * received, and bytes sent and acknowledged; UINT64_MAX: not known. */

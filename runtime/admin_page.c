@@ -135,8 +135,8 @@ void pf__admin_render_connections(pf_server *srv, const pf__admin_snap *snap, pf
 
     pf__sb_printf(b, "%zu open connections%s\n", snap->total,
                   snap->total > snap->nrows ? " (the first ones shown)" : "");
-    pf__sb_printf(b, "%-46s %-22s %-10s %-14s %10s %10s %12s %12s\n", "peer", "listener",
-                  "machine", "state", "idle_s", "out_bytes", "bytes_in", "bytes_acked");
+    pf__sb_printf(b, "%-46s %-22s %-10s %-14s %10s %10s %10s %12s %12s\n", "peer", "listener",
+                  "machine", "state", "age_s", "idle_s", "out_bytes", "bytes_in", "bytes_acked");
     for (size_t k = 0; k < snap->nrows; k++) {
         const pf__admin_row *r = &snap->rows[k];
         const pf_fsm *m = pf_server_fsm(srv, r->listener);
@@ -145,6 +145,10 @@ void pf__admin_render_connections(pf_server *srv, const pf__admin_snap *snap, pf
         pf__sb_printf(b, "%-46s %-22s %-10s %-14s ", r->peer, addr, m->name,
                       r->state == PF__ADMIN_NO_STATE ? "(in handler)"
                                                      : pf_fsm_state_name(m, r->state));
+        if (r->age_ms == UINT64_MAX)
+            pf__sb_printf(b, "%10s ", "-");
+        else
+            pf__sb_printf(b, "%10.1f ", (double)r->age_ms / 1000.0);
         if (r->idle_ms == UINT64_MAX)
             pf__sb_printf(b, "%10s ", "-");
         else

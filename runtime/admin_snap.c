@@ -82,6 +82,11 @@ static int build(pf_server *srv, pf__admin_snap **out)
         r->listener = (uint16_t)li;
         r->state = state;
         r->out_bytes = c->in_flight ? 0 : pf__out_len(&c->s.out);
+        /* Not while a job runs: in a drain it may be writing drain_left,
+         * which shares the word. */
+        r->age_ms = c->in_flight || c->drain_cut ? UINT64_MAX
+                    : now > c->born_ms           ? now - c->born_ms
+                                                 : 0;
         /* idle_at is the last input plus the idle timeout, when there is one. */
         r->idle_ms = srv->conf.idle_timeout_ms && c->idle_at
                          ? now + srv->conf.idle_timeout_ms > c->idle_at

@@ -350,6 +350,7 @@ static void do_accept(pf_server *srv, pf__listener *ls)
             close(fd);
             continue;
         }
+        c->born_ms = pf__now_ms();
         c->next = srv->conns;
         if (srv->conns)
             srv->conns->prev = c;

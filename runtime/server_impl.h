@@ -113,7 +113,15 @@ typedef struct pf__conn {
     unsigned user_ms;
     unsigned first, npk, pkcap;      /* hsha: packets [first..npk) not yet
                                         handled (pf__conn_packet) */
-    size_t drain_left;               /* bytes the socket held when the drain began */
+    /* One word for two lives, since every idle connection pays for each
+     * 16 bytes of this struct: until the drain reaches the connection
+     * (drain_cut), when it was accepted (pf__now_ms; the admin's
+     * /connections shows its age); then the bytes the socket held when
+     * the drain began. */
+    union {
+        uint64_t born_ms;
+        size_t drain_left;
+    };
     pf_session s;                    /* its `in` is our input buffer and its
                                         `out` our output (out_impl.h) */
     size_t parsed;                   /* hsha: bytes of parsed, unconsumed packets */

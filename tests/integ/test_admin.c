@@ -344,9 +344,10 @@ static void test_connections(void **state)
             memcpy(line, l, n);
             line[n] = 0;
             unsigned long long bin = 0, bout = 0;
-            /* peer listener machine state idle_s out_bytes bytes_in bytes_acked */
-            if (sscanf(line, "%*s %*s %*s %*s %*s %*s %llu %llu", &bin, &bout) == 2)
-                counted += bin == 9 && bout == 13;
+            double age = -1;
+            /* peer listener machine state age_s idle_s out_bytes bytes_in bytes_acked */
+            if (sscanf(line, "%*s %*s %*s %*s %lf %*s %*s %llu %llu", &age, &bin, &bout) == 3)
+                counted += bin == 9 && bout == 13 && age >= 0 && age < 60;
         }
         if (counted < 2) {
             usleep(10000);
