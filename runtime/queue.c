@@ -186,11 +186,6 @@ size_t pf__queue_take(pf__queue *q, void **out, size_t max)
     return take(q, out, NULL, max, 0);
 }
 
-size_t pf__queue_take_for(pf__queue *q, void **out, size_t max, unsigned ms)
-{
-    return take(q, out, NULL, max, ms ? ms : 1);
-}
-
 size_t pf__queue_take_stamped(pf__queue *q, void **out, uint64_t *stamps, size_t max,
                               unsigned ms)
 {

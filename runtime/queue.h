@@ -40,19 +40,16 @@ size_t pf__queue_post(pf__queue *q, void *const *items, size_t n);
 /* pf__queue_post with every item stamped `ns` (a clock reading; 0: none),
  * for pf__queue_take_stamped. */
 size_t pf__queue_post_at(pf__queue *q, void *const *items, size_t n, uint64_t ns);
-/* pf__queue_take (ms 0) or pf__queue_take_for (ms > 0), also giving each
- * item's stamp. */
-size_t pf__queue_take_stamped(pf__queue *q, void **out, uint64_t *stamps, size_t max,
-                              unsigned ms);
 /* Take between 1 and max items, oldest first, sleeping while the queue is
  * empty.  To spread a burst over the workers a taker takes about
  * count / takers items, not all of them.  Returns 0 only once the queue is
  * closed and empty. */
 size_t pf__queue_take(pf__queue *q, void **out, size_t max);
-/* Like pf__queue_take, sleeping at most `ms` milliseconds: 0 also when
- * that time passed with the queue still empty (pf__queue_closed tells the
- * two apart). */
-size_t pf__queue_take_for(pf__queue *q, void **out, size_t max, unsigned ms);
+/* Like pf__queue_take, also giving each item's stamp (pf__queue_post_at),
+ * and with ms > 0 sleeping at most that long: 0 also when that time passed
+ * with the queue still empty (pf__queue_closed tells the two apart). */
+size_t pf__queue_take_stamped(pf__queue *q, void **out, uint64_t *stamps, size_t max,
+                              unsigned ms);
 /* Like pf__queue_take without sleeping: 0 when empty. */
 size_t pf__queue_trytake(pf__queue *q, void **out, size_t max);
 

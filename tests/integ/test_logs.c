@@ -71,6 +71,17 @@ static int roundtrip(int fd, const char *req, const char *exp)
     return memcmp(buf, exp, n) == 0 ? 0 : -1;
 }
 
+/* SIGTERM, a clean exit, and what the server wrote to stderr since it
+ * was ready (its error log). */
+static void stop_reading_stderr(srv_proc *sp, char *err, size_t cap)
+{
+    kill(sp->pid, SIGTERM);
+    assert_int_equal(h_wait(sp, 10000), 0);
+    ssize_t n = read(sp->errfd, err, cap - 1);
+    err[n > 0 ? n : 0] = 0;
+    h_kill(sp);
+}
+
 /* What the runtime meets itself goes to the error log at warn, once a
  * second at most with a count: connections refused at --max-conns here.
  * At --log-level error the same says nothing. */
@@ -88,12 +99,8 @@ static void refused_lines(const char *level, int want)
         close(fd);
     }
     close(keep);
-    kill(sp.pid, SIGTERM);
-    assert_int_equal(h_wait(&sp, 10000), 0);
     char err[4096];
-    ssize_t n = read(sp.errfd, err, sizeof(err) - 1);
-    err[n > 0 ? n : 0] = 0;
-    h_kill(&sp);
+    stop_reading_stderr(&sp, err, sizeof(err));
     const char *l = strstr(err, "level=warn event=connection_refused count=");
     assert_int_equal(l != NULL, want);
     if (want) {
@@ -126,12 +133,8 @@ static void test_access_lines(void **state)
     /* The idle timeout closes it: an info line on stderr. */
     assert_int_equal(h_wait_eof(fd, 5000), 1);
     close(fd);
-    kill(sp.pid, SIGTERM);
-    assert_int_equal(h_wait(&sp, 10000), 0);
     char err[4096];
-    ssize_t n = read(sp.errfd, err, sizeof(err) - 1);
-    err[n > 0 ? n : 0] = 0;
-    h_kill(&sp);
+    stop_reading_stderr(&sp, err, sizeof(err));
     assert_non_null(strstr(err, "level=info"));
     assert_non_null(strstr(err, "event=TIMEOUT"));
     assert_non_null(strstr(err, "reason=idle"));
