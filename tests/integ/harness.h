@@ -458,6 +458,21 @@ static inline int h_wait_eof(int fd, int ms)
     return eof;
 }
 
+/* One blocking exchange on fd: send `req`, expect exactly `exp` back
+ * within ms.  0, or -1 on a send error, a short reply or other bytes. */
+static inline int h_roundtrip(int fd, const char *req, const char *exp, int ms)
+{
+    size_t n = strlen(exp);
+    char *buf = malloc(n + 1);
+    int eof, rc = -1;
+
+    if (buf && h_send_all(fd, req, strlen(req)) == 0 &&
+        h_recv_n(fd, buf, n, ms, &eof) == (ssize_t)n)
+        rc = memcmp(buf, exp, n) == 0 ? 0 : -1;
+    free(buf);
+    return rc;
+}
+
 /* ---- many clients ------------------------------------------------------- */
 
 typedef struct h_client {

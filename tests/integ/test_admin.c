@@ -33,18 +33,6 @@ static char *get(unsigned port, const char *path)
     return h_http(port, req, 5000);
 }
 
-static int roundtrip(int fd, const char *req, const char *exp)
-{
-    char buf[512];
-    size_t n = strlen(exp);
-    int eof;
-    if (h_send_all(fd, req, strlen(req)) < 0)
-        return -1;
-    if (h_recv_n(fd, buf, n, 5000, &eof) != (ssize_t)n)
-        return -1;
-    return memcmp(buf, exp, n) == 0 ? 0 : -1;
-}
-
 /* The value of the first sample line that starts with `series` ("name{...}"). */
 static long long sample(const char *text, const char *series)
 {
@@ -89,9 +77,9 @@ static void test_metrics(void **state)
     for (int i = 0; i < 3; i++) {
         int fd = h_connect(sp.ports[0], 0);
         assert_true(fd >= 0);
-        assert_int_equal(roundtrip(fd, "HELLO a\r\n", "+OK hello a\r\n"), 0);
-        assert_int_equal(roundtrip(fd, "ECHO x\r\nECHO y\r\n", "x\r\ny\r\n"), 0);
-        assert_int_equal(roundtrip(fd, "QUIT\r\n", "+OK bye\r\n"), 0);
+        assert_int_equal(h_roundtrip(fd, "HELLO a\r\n", "+OK hello a\r\n", 5000), 0);
+        assert_int_equal(h_roundtrip(fd, "ECHO x\r\nECHO y\r\n", "x\r\ny\r\n", 5000), 0);
+        assert_int_equal(h_roundtrip(fd, "QUIT\r\n", "+OK bye\r\n", 5000), 0);
         assert_int_equal(h_wait_eof(fd, 5000), 1);
         close(fd);
     }
@@ -254,7 +242,7 @@ static void test_loop_blocked(void **state)
     spawn(&sp, extra);
     int fd = h_connect(sp.ports[0], 0);
     assert_true(fd >= 0);
-    assert_int_equal(roundtrip(fd, "HELLO a\r\n", "+OK hello a\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO a\r\n", "+OK hello a\r\n", 5000), 0);
     assert_int_equal(h_send_all(fd, "SLEEP 10000\r\n", 13), 0);
     char *m = NULL;
     long long n = -1;
@@ -307,8 +295,8 @@ static void test_connections(void **state)
         fds[i] = h_connect(sp.ports[0], 0);
         assert_true(fds[i] >= 0);
     }
-    assert_int_equal(roundtrip(fds[0], "HELLO a\r\n", "+OK hello a\r\n"), 0);
-    assert_int_equal(roundtrip(fds[1], "HELLO b\r\n", "+OK hello b\r\n"), 0);
+    assert_int_equal(h_roundtrip(fds[0], "HELLO a\r\n", "+OK hello a\r\n", 5000), 0);
+    assert_int_equal(h_roundtrip(fds[1], "HELLO b\r\n", "+OK hello b\r\n", 5000), 0);
     /* fds[2] said nothing: wait until its OPEN ran (it is counted then). */
     char *c = NULL;
     for (int i = 0; i < 200; i++) {
@@ -407,7 +395,7 @@ static void test_bad_clients(void **state)
     }
     int fd = h_connect(sp.ports[0], 0);
     uint64_t t0 = h_now_ms();
-    assert_int_equal(roundtrip(fd, "HELLO a\r\n", "+OK hello a\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO a\r\n", "+OK hello a\r\n", 5000), 0);
     assert_true(h_now_ms() - t0 < 1000);
     r = h_http(ap, "GET /metrics HTTP/1.0\r\n\r\n", 15000);
     assert_non_null(r);
@@ -450,11 +438,11 @@ static void test_prometheus(void **state)
     for (int i = 0; i < 4; i++) {
         fds[i] = h_connect(sp.ports[0], 0);
         assert_true(fds[i] >= 0);
-        assert_int_equal(roundtrip(fds[i], "HELLO p\r\n", "+OK hello p\r\n"), 0);
+        assert_int_equal(h_roundtrip(fds[i], "HELLO p\r\n", "+OK hello p\r\n", 5000), 0);
     }
     for (int k = 0; k < 50; k++)
         for (int i = 0; i < 4; i++)
-            assert_int_equal(roundtrip(fds[i], "ECHO hi\r\n", "hi\r\n"), 0);
+            assert_int_equal(h_roundtrip(fds[i], "ECHO hi\r\n", "hi\r\n", 5000), 0);
 
     /* Until a scrape after the load is in: at most 30 s. */
     const char *q = "GET /api/v1/query?query=sum(protofsm_fsm_steps_total%7Bjob%3D%22echod%22%2C"

@@ -141,16 +141,6 @@ static long metric(unsigned ap, unsigned port, const char *state, const char *ev
     return v;
 }
 
-static int roundtrip(int fd, const char *req, const char *exp)
-{
-    char buf[256];
-    size_t n = strlen(exp);
-    int eof;
-    if (h_send_all(fd, req, strlen(req)) < 0 || h_recv_n(fd, buf, n, 5000, &eof) != (ssize_t)n)
-        return -1;
-    return memcmp(buf, exp, n) == 0 ? 0 : -1;
-}
-
 static void test_page(void **state)
 {
     (void)state;
@@ -172,9 +162,13 @@ static void test_page(void **state)
     /* One session through HELLO, ECHO, QUIT; one left sitting in READY. */
     int a = h_connect(port, 0), b = h_connect(port, 0);
     assert_true(a >= 0 && b >= 0);
-    assert_int_equal(roundtrip(a, "HELLO a\r\nECHO x\r\nQUIT\r\n", "+OK hello a\r\nx\r\n+OK bye\r\n"), 0);
+    assert_int_equal(h_roundtrip(a, "HELLO a\r\nECHO x\r\nQUIT\r\n",
+                                 "+OK hello a\r\nx\r\n+OK bye\r\n", 5000),
+                     0);
     assert_int_equal(h_wait_eof(a, 5000), 1);
-    assert_int_equal(roundtrip(b, "HELLO b\r\nECHO y\r\nECHO z\r\n", "+OK hello b\r\ny\r\nz\r\n"), 0);
+    assert_int_equal(h_roundtrip(b, "HELLO b\r\nECHO y\r\nECHO z\r\n",
+                                 "+OK hello b\r\ny\r\nz\r\n", 5000),
+                     0);
     /* a's CLOSE is counted once its connection is gone on our side too. */
     close(a);
     for (int i = 0; i < 200 && metric(ap, port, "DONE", "CLOSE") != 1; i++)

@@ -12,19 +12,6 @@
 
 static const char *const modes[] = { "hsha", "reactor", "lf", "inline" };
 
-/* One blocking exchange: send `req`, expect exactly `exp` back. */
-static int roundtrip(int fd, const char *req, const char *exp)
-{
-    char buf[512];
-    size_t n = strlen(exp);
-    int eof;
-    if (h_send_all(fd, req, strlen(req)) < 0)
-        return -1;
-    if (h_recv_n(fd, buf, n, 5000, &eof) != (ssize_t)n)
-        return -1;
-    return memcmp(buf, exp, n) == 0 ? 0 : -1;
-}
-
 static void stop_ok(srv_proc *sp)
 {
     kill(sp->pid, SIGTERM);
@@ -42,8 +29,8 @@ static void request_deadline(const char *mode)
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int slow = h_connect(sp.port, 0), good = h_connect(sp.port, 0);
     assert_true(slow >= 0 && good >= 0);
-    assert_int_equal(roundtrip(slow, "HELLO slow\r\n", "+OK hello slow\r\n"), 0);
-    assert_int_equal(roundtrip(good, "HELLO good\r\n", "+OK hello good\r\n"), 0);
+    assert_int_equal(h_roundtrip(slow, "HELLO slow\r\n", "+OK hello slow\r\n", 5000), 0);
+    assert_int_equal(h_roundtrip(good, "HELLO good\r\n", "+OK hello good\r\n", 5000), 0);
 
     /* One byte every 100 ms of a line that never ends; the good client is
      * served between bytes.  The deadline runs from the first byte. */
@@ -60,7 +47,7 @@ static void request_deadline(const char *mode)
             else
                 early_reply = 1;
         }
-        served += roundtrip(good, "ECHO still here\r\n", "still here\r\n") == 0;
+        served += h_roundtrip(good, "ECHO still here\r\n", "still here\r\n", 5000) == 0;
         tries++;
     }
     uint64_t took = closed_at - t0;
@@ -88,7 +75,7 @@ static void idle_timeout(const char *mode)
     const char *args[] = { "--listen", "127.0.0.1:0", "--idle-timeout", "0.3", "--mode", mode, NULL };
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int fd = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(fd, "HELLO idle\r\n", "+OK hello idle\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO idle\r\n", "+OK hello idle\r\n", 5000), 0);
     uint64_t t0 = h_now_ms();
     int eof = h_wait_eof(fd, 3000);
     uint64_t took = h_now_ms() - t0;
@@ -118,8 +105,8 @@ static void never_reads(const char *mode)
     unsetenv("ASAN_OPTIONS");
     assert_int_equal(rc, 0);
     int fd = h_connect(sp.port, 0), other = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(fd, "HELLO hog\r\n", "+OK hello hog\r\n"), 0);
-    assert_int_equal(roundtrip(other, "HELLO other\r\n", "+OK hello other\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO hog\r\n", "+OK hello hog\r\n", 5000), 0);
+    assert_int_equal(h_roundtrip(other, "HELLO other\r\n", "+OK hello other\r\n", 5000), 0);
     long rss0 = h_rss_kb(sp.pid);
     memcpy(req, "ECHO ", 5);
     memset(req + 5, 'x', 4000);
@@ -144,7 +131,7 @@ static void never_reads(const char *mode)
             break;
     }
     long rss1 = h_rss_kb(sp.pid);
-    int ok = roundtrip(other, "ECHO served\r\n", "served\r\n");
+    int ok = h_roundtrip(other, "ECHO served\r\n", "served\r\n", 5000);
     close(fd);
     close(other);
     print_message("never-reader (%s): sent %zu KB, server RSS %ld -> %ld KB\n", mode, sent >> 10,
@@ -176,7 +163,7 @@ static void never_reader_freed(const char *mode)
     int fd = h_connect(sp.port, 0);
     int rcv = 4096;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-    assert_int_equal(roundtrip(fd, "HELLO hog\r\n", "+OK hello hog\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO hog\r\n", "+OK hello hog\r\n", 5000), 0);
     memcpy(req, "ECHO ", 5);
     memset(req + 5, 'x', 4000);
     memcpy(req + 4005, "\r\n", 2);
@@ -198,7 +185,7 @@ static void never_reader_freed(const char *mode)
     int ok = -1;
     while (ok < 0 && h_now_ms() - t0 < 8000) {
         int other = h_connect(sp.port, 0);
-        ok = roundtrip(other, "HELLO late\r\n", "+OK hello late\r\n");
+        ok = h_roundtrip(other, "HELLO late\r\n", "+OK hello late\r\n", 5000);
         close(other);
         if (ok < 0)
             usleep(100 * 1000);
@@ -242,7 +229,7 @@ static void test_low_nofile(void **state)
     int ok = -1;
     for (int tries = 0; tries < 50 && ok < 0; tries++) {
         int fd = h_connect(sp.port, 0);
-        ok = roundtrip(fd, "HELLO late\r\n", "+OK hello late\r\n");
+        ok = h_roundtrip(fd, "HELLO late\r\n", "+OK hello late\r\n", 5000);
         close(fd);
     }
     int alive = kill(sp.pid, 0) == 0;
@@ -264,7 +251,7 @@ static void test_max_conns(void **state)
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     for (int i = 0; i < 3; i++) {
         fds[i] = h_connect(sp.port, 0);
-        assert_int_equal(roundtrip(fds[i], "HELLO x\r\n", "+OK hello x\r\n"), 0);
+        assert_int_equal(h_roundtrip(fds[i], "HELLO x\r\n", "+OK hello x\r\n", 5000), 0);
     }
     int extra = h_connect(sp.port, 0);
     ssize_t n = h_recv_n(extra, buf, sizeof(buf), 5000, &eof);
@@ -287,7 +274,7 @@ static void test_line_too_long(void **state)
     (void)state;
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int fd = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n", 5000), 0);
     memcpy(big, "ECHO ", 5);
     memset(big + 5, 'y', sizeof(big) - 7);
     memcpy(big + sizeof(big) - 2, "\r\n", 2);
@@ -317,14 +304,14 @@ static void test_listeners_ipv6(void **state)
     assert_true(sp.ports[0] != sp.ports[1]);
     for (int i = 0; i < 2; i++) {
         int fd = h_connect(sp.ports[i], 0);
-        assert_int_equal(roundtrip(fd, "HELLO v4\r\n", "+OK hello v4\r\n"), 0);
+        assert_int_equal(h_roundtrip(fd, "HELLO v4\r\n", "+OK hello v4\r\n", 5000), 0);
         close(fd);
     }
     if (have_v6) {
         int fd = socket(AF_INET6, SOCK_STREAM, 0);
         a6.sin6_port = htons((uint16_t)sp.ports[2]);
         assert_int_equal(connect(fd, (struct sockaddr *)&a6, sizeof(a6)), 0);
-        assert_int_equal(roundtrip(fd, "HELLO v6\r\n", "+OK hello v6\r\n"), 0);
+        assert_int_equal(h_roundtrip(fd, "HELLO v6\r\n", "+OK hello v6\r\n", 5000), 0);
         close(fd);
     }
     stop_ok(&sp);
@@ -339,7 +326,7 @@ static void test_second_signal(void **state)
     (void)state;
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int fd = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n", 5000), 0);
     h_send_all(fd, "SLEEP 5000\r\n", 12);
     kill(sp.pid, SIGTERM);
     int first = h_wait(&sp, 300);
@@ -364,7 +351,7 @@ static void test_drain_deadline(void **state)
     (void)state;
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int fd = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO x\r\n", "+OK hello x\r\n", 5000), 0);
     h_send_all(fd, "SLEEP 5000\r\n", 12);
     assert_int_equal(h_wait_acked(fd, 5000), 0); /* the drain has it to answer */
     uint64_t t0 = h_now_ms();
@@ -392,7 +379,7 @@ static void test_lf_drain_deadline_race(void **state)
         assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
         for (int k = 0; k < 16; k++) {
             fds[k] = h_connect(sp.port, 0);
-            assert_int_equal(roundtrip(fds[k], "HELLO x\r\n", "+OK hello x\r\n"), 0);
+            assert_int_equal(h_roundtrip(fds[k], "HELLO x\r\n", "+OK hello x\r\n", 5000), 0);
         }
         for (int k = 0; k < 16; k++) {
             char req[32];
@@ -422,7 +409,7 @@ static void drain_stream(const char *mode, const char *deadline, int strict)
     static char chunk[8 * 1024];
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int fd = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(fd, "HELLO f\r\n", "+OK hello f\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO f\r\n", "+OK hello f\r\n", 5000), 0);
     for (size_t i = 0; i < sizeof(chunk); i += 8)
         memcpy(chunk + i, "ECHO x\r\n", 8);
     fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -546,7 +533,7 @@ static void test_reset_while_handled(void **state)
             close(fd); /* RST */
         }
         int fd = h_connect(sp.port, 0);
-        int ok = roundtrip(fd, "HELLO z\r\n", "+OK hello z\r\n");
+        int ok = h_roundtrip(fd, "HELLO z\r\n", "+OK hello z\r\n", 5000);
         close(fd);
         stop_ok(&sp);
         assert_int_equal(ok, 0);
@@ -596,7 +583,7 @@ static void test_packets_before_parse_error(void **state)
                                "--max-output", "16", NULL };
         assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
         int fd = h_connect(sp.port, 0);
-        assert_int_equal(roundtrip(fd, "HELLO me\r\n", "+OK hello me\r\n"), 0);
+        assert_int_equal(h_roundtrip(fd, "HELLO me\r\n", "+OK hello me\r\n", 5000), 0);
         size_t len = 0;
         char exp[256];
         size_t elen = 0;
@@ -634,7 +621,7 @@ static void test_reuseport(void **state)
     int rc = h_spawn(&c, "echod", 1, 0, args_c);
     int st_c = h_wait(&c, 5000);
     int fd = h_connect(a.port, 0);
-    int ok = roundtrip(fd, "HELLO shared\r\n", "+OK hello shared\r\n");
+    int ok = h_roundtrip(fd, "HELLO shared\r\n", "+OK hello shared\r\n", 5000);
     close(fd);
     h_kill(&c);
     if (rb == 0)
@@ -660,13 +647,13 @@ static void slow_do_not_stall(const char *mode)
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     for (int i = 0; i < 2; i++) {
         z[i] = h_connect(sp.port, 0);
-        assert_int_equal(roundtrip(z[i], "HELLO z\r\n", "+OK hello z\r\n"), 0);
+        assert_int_equal(h_roundtrip(z[i], "HELLO z\r\n", "+OK hello z\r\n", 5000), 0);
         h_send_all(z[i], "SLEEP 3000\r\n", 12);
         pz[i] = (struct pollfd){ .fd = z[i], .events = POLLIN };
     }
     int fd = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(fd, "HELLO q\r\n", "+OK hello q\r\n"), 0);
-    assert_int_equal(roundtrip(fd, "ECHO quick\r\n", "quick\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO q\r\n", "+OK hello q\r\n", 5000), 0);
+    assert_int_equal(h_roundtrip(fd, "ECHO quick\r\n", "quick\r\n", 5000), 0);
     assert_int_equal(poll(pz, 2, 0), 0); /* the sleepers have not answered */
     for (int i = 0; i < 2; i++) {
         char b[8];

@@ -61,16 +61,6 @@ static long count_lines(const char *path, long *bad)
     return n;
 }
 
-static int roundtrip(int fd, const char *req, const char *exp)
-{
-    static char buf[1 << 16];
-    size_t n = strlen(exp);
-    int eof;
-    if (h_send_all(fd, req, strlen(req)) < 0 || h_recv_n(fd, buf, n, 10000, &eof) != (ssize_t)n)
-        return -1;
-    return memcmp(buf, exp, n) == 0 ? 0 : -1;
-}
-
 /* SIGTERM, a clean exit, and what the server wrote to stderr since it
  * was ready (its error log). */
 static void stop_reading_stderr(srv_proc *sp, char *err, size_t cap)
@@ -92,7 +82,7 @@ static void refused_lines(const char *level, int want)
                            NULL };
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int keep = h_connect(sp.port, 0);
-    assert_int_equal(roundtrip(keep, "HELLO a\r\n", "+OK hello a\r\n"), 0);
+    assert_int_equal(h_roundtrip(keep, "HELLO a\r\n", "+OK hello a\r\n", 10000), 0);
     for (int i = 0; i < 5; i++) {
         int fd = h_connect(sp.port, 0);
         h_wait_eof(fd, 5000); /* the full reply, then the close */
@@ -128,8 +118,8 @@ static void test_access_lines(void **state)
     assert_int_equal(h_spawn(&sp, "echod", 1, 0, args), 0);
     int fd = h_connect(sp.port, 0);
     assert_true(fd >= 0);
-    assert_int_equal(roundtrip(fd, "ECHO a\r\n", "-ERR say HELLO first\r\n"), 0);
-    assert_int_equal(roundtrip(fd, "HELLO a\r\nECHO b\r\n", "+OK hello a\r\nb\r\n"), 0);
+    assert_int_equal(h_roundtrip(fd, "ECHO a\r\n", "-ERR say HELLO first\r\n", 10000), 0);
+    assert_int_equal(h_roundtrip(fd, "HELLO a\r\nECHO b\r\n", "+OK hello a\r\nb\r\n", 10000), 0);
     /* The idle timeout closes it: an info line on stderr. */
     assert_int_equal(h_wait_eof(fd, 5000), 1);
     close(fd);
@@ -189,7 +179,7 @@ static void test_rotation_under_load(void **state)
     for (int i = 0; i < CLIENTS; i++) {
         fds[i] = h_connect(sp.port, 0);
         assert_true(fds[i] >= 0);
-        assert_int_equal(roundtrip(fds[i], "HELLO r\r\n", "+OK hello r\r\n"), 0);
+        assert_int_equal(h_roundtrip(fds[i], "HELLO r\r\n", "+OK hello r\r\n", 10000), 0);
     }
     static char req[BATCH * 16], exp[BATCH * 16];
     req[0] = exp[0] = 0;
@@ -208,7 +198,7 @@ static void test_rotation_under_load(void **state)
     /* Until every rotation happened, with packets before, during and after. */
     while (h_now_ms() < until) {
         for (int i = 0; i < CLIENTS; i++) {
-            assert_int_equal(roundtrip(fds[i], req, exp), 0);
+            assert_int_equal(h_roundtrip(fds[i], req, exp, 10000), 0);
             sent += BATCH;
         }
         if (atomic_load(&rot.n) >= 10)
@@ -218,7 +208,7 @@ static void test_rotation_under_load(void **state)
     pthread_join(t, NULL);
     assert_int_equal(atomic_load(&rot.n), 10);
     for (int i = 0; i < CLIENTS; i++)
-        assert_int_equal(roundtrip(fds[i], req, exp), 0);
+        assert_int_equal(h_roundtrip(fds[i], req, exp, 10000), 0);
     sent += CLIENTS * BATCH;
     /* Every reply came, so every line was written (before its reply). */
     long total = 0, bad = 0, last = 0;

@@ -29,16 +29,6 @@ static char *get(unsigned port, const char *path)
 
 static unsigned port_of(const char *addr) { return (unsigned)atoi(strrchr(addr, ':') + 1); }
 
-static int roundtrip(int fd, const char *req, const char *exp)
-{
-    char buf[256];
-    size_t n = strlen(exp);
-    int eof;
-    if (h_send_all(fd, req, strlen(req)) < 0 || h_recv_n(fd, buf, n, 5000, &eof) != (ssize_t)n)
-        return -1;
-    return memcmp(buf, exp, n) == 0 ? 0 : -1;
-}
-
 /* Clients that keep the machine moving while the admin is asked. */
 static atomic_int stop_churn;
 static void *churn(void *arg)
@@ -48,8 +38,8 @@ static void *churn(void *arg)
         int fd = h_connect(port, 0);
         if (fd < 0)
             continue;
-        (void)roundtrip(fd, "HELLO c\r\nECHO a\r\n", "+OK hello c\r\na\r\n");
-        (void)roundtrip(fd, "QUIT\r\n", "+OK bye\r\n");
+        (void)h_roundtrip(fd, "HELLO c\r\nECHO a\r\n", "+OK hello c\r\na\r\n", 5000);
+        (void)h_roundtrip(fd, "QUIT\r\n", "+OK bye\r\n", 5000);
         close(fd);
     }
     return NULL;
@@ -94,8 +84,8 @@ static void in_mode(pf_mode mode)
         held[i] = h_connect(sport, 0);
         assert_true(held[i] >= 0);
     }
-    assert_int_equal(roundtrip(held[0], "HELLO h\r\n", "+OK hello h\r\n"), 0);
-    assert_int_equal(roundtrip(held[1], "ECHO x\r\n", "-ERR say HELLO first\r\n"), 0);
+    assert_int_equal(h_roundtrip(held[0], "HELLO h\r\n", "+OK hello h\r\n", 5000), 0);
+    assert_int_equal(h_roundtrip(held[1], "ECHO x\r\n", "-ERR say HELLO first\r\n", 5000), 0);
     atomic_store(&stop_churn, 0);
     for (int i = 0; i < 2; i++)
         pthread_create(&ch[i], NULL, churn, (void *)(intptr_t)sport);
